@@ -1,0 +1,203 @@
+"""Engine, per-connection pragmas, sessions and schema migrations.
+
+SQLite pragmas that are per connection (``foreign_keys``, ``busy_timeout``, ``secure_delete``)
+are set in a ``connect`` event, so every pooled connection has them. Write transactions begin
+with ``BEGIN IMMEDIATE`` (see :func:`write_session`), so two writers queue on the busy timeout
+instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from crm_tui import paths
+
+# The newest migration; checked without importing Alembic on the common path.
+SCHEMA_REVISION = "0001"
+BUSY_TIMEOUT_MS = 10_000
+_WRITE = "crm_tui_write"
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or used; the message is one line for the user."""
+
+
+_engines: dict[str, Engine] = {}
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a folder, not a database file")
+        if not os.access(path, os.R_OK):
+            raise DatabaseError(f"cannot read the database file {path}")
+        return
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise DatabaseError(f"{parent} is not a folder")
+    try:
+        paths.ensure_private_dir(parent)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, stat.S_IRUSR | stat.S_IWUSR)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
+def _install_sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no branch - trivial
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (deferred or immediate).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA secure_delete = ON")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """The engine for ``url`` (resolved as the CLI does), created once per process."""
+    from sqlalchemy import create_engine
+
+    resolved = paths.resolve_database_url(url)
+    engine = _engines.get(resolved)
+    if engine is not None:
+        return engine
+    try:
+        backend = make_url(resolved).get_backend_name()
+    except Exception:
+        raise DatabaseError(f"not a database URL: {resolved!r}") from None
+    file_path = sqlite_path(resolved)
+    if file_path is not None:
+        _prepare_sqlite_file(file_path)
+    kwargs: dict = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    try:
+        engine = create_engine(resolved, **kwargs)
+    except Exception as exc:  # missing driver, malformed URL
+        raise DatabaseError(f"cannot use database URL {resolved!r}: {_one_line(exc)}") from None
+    if engine.dialect.name == "sqlite":
+        _install_sqlite_events(engine)
+    if migrate:
+        try:
+            ensure_schema(engine)
+        except DatabaseError:
+            engine.dispose()
+            raise
+        except Exception as exc:
+            engine.dispose()
+            raise DatabaseError(f"cannot open the database: {_one_line(exc)}") from None
+    _engines[resolved] = engine
+    return engine
+
+
+def dispose_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the schema to :data:`SCHEMA_REVISION`; Alembic is imported only when needed."""
+    from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+    try:
+        rev = current_revision(engine)
+    except SADatabaseError as exc:
+        raise DatabaseError(f"not a usable database: {_one_line(exc)}") from None
+    if rev == SCHEMA_REVISION:
+        return
+    run_migrations(engine)
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def run_migrations(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def session(engine: Engine) -> Session:
+    """A session for reading (a deferred transaction)."""
+    return Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction starts with BEGIN IMMEDIATE and commits on success."""
+    with Session(engine.execution_options(**{_WRITE: True}), expire_on_commit=False) as s:
+        with s.begin():
+            yield s
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold the WAL back into the database file and truncate it (deleted rows leave the WAL)."""
+    if not is_sqlite(engine):
+        return
+    raw = engine.raw_connection()
+    try:
+        # isolation_level is None on our connections: no implicit BEGIN around the pragma.
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        raw.close()

@@ -1,0 +1,318 @@
+"""SQLModel tables.
+
+Every table owned by an account carries ``account_id`` with ``ON DELETE CASCADE`` in the
+database, so closing an account is one ``DELETE`` whose cascade the database carries out.
+Text columns are NOT NULL with an empty-string default: an empty field is ``""`` and never
+``NULL``, which keeps the CSV members of the archive lossless.
+Every table uses AUTOINCREMENT on SQLite so that ids of a closed account are never handed
+out again, and a restore can put every row back under its original id.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import Column, Index, LargeBinary, Text, text
+from sqlmodel import Field, SQLModel
+
+AUTOINC = {"sqlite_autoincrement": True}
+
+ROLE_OWNER = "owner"
+ROLE_ADMIN = "administrator"
+ROLE_TEAM_PLAYER = "team player"
+ROLES = (ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER)
+
+
+def _account_fk() -> Any:
+    return Field(foreign_key="account.id", ondelete="CASCADE", index=True)
+
+
+class Plan(SQLModel, table=True):
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    name: str
+    monthly_price_cents: int
+    seat_price_cents: int = 1500
+    included_seats: int = 1
+    max_contacts: int = 0  # 0: no limit
+
+
+class Account(SQLModel, table=True):
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str
+    slug: str = Field(index=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    status: str = "active"
+    created_at: datetime
+    card_brand: str = ""
+    card_last4: str = ""
+    card_expiry: str = ""
+    billing_day: int = 1
+
+
+class Member(SQLModel, table=True):
+    """A user: the owner, an administrator or a team player of one account."""
+
+    __table_args__ = (
+        Index(
+            "uq_member_one_owner",
+            "account_id",
+            unique=True,
+            sqlite_where=text("role = 'owner'"),
+            postgresql_where=text("role = 'owner'"),
+        ),
+        AUTOINC,
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    email: str = Field(unique=True)
+    name: str
+    role: str
+    password_hash: str
+    created_at: datetime
+    failed_logins: int = 0
+    last_failed_at: Optional[datetime] = None
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_contact_account_name", "account_id", "last_name", "first_name", "id"),
+        AUTOINC,
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    owner_id: int = Field(foreign_key="member.id", index=True)
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    email: str = ""
+    email2: str = ""
+    phone1: str = ""
+    phone1_text_ok: bool = False
+    phone2: str = ""
+    phone2_text_ok: bool = False
+    phone3: str = ""
+    phone3_text_ok: bool = False
+    phone4: str = ""
+    phone4_text_ok: bool = False
+    street: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+    birthday: Optional[date] = None
+    category1: str = ""
+    category2: str = ""
+    notes: str = Field(default="", sa_type=Text)
+    created_at: datetime
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (Index("ix_appointment_account_start", "account_id", "start"), AUTOINC)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    owner_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    contact_id: Optional[int] = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
+    )
+    description: str = ""
+    start: datetime
+    end: datetime
+    colour: str = ""
+
+
+TODO_PRIORITIES = (1, 3, 5)
+TODO_CATEGORIES = ("", "Email", "Letter", "Phone Call")
+
+
+class Todo(SQLModel, table=True):
+    __table_args__ = (Index("ix_todo_account_status_due", "account_id", "status", "due"), AUTOINC)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    assignee_id: int = Field(foreign_key="member.id", index=True)
+    contact_id: Optional[int] = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
+    )
+    summary: str = ""
+    details: str = Field(default="", sa_type=Text)
+    priority: int = 3
+    due: Optional[date] = None
+    category: str = ""
+    status: str = "open"
+    completed_at: Optional[datetime] = None
+
+
+class EmailTemplate(SQLModel, table=True):
+    __tablename__ = "email_template"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    name: str
+    subject: str = ""
+    body: str = Field(default="", sa_type=Text)
+
+
+class Autoresponder(SQLModel, table=True):
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    name: str
+    active: bool = True
+
+
+class AutoresponderStep(SQLModel, table=True):
+    __tablename__ = "autoresponder_step"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    autoresponder_id: int = Field(foreign_key="autoresponder.id", ondelete="CASCADE", index=True)
+    position: int
+    delay: int = 0
+    unit: str = "days"
+    template_id: int = Field(foreign_key="email_template.id", ondelete="CASCADE", index=True)
+
+
+class HistoryEntry(SQLModel, table=True):
+    __tablename__ = "history_entry"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    contact_id: Optional[int] = Field(
+        default=None, foreign_key="contact.id", ondelete="CASCADE", index=True
+    )
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str  # call | note | email
+    at: datetime
+    summary: str = Field(default="", sa_type=Text)
+
+
+class MessagesService(SQLModel, table=True):
+    __tablename__ = "messages_service"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE", unique=True)
+    phone_number: str = ""
+    status: str = "active"  # active | cancelled
+    monthly_fee_cents: int = 0
+    activated_at: datetime
+    cancelled_at: Optional[datetime] = None
+
+
+class TextMessage(SQLModel, table=True):
+    __tablename__ = "text_message"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    contact_id: Optional[int] = Field(
+        default=None, foreign_key="contact.id", ondelete="CASCADE", index=True
+    )
+    direction: str = "out"  # out | in
+    phone: str = ""
+    body: str = Field(default="", sa_type=Text)
+    sent_at: datetime
+
+
+class Invoice(SQLModel, table=True):
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    number: str
+    issued_on: date
+    description: str = ""
+    amount_cents: int = 0
+    status: str = "paid"
+
+
+# --- tables that outlive an account -------------------------------------------------
+
+
+class SurveyResponse(SQLModel, table=True):
+    """Why someone left. Deliberately holds no account id and no personal data."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submitted_on: date
+    reason: str
+    comment: str = Field(default="", sa_type=Text)
+    plan_code: str = ""
+    tenure_months: int = 0
+    team_size: int = 0
+
+
+class ClosedAccount(SQLModel, table=True):
+    """The tombstone of a closed account: ids, timestamps, counts; no personal data in clear."""
+
+    __tablename__ = "closed_account"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(index=True)
+    owner_email_hash: str = Field(index=True)
+    member_ids: str = ""  # comma-separated ids, for ending sessions with a reason
+    closed_at: datetime
+    restore_until: date
+    counts_json: str = "{}"
+    state: str = "closed"  # closed | restored | purged
+    restored_at: Optional[datetime] = None
+    purged_at: Optional[datetime] = None
+    backup_id: Optional[int] = Field(default=None, foreign_key="backup.id", index=True)
+
+
+class Backup(SQLModel, table=True):
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(index=True)
+    file_name: str
+    created_at: datetime
+    size: int = 0
+    sha256: str = ""
+    format_version: int = 1
+    purged_at: Optional[datetime] = None
+
+
+class BackupKey(SQLModel, table=True):
+    """The only copy of a backup's key. Deleting it makes the backup unreadable for good."""
+
+    __tablename__ = "backup_key"
+    backup_id: int = Field(foreign_key="backup.id", ondelete="CASCADE", primary_key=True)
+    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Setting(SQLModel, table=True):
+    """Installation-wide values, such as this database's id (it names its backup folder)."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str  # "member:<id>", "support", "system"
+    action: str
+    account_id: Optional[int] = Field(default=None, index=True)
+    details_json: str = "{}"
+    prev_hash: str
+    hash: str = Field(unique=True)
+
+
+# The account-owned tables, parents before children (restore inserts in this order).
+ACCOUNT_TABLES = (
+    Member,
+    Contact,
+    EmailTemplate,
+    Autoresponder,
+    AutoresponderStep,
+    Appointment,
+    Todo,
+    HistoryEntry,
+    MessagesService,
+    TextMessage,
+    Invoice,
+)
+

@@ -1,0 +1,617 @@
+"""The account archive: one zip format for "download my data", backups and restore.
+
+This module writes and reads the *data members* — lossless, and the only members restore
+reads. Rows stream from a database cursor into the zip; nothing holds a whole table in memory.
+
+    manifest.json          format version, kind, account, counts, sha256 of every member
+    contacts.csv  appointments.csv  todos.csv  history.csv  messages.csv  invoices.csv
+    email_templates.json   autoresponders.json   team.json
+
+CSV is RFC 4180 (``\\r\\n`` line ends, minimal quoting), UTF-8, with a header row. Text columns
+are never NULL in the database, so an empty CSV field is ``NULL`` only for non-text columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any, Callable, Iterable, Iterator
+
+from sqlalchemy import Table, TypeDecorator, func, insert, select
+from sqlalchemy.engine import Connection
+
+from crm_tui import __version__
+from crm_tui.models import (
+    Account,
+    Appointment,
+    Autoresponder,
+    AutoresponderStep,
+    Contact,
+    EmailTemplate,
+    HistoryEntry,
+    Invoice,
+    Member,
+    MessagesService,
+    Plan,
+    TextMessage,
+    Todo,
+)
+from crm_tui.services import clock
+from crm_tui.services.errors import ArchiveError
+
+FORMAT = "crm-tui-account-archive"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BATCH = 5000
+
+Progress = Callable[[int, int], None]
+
+# member name -> table, in restore order (parents first)
+CSV_MEMBERS: dict[str, Any] = {
+    "contacts.csv": Contact,
+    "appointments.csv": Appointment,
+    "todos.csv": Todo,
+    "history.csv": HistoryEntry,
+    "messages.csv": TextMessage,
+    "invoices.csv": Invoice,
+}
+# the user-facing kinds counted in manifests, receipts and the impact screen
+KINDS: dict[str, Any] = {
+    "contacts": Contact,
+    "appointments": Appointment,
+    "todos": Todo,
+    "email_templates": EmailTemplate,
+    "autoresponders": Autoresponder,
+    "history": HistoryEntry,
+    "text_messages": TextMessage,
+    "team_members": Member,
+    "invoices": Invoice,
+}
+KIND_LABELS = {
+    "contacts": "contacts",
+    "appointments": "appointments",
+    "todos": "to-dos",
+    "email_templates": "email templates",
+    "autoresponders": "autoresponders",
+    "history": "history entries",
+    "text_messages": "text messages",
+    "team_members": "team members",
+    "invoices": "invoices",
+}
+DATA_MEMBERS = (
+    "team.json",
+    "contacts.csv",
+    "email_templates.json",
+    "autoresponders.json",
+    "appointments.csv",
+    "todos.csv",
+    "history.csv",
+    "messages.csv",
+    "invoices.csv",
+)
+MEMBER_SKIP = {"account_id", "failed_logins", "last_failed_at"}
+
+
+def _table(model) -> Table:
+    return model.__table__
+
+
+def columns(model) -> list:
+    return [c for c in _table(model).columns if c.name not in MEMBER_SKIP]
+
+
+# --- value conversion ------------------------------------------------------------------
+
+
+def to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+_PTYPES: dict = {}
+
+
+def _python_type(col) -> type:
+    """The Python type a column holds (looking through TypeDecorators such as AutoString)."""
+    key = (col.table.name, col.name)
+    if key not in _PTYPES:
+        t = col.type
+        if isinstance(t, TypeDecorator):
+            t = t.impl_instance
+        try:
+            _PTYPES[key] = t.python_type
+        except NotImplementedError:  # pragma: no cover - every column here has one
+            _PTYPES[key] = str
+    return _PTYPES[key]
+
+
+def from_text(col, text: str) -> Any:
+    ptype = _python_type(col)
+    if ptype is str:
+        return text
+    if text == "":
+        if col.nullable:
+            return None
+        raise ValueError(f"empty value for {col.name}")
+    if ptype is bool:
+        if text not in ("true", "false"):
+            raise ValueError(f"not a boolean: {text!r}")
+        return text == "true"
+    if ptype is int:
+        return int(text)
+    if ptype is float:
+        return float(text)
+    if ptype is datetime:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp without a time zone: {text!r}")
+        return value
+    if ptype is date:
+        return date.fromisoformat(text)
+    if ptype is bytes:
+        return bytes.fromhex(text)
+    return text
+
+
+def _from_json(col, value: Any) -> Any:
+    if value is None:
+        return None
+    ptype = _python_type(col)
+    if ptype in (datetime, date) and isinstance(value, str):
+        return from_text(col, value)
+    return value
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+class _MemberSink:
+    """Buffers text, encodes it once per block, hashes and counts what reaches the zip."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._parts: list[str] = []
+        self._size = 0
+        self.sha = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size >= 1 << 16:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._parts:
+            data = "".join(self._parts).encode("utf-8")
+            self._parts.clear()
+            self._size = 0
+            self.sha.update(data)
+            self.bytes += len(data)
+            self._raw.write(data)
+
+
+@dataclass
+class ArchiveWriter:
+    """Streams members into a zip and records each one's sha256, size and row count."""
+
+    out: IO[bytes]
+    kind: str
+    compresslevel: int = 1
+    members: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.zip = zipfile.ZipFile(
+            self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel
+        )
+
+    def member(self, name: str):
+        return _OpenMember(self, name)
+
+    def write_csv(self, name: str, header: list[str], rows: Iterable[list]) -> int:
+        with self.member(name) as sink:
+            writer = csv.writer(sink, lineterminator="\r\n")
+            writer.writerow(header)
+            count = 0
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+            sink.rows = count
+        return count
+
+    def write_json(self, name: str, payload: Any, rows: int | None = None) -> None:
+        with self.member(name) as sink:
+            sink.write(json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=False))
+            sink.write("\n")
+            sink.rows = rows
+
+    def write_text(self, name: str, text: str) -> None:
+        with self.member(name) as sink:
+            sink.write(text)
+
+    def close(self, manifest: dict) -> dict:
+        manifest["members"] = self.members
+        data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+        self.zip.writestr(MANIFEST, data)
+        self.zip.close()
+        return manifest
+
+
+class _OpenMember:
+    def __init__(self, writer: ArchiveWriter, name: str) -> None:
+        self.writer, self.name = writer, name
+
+    def __enter__(self) -> _MemberSink:
+        self.raw = self.writer.zip.open(self.name, "w", force_zip64=True)
+        self.sink = _MemberSink(self.raw)
+        self.sink.rows = None
+        return self.sink
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        self.sink.flush()
+        self.raw.close()
+        if exc_type is None:
+            entry = {"sha256": self.sink.sha.hexdigest(), "bytes": self.sink.bytes}
+            if self.sink.rows is not None:
+                entry["rows"] = self.sink.rows
+            self.writer.members[self.name] = entry
+
+
+def count_rows(conn: Connection, account_id: int) -> dict[str, int]:
+    counts = {}
+    for kind, model in KINDS.items():
+        t = _table(model)
+        counts[kind] = conn.execute(
+            select(func.count()).select_from(t).where(t.c.account_id == account_id)
+        ).scalar_one()
+    return counts
+
+
+def account_record(conn: Connection, account_id: int) -> dict:
+    acc = _table(Account)
+    plan = _table(Plan)
+    row = conn.execute(
+        select(acc, plan.c.code.label("plan_code"))
+        .join(plan, plan.c.id == acc.c.plan_id)
+        .where(acc.c.id == account_id)
+    ).mappings().first()
+    if row is None:
+        raise ArchiveError(f"no account with id {account_id}")
+    record = {k: _to_json(v) for k, v in row.items() if k != "plan_id"}
+    ms = _table(MessagesService)
+    svc = conn.execute(select(ms).where(ms.c.account_id == account_id)).mappings().first()
+    record["messages_service"] = (
+        {k: _to_json(v) for k, v in svc.items() if k != "account_id"} if svc else None
+    )
+    return record
+
+
+def _rows(conn: Connection, model, account_id: int, cols: list, progress) -> Iterator[list]:
+    t = _table(model)
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+        select(*cols).where(t.c.account_id == account_id).order_by(t.c.id)
+    )
+    for partition in result.partitions(BATCH):
+        for row in partition:
+            yield [to_text(v) for v in row]
+        progress(len(partition))
+
+
+def _json_rows(conn: Connection, model, account_id: int, cols: list) -> list[dict]:
+    t = _table(model)
+    rows = conn.execute(select(*cols).where(t.c.account_id == account_id).order_by(t.c.id))
+    return [{c.name: _to_json(v) for c, v in zip(cols, row)} for row in rows]
+
+
+class _Progress:
+    def __init__(self, total: int, callback: Progress | None) -> None:
+        self.total, self.done, self.callback = total, 0, callback
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.callback:
+            self.callback(min(self.done, self.total), self.total)
+
+
+def write_data_members(
+    w: ArchiveWriter,
+    conn: Connection,
+    account_id: int,
+    *,
+    include_password_hashes: bool,
+    progress: Progress | None = None,
+    csv_cell: Callable[[str], str] | None = None,
+) -> dict[str, int]:
+    """Write every data member of the account; returns the counts per kind."""
+    counts = count_rows(conn, account_id)
+    tick = _Progress(sum(counts.values()), progress)
+
+    team_cols = [c for c in columns(Member) if include_password_hashes or c.name != "password_hash"]
+    team = _json_rows(conn, Member, account_id, team_cols)
+    w.write_json("team.json", team, rows=len(team))
+    tick(len(team))
+
+    for name in DATA_MEMBERS:
+        if name in CSV_MEMBERS:
+            model = CSV_MEMBERS[name]
+            cols = columns(model)
+            rows = _rows(conn, model, account_id, cols, tick)
+            if csv_cell is not None and name == "contacts.csv":
+                rows = ([csv_cell(v) for v in row] for row in rows)
+            w.write_csv(name, [c.name for c in cols], rows)
+        elif name == "email_templates.json":
+            templates = _json_rows(conn, EmailTemplate, account_id, columns(EmailTemplate))
+            w.write_json(name, templates, rows=len(templates))
+            tick(len(templates))
+        elif name == "autoresponders.json":
+            responders = _json_rows(conn, Autoresponder, account_id, columns(Autoresponder))
+            step_cols = [c for c in columns(AutoresponderStep)]
+            steps = _json_rows(conn, AutoresponderStep, account_id, step_cols)
+            by_parent: dict[int, list] = {}
+            for step in steps:
+                by_parent.setdefault(step["autoresponder_id"], []).append(step)
+            for r in responders:
+                r["steps"] = sorted(by_parent.get(r["id"], []), key=lambda s: (s["position"], s["id"]))
+            w.write_json(name, responders, rows=len(responders))
+            tick(len(responders))
+    return counts
+
+
+def base_manifest(kind: str, account: dict, counts: dict[str, int]) -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "generator": f"crm-tui {__version__}",
+        "created_at": clock.now().isoformat(),
+        "account": account,
+        "counts": counts,
+    }
+
+
+def write_backup_archive(conn: Connection, account_id: int, out: IO[bytes]) -> dict:
+    """The data members only (password hashes included), for the encrypted backup."""
+    w = ArchiveWriter(out, "backup")
+    account = account_record(conn, account_id)
+    counts = write_data_members(w, conn, account_id, include_password_hashes=True)
+    return w.close(base_manifest("backup", account, counts))
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class _HashingReader(io.RawIOBase):
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.sha = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._raw.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.sha.update(data)
+        return n
+
+
+def read_manifest(zf: zipfile.ZipFile) -> dict:
+    try:
+        manifest = json.loads(zf.read(MANIFEST))
+    except KeyError:
+        raise ArchiveError("the archive has no manifest.json") from None
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise ArchiveError(f"the archive's manifest is damaged: {exc}") from None
+    if manifest.get("format") != FORMAT:
+        raise ArchiveError("not a crm-tui account archive")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ArchiveError(f"unknown archive format version {version!r} (this crm-tui reads {FORMAT_VERSION})")
+    return manifest
+
+
+def open_zip(path_or_file) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path_or_file)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ArchiveError(f"the archive is damaged or truncated: {exc}") from None
+
+
+class _MemberReader:
+    """Opens a member for reading and checks its sha256 against the manifest on close."""
+
+    def __init__(self, zf: zipfile.ZipFile, manifest: dict, name: str) -> None:
+        entry = manifest.get("members", {}).get(name)
+        if entry is None:
+            raise ArchiveError(f"the archive lacks {name}")
+        self.expected = entry["sha256"]
+        self.name = name
+        try:
+            self.hashing = _HashingReader(zf.open(name))
+        except KeyError:
+            raise ArchiveError(f"the archive lacks {name}") from None
+
+    def text(self) -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BufferedReader(self.hashing, 1 << 16), encoding="utf-8", newline="")
+
+    def check(self) -> None:
+        while self.hashing.read(1 << 16):
+            pass
+        if self.hashing.sha.hexdigest() != self.expected:
+            raise ArchiveError(f"{self.name} does not match its checksum in the manifest")
+
+
+def verify_members(zf: zipfile.ZipFile, manifest: dict, names: Iterable[str] | None = None) -> None:
+    for name in names or manifest.get("members", {}):
+        reader = _MemberReader(zf, manifest, name)
+        try:
+            reader.check()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ArchiveError(f"{name} is damaged: {exc}") from None
+
+
+def _read_json(zf: zipfile.ZipFile, manifest: dict, name: str) -> Any:
+    reader = _MemberReader(zf, manifest, name)
+    try:
+        payload = json.load(reader.text())
+    except ValueError as exc:
+        raise ArchiveError(f"{name} is damaged: {exc}") from None
+    reader.check()
+    return payload
+
+
+def _insert_batches(conn: Connection, model, rows: Iterable[dict]) -> int:
+    t = _table(model)
+    batch: list[dict] = []
+    n = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            conn.execute(insert(t), batch)
+            n += len(batch)
+            batch = []
+    if batch:
+        conn.execute(insert(t), batch)
+        n += len(batch)
+    return n
+
+
+def _json_to_rows(model, items: list[dict], account_id: int, defaults: dict | None = None) -> Iterator[dict]:
+    cols = {c.name: c for c in columns(model)}
+    for item in items:
+        row = {"account_id": account_id}
+        row.update(defaults or {})
+        for name, col in cols.items():
+            if name in item:
+                row[name] = _from_json(col, item[name])
+        yield row
+
+
+def _csv_to_rows(reader: _MemberReader, model, account_id: int, uncell: Callable[[str], str] | None) -> Iterator[dict]:
+    cols = {c.name: c for c in columns(model)}
+    rows = csv.reader(reader.text())
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise ArchiveError(f"{reader.name} is empty") from None
+    unknown = [h for h in header if h not in cols]
+    if unknown:
+        raise ArchiveError(f"{reader.name} has unknown columns: {', '.join(unknown)}")
+    picked = [cols[h] for h in header]
+    for lineno, values in enumerate(rows, start=2):
+        if len(values) != len(picked):
+            raise ArchiveError(f"{reader.name} line {lineno}: expected {len(picked)} fields, got {len(values)}")
+        row = {"account_id": account_id}
+        try:
+            for col, value in zip(picked, values):
+                if uncell is not None:
+                    value = uncell(value)
+                row[col.name] = from_text(col, value)
+        except ValueError as exc:
+            raise ArchiveError(f"{reader.name} line {lineno}: {exc}") from None
+        yield row
+
+
+def import_archive(
+    conn: Connection,
+    zf: zipfile.ZipFile,
+    *,
+    unusable_password: str,
+    progress: Progress | None = None,
+    csv_uncell: Callable[[str], str] | None = None,
+) -> tuple[int, dict[str, int]]:
+    """Insert everything the archive holds, under its original ids, inside the caller's
+    transaction. Returns the account id and the counts inserted per kind."""
+    manifest = read_manifest(zf)
+    account = dict(manifest["account"])
+    account_id = account["id"]
+    acc = _table(Account)
+    if conn.execute(select(acc.c.id).where(acc.c.id == account_id)).first():
+        raise ArchiveError("that account exists already; nothing was restored")
+    from crm_tui.services import billing  # a plan catalogue must exist before the account
+
+    plan_id = billing.plan_id_for(conn, account.pop("plan_code"))
+    svc = account.pop("messages_service", None)
+    cols = {c.name: c for c in acc.columns}
+    conn.execute(
+        insert(acc),
+        [{"plan_id": plan_id, **{k: _from_json(cols[k], v) for k, v in account.items() if k in cols}}],
+    )
+    if svc:
+        ms_cols = {c.name: c for c in _table(MessagesService).columns}
+        conn.execute(
+            insert(_table(MessagesService)),
+            [{"account_id": account_id, **{k: _from_json(ms_cols[k], v) for k, v in svc.items() if k in ms_cols}}],
+        )
+
+    total = sum(manifest.get("counts", {}).values())
+    tick = _Progress(total, progress)
+    counts: dict[str, int] = {}
+
+    team = _read_json(zf, manifest, "team.json")
+    mem = _table(Member)
+    for item in team:
+        clash = conn.execute(
+            select(mem.c.id).where(func.lower(mem.c.email) == str(item.get("email", "")).lower())
+        ).first()
+        if clash:
+            raise ArchiveError("a team member's email now belongs to another account; nothing was restored")
+    counts["team_members"] = _insert_batches(
+        conn, Member, _json_to_rows(Member, team, account_id, {"password_hash": unusable_password})
+    )
+    tick(counts["team_members"])
+
+    for name in DATA_MEMBERS[1:]:
+        if name in CSV_MEMBERS:
+            model = CSV_MEMBERS[name]
+            reader = _MemberReader(zf, manifest, name)
+            uncell = csv_uncell if name == "contacts.csv" else None
+            n = _insert_batches(conn, model, _counted(_csv_to_rows(reader, model, account_id, uncell), tick))
+            reader.check()
+            kind = {v: k for k, v in KINDS.items()}[model]
+            counts[kind] = n
+        elif name == "email_templates.json":
+            items = _read_json(zf, manifest, name)
+            counts["email_templates"] = _insert_batches(conn, EmailTemplate, _json_to_rows(EmailTemplate, items, account_id))
+            tick(counts["email_templates"])
+        elif name == "autoresponders.json":
+            items = _read_json(zf, manifest, name)
+            steps = [step for item in items for step in item.get("steps", [])]
+            counts["autoresponders"] = _insert_batches(conn, Autoresponder, _json_to_rows(Autoresponder, items, account_id))
+            _insert_batches(conn, AutoresponderStep, _json_to_rows(AutoresponderStep, steps, account_id))
+            tick(counts["autoresponders"])
+    expected = manifest.get("counts", {})
+    for kind, n in counts.items():
+        if kind in expected and expected[kind] != n:
+            raise ArchiveError(f"the archive holds {n} {KIND_LABELS[kind]}, its manifest says {expected[kind]}")
+    return account_id, counts
+
+
+def _counted(rows: Iterator[dict], tick: _Progress) -> Iterator[dict]:
+    n = 0
+    for row in rows:
+        yield row
+        n += 1
+        if n % BATCH == 0:
+            tick(BATCH)
+    tick(n % BATCH)

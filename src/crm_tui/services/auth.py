@@ -1,0 +1,216 @@
+"""Sign-in, re-authentication, throttling and the role table."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from crm_tui import db
+from crm_tui.models import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, Account, ClosedAccount, Member
+from crm_tui.services import clock
+from crm_tui.services.errors import AuthenticationFailed, NotFound, PermissionDenied, Throttled
+
+# --- the role table of DESIGN.md, in one place ---------------------------------------
+
+ALL = frozenset({ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "billing.view": frozenset({ROLE_OWNER}),
+    "billing.change_plan": frozenset({ROLE_OWNER}),
+    "account.close": frozenset({ROLE_OWNER}),
+    "account.impact": frozenset({ROLE_OWNER}),
+    "team.view": ALL,
+    "team.add": frozenset({ROLE_OWNER, ROLE_ADMIN}),
+    "team.remove": frozenset({ROLE_OWNER, ROLE_ADMIN}),
+    "team.transfer": frozenset({ROLE_OWNER}),
+    "team.leave": frozenset({ROLE_ADMIN, ROLE_TEAM_PLAYER}),
+    "messages.view": frozenset({ROLE_OWNER, ROLE_ADMIN}),
+    "messages.cancel": frozenset({ROLE_OWNER}),
+    "data.export": frozenset({ROLE_OWNER, ROLE_ADMIN}),
+}
+
+REFUSALS = {
+    "billing.view": "only the account owner can see Billing & Plan",
+    "billing.change_plan": "only the account owner can change the plan",
+    "account.close": "only the account owner can close the account",
+    "account.impact": "only the account owner can close the account",
+    "team.add": "only the owner or an administrator can add team members",
+    "team.remove": "only the owner or an administrator can remove team members",
+    "team.transfer": "only the account owner can transfer ownership",
+    "team.leave": "the owner cannot leave the account; transfer ownership first",
+    "messages.view": "only the owner or an administrator can see Messages settings",
+    "messages.cancel": "only the account owner can cancel Messages",
+    "data.export": "only the owner or an administrator can export the account's data",
+}
+
+
+def can(role: str, action: str) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def authorize(member: Member, action: str) -> None:
+    if not can(member.role, action):
+        raise PermissionDenied(REFUSALS.get(action, "not allowed"))
+
+
+# --- passwords ---------------------------------------------------------------------
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+UNUSABLE_PASSWORD = "!"
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    b64 = base64.b64encode
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def check_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+# --- throttling: after 5 wrong passwords in a row, a growing delay ---------------------
+
+FREE_ATTEMPTS = 5
+MAX_DELAY_S = 300.0
+
+
+def delay_after(failures: int) -> float:
+    """Seconds to wait before the next attempt, after ``failures`` wrong passwords in a row."""
+    if failures < FREE_ATTEMPTS:
+        return 0.0
+    return min(MAX_DELAY_S, 2.0 ** (failures - FREE_ATTEMPTS + 1))
+
+
+def _check_throttle(member: Member, now: datetime) -> None:
+    wait = delay_after(member.failed_logins)
+    if wait and member.last_failed_at is not None:
+        remaining = (member.last_failed_at - now).total_seconds() + wait
+        if remaining > 0:
+            raise Throttled(
+                f"too many wrong passwords; try again in {int(remaining) + 1} s", remaining
+            )
+
+
+def _verify(engine: Engine, member_id: int, password: str, now: datetime) -> None:
+    """Check a password, counting failures in a transaction of its own (it must persist)."""
+    with db.write_session(engine) as s:
+        member = s.get(Member, member_id)
+        if member is None:
+            raise AuthenticationFailed("wrong email or password")
+        _check_throttle(member, now)
+        ok = check_password(password, member.password_hash)
+        if ok:
+            member.failed_logins = 0
+            member.last_failed_at = None
+        else:
+            member.failed_logins += 1
+            member.last_failed_at = now
+    if not ok:
+        raise AuthenticationFailed("wrong password")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    member_id: int
+    account_id: int
+    email: str
+    name: str
+    role: str
+    account_name: str
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.name.split() if p[:1].isalnum()]
+        letters = "".join(p[0] for p in parts[:2]) or self.email[:1]
+        return letters.upper()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_member(s: Session, email: str) -> Member:
+    member = s.execute(
+        select(Member).where(func.lower(Member.email) == normalise_email(email))
+    ).scalar_one_or_none()
+    if member is None:
+        raise NotFound(f"no active user with the email {email.strip()!r}")
+    return member
+
+
+def identity(s: Session, member: Member) -> SignedIn:
+    account = s.get(Account, member.account_id)
+    return SignedIn(member.id, member.account_id, member.email, member.name, member.role, account.name)
+
+
+def sign_in(engine: Engine, email: str, password: str, now: datetime | None = None) -> SignedIn:
+    now = now or clock.now()
+    with db.read_session(engine) as s:
+        try:
+            member = find_member(s, email)
+        except NotFound:
+            raise AuthenticationFailed("wrong email or password") from None
+        member_id = member.id
+    try:
+        _verify(engine, member_id, password, now)
+    except Throttled:
+        raise
+    except AuthenticationFailed:
+        raise AuthenticationFailed("wrong email or password") from None
+    with db.read_session(engine) as s:
+        return identity(s, s.get(Member, member_id))
+
+
+def reauthenticate(engine: Engine, member_id: int, password: str, now: datetime | None = None) -> None:
+    """Ask for the password again before a destructive step."""
+    _verify(engine, member_id, password, now or clock.now())
+
+
+def as_member(engine: Engine, email: str) -> SignedIn:
+    """The identity of the user with that email (the CLI acts as a user named by email)."""
+    with db.read_session(engine) as s:
+        return identity(s, find_member(s, email))
+
+
+def session_problem(engine: Engine, who: SignedIn) -> str | None:
+    """Why a signed-in session must end now, or None while it is still valid."""
+    with db.read_session(engine) as s:
+        member = s.get(Member, who.member_id)
+        if member is not None and member.account_id == who.account_id:
+            return None
+        closed = s.execute(
+            select(ClosedAccount.id).where(
+                ClosedAccount.account_id == who.account_id, ClosedAccount.state == "closed"
+            )
+        ).first()
+        if closed is not None:
+            return "This account has been closed by its owner. Your access has ended."
+        return "You are no longer a member of this account. Your access has ended."
+
+
+def load_actor(s: Session, who: SignedIn, action: str | None = None) -> Member:
+    """The acting member, freshly read in this transaction, checked against the role table."""
+    member = s.get(Member, who.member_id)
+    if member is None or member.account_id != who.account_id:
+        raise NotFound("your access to this account has ended")
+    if action is not None:
+        authorize(member, action)
+    return member

@@ -1,0 +1,138 @@
+"""Encrypted backups on disk: written and fsynced before a close commits, read by restore,
+destroyed by purge (the key first, then the file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from crm_tui import db, paths
+from crm_tui.models import Backup, BackupKey
+from crm_tui.services import crypto
+from crm_tui.services.archive import write_backup_archive
+from crm_tui.services.errors import ArchiveError
+
+SUFFIX = ".crmbak"
+PENDING = ".pending"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+DATABASE_ID = "database_id"
+
+
+def database_folder(conn: Connection) -> Path:
+    """This database's own backup folder: ``<backups>/<database id>``. Other databases'
+    backups (a second ``--database-url``) live beside it and are never touched."""
+    from sqlalchemy import insert
+
+    from crm_tui.models import Setting
+
+    t = Setting.__table__
+    value = conn.execute(select(t.c.value).where(t.c.key == DATABASE_ID)).scalar()
+    if value is None:
+        value = uuid.uuid4().hex
+        conn.execute(insert(t), [{"key": DATABASE_ID, "value": value}])
+    return paths.backup_dir() / value
+
+
+def write(conn: Connection, account_id: int, folder: Path | None = None) -> tuple[Path, bytes, dict, int]:
+    """Write the account's encrypted backup as ``<name>.crmbak.pending``, fsynced.
+
+    Returns (final path, key, manifest, size). The caller records the key in the database
+    and, once that commits, calls :func:`finish` to drop the ``.pending`` suffix."""
+    paths.ensure_private_dir(paths.backup_dir())
+    folder = paths.ensure_private_dir(folder or database_folder(conn))
+    final = folder / f"{uuid.uuid4().hex}{SUFFIX}"
+    pending = final.with_name(final.name + PENDING)
+    key = crypto.new_key()
+    fd = os.open(pending, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            enc = crypto.EncryptingWriter(raw, key)
+            manifest = write_backup_archive(conn, account_id, enc)
+            enc.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        _fsync_dir(folder)
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    return final, key, manifest, pending.stat().st_size
+
+
+def finish(final: Path) -> None:
+    pending = final.with_name(final.name + PENDING)
+    if pending.exists():
+        os.replace(pending, final)
+        _fsync_dir(final.parent)
+
+
+def locate(conn: Connection, backup: Backup) -> Path:
+    return database_folder(conn) / backup.file_name
+
+
+def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
+    """Decrypt a backup into a private temporary file (every chunk's tag checked)."""
+    if not path.exists():
+        raise ArchiveError(f"the backup file {path.name} is missing")
+    out = tempfile.TemporaryFile(dir=path.parent)
+    try:
+        with open(path, "rb") as src:
+            for chunk in crypto.decrypt_stream(src, key):
+                out.write(chunk)
+    except OSError as exc:
+        out.close()
+        raise ArchiveError(f"cannot read the backup file: {exc.strerror}") from None
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out
+
+
+def key_for(s: Session, backup_id: int) -> bytes | None:
+    return s.execute(select(BackupKey.key).where(BackupKey.backup_id == backup_id)).scalar()
+
+
+def sweep(engine: Engine) -> list[str]:
+    """Tidy what a crash may have left: finish committed backups still marked pending,
+    delete pending files no backup row names, delete files whose key is gone.
+
+    It runs inside a write transaction, so no close can be half-way through meanwhile."""
+    done: list[str] = []
+    with db.write_session(engine) as s:
+        folder = database_folder(s.connection())
+        if not folder.is_dir():
+            return done
+        rows = {b.file_name: b for b in s.execute(select(Backup)).scalars()}
+        keyed = set(s.execute(select(BackupKey.backup_id)).scalars())
+        for entry in sorted(folder.iterdir()):
+            name = entry.name
+            if name.endswith(SUFFIX + PENDING):
+                final_name = name[: -len(PENDING)]
+                row = rows.get(final_name)
+                if row is not None and row.id in keyed:
+                    finish(folder / final_name)
+                    done.append(f"finished {final_name}")
+                else:
+                    entry.unlink(missing_ok=True)
+                    done.append(f"removed unfinished {name}")
+            elif name.endswith(SUFFIX):
+                row = rows.get(name)
+                if row is None or row.id not in keyed:
+                    entry.unlink(missing_ok=True)
+                    done.append(f"removed keyless {name}")
+    return done

@@ -1,0 +1,235 @@
+"""Closing an account, restoring it within 3 calendar months, and purging it after.
+
+Closing happens in one write transaction: the encrypted backup is written and fsynced
+first, its key and a minimal tombstone are recorded, then the account row is deleted and the
+database's ``ON DELETE CASCADE`` removes every row it owns. Only after the commit is the WAL
+checkpointed (TRUNCATE), so the deleted rows leave the disk too (``secure_delete`` is on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+
+from crm_tui import db
+from crm_tui.models import Account, Backup, BackupKey, ClosedAccount, Member, Plan
+from crm_tui.services import archive, audit, backups, clock
+from crm_tui.services.accounts import SUPPORT_EMAIL
+from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, normalise_email, reauthenticate
+from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
+
+_EMAIL_PEPPER = b"crm-tui/owner-email/v1:"
+
+
+def email_hash(email: str) -> str:
+    """What the tombstone keeps of the owner's email: enough to find it, not to read it."""
+    return hashlib.sha256(_EMAIL_PEPPER + normalise_email(email).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    account_name: str
+    closed_at: datetime
+    restore_until: date
+    counts: dict[str, int]
+    members_signed_out: int
+    support_email: str = SUPPORT_EMAIL
+    plan_code: str = ""
+    tenure_months: int = 0
+    team_size: int = 0
+
+    def lines(self) -> list[tuple[str, int]]:
+        return [(archive.KIND_LABELS[k], n) for k, n in self.counts.items()]
+
+
+def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: str) -> Receipt:
+    """Close the owner's account. All or nothing; refused unless the name matches exactly
+    and the password is right."""
+    with db.read_session(engine) as s:
+        owner = load_actor(s, who, "account.close")
+        account = s.get(Account, owner.account_id)
+        if confirm_name != account.name:
+            raise InvalidInput("the account name you typed does not match; nothing was deleted")
+    reauthenticate(engine, who.member_id, password)
+    backups.sweep(engine)
+
+    final: Path | None = None
+    try:
+        with db.write_session(engine) as s:
+            owner = load_actor(s, who, "account.close")
+            account = s.get(Account, owner.account_id)
+            if confirm_name != account.name:
+                raise InvalidInput("the account name you typed does not match; nothing was deleted")
+            now = clock.now()
+            conn = s.connection()
+            plan_code = s.get(Plan, account.plan_id).code
+            members = s.execute(select(Member.id).where(Member.account_id == account.id)).scalars().all()
+
+            final, key, manifest, size = backups.write(conn, account.id)
+            counts = manifest["counts"]
+            backup = Backup(account_id=account.id, file_name=final.name, created_at=now, size=size,
+                            sha256="", format_version=archive.FORMAT_VERSION)
+            s.add(backup)
+            s.flush()
+            s.add(BackupKey(backup_id=backup.id, key=key))
+            until = clock.restore_until(now)
+            s.add(ClosedAccount(
+                account_id=account.id, owner_email_hash=email_hash(owner.email),
+                member_ids=",".join(str(m) for m in members), closed_at=now, restore_until=until,
+                counts_json=json.dumps(counts, sort_keys=True), backup_id=backup.id,
+            ))
+            s.flush()
+            s.execute(delete(Account).where(Account.id == account.id))
+            audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
+                         details={"counts": counts, "restore_until": until.isoformat()})
+            receipt = Receipt(
+                account_name=account.name, closed_at=now, restore_until=until, counts=counts,
+                members_signed_out=len(members) - 1, plan_code=plan_code,
+                tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
+            )
+    except BaseException:
+        if final is not None:
+            final.with_name(final.name + backups.PENDING).unlink(missing_ok=True)
+        raise
+    backups.finish(final)
+    db.checkpoint(engine)
+    return receipt
+
+
+@dataclass(frozen=True)
+class ClosedInfo:
+    tombstone_id: int
+    account_id: int
+    closed_at: datetime
+    restore_until: date
+    state: str
+    counts: dict[str, int]
+    restorable: bool
+
+    def as_json(self) -> dict:
+        return {"tombstone_id": self.tombstone_id, "account_id": self.account_id,
+                "closed_at": self.closed_at.isoformat(), "restore_until": self.restore_until.isoformat(),
+                "state": self.state, "counts": self.counts, "restorable": self.restorable}
+
+
+def window_open(restore_until: date, now: datetime) -> bool:
+    """Restorable through the last second of ``restore_until`` (UTC)."""
+    end = datetime.combine(restore_until + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    return now < end
+
+
+def list_closed(engine: Engine, now: datetime | None = None) -> list[ClosedInfo]:
+    now = now or clock.now()
+    with db.read_session(engine) as s:
+        rows = s.execute(select(ClosedAccount).order_by(ClosedAccount.closed_at)).scalars()
+        return [
+            ClosedInfo(t.id, t.account_id, t.closed_at, t.restore_until, t.state, json.loads(t.counts_json),
+                       t.state == "closed" and window_open(t.restore_until, now))
+            for t in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Restored:
+    account_id: int
+    account_name: str
+    counts: dict[str, int]
+
+
+def _tombstone_for(s, email: str) -> ClosedAccount:
+    rows = s.execute(
+        select(ClosedAccount).where(ClosedAccount.owner_email_hash == email_hash(email))
+        .order_by(ClosedAccount.closed_at.desc())
+    ).scalars().all()
+    if not rows:
+        raise NotFound(f"no closed account whose owner's email is {email.strip()!r}")
+    for row in rows:
+        if row.state == "closed":
+            return row
+    return rows[0]
+
+
+def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored:
+    """Support's restore: everything returns, team members included, in one transaction."""
+    now = now or clock.now()
+    backups.sweep(engine)
+    with db.write_session(engine) as s:
+        t = _tombstone_for(s, email)
+        if t.state == "restored":
+            raise RestoreRefused("that account has been restored already")
+        if t.state == "purged" or not window_open(t.restore_until, now):
+            raise RestoreRefused(
+                f"the account was closed on {t.closed_at:%d %b %Y} and its data has been permanently "
+                "deleted (the 3-month window has passed); you're welcome to create a new account"
+            )
+        backup = s.get(Backup, t.backup_id) if t.backup_id else None
+        key = backups.key_for(s, backup.id) if backup else None
+        if backup is None or key is None:
+            raise RestoreRefused("the backup of that account no longer exists; it cannot be restored")
+        conn = s.connection()
+        path = backups.locate(conn, backup)
+        with backups.decrypt_to_temp(path, key) as plain:
+            zf = archive.open_zip(plain)
+            manifest = archive.read_manifest(zf)
+            if manifest["account"]["id"] != t.account_id:
+                raise ArchiveError("the backup belongs to another account; nothing was restored")
+            account_id, counts = archive.import_archive(conn, zf, unusable_password=UNUSABLE_PASSWORD)
+        s.execute(
+            Account.__table__.update().where(Account.__table__.c.id == account_id).values(status="active")
+        )
+        name = s.execute(select(Account.name).where(Account.id == account_id)).scalar_one()
+        t.state = "restored"
+        t.restored_at = now
+        # The account is live again: its backup is no longer needed.
+        s.execute(delete(BackupKey).where(BackupKey.backup_id == backup.id))
+        backup.purged_at = now
+        audit.append(s, "account.restore", actor="support", account_id=account_id, details={"counts": counts}, at=now)
+    path.unlink(missing_ok=True)
+    return Restored(account_id, name, counts)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    purged: int
+    files_removed: int
+
+
+def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
+    """Destroy the backups of accounts whose restore window has passed: key, then file."""
+    now = now or clock.now()
+    files: list[Path] = []
+    with db.write_session(engine) as s:
+        due = [
+            t for t in s.execute(select(ClosedAccount).where(ClosedAccount.state == "closed")).scalars()
+            if not window_open(t.restore_until, now)
+        ]
+        conn = s.connection()
+        for t in due:
+            if t.backup_id:
+                backup = s.get(Backup, t.backup_id)
+                s.execute(delete(BackupKey).where(BackupKey.backup_id == t.backup_id))
+                if backup is not None:
+                    backup.purged_at = now
+                    files.append(backups.locate(conn, backup))
+            t.state = "purged"
+            t.purged_at = now
+            audit.append(s, "account.purge", actor="system", account_id=t.account_id, details={}, at=now)
+    removed = 0
+    for path in files:
+        if path.exists():
+            path.unlink()
+            removed += 1
+    backups.sweep(engine)
+    db.checkpoint(engine)
+    return PurgeReport(len(due), removed)
+
+
+def account_count(engine: Engine) -> int:
+    with db.read_session(engine) as s:
+        return s.execute(select(func.count()).select_from(Account)).scalar_one()

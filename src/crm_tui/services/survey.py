@@ -1,0 +1,63 @@
+"""The optional leaving survey: stored without any account id or personal data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from crm_tui import db
+from crm_tui.models import SurveyResponse
+from crm_tui.services import clock
+from crm_tui.services.errors import InvalidInput
+
+REASONS = (
+    "Too expensive",
+    "Missing features I need",
+    "Switching to another CRM",
+    "Too hard to use",
+    "Closing my business",
+    "Only needed it for a while",
+    "Other",
+)
+MAX_COMMENT = 2000
+
+
+def submit(engine: Engine, reason: str, comment: str = "", *, plan_code: str = "",
+           tenure_months: int = 0, team_size: int = 0) -> None:
+    if reason not in REASONS:
+        raise InvalidInput(f"reason must be one of: {'; '.join(REASONS)}")
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters")
+    with db.write_session(engine) as s:
+        s.add(SurveyResponse(submitted_on=clock.now().date().replace(day=1), reason=reason,
+                             comment=comment, plan_code=plan_code, tenure_months=tenure_months,
+                             team_size=team_size))
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    responses: int
+    with_comment: int
+
+
+def summary(engine: Engine) -> list[ReasonCount]:
+    with db.read_session(engine) as s:
+        rows = s.execute(
+            select(SurveyResponse.reason, func.count(),
+                   func.sum(func.length(SurveyResponse.comment) > 0))
+            .group_by(SurveyResponse.reason).order_by(func.count().desc(), SurveyResponse.reason)
+        ).all()
+        return [ReasonCount(r, n, int(c or 0)) for r, n, c in rows]
+
+
+def comments(engine: Engine, limit: int = 50) -> list[tuple[str, str]]:
+    with db.read_session(engine) as s:
+        rows = s.execute(
+            select(SurveyResponse.reason, SurveyResponse.comment).where(SurveyResponse.comment != "")
+            .order_by(SurveyResponse.id.desc()).limit(limit)
+        ).all()
+        return [(r, c) for r, c in rows]

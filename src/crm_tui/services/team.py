@@ -1,0 +1,210 @@
+"""Team management: list, add, remove, transfer ownership, leave.
+
+Removing a member (or a member leaving) follows AllClients' own dialog: the member's
+contacts and to-dos move to the owner, their calendar appointments are permanently deleted.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from crm_tui import db
+from crm_tui.models import (
+    ROLE_ADMIN,
+    ROLE_OWNER,
+    ROLE_TEAM_PLAYER,
+    Appointment,
+    Contact,
+    HistoryEntry,
+    Member,
+    Todo,
+)
+from crm_tui.services import audit, clock
+from crm_tui.services.auth import SignedIn, hash_password, load_actor, normalise_email, reauthenticate
+from crm_tui.services.errors import InvalidInput, NotFound, PermissionDenied
+
+ADDABLE_ROLES = (ROLE_ADMIN, ROLE_TEAM_PLAYER)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: int
+    name: str
+    email: str
+    role: str
+    contacts: int
+    todos: int
+    appointments: int
+
+
+@dataclass(frozen=True)
+class RemovalImpact:
+    member_id: int
+    name: str
+    contacts_moved: int
+    todos_moved: int
+    appointments_deleted: int
+    owner_name: str
+
+
+def _count(s: Session, model, column, member_id: int) -> int:
+    return s.execute(select(func.count()).select_from(model).where(column == member_id)).scalar_one()
+
+
+def list_members(engine: Engine, who: SignedIn) -> list[MemberRow]:
+    with db.read_session(engine) as s:
+        load_actor(s, who, "team.view")
+        order = {ROLE_OWNER: 0, ROLE_ADMIN: 1, ROLE_TEAM_PLAYER: 2}
+        members = s.execute(select(Member).where(Member.account_id == who.account_id)).scalars().all()
+        rows = [
+            MemberRow(
+                m.id, m.name, m.email, m.role,
+                _count(s, Contact, Contact.owner_id, m.id),
+                _count(s, Todo, Todo.assignee_id, m.id),
+                _count(s, Appointment, Appointment.owner_id, m.id),
+            )
+            for m in members
+        ]
+        return sorted(rows, key=lambda r: (order.get(r.role, 9), r.name.lower(), r.id))
+
+
+def _target(s: Session, actor: Member, member_id: int) -> Member:
+    target = s.get(Member, member_id)
+    if target is None or target.account_id != actor.account_id:
+        raise NotFound(f"no team member with id {member_id} in this account")
+    return target
+
+
+def _owner(s: Session, account_id: int) -> Member:
+    return s.execute(select(Member).where(Member.account_id == account_id, Member.role == ROLE_OWNER)).scalar_one()
+
+
+def _check_removable(actor: Member, target: Member) -> None:
+    if target.role == ROLE_OWNER:
+        raise PermissionDenied("the account owner cannot be removed; transfer ownership first")
+    if target.id == actor.id:
+        raise InvalidInput("you cannot remove yourself; use Leave account instead")
+
+
+def removal_impact(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpact:
+    with db.read_session(engine) as s:
+        actor = load_actor(s, who, "team.remove")
+        target = _target(s, actor, member_id)
+        _check_removable(actor, target)
+        owner = _owner(s, actor.account_id)
+        return RemovalImpact(
+            target.id, target.name,
+            _count(s, Contact, Contact.owner_id, target.id),
+            _count(s, Todo, Todo.assignee_id, target.id),
+            _count(s, Appointment, Appointment.owner_id, target.id),
+            owner.name,
+        )
+
+
+def _hand_over_and_delete(s: Session, target: Member, action: str, actor_id: int) -> RemovalImpact:
+    owner = _owner(s, target.account_id)
+    moved_contacts = s.execute(
+        update(Contact).where(Contact.owner_id == target.id).values(owner_id=owner.id)
+    ).rowcount
+    moved_todos = s.execute(
+        update(Todo).where(Todo.assignee_id == target.id).values(assignee_id=owner.id)
+    ).rowcount
+    s.execute(update(HistoryEntry).where(HistoryEntry.member_id == target.id).values(member_id=owner.id))
+    deleted = s.execute(delete(Appointment).where(Appointment.owner_id == target.id)).rowcount
+    s.execute(delete(Member).where(Member.id == target.id))
+    result = RemovalImpact(target.id, target.name, moved_contacts, moved_todos, deleted, owner.name)
+    audit.append(
+        s, action, actor=audit.actor_of(actor_id), account_id=target.account_id,
+        details={"member_id": target.id, "contacts_moved": moved_contacts,
+                 "todos_moved": moved_todos, "appointments_deleted": deleted},
+    )
+    return result
+
+
+def remove_member(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpact:
+    with db.write_session(engine) as s:
+        actor = load_actor(s, who, "team.remove")
+        target = _target(s, actor, member_id)
+        _check_removable(actor, target)
+        return _hand_over_and_delete(s, target, "team.remove", actor.id)
+
+
+def leave_account(engine: Engine, who: SignedIn, password: str) -> RemovalImpact:
+    with db.read_session(engine) as s:
+        load_actor(s, who, "team.leave")
+    reauthenticate(engine, who.member_id, password)
+    with db.write_session(engine) as s:
+        actor = load_actor(s, who, "team.leave")
+        return _hand_over_and_delete(s, actor, "team.leave", actor.id)
+
+
+def transfer_ownership(engine: Engine, who: SignedIn, member_id: int, password: str) -> str:
+    """Make another member the owner; the old owner becomes an administrator."""
+    with db.read_session(engine) as s:
+        actor = load_actor(s, who, "team.transfer")
+        target = _target(s, actor, member_id)
+        if target.id == actor.id:
+            raise InvalidInput("you are the owner already")
+    reauthenticate(engine, who.member_id, password)
+    with db.write_session(engine) as s:
+        actor = load_actor(s, who, "team.transfer")
+        target = _target(s, actor, member_id)
+        actor.role = ROLE_ADMIN
+        s.flush()  # the one-owner index allows a single owner at a time
+        target.role = ROLE_OWNER
+        s.flush()
+        audit.append(s, "team.transfer", actor=audit.actor_of(actor.id), account_id=actor.account_id,
+                     details={"from_member": actor.id, "to_member": target.id})
+        return target.name
+
+
+@dataclass(frozen=True)
+class NewMember:
+    id: int
+    email: str
+    role: str
+    temporary_password: str
+
+
+def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
+               password: str | None = None) -> NewMember:
+    email = normalise_email(email)
+    name = name.strip()
+    if not _EMAIL.match(email):
+        raise InvalidInput(f"not an email address: {email!r}")
+    if not name:
+        raise InvalidInput("a team member needs a name")
+    if role not in ADDABLE_ROLES:
+        raise InvalidInput(f"role must be one of: {', '.join(ADDABLE_ROLES)}")
+    password = password or secrets.token_urlsafe(9)
+    hashed = hash_password(password)
+    with db.write_session(engine) as s:
+        actor = load_actor(s, who, "team.add")
+        taken = s.execute(select(Member.id).where(func.lower(Member.email) == email)).first()
+        if taken:
+            raise InvalidInput(f"{email} already has a crm-tui account")
+        member = Member(account_id=actor.account_id, email=email, name=name, role=role,
+                        password_hash=hashed, created_at=clock.now())
+        s.add(member)
+        s.flush()
+        audit.append(s, "team.add", actor=audit.actor_of(actor.id), account_id=actor.account_id,
+                     details={"member_id": member.id, "role": role})
+        return NewMember(member.id, email, role, password)
+
+
+def find_in_account(engine: Engine, who: SignedIn, email: str) -> int:
+    with db.read_session(engine) as s:
+        member = s.execute(
+            select(Member).where(func.lower(Member.email) == normalise_email(email),
+                                 Member.account_id == who.account_id)
+        ).scalar()
+        if member is None:
+            raise NotFound(f"no team member with the email {email.strip()!r} in this account")
+        return member.id

@@ -1,0 +1,35 @@
+"""Making user-originated text safe to print: no control characters reach a terminal.
+
+The TUI wraps this in ``crm_tui.tui.safe.safe`` (which also disables markup); the CLI uses
+:func:`clean` directly. This module imports nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (but \t, \n), DEL, C1 controls, and bidirectional overrides/isolates that could
+# reorder what the terminal shows.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_PICTURE = {**{c: chr(0x2400 + c) for c in range(0x20)}, 0x7F: "\u2421"}
+
+
+def _visible(match: re.Match) -> str:
+    code = ord(match.group())
+    return _PICTURE.get(code, "\ufffd")
+
+
+def clean(text: object, *, multiline: bool = False, limit: int | None = None) -> str:
+    """``text`` with control characters replaced by visible stand-ins (ESC shows as ␛).
+
+    Single-line text also turns newlines and tabs into spaces; ``limit`` cuts long text
+    with an ellipsis."""
+    s = "" if text is None else str(text)
+    if not multiline:
+        s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    else:
+        s = s.replace("\r\n", "\n").replace("\t", "    ")
+    s = _CONTROL.sub(_visible, s)
+    if limit is not None and len(s) > limit:
+        s = s[: max(0, limit - 1)] + "…"
+    return s
