@@ -1,0 +1,107 @@
+"""The base screen: Esc goes back, and service calls run in thread workers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from crm_tui.tui.app import CrmApp
+
+
+def error_text(exc: BaseException) -> str | None:
+    """The one-line message for an error a user can be shown, or None for a bug."""
+    from crm_tui.db import DatabaseError
+    from crm_tui.services.errors import DomainError
+    from crm_tui.text import clean
+
+    if isinstance(exc, (DomainError, DatabaseError)):
+        return clean(str(exc))
+    try:
+        from sqlalchemy.exc import OperationalError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, OperationalError):
+        return clean("the database is busy or unavailable; please try again")
+    if isinstance(exc, OSError):
+        return clean(f"{exc.strerror or exc}")
+    return None
+
+
+class ServiceCalls:
+    """Mixin: ``call_service(fn, *args, done=...)`` runs ``fn`` in a thread worker and hands
+    its result (or its one-line error) back on the UI thread."""
+
+    @property
+    def crm(self) -> "CrmApp":
+        return self.app  # type: ignore[attr-defined]
+
+    def call_service(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+        group: str = "service",
+        exclusive: bool = True,
+    ) -> None:
+        app = self.app  # type: ignore[attr-defined]
+
+        def job() -> None:
+            worker = get_current_worker()
+            try:
+                result = fn(*args)
+            except Exception as exc:  # turned into a message; a bug is re-raised
+                message = error_text(exc)
+                if message is None:
+                    raise
+                if not worker.is_cancelled:
+                    app.call_from_thread(failed or self.show_error, message)
+                return
+            if done is not None and not worker.is_cancelled:
+                app.call_from_thread(done, result)
+
+        self.run_worker(job, thread=True, group=group, exclusive=exclusive)  # type: ignore[attr-defined]
+
+    def show_error(self, message: str) -> None:
+        self.app.notify(message, severity="error", markup=False, timeout=8)  # type: ignore[attr-defined]
+
+
+class CrmScreen(ServiceCalls, Screen):
+    BINDINGS = [Binding("escape", "back", "Back", id="back")]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class CrmModal(ServiceCalls, ModalScreen):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def nav_bindings() -> list[Binding]:
+    """The section keys (1–4) and the profile menu key, from the one command registry."""
+    from crm_tui.tui.commands import COMMANDS
+
+    return [
+        Binding(c.key, f"app.{c.action}", c.title, id=f"nav-{c.id}", show=c.show)
+        for c in COMMANDS
+        if c.key
+    ]
+
+
+class SectionScreen(CrmScreen):
+    """A signed-in screen: the top bar with the sections and the profile badge."""
+
+    SECTION = ""
+    BINDINGS = nav_bindings()
+
+    def compose_top(self):
+        from crm_tui.tui.widgets.topbar import TopBar
+
+        return TopBar(self.crm.who, active=self.SECTION)

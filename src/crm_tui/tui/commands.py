@@ -1,0 +1,50 @@
+"""Every app-level command, defined once: its key binding and its command-palette entry
+both come from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OWNER, ADMIN, PLAYER = "owner", "administrator", "team player"
+ALL = (OWNER, ADMIN, PLAYER)
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str
+    title: str
+    help: str
+    action: str  # an app action, e.g. "open('contacts')"
+    key: str | None = None
+    roles: tuple[str, ...] = ALL
+    show: bool = True  # shown in the footer
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("contacts", "Contacts", "Browse, search and export contacts", "open('contacts')", "1"),
+    Command("calendar", "Calendar", "Appointments", "open('calendar')", "2"),
+    Command("todos", "To-Dos", "Open and closed to-dos", "open('todos')", "3"),
+    Command("automation", "Automation", "Email templates, autoresponders, Messages", "open('automation')", "4"),
+    Command("profile", "Profile menu", "Your account, billing, team, data, support, sign out",
+            "profile_menu", "p"),
+    Command("dashboard", "Dashboard", "Back to the dashboard", "open('dashboard')", None),
+    Command("my-account", "My Account", "Who you are signed in as", "open('my-account')"),
+    Command("billing", "Billing & Plan", "Plan, seats, invoices; close the account", "open('billing')",
+            roles=(OWNER,)),
+    Command("team", "Team Members", "Add, remove, transfer ownership, leave", "open('team')"),
+    Command("download", "Download My Data", "Export everything as one archive", "open('download')",
+            roles=(OWNER, ADMIN)),
+    Command("templates", "Email Templates", "Automation → Email Templates", "open('templates')"),
+    Command("autoresponders", "Autoresponders", "Automation → Autoresponders", "open('autoresponders')"),
+    Command("messages", "Messages Settings", "Automation → Messages → Settings", "open('messages')",
+            roles=(OWNER, ADMIN)),
+    Command("support", "Contact Support", "cases@allclients.com and what support can do",
+            "open('support')"),
+    Command("sign-out", "Sign Out", "End this session", "sign_out"),
+)
+
+BY_ID = {c.id: c for c in COMMANDS}
+
+
+def allowed(command: Command, role: str | None) -> bool:
+    return role is not None and role in command.roles

@@ -1,0 +1,17 @@
+"""Where each section lives: a screen id → (module, class). Screens import lazily."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+SCREENS: dict[str, tuple[str, str]] = {
+    "dashboard": ("crm_tui.tui.screens.main", "MainScreen"),
+    "my-account": ("crm_tui.tui.screens.my_account", "MyAccountScreen"),
+    "support": ("crm_tui.tui.screens.support", "SupportScreen"),
+    "automation": ("crm_tui.tui.screens.automation", "AutomationScreen"),
+}
+
+
+def screen_class(screen_id: str):
+    module, name = SCREENS[screen_id]
+    return getattr(import_module(module), name)

@@ -1,0 +1,68 @@
+"""The dashboard: counts, upcoming appointments and open to-dos."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Static
+
+from crm_tui.tui.base import SectionScreen
+from crm_tui.tui.safe import safe
+
+
+class MainScreen(SectionScreen):
+    SECTION = "dashboard"
+    BINDINGS = [Binding("escape", "back", "Back", id="back", show=False)]
+
+    def action_back(self) -> None:
+        """The dashboard is home: Esc has nothing to back out of (Sign Out is in the menu)."""
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_top()
+        with VerticalScroll(id="dashboard"):
+            yield Static("", id="welcome")
+            with Horizontal(id="tiles"):
+                yield Static("Contacts\n…", id="tile-contacts", classes="tile")
+                yield Static("Upcoming\n…", id="tile-appointments", classes="tile")
+                yield Static("Open to-dos\n…", id="tile-todos", classes="tile")
+            with Vertical(classes="panel"):
+                yield Static("Upcoming appointments", classes="panel-title")
+                yield Static("…", id="next-appointments")
+            with Vertical(classes="panel"):
+                yield Static("Open to-dos", classes="panel-title")
+                yield Static("…", id="next-todos")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        who = self.crm.who
+        self.query_one("#welcome", Static).update(
+            safe(f"Welcome, {who.name} ({who.role}) — press p for the profile menu, ? for keys.")
+        )
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        from crm_tui.services.dashboard import dashboard
+
+        self.call_service(dashboard, self.crm.engine, self.crm.who, done=self._show, group="dashboard")
+
+    def _show(self, d) -> None:
+        self.query_one("#tile-contacts", Static).update(f"Contacts\n{d.contacts:,}")
+        self.query_one("#tile-appointments", Static).update(f"Upcoming\n{d.upcoming_appointments:,}")
+        self.query_one("#tile-todos", Static).update(f"Open to-dos\n{d.open_todos:,}")
+        appts = [f"{when:%a %d %b %H:%M}  {clean_line(text)}" for when, text in d.next_appointments]
+        todos = [f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
+                 for due, prio, text in d.next_todos]
+        self.query_one("#next-appointments", Static).update(
+            safe("\n".join(appts) or "No upcoming appointments.", multiline=True))
+        self.query_one("#next-todos", Static).update(
+            safe("\n".join(todos) or "No open to-dos.", multiline=True))
+
+
+def clean_line(text: str, limit: int = 60) -> str:
+    from crm_tui.text import clean
+
+    return clean(text, limit=limit)

@@ -1,0 +1,111 @@
+"""Sign in: email and password; a hint lists the demo users when the demo is present."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from crm_tui.tui.base import CrmScreen
+from crm_tui.tui.safe import safe
+
+
+class SignInScreen(CrmScreen):
+    BINDINGS = [Binding("escape", "clear", "Clear", id="clear")]
+
+    def compose(self) -> ComposeResult:
+        with Center():
+            with Vertical(id="signin-box"):
+                yield Static("crm-tui · sign in", id="signin-title")
+                with Horizontal(classes="signin-row"):
+                    yield Label("Email", classes="signin-label")
+                    yield Input(placeholder="you@example.com", id="email", compact=True)
+                with Horizontal(classes="signin-row"):
+                    yield Label("Password", classes="signin-label")
+                    yield Input(password=True, id="password", compact=True)
+                with Horizontal(classes="signin-row"):
+                    yield Label("", classes="signin-label")
+                    yield Button("Sign in", id="sign-in", variant="primary", disabled=True, compact=True)
+                yield Static("Opening the database…", id="signin-message")
+                yield Static("", id="demo-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#email", Input).focus()
+        if self.crm.engine is not None:
+            self.database_ready()
+        elif self.crm.database_problem:
+            self.database_failed(self.crm.database_problem)
+
+    def database_ready(self) -> None:
+        self.query_one("#sign-in", Button).disabled = False
+        self._message(self.crm.first_run_note)
+        self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
+
+    def database_failed(self, message: str) -> None:
+        self._message(f"Cannot open the database: {message}", error=True)
+
+    def _demo_users(self):
+        from crm_tui.services import demo
+
+        return demo.DEMO_USERS if demo.demo_exists(self.crm.engine) else ()
+
+    def _show_demo_hint(self, users) -> None:
+        if not users:
+            self.query_one("#demo-hint", Static).update("")
+            return
+        lines = ["Demo users:"]
+        lines += [f"  {u.email:<27} {u.password:<12} {u.role}" for u in users]
+        self.query_one("#demo-hint", Static).update(safe("\n".join(lines), multiline=True))
+
+    def _message(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#signin-message", Static)
+        widget.update(safe(text, multiline=True))
+        widget.set_class(error, "-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "email":
+            self.query_one("#password", Input).focus()
+        else:
+            self.attempt()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "sign-in":
+            self.attempt()
+
+    def action_clear(self) -> None:
+        self.query_one("#password", Input).value = ""
+
+    def attempt(self) -> None:
+        if self.crm.engine is None:
+            self._message("The database is still opening…")
+            return
+        email = self.query_one("#email", Input).value
+        password = self.query_one("#password", Input).value
+        if not email.strip() or not password:
+            self._message("Enter your email and password.", error=True)
+            return
+        from crm_tui.services import auth
+
+        self.query_one("#sign-in", Button).disabled = True
+        self._message("Signing in…")
+        self.call_service(auth.sign_in, self.crm.engine, email, password,
+                          done=self._signed_in, failed=self._failed, group="sign-in")
+
+    def _signed_in(self, who) -> None:
+        self.query_one("#password", Input).value = ""
+        self.query_one("#sign-in", Button).disabled = False
+        self._message("")
+        self.crm.signed_in(who)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#sign-in", Button).disabled = False
+        self.query_one("#password", Input).value = ""
+        self.query_one("#password", Input).focus()
+        self._message(message[:1].upper() + message[1:] + ".", error=True)
+
+    def signed_out(self, message: str) -> None:
+        self.query_one("#password", Input).value = ""
+        self.query_one("#email", Input).focus()
+        self._message(message, error=bool(message) and "signed out" not in message)
