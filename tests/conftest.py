@@ -63,3 +63,68 @@ PASSWORDS = {
     OTHER_OWNER: "demo-birch",
 }
 _ = os
+
+
+# --- shared fixtures for the foundation suites ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A database file holding both demo accounts (60 contacts), made once per session."""
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "template.sqlite3"
+    engine = db.get_engine(f"sqlite:///{path}")
+    demo.create(engine, contacts=60, seed=7)
+    db.checkpoint(engine)
+    return path
+
+
+@pytest.fixture
+def fresh_demo(demo_template: Path, tmp_path: Path):
+    """An engine on a private copy of the demo template (cheaper than ``demo_engine``)."""
+    import sqlite3
+
+    from crm_tui import db
+
+    target = tmp_path / "demo.sqlite3"
+    src = sqlite3.connect(demo_template)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return db.get_engine(f"sqlite:///{target}")
+
+
+def dump_database(engine) -> dict[str, list[tuple]]:
+    """Every row of every table, as SQLite stores it."""
+    from sqlalchemy import text
+
+    out: dict[str, list[tuple]] = {}
+    with engine.connect() as conn:
+        names = conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).scalars().all()
+        for name in names:
+            out[name] = sorted(
+                (tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+    return out
+
+
+def dump_account(engine, account_id: int) -> dict[str, list[tuple]]:
+    """Every row the account owns (and its account row), ordered by id."""
+    from sqlalchemy import text
+
+    from crm_tui.models import ACCOUNT_TABLES
+
+    out: dict[str, list[tuple]] = {}
+    with engine.connect() as conn:
+        for model in ACCOUNT_TABLES:
+            name = model.__tablename__
+            out[name] = [tuple(r) for r in conn.execute(
+                text(f'SELECT * FROM "{name}" WHERE account_id = :a ORDER BY id'), {"a": account_id})]
+        out["account"] = [tuple(r) for r in conn.execute(
+            text("SELECT * FROM account WHERE id = :a"), {"a": account_id})]
+    return out
