@@ -87,6 +87,14 @@ class CrmApp(App[None]):
         self.push_screen(screen_class("dashboard")())
         self._session_timer = self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
 
+    def end_session(self) -> None:
+        """The signed-in account no longer exists (its owner just closed it): stop the session
+        check and forget who was signed in, but leave the screens (goodbye, survey) up."""
+        self.who = None
+        if self._session_timer is not None:
+            self._session_timer.stop()
+            self._session_timer = None
+
     def sign_out(self, message: str = "") -> None:
         from crm_tui.tui.screens.signin import SignInScreen
 
