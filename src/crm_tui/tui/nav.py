@@ -9,6 +9,8 @@ SCREENS: dict[str, tuple[str, str]] = {
     "my-account": ("crm_tui.tui.screens.my_account", "MyAccountScreen"),
     "support": ("crm_tui.tui.screens.support", "SupportScreen"),
     "automation": ("crm_tui.tui.screens.automation", "AutomationScreen"),
+    "billing": ("crm_tui.tui.screens.billing", "BillingScreen"),
+    "download": ("crm_tui.tui.screens.download", "DownloadScreen"),
 }
 
 
