@@ -1,0 +1,455 @@
+"""Read queries behind the lists: contacts (keyset-paged, searchable), a contact's details,
+appointments, to-dos, email templates and autoresponders.
+
+Every query is scoped to the signed-in member's account (``auth.load_actor`` re-reads the
+member in the same transaction, so a removed member or a closed account reads nothing).
+
+Contacts are paged in SQL with a keyset on ``(last_name, first_name, id)``, the column order
+of the index ``ix_contact_account_name``: a page costs the same at row 10 as at row 250,000,
+and no ``OFFSET`` walks over the rows before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from html.parser import HTMLParser
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+
+from crm_tui import db
+from crm_tui.models import (
+    Appointment,
+    Autoresponder,
+    AutoresponderStep,
+    Contact,
+    EmailTemplate,
+    HistoryEntry,
+    Member,
+    Todo,
+)
+from crm_tui.services import clock
+from crm_tui.services.auth import SignedIn, load_actor
+from crm_tui.services.errors import InvalidInput, NotFound
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+LIST_LIMIT = 500  # appointments / to-dos shown at most in one list
+MAX_QUERY = 200
+
+# --- contacts: keyset pages -----------------------------------------------------------
+
+Key = tuple[str, str, int]  # (last_name, first_name, id)
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    first_name: str
+    last_name: str
+    company: str
+    email: str
+    phone: str
+
+    @property
+    def key(self) -> Key:
+        return (self.last_name, self.first_name, self.id)
+
+    @property
+    def name(self) -> str:
+        if self.last_name and self.first_name:
+            return f"{self.last_name}, {self.first_name}"
+        return self.last_name or self.first_name
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    rows: tuple[ContactRow, ...]
+    total: int  # contacts matching the search (all of them without one)
+    has_prev: bool
+    has_next: bool
+    query: str = ""
+
+    @property
+    def first_key(self) -> Key | None:
+        return self.rows[0].key if self.rows else None
+
+    @property
+    def last_key(self) -> Key | None:
+        return self.rows[-1].key if self.rows else None
+
+
+_LIKE_ESCAPE = "\\"
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search_filter(query: str):
+    """Each whitespace-separated term must appear (case-insensitively, anywhere) in the first
+    name, last name, email or company. SQLite walks the name index in page order and stops
+    at the page's last match, so a common term costs one page of rows."""
+    query = query.strip()
+    if len(query) > MAX_QUERY:
+        raise InvalidInput(f"a search can be at most {MAX_QUERY} characters")
+    clauses = []
+    for term in query.split():
+        pattern = _like(term)
+        clauses.append(or_(
+            Contact.last_name.like(pattern, escape=_LIKE_ESCAPE),
+            Contact.first_name.like(pattern, escape=_LIKE_ESCAPE),
+            Contact.email.like(pattern, escape=_LIKE_ESCAPE),
+            Contact.company.like(pattern, escape=_LIKE_ESCAPE),
+        ))
+    return and_(*clauses) if clauses else None
+
+
+_CONTACT_COLUMNS = (Contact.id, Contact.first_name, Contact.last_name, Contact.company,
+                    Contact.email, Contact.phone1)
+_KEY = (Contact.last_name, Contact.first_name, Contact.id)
+
+
+def contacts_page(
+    engine: Engine,
+    who: SignedIn,
+    *,
+    after: Key | None = None,
+    before: Key | None = None,
+    last: bool = False,
+    query: str = "",
+    limit: int = PAGE_SIZE,
+) -> ContactPage:
+    """One page of the account's contacts in name order.
+
+    ``after``: the page following that key; ``before``: the page preceding it; ``last``:
+    the final page; none of them: the first page. ``query`` filters (see ``_search_filter``).
+    """
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE_SIZE} rows")
+    if after is not None and before is not None:
+        raise InvalidInput("ask for the page after a key or before it, not both")
+    where = [Contact.account_id == who.account_id]
+    found = _search_filter(query)
+    if found is not None:
+        where.append(found)
+    backwards = before is not None or (last and after is None)
+    if after is not None:
+        where.append(tuple_(*_KEY) > tuple_(*after))
+    if before is not None:
+        where.append(tuple_(*_KEY) < tuple_(*before))
+    order = [c.desc() for c in _KEY] if backwards else list(_KEY)
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        got = s.execute(select(*_CONTACT_COLUMNS).where(*where).order_by(*order).limit(limit)).all()
+        if backwards:
+            got.reverse()
+        rows = tuple(ContactRow(*r) for r in got)
+        base = [Contact.account_id == who.account_id] + ([found] if found is not None else [])
+        total = s.execute(select(func.count()).select_from(Contact).where(*base)).scalar_one()
+
+        def exists(*more) -> bool:
+            return s.execute(select(Contact.id).where(*base, *more).limit(1)).first() is not None
+
+        if not rows:
+            return ContactPage((), total, False, False, query.strip())
+        has_prev = exists(tuple_(*_KEY) < tuple_(*rows[0].key))
+        has_next = exists(tuple_(*_KEY) > tuple_(*rows[-1].key))
+        return ContactPage(rows, total, has_prev, has_next, query.strip())
+
+
+def contact_position(engine: Engine, who: SignedIn, key: Key, query: str = "") -> int:
+    """How many contacts (matching ``query``) sort before ``key``: the 0-based row number."""
+    where = [Contact.account_id == who.account_id, tuple_(*_KEY) < tuple_(*key)]
+    found = _search_filter(query)
+    if found is not None:
+        where.append(found)
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        return s.execute(select(func.count()).select_from(Contact).where(*where)).scalar_one()
+
+
+def all_contact_ids(engine: Engine, who: SignedIn, query: str = "") -> list[int]:
+    """The ids of every contact matching ``query``, in name order (for group actions)."""
+    where = [Contact.account_id == who.account_id]
+    found = _search_filter(query)
+    if found is not None:
+        where.append(found)
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        return list(s.execute(select(Contact.id).where(*where).order_by(*_KEY)).scalars())
+
+
+# --- one contact, every field -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phone:
+    number: str
+    text_ok: bool
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    kind: str
+    summary: str
+    member: str
+
+
+@dataclass(frozen=True)
+class ContactDetail:
+    id: int
+    first_name: str
+    last_name: str
+    company: str
+    email: str
+    email2: str
+    phones: tuple[Phone, ...]
+    street: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    birthday: date | None
+    categories: tuple[str, ...]
+    notes: str
+    owner: str
+    created_at: datetime
+    history: tuple[HistoryLine, ...]
+    history_total: int
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+def contact_detail(engine: Engine, who: SignedIn, contact_id: int, history: int = 20) -> ContactDetail:
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        c = s.get(Contact, contact_id)
+        if c is None or c.account_id != who.account_id:
+            raise NotFound(f"no contact with id {contact_id} in this account")
+        owner = s.get(Member, c.owner_id)
+        lines = s.execute(
+            select(HistoryEntry.at, HistoryEntry.kind, HistoryEntry.summary, Member.name)
+            .join(Member, Member.id == HistoryEntry.member_id, isouter=True)
+            .where(HistoryEntry.account_id == who.account_id, HistoryEntry.contact_id == c.id)
+            .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc()).limit(history)
+        ).all()
+        total = s.execute(select(func.count()).select_from(HistoryEntry).where(
+            HistoryEntry.account_id == who.account_id, HistoryEntry.contact_id == c.id)).scalar_one()
+        phones = tuple(
+            Phone(getattr(c, f"phone{i}"), bool(getattr(c, f"phone{i}_text_ok")))
+            for i in range(1, 5) if getattr(c, f"phone{i}")
+        )
+        return ContactDetail(
+            c.id, c.first_name, c.last_name, c.company, c.email, c.email2, phones,
+            c.street, c.city, c.state, c.postal_code, c.country, c.birthday,
+            tuple(x for x in (c.category1, c.category2) if x), c.notes,
+            owner.name if owner else "", c.created_at,
+            tuple(HistoryLine(at, kind, summary, name or "") for at, kind, summary, name in lines), total,
+        )
+
+
+# --- appointments and to-dos --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    id: int
+    start: datetime
+    end: datetime
+    description: str
+    contact: str
+    owner: str
+    upcoming: bool
+
+
+@dataclass(frozen=True)
+class AppointmentList:
+    rows: tuple[AppointmentRow, ...]
+    total: int
+    upcoming: int
+
+
+def _contact_name():
+    return func.trim(Contact.first_name + " " + Contact.last_name)
+
+
+def appointments(engine: Engine, who: SignedIn, limit: int = LIST_LIMIT) -> AppointmentList:
+    """Upcoming appointments first (soonest first), then past ones (latest first)."""
+    now = clock.now()
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        acc = who.account_id
+        base = (
+            select(Appointment.id, Appointment.start, Appointment.end, Appointment.description,
+                   _contact_name(), Member.name)
+            .join(Contact, Contact.id == Appointment.contact_id, isouter=True)
+            .join(Member, Member.id == Appointment.owner_id, isouter=True)
+        )
+        ahead = s.execute(base.where(Appointment.account_id == acc, Appointment.start >= now)
+                          .order_by(Appointment.start, Appointment.id).limit(limit)).all()
+        behind = s.execute(base.where(Appointment.account_id == acc, Appointment.start < now)
+                           .order_by(Appointment.start.desc(), Appointment.id.desc())
+                           .limit(max(0, limit - len(ahead)))).all() if len(ahead) < limit else []
+        total = s.execute(select(func.count()).select_from(Appointment)
+                          .where(Appointment.account_id == acc)).scalar_one()
+        upcoming = s.execute(select(func.count()).select_from(Appointment)
+                             .where(Appointment.account_id == acc, Appointment.start >= now)).scalar_one()
+        rows = tuple(AppointmentRow(i, st, en, d, cn or "", on or "", True) for i, st, en, d, cn, on in ahead)
+        rows += tuple(AppointmentRow(i, st, en, d, cn or "", on or "", False) for i, st, en, d, cn, on in behind)
+        return AppointmentList(rows, total, upcoming)
+
+
+@dataclass(frozen=True)
+class TodoRow:
+    id: int
+    summary: str
+    priority: int
+    due: date | None
+    category: str
+    status: str
+    contact: str
+    assignee: str
+
+
+@dataclass(frozen=True)
+class TodoList:
+    rows: tuple[TodoRow, ...]
+    status: str
+    total: int  # with this status
+    open: int
+    closed: int
+
+
+def todos(engine: Engine, who: SignedIn, status: str = "open", limit: int = LIST_LIMIT) -> TodoList:
+    """Open to-dos by due date (undated last), or closed ones, most recently due first."""
+    if status not in ("open", "closed"):
+        raise InvalidInput("status must be open or closed")
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        acc = who.account_id
+        order = ((Todo.due.is_(None), Todo.due, Todo.priority, Todo.id) if status == "open"
+                 else (Todo.due.is_(None), Todo.due.desc(), Todo.id.desc()))
+        got = s.execute(
+            select(Todo.id, Todo.summary, Todo.priority, Todo.due, Todo.category, Todo.status,
+                   _contact_name(), Member.name)
+            .join(Contact, Contact.id == Todo.contact_id, isouter=True)
+            .join(Member, Member.id == Todo.assignee_id, isouter=True)
+            .where(Todo.account_id == acc, Todo.status == status)
+            .order_by(*order).limit(limit)
+        ).all()
+        counts = dict(s.execute(select(Todo.status, func.count()).where(Todo.account_id == acc)
+                                .group_by(Todo.status)).all())
+        rows = tuple(TodoRow(i, sm, p, d, cat, st, cn or "", an or "") for i, sm, p, d, cat, st, cn, an in got)
+        return TodoList(rows, status, counts.get(status, 0), counts.get("open", 0), counts.get("closed", 0))
+
+
+# --- email templates and autoresponders ---------------------------------------------------
+
+
+class _TextOfHtml(HTMLParser):
+    BREAKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in self.BREAKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("• ")
+
+    def handle_endtag(self, tag) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML email body: tags dropped, paragraphs on their own lines."""
+    parser = _TextOfHtml()
+    parser.feed(html or "")
+    parser.close()
+    text = "".join(parser.parts)
+    lines = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    id: int
+    name: str
+    subject: str
+    body: str
+    used_in: int  # autoresponder steps that send it
+
+    @property
+    def text(self) -> str:
+        return html_to_text(self.body)
+
+
+def templates(engine: Engine, who: SignedIn) -> tuple[TemplateRow, ...]:
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        used = (select(func.count()).select_from(AutoresponderStep)
+                .where(AutoresponderStep.template_id == EmailTemplate.id).scalar_subquery())
+        got = s.execute(
+            select(EmailTemplate.id, EmailTemplate.name, EmailTemplate.subject, EmailTemplate.body, used)
+            .where(EmailTemplate.account_id == who.account_id)
+            .order_by(func.lower(EmailTemplate.name), EmailTemplate.id)
+        ).all()
+        return tuple(TemplateRow(*r) for r in got)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    position: int
+    delay: int
+    unit: str
+    template: str
+
+
+@dataclass(frozen=True)
+class AutoresponderRow:
+    id: int
+    name: str
+    active: bool
+    steps: tuple[StepRow, ...]
+
+
+def autoresponders(engine: Engine, who: SignedIn) -> tuple[AutoresponderRow, ...]:
+    with db.read_session(engine) as s:
+        load_actor(s, who)
+        acc = who.account_id
+        tpl = aliased(EmailTemplate)
+        heads = s.execute(
+            select(Autoresponder.id, Autoresponder.name, Autoresponder.active)
+            .where(Autoresponder.account_id == acc)
+            .order_by(func.lower(Autoresponder.name), Autoresponder.id)
+        ).all()
+        steps: dict[int, list[StepRow]] = {}
+        for rid, pos, delay, unit, name in s.execute(
+            select(AutoresponderStep.autoresponder_id, AutoresponderStep.position, AutoresponderStep.delay,
+                   AutoresponderStep.unit, tpl.name)
+            .join(tpl, tpl.id == AutoresponderStep.template_id, isouter=True)
+            .where(AutoresponderStep.account_id == acc)
+            .order_by(AutoresponderStep.autoresponder_id, AutoresponderStep.position, AutoresponderStep.id)
+        ):
+            steps.setdefault(rid, []).append(StepRow(pos, delay, unit, name or ""))
+        return tuple(AutoresponderRow(i, n, bool(a), tuple(steps.get(i, ()))) for i, n, a in heads)
