@@ -1,0 +1,67 @@
+"""Layering: the services and the CLI import without Textual; --help and --version import
+neither Textual nor the database stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("textual", "sqlalchemy", "sqlmodel", "alembic")
+
+
+def run_python(code: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_every_service_module_and_the_cli_import_without_textual():
+    code = """
+import importlib, json, pkgutil, sys
+import crm_tui.services as services
+names = sorted(m.name for m in pkgutil.iter_modules(services.__path__, "crm_tui.services."))
+for name in names:
+    importlib.import_module(name)
+import crm_tui.cli, crm_tui.db, crm_tui.models, crm_tui.paths, crm_tui.text
+print(json.dumps({"modules": names, "textual": sorted(m for m in sys.modules if m.split(".")[0] == "textual")}))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    for expected in ("auth", "accounts", "team", "messages", "billing", "closing", "backups",
+                     "survey", "audit", "demo", "dashboard"):
+        assert f"crm_tui.services.{expected}" in report["modules"]
+    assert report["textual"] == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["account", "--help"], ["team", "remove", "--help"],
+                                  ["admin", "restore", "--help"], ["demo", "--help"]])
+def test_help_and_version_import_no_heavy_library(argv):
+    code = f"""
+import json, sys
+from crm_tui import cli
+try:
+    code = cli.main({argv!r})
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(HEAVY)!r}))
+print("\\n" + json.dumps({{"code": code, "heavy": heavy}}))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": []}
+    if argv == ["--version"]:
+        assert proc.stdout.startswith("crm-tui ")
+
+
+def test_python_dash_m_version_imports_no_heavy_library():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "crm_tui", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("crm-tui ")
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "crm_tui" in imported
+    assert imported.isdisjoint(HEAVY), imported & set(HEAVY)
