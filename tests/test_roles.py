@@ -123,7 +123,13 @@ def run(action: str, c: Case):
     if action == "export":
         export = pytest.importorskip(
             "crm_tui.services.export", reason="crm_tui.services.export is not written yet")
-        result = export.export_account(e, who, out_dir=c.tmp_path / "out")
+        out = c.tmp_path / "out"
+        out.mkdir(exist_ok=True)
+        try:
+            result = export.export_account(e, who, out_dir=out)
+        except Exception:
+            assert list(out.iterdir()) == [], "a refused export left a file behind"
+            raise
         return lambda: Path(result.path).is_file() and Path(result.path).stat().st_size > 0
     raise AssertionError(action)
 
