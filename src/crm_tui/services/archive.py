@@ -120,6 +120,21 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+# Spreadsheet formula injection (OWASP): a cell starting with one of these is opened as a
+# formula by Excel, LibreOffice and Sheets. Such a cell gets a leading apostrophe (shown as
+# text, not evaluated). A cell that already starts with an apostrophe gets one too, so the
+# escape is reversible: on import exactly one leading apostrophe is removed.
+FORMULA_START = frozenset("=+-@\t\r'")
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if text and text[0] in FORMULA_START else text
+
+
+def unneutralise(text: str) -> str:
+    return text[1:] if text[:1] == "'" else text
+
+
 def _to_json(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -218,6 +233,7 @@ class ArchiveWriter:
     kind: str
     compresslevel: int = 1
     members: dict[str, dict] = field(default_factory=dict)
+    formula_escaped: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.zip = zipfile.ZipFile(
@@ -227,16 +243,22 @@ class ArchiveWriter:
     def member(self, name: str):
         return _OpenMember(self, name)
 
+    def info(self, name: str) -> zipfile.ZipInfo:
+        """A member entry dated now (local time, as zip tools show it), private when unpacked."""
+        info = zipfile.ZipInfo(name, date_time=clock.now().astimezone().timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = self.compresslevel  # Python 3.11's name (3.13 keeps it as an alias)
+        info.external_attr = 0o100600 << 16
+        return info
+
     def write_csv(self, name: str, header: list[str], rows: Iterable[list]) -> int:
         with self.member(name) as sink:
             writer = csv.writer(sink, lineterminator="\r\n")
             writer.writerow(header)
-            count = 0
-            for row in rows:
-                writer.writerow(row)
-                count += 1
-            sink.rows = count
-        return count
+            counted = _Counter(rows)
+            writer.writerows(counted)
+            sink.rows = counted.n
+        return counted.n
 
     def write_json(self, name: str, payload: Any, rows: int | None = None) -> None:
         with self.member(name) as sink:
@@ -248,12 +270,34 @@ class ArchiveWriter:
         with self.member(name) as sink:
             sink.write(text)
 
+    def abort(self) -> None:
+        """Give up after an error (the caller discards the file)."""
+        try:
+            self.zip.close()
+        except Exception:  # the file may be closed or broken already
+            pass
+
     def close(self, manifest: dict) -> dict:
+        manifest["formula_escaped"] = self.formula_escaped
         manifest["members"] = self.members
         data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
-        self.zip.writestr(MANIFEST, data)
+        self.zip.writestr(self.info(MANIFEST), data)
         self.zip.close()
         return manifest
+
+
+class _Counter:
+    def __init__(self, items: Iterable) -> None:
+        self._it = iter(items)
+        self.n = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = next(self._it)
+        self.n += 1
+        return item
 
 
 class _OpenMember:
@@ -261,7 +305,7 @@ class _OpenMember:
         self.writer, self.name = writer, name
 
     def __enter__(self) -> _MemberSink:
-        self.raw = self.writer.zip.open(self.name, "w", force_zip64=True)
+        self.raw = self.writer.zip.open(self.writer.info(self.name), "w", force_zip64=True)
         self.sink = _MemberSink(self.raw)
         self.sink.rows = None
         return self.sink
@@ -305,14 +349,36 @@ def account_record(conn: Connection, account_id: int) -> dict:
     return record
 
 
-def _rows(conn: Connection, model, account_id: int, cols: list, progress) -> Iterator[list]:
-    t = _table(model)
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
-        select(*cols).where(t.c.account_id == account_id).order_by(t.c.id)
-    )
+def _text_cell(value: Any) -> str:
+    return "" if value is None else value
+
+
+def _neutral_cell(value: Any) -> str:
+    if not value:
+        return ""
+    return "'" + value if value[0] in FORMULA_START else value
+
+
+def cell_converter(col, neutral: bool = False) -> Callable[[Any], str]:
+    """The function turning one column's value into its CSV text (see :func:`from_text`)."""
+    if _python_type(col) is str:
+        return _neutral_cell if neutral else _text_cell
+    return to_text
+
+
+def stream(conn: Connection, statement) -> Iterator[list]:
+    """Rows of a SELECT, fetched from a server-side cursor one batch at a time."""
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
     for partition in result.partitions(BATCH):
+        yield partition
+
+
+def _rows(conn: Connection, model, account_id: int, cols: list, progress, neutral: bool = False) -> Iterator[list]:
+    t = _table(model)
+    convert = [cell_converter(c, neutral) for c in cols]
+    for partition in stream(conn, select(*cols).where(t.c.account_id == account_id).order_by(t.c.id)):
         for row in partition:
-            yield [to_text(v) for v in row]
+            yield [f(v) for f, v in zip(convert, row)]
         progress(len(partition))
 
 
@@ -339,11 +405,15 @@ def write_data_members(
     *,
     include_password_hashes: bool,
     progress: Progress | None = None,
-    csv_cell: Callable[[str], str] | None = None,
+    neutralise_formulas: bool = False,
+    counts: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """Write every data member of the account; returns the counts per kind."""
-    counts = count_rows(conn, account_id)
-    tick = _Progress(sum(counts.values()), progress)
+    """Write every data member of the account; returns the counts per kind.
+
+    With ``neutralise_formulas`` every CSV cell is escaped with :func:`neutralise` (the
+    manifest's ``formula_escaped`` lists those members; import undoes it)."""
+    counts = counts if counts is not None else count_rows(conn, account_id)
+    tick = progress if isinstance(progress, _Progress) else _Progress(sum(counts.values()), progress)
 
     team_cols = [c for c in columns(Member) if include_password_hashes or c.name != "password_hash"]
     team = _json_rows(conn, Member, account_id, team_cols)
@@ -354,10 +424,10 @@ def write_data_members(
         if name in CSV_MEMBERS:
             model = CSV_MEMBERS[name]
             cols = columns(model)
-            rows = _rows(conn, model, account_id, cols, tick)
-            if csv_cell is not None and name == "contacts.csv":
-                rows = ([csv_cell(v) for v in row] for row in rows)
+            rows = _rows(conn, model, account_id, cols, tick, neutralise_formulas)
             w.write_csv(name, [c.name for c in cols], rows)
+            if neutralise_formulas:
+                w.formula_escaped.append(name)
         elif name == "email_templates.json":
             templates = _json_rows(conn, EmailTemplate, account_id, columns(EmailTemplate))
             w.write_json(name, templates, rows=len(templates))
@@ -391,9 +461,13 @@ def base_manifest(kind: str, account: dict, counts: dict[str, int]) -> dict:
 def write_backup_archive(conn: Connection, account_id: int, out: IO[bytes]) -> dict:
     """The data members only (password hashes included), for the encrypted backup."""
     w = ArchiveWriter(out, "backup")
-    account = account_record(conn, account_id)
-    counts = write_data_members(w, conn, account_id, include_password_hashes=True)
-    return w.close(base_manifest("backup", account, counts))
+    try:
+        account = account_record(conn, account_id)
+        counts = write_data_members(w, conn, account_id, include_password_hashes=True)
+        return w.close(base_manifest("backup", account, counts))
+    except BaseException:
+        w.abort()
+        raise
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -403,6 +477,7 @@ class _HashingReader(io.RawIOBase):
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self.sha = hashlib.sha256()
+        self.bytes = 0
 
     def readable(self) -> bool:
         return True
@@ -412,6 +487,7 @@ class _HashingReader(io.RawIOBase):
         n = len(data)
         b[:n] = data
         self.sha.update(data)
+        self.bytes += n
         return n
 
 
@@ -468,6 +544,63 @@ def verify_members(zf: zipfile.ZipFile, manifest: dict, names: Iterable[str] | N
             reader.check()
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise ArchiveError(f"{name} is damaged: {exc}") from None
+
+
+# data member -> the kind its rows are counted as in the manifest
+MEMBER_KINDS = {
+    "team.json": "team_members",
+    "contacts.csv": "contacts",
+    "email_templates.json": "email_templates",
+    "autoresponders.json": "autoresponders",
+    "appointments.csv": "appointments",
+    "todos.csv": "todos",
+    "history.csv": "history",
+    "messages.csv": "text_messages",
+    "invoices.csv": "invoices",
+}
+_OBJECT_LINES = {".vcf": ("BEGIN:VCARD",), ".ics": ("BEGIN:VEVENT", "BEGIN:VTODO")}
+
+
+def _count_rows_in(reader: _MemberReader) -> int | None:
+    name = reader.name
+    if name.endswith(".csv"):
+        return sum(1 for _ in csv.reader(reader.text())) - 1
+    if name.endswith(".json"):
+        payload = json.load(reader.text())
+        return len(payload) if isinstance(payload, list) else None
+    for suffix, starts in _OBJECT_LINES.items():
+        if name.endswith(suffix):
+            return sum(1 for ln in reader.text() if ln.rstrip("\r\n") in starts)
+    return None
+
+
+def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None = None) -> dict:
+    """Re-read a whole archive: the manifest, then every member's sha256, size and row
+    count, and the data members' counts against the manifest's. Returns the manifest."""
+    manifest = read_manifest(zf)
+    members = manifest.get("members", {})
+    present = set(zf.namelist()) - {MANIFEST}
+    if present != set(members):
+        extra = sorted(present - set(members)) or sorted(set(members) - present)
+        raise ArchiveError(f"the archive's members do not match its manifest ({extra[0]})")
+    counts = manifest.get("counts", {})
+    for name, entry in members.items():
+        reader = _MemberReader(zf, manifest, name)
+        try:
+            rows = _count_rows_in(reader)
+            reader.check()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, csv.Error) as exc:
+            raise ArchiveError(f"{name} is damaged: {exc}") from None
+        if reader.hashing.bytes != entry.get("bytes"):
+            raise ArchiveError(f"{name} does not have the size its manifest gives")
+        if "rows" in entry and rows is not None and rows != entry["rows"]:
+            raise ArchiveError(f"{name} holds {rows} rows, its manifest says {entry['rows']}")
+        kind = MEMBER_KINDS.get(name)
+        if kind in counts and rows is not None and rows != counts[kind]:
+            raise ArchiveError(f"{name} holds {rows} rows, the manifest counts {counts[kind]} {KIND_LABELS[kind]}")
+        if progress is not None:
+            progress(rows if rows is not None and not name.startswith("reports/") else int(name.endswith(".html")))
+    return manifest
 
 
 def _read_json(zf: zipfile.ZipFile, manifest: dict, name: str) -> Any:
@@ -538,7 +671,6 @@ def import_archive(
     *,
     unusable_password: str,
     progress: Progress | None = None,
-    csv_uncell: Callable[[str], str] | None = None,
 ) -> tuple[int, dict[str, int]]:
     """Insert everything the archive holds, under its original ids, inside the caller's
     transaction. Returns the account id and the counts inserted per kind."""
@@ -585,7 +717,7 @@ def import_archive(
         if name in CSV_MEMBERS:
             model = CSV_MEMBERS[name]
             reader = _MemberReader(zf, manifest, name)
-            uncell = csv_uncell if name == "contacts.csv" else None
+            uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
             n = _insert_batches(conn, model, _counted(_csv_to_rows(reader, model, account_id, uncell), tick))
             reader.check()
             kind = {v: k for k, v in KINDS.items()}[model]

@@ -1,0 +1,500 @@
+"""The user's exports: "download all my data" (the account archive with its view members)
+and Contacts → Group Actions (chosen contacts as CSV or vCard). Restore from an export too.
+
+Files are created 0600 under a temporary name in the target folder, written from a database
+cursor, fsynced, verified by re-reading (every checksum and row count), and only then given
+their final name ``<account-slug>-<YYYY-MM-DD>.zip`` (``-2``, ``-3``… if that exists; an
+existing file is never overwritten). File names come from the account's slug, filtered to
+``[a-z0-9-]``, never from other user text.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import itertools
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+from sqlalchemy import String, and_, cast, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from crm_tui import db, paths
+from crm_tui.models import Account, Appointment, ClosedAccount, Contact, EmailTemplate, TextMessage, Todo
+from crm_tui.services import archive, audit, clock, vformat
+from crm_tui.services.archive import ArchiveWriter, Progress, _Progress
+from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
+from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
+
+VIEW_KINDS = ("contacts", "appointments", "todos", "email_templates")
+FORMATS = ("csv", "vcf")
+_ID_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    size: int
+    sha256: str
+    counts: dict[str, int]
+
+
+# --- names and files ---------------------------------------------------------------------------
+
+
+def safe_name(text: str, fallback: str, limit: int = 60) -> str:
+    """Lower-case ASCII letters, digits and single hyphens only; ``fallback`` if nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    name = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:limit].strip("-")
+    return name or fallback
+
+
+def _folder(out_dir: str | os.PathLike | None) -> Path:
+    if out_dir is None:
+        folder = paths.downloads_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise InvalidInput(f"cannot create the downloads folder {folder}: {exc.strerror}") from None
+        return folder
+    folder = Path(out_dir).expanduser()
+    if not folder.exists():
+        raise InvalidInput(f"the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise InvalidInput(f"{folder} is not a folder")
+    return folder
+
+
+class _TargetFile:
+    """A private (0600) temporary file in the target folder, published without overwriting."""
+
+    def __init__(self, folder: Path, stem: str, suffix: str) -> None:
+        self.folder, self.stem, self.suffix = folder, stem, suffix
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".part", dir=folder)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write to {folder}: {exc.strerror}") from None
+        self.tmp = Path(name)
+        self.file: IO[bytes] = os.fdopen(fd, "w+b")
+
+    def sync(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def publish(self) -> Path:
+        self.file.close()
+        for n in itertools.count(1):
+            final = self.folder / (f"{self.stem}{self.suffix}" if n == 1 else f"{self.stem}-{n}{self.suffix}")
+            try:
+                os.link(self.tmp, final)  # fails if the name exists: never overwrites
+            except FileExistsError:
+                continue
+            except OSError:  # a file system without hard links
+                if final.exists():
+                    continue
+                os.replace(self.tmp, final)
+                return final
+            self.tmp.unlink()
+            return final
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def discard(self) -> None:
+        self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _sha256_of(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _stamp() -> str:
+    return clock.now().date().isoformat()
+
+
+# --- view members --------------------------------------------------------------------------------
+
+_CONTACT_COLS = ("id", "first_name", "last_name", "company", "email", "email2", "phone1", "phone1_text_ok",
+                 "phone2", "phone2_text_ok", "phone3", "phone3_text_ok", "phone4", "phone4_text_ok", "street",
+                 "city", "state", "postal_code", "country", "birthday", "category1", "category2", "notes",
+                 "created_at")
+
+
+def _card(account_id: int, r) -> str:
+    return vformat.vcard(
+        uid=vformat.uid(account_id, "contact", r.id), first_name=r.first_name, last_name=r.last_name,
+        company=r.company, emails=(r.email, r.email2),
+        phones=((r.phone1, r.phone1_text_ok), (r.phone2, r.phone2_text_ok), (r.phone3, r.phone3_text_ok),
+                (r.phone4, r.phone4_text_ok)),
+        street=r.street, city=r.city, state=r.state, postal_code=r.postal_code, country=r.country,
+        birthday=r.birthday, categories=(r.category1, r.category2), note=r.notes, revised=r.created_at,
+    )
+
+
+def _contact_select(account_id: int, where=None):
+    t = Contact.__table__
+    q = select(*(t.c[n] for n in _CONTACT_COLS)).where(t.c.account_id == account_id)
+    if where is not None:
+        q = q.where(where)
+    return q.order_by(t.c.id)
+
+
+def write_vcards(sink, conn: Connection, account_id: int, tick, where=None) -> int:
+    n = 0
+    for part in archive.stream(conn, _contact_select(account_id, where)):
+        sink.write("".join([_card(account_id, r) for r in part]))
+        n += len(part)
+        tick(len(part))
+    return n
+
+
+def _who_line(first: str | None, last: str | None, email: str | None) -> str:
+    name = " ".join(p for p in (first, last) if p)
+    if email:
+        name = f"{name} <{email}>" if name else email
+    return f"With {name}" if name else ""
+
+
+def write_events(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
+    a, c = Appointment.__table__, Contact.__table__
+    q = (select(a.c.id, a.c.description, a.c.start, a.c.end, a.c.colour, c.c.first_name, c.c.last_name, c.c.email)
+         .select_from(a.outerjoin(c, c.c.id == a.c.contact_id))
+         .where(a.c.account_id == account_id).order_by(a.c.id))
+    sink.write(vformat.calendar_begin("Appointments"))
+    n = 0
+    for part in archive.stream(conn, q):
+        sink.write("".join([
+            vformat.vevent(uid=vformat.uid(account_id, "appointment", r.id), stamp=stamp, start=r.start, end=r.end,
+                           summary=r.description, description=_who_line(r.first_name, r.last_name, r.email),
+                           colour=r.colour)
+            for r in part]))
+        n += len(part)
+        tick(len(part))
+    sink.write(vformat.calendar_end())
+    return n
+
+
+def write_todos(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
+    t, c = Todo.__table__, Contact.__table__
+    q = (select(t.c.id, t.c.summary, t.c.details, t.c.priority, t.c.due, t.c.category, t.c.status,
+                t.c.completed_at, c.c.first_name, c.c.last_name, c.c.email)
+         .select_from(t.outerjoin(c, c.c.id == t.c.contact_id))
+         .where(t.c.account_id == account_id).order_by(t.c.id))
+    sink.write(vformat.calendar_begin("To-dos"))
+    n = 0
+    for part in archive.stream(conn, q):
+        out = []
+        for r in part:
+            who = _who_line(r.first_name, r.last_name, r.email)
+            details = "\n\n".join(p for p in (r.details, who) if p)
+            out.append(vformat.vtodo(
+                uid=vformat.uid(account_id, "todo", r.id), stamp=stamp, summary=r.summary, description=details,
+                priority=r.priority, due=r.due, category=r.category, completed=r.completed_at,
+                done=r.status == "closed"))
+        sink.write("".join(out))
+        n += len(part)
+        tick(len(part))
+    sink.write(vformat.calendar_end())
+    return n
+
+
+_CSP = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+
+
+def template_html(name: str, subject: str, body: str) -> str:
+    """A stand-alone page a browser or mail program opens. The body is the template's own
+    HTML; a Content-Security-Policy keeps scripts in it from running when opened."""
+    if "<" not in body:  # a plain-text template
+        body = f'<pre style="white-space: pre-wrap">{html.escape(body)}</pre>'
+    return (
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
+        f"<title>{html.escape(subject or name)}</title>\n</head>\n<body>\n"
+        f"<p><b>Template:</b> {html.escape(name)}<br>\n<b>Subject:</b> {html.escape(subject)}</p>\n<hr>\n"
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+def write_templates(w: ArchiveWriter, conn: Connection, account_id: int, tick) -> int:
+    t = EmailTemplate.__table__
+    used: set[str] = set()
+    n = 0
+    for r in conn.execute(select(t.c.id, t.c.name, t.c.subject, t.c.body)
+                          .where(t.c.account_id == account_id).order_by(t.c.id)):
+        base = safe_name(r.name, f"template-{r.id}")
+        name = base
+        k = 1
+        while name in used:
+            k += 1
+            name = f"{base}-{k}"
+        used.add(name)
+        w.write_text(f"email_templates/{name}.html", template_html(r.name, r.subject, r.body))
+        n += 1
+    tick(n)
+    return n
+
+
+SUMMARY_HEADER = ["month", "contacts_added", "appointments", "todos_completed", "messages_sent"]
+
+
+def monthly_summary(conn: Connection, account_id: int) -> list[list]:
+    """Per calendar month (UTC): contacts added, appointments, to-dos completed, messages sent."""
+    def per_month(table, col, *where) -> dict[str, int]:
+        month = func.substr(cast(col, String), 1, 7)
+        q = (select(month, func.count()).where(table.c.account_id == account_id, col.is_not(None), *where)
+             .group_by(month))
+        return {m: n for m, n in conn.execute(q)}
+
+    c, a, t, m = Contact.__table__, Appointment.__table__, Todo.__table__, TextMessage.__table__
+    series = [per_month(c, c.c.created_at), per_month(a, a.c.start),
+              per_month(t, t.c.completed_at, t.c.status == "closed"),
+              per_month(m, m.c.sent_at, m.c.direction == "out")]
+    months = sorted(set().union(*series))
+    return [[month, *(s.get(month, 0) for s in series)] for month in months]
+
+
+README = """\
+{account} — all your data, exported by crm-tui on {date}
+
+This folder holds two kinds of files.
+
+Files for other programs
+  contacts.vcf            your {contacts} contacts as vCards (version 3.0). Import them into an
+                          address book: Apple Contacts, Google Contacts, Outlook, Thunderbird.
+  appointments.ics        your {appointments} appointments as calendar events (iCalendar). Import
+                          into Google Calendar, Apple Calendar, Outlook or Thunderbird.
+  todos.ics               your {todos} to-dos as iCalendar tasks (Thunderbird, Apple Reminders
+                          via Calendar, Outlook, any CalDAV task app).
+  email_templates/*.html  each email template as a web page: open in a browser or mail program.
+  reports/summary.csv     per month: contacts added, appointments, to-dos completed and
+                          text messages sent. Opens in Excel, LibreOffice Calc, Numbers or Sheets.
+
+Complete data (crm-tui can restore an account from these)
+  contacts.csv, appointments.csv, todos.csv, history.csv, messages.csv, invoices.csv
+                          spreadsheets (CSV, UTF-8, one header row) with every field.
+  email_templates.json, autoresponders.json, team.json
+                          templates, autoresponders with their steps, and team members (JSON).
+                          Passwords are not included.
+  manifest.json           the format version, the number of rows of each kind and a SHA-256
+                          checksum of every file, to check nothing was damaged.
+
+A spreadsheet cell whose text starts with = + - @ or ' is written with an extra leading
+apostrophe, so spreadsheet programs show it as text and never run it as a formula.
+"""
+
+
+def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, account: dict,
+                       counts: dict[str, int], tick) -> dict[str, int]:
+    stamp = vformat.utc_stamp(clock.now())
+    views: dict[str, int] = {}
+    with w.member("contacts.vcf") as sink:
+        sink.rows = views["contacts"] = write_vcards(sink, conn, account_id, tick)
+    with w.member("appointments.ics") as sink:
+        sink.rows = views["appointments"] = write_events(sink, conn, account_id, stamp, tick)
+    with w.member("todos.ics") as sink:
+        sink.rows = views["todos"] = write_todos(sink, conn, account_id, stamp, tick)
+    views["email_templates"] = write_templates(w, conn, account_id, tick)
+    summary = monthly_summary(conn, account_id)
+    w.write_csv("reports/summary.csv", SUMMARY_HEADER,
+                ([archive.neutralise(str(v)) for v in row] for row in summary))
+    w.write_text("README.txt", README.format(
+        account=account["name"], date=_stamp(), contacts=counts["contacts"],
+        appointments=counts["appointments"], todos=counts["todos"]))
+    return views
+
+
+def rows_to_write(counts: dict[str, int]) -> int:
+    """Rows an export writes: every data row, and the contacts, appointments, to-dos and
+    templates once more as view members."""
+    return sum(counts.values()) + sum(counts[k] for k in VIEW_KINDS)
+
+
+def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], progress: Progress | None = None,
+                         counts: dict[str, int] | None = None) -> dict:
+    """Data members (no password hashes, formulas neutralised) and view members."""
+    counts = counts if counts is not None else archive.count_rows(conn, account_id)
+    tick = progress if isinstance(progress, _Progress) else _Progress(rows_to_write(counts), progress)
+    w = ArchiveWriter(out, "export")
+    try:
+        account = archive.account_record(conn, account_id)
+        archive.write_data_members(w, conn, account_id, include_password_hashes=False, progress=tick,
+                                   neutralise_formulas=True, counts=counts)
+        write_view_members(w, conn, account_id, account, counts, tick)
+        return w.close(archive.base_manifest("export", account, counts))
+    except BaseException:
+        w.abort()
+        raise
+
+
+# --- services --------------------------------------------------------------------------------------
+
+
+def _account_slug(conn: Connection, account_id: int) -> str:
+    t = Account.__table__
+    slug, name = conn.execute(select(t.c.slug, t.c.name).where(t.c.id == account_id)).one()
+    return safe_name(slug or name, "account")
+
+
+def export_account(engine: Engine, who: SignedIn, out_dir: str | os.PathLike | None = None,
+                   progress: Progress | None = None) -> ExportResult:
+    """"Download all my data": the whole account as one verified archive (owner and
+    administrators only)."""
+    folder = _folder(out_dir)
+    with engine.connect() as conn, conn.begin():  # one read transaction: a consistent snapshot
+        actor = load_actor(Session(bind=conn), who, "data.export")
+        account_id = actor.account_id
+        counts = archive.count_rows(conn, account_id)
+        # the bar covers writing, then re-reading every row to verify it
+        tick = _Progress(2 * rows_to_write(counts), progress)
+        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-{_stamp()}", ".zip")
+        try:
+            manifest = write_export_archive(conn, account_id, target.file, tick, counts)
+            target.sync()
+        except BaseException:
+            target.discard()
+            raise
+    try:
+        target.file.seek(0)
+        with zipfile.ZipFile(target.file) as zf:
+            checked = archive.verify_archive(zf, progress=tick)
+        if checked["counts"] != manifest["counts"]:  # pragma: no cover - verify_archive reads the same file
+            raise ArchiveError("the export could not be verified")
+        path = target.publish()
+    except BaseException:
+        target.discard()
+        raise
+    sha, size = _sha256_of(path)
+    counts = manifest["counts"]
+    with db.write_session(engine) as s:
+        audit.append(s, "data.export", actor=audit.actor_of(who.member_id), account_id=account_id,
+                     details={"counts": counts, "bytes": size})
+    return ExportResult(path, size, sha, counts)
+
+
+def _contact_ids_in_account(conn: Connection, account_id: int, ids: list[int]) -> None:
+    t = Contact.__table__
+    found = 0
+    for k in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[k:k + _ID_CHUNK]
+        found += conn.execute(select(func.count()).select_from(t)
+                              .where(t.c.account_id == account_id, t.c.id.in_(chunk))).scalar_one()
+    if found != len(ids):
+        missing = len(ids) - found
+        raise NotFound(f"{missing} of the chosen contacts {'is' if missing == 1 else 'are'} not in your "
+                       "account; nothing was exported")
+
+
+def _chunked_where(ids: list[int] | None) -> Iterator:
+    t = Contact.__table__
+    if ids is None:
+        yield None
+        return
+    for k in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[k:k + _ID_CHUNK]
+        yield and_(t.c.id.in_(chunk))
+
+
+def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: str,
+                    out_dir: str | os.PathLike | None = None, progress: Progress | None = None) -> ExportResult:
+    """Contacts → Group Actions: the chosen contacts (``ids``; None for all) as CSV or vCard."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; choose csv or vcf")
+    if ids is not None:
+        try:
+            ids = sorted({int(i) for i in ids})
+        except (TypeError, ValueError):
+            raise InvalidInput("contact ids must be whole numbers") from None
+        if not ids:
+            raise InvalidInput("no contacts were chosen")
+    folder = _folder(out_dir)
+    with engine.connect() as conn, conn.begin():
+        actor = load_actor(Session(bind=conn), who, "data.export")
+        account_id = actor.account_id
+        t = Contact.__table__
+        if ids is not None:
+            _contact_ids_in_account(conn, account_id, ids)
+            total = len(ids)
+        else:
+            total = conn.execute(select(func.count()).select_from(t).where(t.c.account_id == account_id)).scalar_one()
+        tick = _Progress(total, progress)
+        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp()}", f".{fmt}")
+        try:
+            n = 0
+            w = archive._MemberSink(target.file)
+            if fmt == "csv":
+                cols = archive.columns(Contact)
+                writer = csv.writer(w, lineterminator="\r\n")
+                writer.writerow([c.name for c in cols])
+                for where in _chunked_where(ids):
+                    q = select(*cols).where(t.c.account_id == account_id)
+                    q = (q.where(where) if where is not None else q).order_by(t.c.id)
+                    convert = [archive.cell_converter(c, neutral=True) for c in cols]
+                    for part in archive.stream(conn, q):
+                        writer.writerows([[f(v) for f, v in zip(convert, row)] for row in part])
+                        n += len(part)
+                        tick(len(part))
+            else:
+                for where in _chunked_where(ids):
+                    n += write_vcards(w, conn, account_id, tick, where)
+            w.flush()
+            target.sync()
+        except BaseException:
+            target.discard()
+            raise
+    try:
+        target.file.seek(0)
+        text = (line.decode("utf-8") for line in target.file)
+        if fmt == "csv":
+            got = sum(1 for _ in csv.reader(text)) - 1
+        else:
+            got = sum(1 for ln in text if ln.rstrip("\r\n") == "BEGIN:VCARD")
+        if got != n or n != total:
+            raise ArchiveError(f"the export could not be verified: {got} contacts written, {total} chosen")
+        path = target.publish()
+    except BaseException:
+        target.discard()
+        raise
+    sha, size = _sha256_of(path)
+    with db.write_session(engine) as s:
+        audit.append(s, "contacts.export", actor=audit.actor_of(who.member_id), account_id=account_id,
+                     details={"contacts": n, "format": fmt, "all": ids is None})
+    return ExportResult(path, size, sha, {"contacts": n})
+
+
+def restore_from_archive(engine: Engine, path: str | os.PathLike, progress: Progress | None = None
+                         ) -> tuple[int, dict[str, int]]:
+    """Import an unencrypted archive (a user's export) into this database, in one
+    transaction, under its original ids. An export has no password hashes: its team members
+    get unusable passwords and must set new ones."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArchiveError(f"no archive at {path}")
+    with archive.open_zip(path) as zf:
+        manifest = archive.verify_archive(zf)
+        account_id = manifest["account"]["id"]
+        with db.write_session(engine) as s:
+            conn = s.connection()
+            closed = conn.execute(select(ClosedAccount.__table__.c.id).where(
+                ClosedAccount.__table__.c.account_id == account_id,
+                ClosedAccount.__table__.c.state == "closed")).first()
+            if closed:
+                raise ArchiveError("that account is closed and awaits restore from its backup "
+                                   "('crm-tui admin restore'); nothing was imported")
+            account_id, counts = archive.import_archive(conn, zf, unusable_password=UNUSABLE_PASSWORD,
+                                                        progress=progress)
+            audit.append(s, "account.import", actor="support", account_id=account_id,
+                         details={"counts": counts, "kind": manifest.get("kind")})
+    return account_id, counts
