@@ -45,6 +45,8 @@ class MainScreen(SectionScreen):
         self.refresh_data()
 
     def refresh_data(self) -> None:
+        if self.crm.who is None:  # resumed for a moment while signing out: nothing to show
+            return
         from crm_tui.services.dashboard import dashboard
 
         self.call_service(dashboard, self.crm.engine, self.crm.who, done=self._show, group="dashboard")
