@@ -1,0 +1,184 @@
+"""Download My Data (owner and administrators): the whole account as one archive, with a
+progress bar, then its path, size and sha256 — and, over SSH, a ready ``scp`` line.
+
+The export starts as soon as the screen opens: it only reads, and the session is already
+signed in (the service checks the role again). The command line asks for the password
+because it acts for a user named by email, without a session."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from crm_tui.tui.base import SectionScreen
+from crm_tui.tui.safe import safe
+
+ABOUT = (
+    "One zip file with everything in the account: contacts (CSV and vCard), appointments and "
+    "to-dos (CSV and iCalendar), email templates (JSON and HTML), autoresponders, history, "
+    "text messages, team, invoices, a summary report, and a manifest with the sha256 of "
+    "every file."
+)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{size:,} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({size:,} bytes)"
+        value /= 1024
+    return f"{size:,} bytes"  # pragma: no cover
+
+
+def shown_path(path: Path) -> str:
+    """The path as a user reads it: under the home folder, starting with ``~/``."""
+    path = Path(path)
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def scp_line(path: Path, environ: dict | None = None) -> str | None:
+    """A ready command to fetch ``path`` from this machine, when the session came over SSH."""
+    environ = os.environ if environ is None else environ
+    parts = environ.get("SSH_CONNECTION", "").split()
+    if len(parts) < 4:
+        return None
+    host, port = parts[2], parts[3]
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    path = Path(path)
+    try:
+        remote = path.relative_to(Path.home()).as_posix()  # scp starts from the home folder
+    except ValueError:
+        remote = str(path)
+    port_option = f"-P {port} " if port != "22" else ""
+    return f"scp {port_option}{getpass.getuser()}@{host}:{shlex.quote(remote)} ."
+
+
+def describe(result) -> str:
+    """One or two lines: where the export is, its size, and over SSH how to fetch it."""
+    text = f"{shown_path(result.path)}, {human_size(result.size)}"
+    line = scp_line(result.path)
+    return f"{text}\nFetch it: {line}" if line else text
+
+
+class DownloadScreen(SectionScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("r", "export", "Export again", id="download-again", show=False),
+    ]
+    DEFAULT_CSS = """
+    DownloadScreen #download-about { margin: 0 0 1 0; }
+    DownloadScreen #download-progress-row { height: 1; }
+    DownloadScreen #download-bar { width: auto; }
+    DownloadScreen #download-status { margin: 1 0 0 0; color: $text-muted; }
+    DownloadScreen #download-status.-error { color: $text-error; text-style: bold; }
+    DownloadScreen #download-result { margin: 1 0 0 0; }
+    DownloadScreen #download-scp { margin: 1 0 0 0; text-style: bold; }
+    DownloadScreen #download-actions { height: 1; margin: 1 0 0 0; }
+    DownloadScreen #download-actions Button { margin: 0 2 0 0; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result = None
+        self.running = False
+        self._shown = -1
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_top()
+        with VerticalScroll(classes="page"):
+            yield Static("Download My Data", classes="page-title")
+            yield Static(ABOUT, id="download-about", markup=False)
+            with Horizontal(id="download-progress-row"):
+                yield ProgressBar(total=None, show_eta=False, id="download-bar")
+            yield Static("Starting the export…", id="download-status")
+            yield Static("", id="download-result")
+            yield Static("", id="download-scp")
+            with Horizontal(id="download-actions"):
+                yield Button("Done", id="download-done", variant="primary", compact=True, disabled=True)
+                yield Button("Export again", id="download-again", compact=True, disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_export()
+
+    def action_export(self) -> None:
+        if self.running:
+            return
+        from crm_tui.services import export
+
+        self.running = True
+        self._shown = -1
+        for button in self.query("#download-actions Button"):
+            button.disabled = True
+        self.query_one("#download-bar", ProgressBar).update(total=None, progress=0)
+        self.status("Exporting… (Esc leaves this screen; the file is still written)")
+        engine, who = self.crm.engine, self.crm.who
+        app = self.app
+        bar = self.query_one("#download-bar", ProgressBar)
+
+        def progress(done: int, total: int | None = None) -> None:
+            # called on the export's thread: pass at most ~100 updates to the UI thread
+            if get_current_worker().is_cancelled:
+                return
+            step = int(done * 100 / total) if total else 0
+            if step != self._shown:
+                self._shown = step
+                app.call_from_thread(bar.update, total=total or None, progress=done)
+
+        def run():
+            return export.export_account(engine, who, progress=progress)
+
+        self.call_service(run, done=self.finished, failed=self.failed, group="download")
+
+    def finished(self, result) -> None:
+        self.running = False
+        self.result = result
+        bar = self.query_one("#download-bar", ProgressBar)
+        bar.update(total=bar.total or 1, progress=bar.total or 1)
+        counts = getattr(result, "counts", None) or {}
+        total = sum(counts.values()) if counts else 0
+        self.status(f"Done: {total:,} records exported." if counts else "Done.")
+        self.query_one("#download-result", Static).update(safe(
+            f"File:    {shown_path(result.path)}\n"
+            f"Size:    {human_size(result.size)}\n"
+            f"SHA-256: {result.sha256}", multiline=True))
+        line = scp_line(result.path)
+        scp = self.query_one("#download-scp", Static)
+        scp.update(safe(f"Fetch it to your own computer:\n  {line}", multiline=True) if line else "")
+        scp.display = bool(line)
+        for button in self.query("#download-actions Button"):
+            button.disabled = False
+        self.query_one("#download-done", Button).focus()
+
+    def failed(self, message: str) -> None:
+        self.running = False
+        self.status(f"The export failed: {message}. Press r to try again.", error=True)
+        self.query_one("#download-again", Button).disabled = False
+        self.query_one("#download-done", Button).disabled = False
+        self.query_one("#download-again", Button).focus()
+
+    def status(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#download-status", Static)
+        widget.update(safe(text))
+        widget.set_class(error, "-error")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "download-done":
+            self.action_back()
+        elif event.button.id == "download-again":
+            self.action_export()
+
+    def action_back(self) -> None:
+        self.dismiss(self.result)

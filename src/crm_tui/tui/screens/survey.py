@@ -1,0 +1,110 @@
+"""The optional leaving survey, shown once the account is closed: a reason and a comment.
+Submit stores it (without any account id or personal data); Esc or Skip leaves it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
+
+from crm_tui.tui.base import CrmScreen
+from crm_tui.tui.safe import safe
+
+
+class SurveyScreen(CrmScreen):
+    """Dismissed with True when an answer was stored, False when skipped."""
+
+    BINDINGS = [Binding("escape", "skip", "Skip", id="survey-skip")]
+    DEFAULT_CSS = """
+    SurveyScreen #survey-title {
+        height: 1;
+        background: $panel;
+        text-style: bold;
+        padding: 0 1;
+    }
+    SurveyScreen #survey-body { padding: 0 1; }
+    SurveyScreen #survey-intro { margin: 1 0; }
+    SurveyScreen #survey-reasons { width: 1fr; height: auto; }
+    SurveyScreen #survey-comment-label { margin: 1 0 0 0; }
+    SurveyScreen #survey-comment { width: 1fr; }
+    SurveyScreen #survey-buttons { height: 1; margin: 1 0 0 0; }
+    SurveyScreen #survey-buttons Button { margin: 0 2 0 0; }
+    SurveyScreen #survey-status { color: $text-muted; }
+    SurveyScreen #survey-status.-error { color: $text-error; text-style: bold; }
+    """
+
+    def __init__(self, receipt) -> None:
+        super().__init__()
+        self.receipt = receipt
+        self.sending = False
+
+    def compose(self) -> ComposeResult:
+        from crm_tui.services.survey import MAX_COMMENT, REASONS
+
+        yield Static("Your account is closed · one optional question", id="survey-title")
+        with VerticalScroll(id="survey-body"):
+            yield Static("Why did you leave? Your answer is stored without your name, email or "
+                         "account. Esc or Skip goes on without answering.", id="survey-intro")
+            with RadioSet(id="survey-reasons"):
+                for index, reason in enumerate(REASONS):
+                    yield RadioButton(reason, id=f"reason-{index}")
+            yield Static("Anything else you'd like to tell us? (optional)", id="survey-comment-label")
+            yield Input(id="survey-comment", max_length=MAX_COMMENT, compact=True,
+                        placeholder="a comment")
+            with Horizontal(id="survey-buttons"):
+                yield Button("Submit", id="survey-submit", variant="primary", compact=True)
+                yield Button("Skip", id="survey-skip-button", compact=True)
+            yield Static("", id="survey-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RadioSet).focus()
+
+    def reason(self) -> str | None:
+        from crm_tui.services.survey import REASONS
+
+        pressed = self.query_one(RadioSet).pressed_index
+        return REASONS[pressed] if pressed >= 0 else None
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#survey-submit", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "survey-submit":
+            self.submit()
+        elif event.button.id == "survey-skip-button":
+            self.action_skip()
+
+    def submit(self) -> None:
+        if self.sending:
+            return
+        reason = self.reason()
+        if reason is None:
+            self.status("Choose a reason first (arrows, then Enter or Space), or Skip.", error=True)
+            self.query_one(RadioSet).focus()
+            return
+        from crm_tui.services import survey
+
+        r = self.receipt
+        comment = self.query_one("#survey-comment", Input).value
+        self.sending = True
+        self.status("Sending…")
+        self.call_service(
+            lambda: survey.submit(self.crm.engine, reason, comment, plan_code=r.plan_code,
+                                  tenure_months=r.tenure_months, team_size=r.team_size),
+            done=lambda _none: self.dismiss(True), failed=self.failed, group="survey",
+        )
+
+    def failed(self, message: str) -> None:
+        self.sending = False
+        self.status(f"{message[:1].upper()}{message[1:]}.", error=True)
+
+    def status(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#survey-status", Static)
+        widget.update(safe(text))
+        widget.set_class(error, "-error")
+
+    def action_skip(self) -> None:
+        if not self.sending:
+            self.dismiss(False)
