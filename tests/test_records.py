@@ -205,3 +205,25 @@ def test_html_to_text():
         "a & b\n\n• one\n\n• two"
     assert html_to_text("plain [bold]x") == "plain [bold]x"
     assert html_to_text("") == ""
+
+
+def test_search_pages_forwards_and_backwards(demo_engine):
+    from crm_tui.services import records
+
+    who = sign_in(demo_engine, OWNER)
+    everything = records.contacts_page(demo_engine, who, query="a", limit=1000)
+    assert 0 < everything.total == len(everything.rows) < 60
+    forward = walk_forward(demo_engine, who, 4, query="a")
+    assert [r.key for p in forward for r in p.rows] == [r.key for r in everything.rows]
+    # later pages reuse the total they are given instead of counting again
+    nxt = records.contacts_page(demo_engine, who, query="a", after=forward[0].last_key, limit=4, total=999)
+    assert nxt.total == 999 and nxt.rows == forward[1].rows
+    page = records.contacts_page(demo_engine, who, query="a", last=True, limit=4)
+    back = [page]
+    while page.has_prev:
+        page = records.contacts_page(demo_engine, who, query="a", before=page.first_key, limit=4)
+        back.append(page)
+    assert [r.key for p in reversed(back) for r in p.rows] == [r.key for r in everything.rows]
+    assert records.all_contact_ids(demo_engine, who, "a") == [r.id for r in everything.rows]
+    with pytest.raises(Exception, match="at most"):
+        records.contacts_page(demo_engine, who, query="x" * 10_000)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from html.parser import HTMLParser
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -82,7 +82,7 @@ class ContactPage:
         return self.rows[-1].key if self.rows else None
 
 
-_LIKE_ESCAPE = "\\"
+_SEARCHED = ("last_name", "first_name", "email", "company")
 
 
 def _like(term: str) -> str:
@@ -90,27 +90,26 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _search_filter(query: str):
-    """Each whitespace-separated term must appear (case-insensitively, anywhere) in the first
-    name, last name, email or company. SQLite walks the name index in page order and stops
-    at the page's last match, so a common term costs one page of rows."""
+def _terms(query: str) -> list[str]:
     query = query.strip()
     if len(query) > MAX_QUERY:
         raise InvalidInput(f"a search can be at most {MAX_QUERY} characters")
-    clauses = []
-    for term in query.split():
-        pattern = _like(term)
-        clauses.append(or_(
-            Contact.last_name.like(pattern, escape=_LIKE_ESCAPE),
-            Contact.first_name.like(pattern, escape=_LIKE_ESCAPE),
-            Contact.email.like(pattern, escape=_LIKE_ESCAPE),
-            Contact.company.like(pattern, escape=_LIKE_ESCAPE),
-        ))
-    return and_(*clauses) if clauses else None
+    return query.split()
+
+
+def _search_sql(terms: list[str], params: dict) -> str:
+    """Each whitespace-separated term must appear (case-insensitively, anywhere) in the last
+    name, first name, email or company."""
+    parts = []
+    for i, term in enumerate(terms):
+        params[f"t{i}"] = _like(term)
+        parts.append("(" + " OR ".join(f"{col} LIKE :t{i} ESCAPE '\\'" for col in _SEARCHED) + ")")
+    return " AND ".join(parts)
 
 
 _CONTACT_COLUMNS = (Contact.id, Contact.first_name, Contact.last_name, Contact.company,
                     Contact.email, Contact.phone1)
+_COLUMN_SQL = "id, first_name, last_name, company, email, phone1"
 _KEY = (Contact.last_name, Contact.first_name, Contact.id)
 
 
@@ -123,65 +122,94 @@ def contacts_page(
     last: bool = False,
     query: str = "",
     limit: int = PAGE_SIZE,
+    total: int | None = None,
 ) -> ContactPage:
     """One page of the account's contacts in name order.
 
     ``after``: the page following that key; ``before``: the page preceding it; ``last``:
-    the final page; none of them: the first page. ``query`` filters (see ``_search_filter``).
+    the final page; none of them: the first page. ``query`` filters (see ``_search_sql``).
+    ``total``: the count from an earlier page of the same search, so it is not counted again.
+
+    Without a search a page is an index range scan. With one, the filter needs columns the
+    index lacks, and walking the index in order would fetch every row at random; one
+    sequential pass over the table (``NOT INDEXED``) and a top-N sort is several times faster.
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"a page holds 1 to {MAX_PAGE_SIZE} rows")
     if after is not None and before is not None:
         raise InvalidInput("ask for the page after a key or before it, not both")
-    where = [Contact.account_id == who.account_id]
-    found = _search_filter(query)
-    if found is not None:
-        where.append(found)
+    terms = _terms(query)
+    shown_query = " ".join(terms)
     backwards = before is not None or (last and after is None)
-    if after is not None:
-        where.append(tuple_(*_KEY) > tuple_(*after))
-    if before is not None:
-        where.append(tuple_(*_KEY) < tuple_(*before))
-    order = [c.desc() for c in _KEY] if backwards else list(_KEY)
     with db.read_session(engine) as s:
         load_actor(s, who)
-        got = s.execute(select(*_CONTACT_COLUMNS).where(*where).order_by(*order).limit(limit)).all()
+        if not terms:
+            where = [Contact.account_id == who.account_id]
+            if after is not None:
+                where.append(tuple_(*_KEY) > tuple_(*after))
+            if before is not None:
+                where.append(tuple_(*_KEY) < tuple_(*before))
+            order = [c.desc() for c in _KEY] if backwards else list(_KEY)
+            got = s.execute(select(*_CONTACT_COLUMNS).where(*where).order_by(*order).limit(limit)).all()
+            if backwards:
+                got.reverse()
+            rows = tuple(ContactRow(*r) for r in got)
+            if total is None:
+                total = s.execute(select(func.count()).select_from(Contact)
+                                  .where(Contact.account_id == who.account_id)).scalar_one()
+            if not rows:
+                return ContactPage((), total, False, False)
+
+            def exists(cond) -> bool:
+                return s.execute(select(Contact.id).where(Contact.account_id == who.account_id, cond)
+                                 .limit(1)).first() is not None
+
+            return ContactPage(rows, total, exists(tuple_(*_KEY) < tuple_(*rows[0].key)),
+                               exists(tuple_(*_KEY) > tuple_(*rows[-1].key)))
+
+        params: dict = {"acc": who.account_id, "n": limit + 1}
+        where_sql = "account_id = :acc AND " + _search_sql(terms, params)
+        cursor_sql = ""
+        if after is not None or before is not None:
+            params["k1"], params["k2"], params["k3"] = after if after is not None else before
+            op = ">" if after is not None else "<"
+            cursor_sql = f" AND (last_name, first_name, id) {op} (:k1, :k2, :k3)"
+        direction = " DESC" if backwards else ""
+        got = s.execute(text(
+            f"SELECT {_COLUMN_SQL} FROM contact NOT INDEXED WHERE {where_sql}{cursor_sql} "
+            f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
+        ), params).all()
+        more = len(got) > limit
+        got = got[:limit]
         if backwards:
             got.reverse()
         rows = tuple(ContactRow(*r) for r in got)
-        base = [Contact.account_id == who.account_id] + ([found] if found is not None else [])
-        total = s.execute(select(func.count()).select_from(Contact).where(*base)).scalar_one()
-
-        def exists(*more) -> bool:
-            return s.execute(select(Contact.id).where(*base, *more).limit(1)).first() is not None
-
+        if total is None:
+            total = s.execute(text(f"SELECT count(*) FROM contact NOT INDEXED WHERE {where_sql}"),
+                              params).scalar_one()
         if not rows:
-            return ContactPage((), total, False, False, query.strip())
-        has_prev = exists(tuple_(*_KEY) < tuple_(*rows[0].key))
-        has_next = exists(tuple_(*_KEY) > tuple_(*rows[-1].key))
-        return ContactPage(rows, total, has_prev, has_next, query.strip())
-
-
-def contact_position(engine: Engine, who: SignedIn, key: Key, query: str = "") -> int:
-    """How many contacts (matching ``query``) sort before ``key``: the 0-based row number."""
-    where = [Contact.account_id == who.account_id, tuple_(*_KEY) < tuple_(*key)]
-    found = _search_filter(query)
-    if found is not None:
-        where.append(found)
-    with db.read_session(engine) as s:
-        load_actor(s, who)
-        return s.execute(select(func.count()).select_from(Contact).where(*where)).scalar_one()
+            return ContactPage((), total, False, False, shown_query)
+        # the cursor came from a row of this search, so that side has rows too
+        if backwards:
+            has_prev, has_next = more, before is not None
+        else:
+            has_prev, has_next = after is not None, more
+        return ContactPage(rows, total, has_prev, has_next, shown_query)
 
 
 def all_contact_ids(engine: Engine, who: SignedIn, query: str = "") -> list[int]:
     """The ids of every contact matching ``query``, in name order (for group actions)."""
-    where = [Contact.account_id == who.account_id]
-    found = _search_filter(query)
-    if found is not None:
-        where.append(found)
+    terms = _terms(query)
     with db.read_session(engine) as s:
         load_actor(s, who)
-        return list(s.execute(select(Contact.id).where(*where).order_by(*_KEY)).scalars())
+        if not terms:
+            return list(s.execute(select(Contact.id).where(Contact.account_id == who.account_id)
+                                  .order_by(*_KEY)).scalars())
+        params: dict = {"acc": who.account_id}
+        where_sql = "account_id = :acc AND " + _search_sql(terms, params)
+        return list(s.execute(text(
+            f"SELECT id FROM contact NOT INDEXED WHERE {where_sql} ORDER BY last_name, first_name, id"
+        ), params).scalars())
 
 
 # --- one contact, every field -----------------------------------------------------------
