@@ -1,0 +1,1 @@
+"""Performance benchmark: ``python -m tests.bench.run`` (see docs/performance.md)."""

@@ -1,0 +1,249 @@
+"""One measured operation in a fresh process: ``python -m tests.bench.probe OP ARGS…``.
+
+Prints one JSON line: ``{"seconds": …, "maxrss_kib": …}``. The clock covers the operation
+only (imports, engine and sign-in happen before it starts). App probes import the TUI too, so
+their peak memory compares with the running app's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import resource
+import sqlite3
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+# account tables, children before parents, and their archive members
+TABLES = ("autoresponder_step", "autoresponder", "email_template", "appointment", "todo",
+          "history_entry", "text_message", "invoice", "messages_service", "contact", "member")
+INSERT_ORDER = ("member", "contact", "email_template", "autoresponder", "autoresponder_step",
+                "appointment", "todo", "history_entry", "messages_service", "text_message", "invoice")
+# export: one CSV per archive member; the view members (vcf, ics, html, summary) hold the
+# rows of these tables again
+EXPORT_MEMBERS = {
+    "team.csv": "member", "contacts.csv": "contact", "email_templates.csv": "email_template",
+    "autoresponders.csv": "autoresponder_step", "appointments.csv": "appointment",
+    "todos.csv": "todo", "history.csv": "history_entry", "messages.csv": "text_message",
+    "invoices.csv": "invoice", "contacts.vcf.csv": "contact", "appointments.ics.csv": "appointment",
+    "todos.ics.csv": "todo", "email_templates.html.csv": "email_template",
+}
+
+
+def _report(seconds: float, **extra) -> None:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "maxrss_kib": rss, **extra}))
+
+
+def _raw(path: str) -> sqlite3.Connection:
+    """A stdlib connection with the app's per-connection settings."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA journal_mode = WAL")
+    return conn
+
+
+def _select(conn: sqlite3.Connection, table: str, account_id: int):
+    key = "account_id" if table != "account" else "id"
+    return conn.execute(f'SELECT * FROM "{table}" WHERE {key} = ? ORDER BY id', (account_id,))
+
+
+# --- floors: stdlib sqlite3 -------------------------------------------------------------
+
+
+def floor_close(db: str, account_id: int, out: str) -> None:
+    conn = _raw(db)
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    comp = zlib.compressobj(1)
+    with open(out, "wb") as f:
+        text = io.StringIO()
+        w = csv.writer(text, lineterminator="\r\n")
+        for table in ("account",) + TABLES:
+            cur = _select(conn, table, account_id)
+            w.writerow([d[0] for d in cur.description])
+            while True:
+                rows = cur.fetchmany(5000)
+                if not rows:
+                    break
+                w.writerows(rows)
+                f.write(comp.compress(text.getvalue().encode()))
+                text.seek(0)
+                text.truncate()
+        f.write(comp.compress(text.getvalue().encode()))
+        f.write(comp.flush())
+        f.flush()
+        os.fsync(f.fileno())
+    conn.execute("DELETE FROM account WHERE id = ?", (account_id,))
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    _report(seconds)
+
+
+def floor_export(db: str, account_id: int, out: str) -> None:
+    conn = _raw(db)
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for member, table in EXPORT_MEMBERS.items():
+            with zf.open(member, "w", force_zip64=True) as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                w = csv.writer(text, lineterminator="\r\n")
+                cur = _select(conn, table, account_id)
+                w.writerow([d[0] for d in cur.description])
+                while True:
+                    rows = cur.fetchmany(5000)
+                    if not rows:
+                        break
+                    w.writerows(rows)
+                text.flush()
+                text.detach()
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    _report(seconds)
+
+
+def floor_restore(db: str, account_id: int) -> None:
+    conn = _raw(db)
+    saved = {}
+    for table in ("account",) + INSERT_ORDER:
+        cur = _select(conn, table, account_id)
+        saved[table] = ([d[0] for d in cur.description], cur.fetchall())
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("DELETE FROM account WHERE id = ?", (account_id,))
+    conn.execute("COMMIT")
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for table in ("account",) + INSERT_ORDER:
+        cols, rows = saved[table]
+        names = ", ".join(f'"{c}"' for c in cols)
+        conn.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(cols))})', rows)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    _report(seconds)
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+def _app(db: str, email: str, password: str):
+    import crm_tui.tui.app  # noqa: F401  (the app's own footprint, for peak memory)
+    from crm_tui import db as dbm
+    from crm_tui.services import auth
+
+    engine = dbm.get_engine(f"sqlite:///{db}")
+    return engine, auth.sign_in(engine, email, password)
+
+
+def app_close(db: str, email: str, password: str, name: str) -> None:
+    from crm_tui.services import closing
+
+    engine, who = _app(db, email, password)
+    start = time.perf_counter()
+    receipt = closing.close_account(engine, who, name, password)
+    seconds = time.perf_counter() - start
+    _report(seconds, rows=sum(receipt.counts.values()))
+
+
+def app_export(db: str, email: str, password: str, out: str) -> None:
+    from crm_tui.services import export
+
+    engine, who = _app(db, email, password)
+    start = time.perf_counter()
+    result = export.export_account(engine, who, out_dir=out)
+    seconds = time.perf_counter() - start
+    _report(seconds, bytes=result.size)
+
+
+def app_restore(db: str, email: str, password: str, name: str) -> None:
+    from crm_tui.services import closing
+
+    engine, who = _app(db, email, password)
+    closing.close_account(engine, who, name, password)
+    start = time.perf_counter()
+    restored = closing.restore(engine, email)
+    seconds = time.perf_counter() - start
+    _report(seconds, rows=sum(restored.counts.values()))
+
+
+def app_first_page(db: str, email: str, password: str) -> None:
+    """The Contacts key → first page, through the app when the Contacts screen exists."""
+    import asyncio
+
+    try:
+        import crm_tui.tui.screens.contacts  # noqa: F401
+    except ImportError:
+        screen = False
+    else:
+        screen = True
+    if not screen:
+        from crm_tui.services import records
+
+        engine, who = _app(db, email, password)
+        start = time.perf_counter()
+        page = records.contacts_page(engine, who)
+        seconds = time.perf_counter() - start
+        _report(seconds, rows=len(page.rows), via="service")
+        return
+    asyncio.run(_first_page_in_app(db, email, password))
+
+
+async def _first_page_in_app(db: str, email: str, password: str) -> None:
+    from textual.widgets import DataTable
+
+    from crm_tui.tui.app import CrmApp
+
+    engine, who = _app(db, email, password)
+    app = CrmApp(engine=engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.signed_in(who)
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if app.screen.__class__.__name__ == "MainScreen":
+                break
+        await pilot.pause(0.3)
+        key = _contacts_key()
+        start = time.perf_counter()
+        await pilot.press(key)
+        rows = 0
+        while time.perf_counter() - start < 60:
+            tables = app.screen.query(DataTable)
+            rows = tables.first().row_count if tables else 0
+            if rows:
+                break
+            await asyncio.sleep(0.002)
+        await app.screen.wait_for_refresh() if hasattr(app.screen, "wait_for_refresh") else None
+        seconds = time.perf_counter() - start
+    _report(seconds, rows=rows, via="screen")
+
+
+def _contacts_key() -> str:
+    from crm_tui.tui.commands import COMMANDS
+
+    for c in COMMANDS:
+        if c.id == "contacts" and c.key:
+            return c.key
+    raise SystemExit("no key opens Contacts")
+
+
+OPS = {
+    "floor-close": floor_close, "floor-export": floor_export, "floor-restore": floor_restore,
+    "app-close": app_close, "app-export": app_export, "app-restore": app_restore,
+    "app-first-page": app_first_page,
+}
+
+if __name__ == "__main__":
+    op, *args = sys.argv[1:]
+    fn = OPS[op]
+    fn(*[int(a) if a.isdigit() else a for a in args])

@@ -1,0 +1,278 @@
+"""The benchmark: ``python -m tests.bench.run [--quick] [--runs N] [--json PATH]``.
+
+Builds (once, cached) databases of three account sizes, each beside ten other accounts, then
+measures every figure of docs/performance.md against a floor measured in the same run, and
+prints one table (medians of N runs; destructive runs work on fresh copies). Start-up figures
+time whole processes on an 80x24 pseudo-terminal; the rest run in fresh processes too (see
+probe.py), which also report their peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tests.bench import data
+from tests.bench.proc import run_in_pty
+
+PY = sys.executable
+FULL = {"typical": 2_000, "heavy": 50_000, "stress": 250_000, "others": 10, "other_contacts": 10_000}
+QUICK = {"typical": 500, "heavy": 5_000, "stress": 25_000, "others": 3, "other_contacts": 2_000}
+
+
+@dataclass
+class Figure:
+    name: str
+    floor: str
+    target: str
+    limit: float
+    app: list[float] = field(default_factory=list)
+    base: list[float] = field(default_factory=list)
+    unit: str = "s"
+    note: str = ""
+    kind: str = "ratio"  # ratio (app/base ≤ limit) | delta (app - base ≤ limit)
+
+    @property
+    def app_median(self) -> float:
+        return statistics.median(self.app) if self.app else float("nan")
+
+    @property
+    def base_median(self) -> float:
+        return statistics.median(self.base) if self.base else float("nan")
+
+    @property
+    def value(self) -> float:
+        if self.kind == "delta":
+            return self.app_median - self.base_median
+        return self.app_median / self.base_median if self.base else float("nan")
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "crm-tui-bench"
+
+
+def probe(op: str, *args, env: dict[str, str]) -> dict:
+    import subprocess
+
+    proc = subprocess.run([PY, "-m", "tests.bench.probe", op, *map(str, args)], capture_output=True,
+                          text=True, env={**os.environ, **env})
+    if proc.returncode != 0:
+        raise RuntimeError(f"probe {op} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+class Bench:
+    def __init__(self, sizes: dict, runs: int, cache: Path, work: Path) -> None:
+        self.sizes, self.runs, self.cache, self.work = sizes, runs, cache, work
+        self.env = {"XDG_DATA_HOME": str(work / "data"), "CRM_TUI_BACKUP_DIR": str(work / "backups"),
+                    "XDG_DOWNLOAD_DIR": str(work / "downloads")}
+        os.environ.update(self.env)  # the builder opens databases with the app's engine too
+        kw = {"others": sizes["others"], "other_contacts": sizes["other_contacts"]}
+        t = time.perf_counter()
+        self.db = {label: data.build(cache, label, sizes[label], **kw) for label in ("typical", "heavy", "stress")}
+        self.alone = data.build(cache, "typical", sizes["typical"], alone=True)
+        self.build_seconds = time.perf_counter() - t
+        self.memory: dict[str, list[int]] = {"idle": [], "close": [], "export": []}
+
+    def fresh(self, built: data.Built) -> data.Built:
+        shutil.rmtree(self.work / "backups", ignore_errors=True)
+        shutil.rmtree(self.work / "out", ignore_errors=True)
+        (self.work / "out").mkdir(parents=True)
+        return data.copy(built, self.work / "run.sqlite3")
+
+    def app_args(self, b: data.Built) -> list:
+        return [b.path, b.owner_email, data.PASSWORD]
+
+    # --- figures -----------------------------------------------------------------------
+
+    def start_signin(self) -> Figure:
+        f = Figure("start → sign-in screen painted", "minimal Textual app (Header, Static, Footer)",
+                   "≤ 1.25×", 1.25)
+        env = {"CRM_TUI_EXIT_AFTER": "signin", "CRM_TUI_DATABASE_URL": f"sqlite:///{self.db['typical'].path}"}
+        for _ in range(self.runs):
+            f.base.append(self._pty([PY, "-m", "tests.bench.minimal"], {}))
+            f.app.append(self._pty([PY, "-m", "crm_tui"], env))
+        return f
+
+    def start_dashboard(self) -> Figure:
+        b = self.db["stress"]
+        f = Figure("start → signed-in dashboard with counts (stress account)",
+                   "minimal Textual app + import sqlmodel", "≤ 1.5×", 1.5)
+        env = {"CRM_TUI_EXIT_AFTER": "dashboard", "CRM_TUI_DATABASE_URL": f"sqlite:///{b.path}",
+               "CRM_TUI_SIGN_IN_EMAIL": b.owner_email, "CRM_TUI_SIGN_IN_PASSWORD": data.PASSWORD}
+        for _ in range(self.runs):
+            f.base.append(self._pty([PY, "-m", "tests.bench.minimal", "--sqlmodel"], {}))
+            f.app.append(self._pty([PY, "-m", "crm_tui"], env, memory="idle"))
+        return f
+
+    def _pty(self, argv, env, memory: str | None = None) -> float:
+        wall, code, rss = run_in_pty(argv, {**self.env, **env})
+        if code != 0:
+            raise RuntimeError(f"{' '.join(map(str, argv))} exited with {code}")
+        if memory:
+            self.memory[memory].append(rss)
+        return wall
+
+    def first_page(self) -> Figure:
+        f = Figure("Contacts key → first page painted, stress account", "the same, typical account",
+                   "≤ 1.5×", 1.5)
+        for _ in range(self.runs):
+            r = probe("app-first-page", *self.app_args(self.fresh(self.db["typical"])), env=self.env)
+            f.base.append(r["seconds"])
+            r = probe("app-first-page", *self.app_args(self.fresh(self.db["stress"])), env=self.env)
+            f.app.append(r["seconds"])
+        if r.get("via") == "service":
+            f.note = "Contacts screen not present: timed records.contacts_page() (first page) instead"
+        return f
+
+    def close_heavy(self) -> Figure:
+        b = self.db["heavy"]
+        f = Figure("close the account (backup + delete + checkpoint), heavy",
+                   "sqlite3: rows → CSV → zlib(1) → file, cascade delete, one transaction", "≤ 1.5×", 1.5)
+        for _ in range(self.runs):
+            c = self.fresh(b)
+            f.base.append(probe("floor-close", c.path, c.account_id, self.work / "out" / "floor.z", env=self.env)["seconds"])
+            c = self.fresh(b)
+            f.app.append(probe("app-close", *self.app_args(c), c.account_name, env=self.env)["seconds"])
+        return f
+
+    def close_typical(self) -> Figure:
+        f = Figure("close a typical account in the full database", "the same account alone in its database",
+                   "≤ 1.2×", 1.2)
+        for _ in range(self.runs):
+            c = self.fresh(self.alone)
+            f.base.append(probe("app-close", *self.app_args(c), c.account_name, env=self.env)["seconds"])
+            c = self.fresh(self.db["typical"])
+            f.app.append(probe("app-close", *self.app_args(c), c.account_name, env=self.env)["seconds"])
+        return f
+
+    def export_heavy(self) -> Figure:
+        b = self.db["heavy"]
+        f = Figure("export the archive, heavy", "sqlite3 cursor → csv.writer → zip(1), one CSV per member",
+                   "≤ 1.5×", 1.5)
+        for _ in range(self.runs):
+            c = self.fresh(b)
+            f.base.append(probe("floor-export", c.path, c.account_id, self.work / "out" / "floor.zip", env=self.env)["seconds"])
+            c = self.fresh(b)
+            f.app.append(probe("app-export", *self.app_args(c), self.work / "out", env=self.env)["seconds"])
+        return f
+
+    def restore_heavy(self) -> Figure:
+        b = self.db["heavy"]
+        f = Figure("restore, heavy", "sqlite3 executemany inserts of the same rows", "≤ 1.5×", 1.5)
+        for _ in range(self.runs):
+            c = self.fresh(b)
+            f.base.append(probe("floor-restore", c.path, c.account_id, env=self.env)["seconds"])
+            c = self.fresh(b)
+            f.app.append(probe("app-restore", *self.app_args(c), c.account_name, env=self.env)["seconds"])
+        return f
+
+    def close_scaling(self, heavy: Figure) -> Figure:
+        b = self.db["stress"]
+        f = Figure("close time, stress / heavy (5× the rows)", "close, heavy (above)", "≤ 5.5", 5.5)
+        f.base = list(heavy.app)
+        for _ in range(self.runs):
+            c = self.fresh(b)
+            r = probe("app-close", *self.app_args(c), c.account_name, env=self.env)
+            f.app.append(r["seconds"])
+            self.memory["close"].append(r["maxrss_kib"])
+        return f
+
+    def peak_memory(self) -> Figure:
+        b = self.db["stress"]
+        for _ in range(self.runs):
+            c = self.fresh(b)
+            self.memory["export"].append(probe("app-export", *self.app_args(c), self.work / "out", env=self.env)["maxrss_kib"])
+        f = Figure("peak memory closing / exporting, stress", "the app's idle memory (dashboard, stress)",
+                   "≤ idle + 64 MiB", 64.0, unit="MiB", kind="delta")
+        f.base = [k / 1024 for k in self.memory["idle"]]
+        f.app = [max(a, b) / 1024 for a, b in zip(self.memory["close"], self.memory["export"])]
+        f.note = (f"close peak {statistics.median(self.memory['close']) / 1024:.0f} MiB, "
+                  f"export peak {statistics.median(self.memory['export']) / 1024:.0f} MiB")
+        return f
+
+
+def fmt(value: float, unit: str) -> str:
+    return f"{value:.0f} MiB" if unit == "MiB" else f"{value:.3f} s"
+
+
+def table(figures: list[Figure]) -> str:
+    lines = ["| figure | app | floor | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        value = f"+{f.value:.0f} MiB" if f.kind == "delta" else f"{f.value:.2f}×"
+        if f.name.startswith("close time, stress"):
+            value = f"{f.value:.2f}"
+        lines.append(f"| {f.name} | {fmt(f.app_median, f.unit)} | {fmt(f.base_median, f.unit)} "
+                     f"(_{f.floor}_) | {value} | {f.target} | {'yes' if f.met else '**no**'} |")
+    notes = [f"- {f.name}: {f.note}" for f in figures if f.note]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smaller accounts and 3 runs (a couple of minutes)")
+    p.add_argument("--runs", type=int, help="runs per figure (default 5, quick 3)")
+    p.add_argument("--cache", type=Path, default=default_cache(), help="where built databases are kept")
+    p.add_argument("--json", type=Path, help="results file (default: <cache>/results[-quick].json)")
+    p.add_argument("--only", help="comma-separated figure methods to run (e.g. close_heavy,export_heavy)")
+    args = p.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    runs = args.runs or (3 if args.quick else 5)
+    out_json = args.json or args.cache / f"results{'-quick' if args.quick else ''}.json"
+    work = Path(tempfile.mkdtemp(prefix="crm-tui-bench-"))
+    try:
+        print(f"building / reusing databases in {args.cache} …", file=sys.stderr)
+        bench = Bench(sizes, runs, args.cache, work)
+        order = ["start_signin", "start_dashboard", "first_page", "close_heavy", "close_typical",
+                 "export_heavy", "restore_heavy", "close_scaling", "peak_memory"]
+        wanted = set(args.only.split(",")) if args.only else set(order)
+        figures: list[Figure] = []
+        done: dict[str, Figure] = {}
+        for name in order:
+            if name not in wanted:
+                continue
+            if name == "close_scaling" and "close_heavy" not in done:
+                done["close_heavy"] = bench.close_heavy()
+            if name == "peak_memory" and (not bench.memory["idle"] or not bench.memory["close"]):
+                continue
+            t = time.perf_counter()
+            fig = bench.close_scaling(done["close_heavy"]) if name == "close_scaling" else getattr(bench, name)()
+            done[name] = fig
+            figures.append(fig)
+            print(f"  {fig.name}: {fmt(fig.app_median, fig.unit)} vs {fmt(fig.base_median, fig.unit)} "
+                  f"({time.perf_counter() - t:.0f} s)", file=sys.stderr)
+        header = (f"crm-tui benchmark — {'quick' if args.quick else 'full'}: accounts of "
+                  f"{sizes['typical']:,} / {sizes['heavy']:,} / {sizes['stress']:,} contacts beside "
+                  f"{sizes['others']} × {sizes['other_contacts']:,}; median of {runs} runs; "
+                  f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs")
+        print(header)
+        print()
+        print(table(figures))
+        out_json.parent.mkdir(parents=True, exist_ok=True)
+        out_json.write_text(json.dumps({
+            "header": header, "sizes": sizes, "runs": runs, "build_seconds": bench.build_seconds,
+            "figures": [{**asdict(f), "app_median": f.app_median, "floor_median": f.base_median,
+                         "value": f.value, "met": f.met} for f in figures],
+        }, indent=1))
+        print(f"\nresults: {out_json}", file=sys.stderr)
+        return 0 if all(f.met for f in figures) else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
