@@ -1,0 +1,171 @@
+"""A confirmation dialog: what will happen, an optional password, Cancel focused first.
+
+The action itself runs in a thread worker while the dialog stays open, so a wrong password
+or a refusal is shown in place and the user can try again or back out with Esc."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Input, Static
+
+from crm_tui.tui.base import CrmModal
+from crm_tui.tui.safe import safe
+
+
+class ConfirmModal(CrmModal):
+    DEFAULT_CSS = """
+    ConfirmModal {
+        align: center middle;
+    }
+    ConfirmModal > #confirm-box {
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $error;
+        background: $surface;
+        padding: 0 1;
+    }
+    ConfirmModal.-plain > #confirm-box {
+        border: round $primary;
+    }
+    ConfirmModal #confirm-title {
+        text-style: bold;
+    }
+    ConfirmModal #confirm-body {
+        height: auto;
+        max-height: 14;
+    }
+    ConfirmModal #confirm-password {
+        margin: 1 0 0 0;
+    }
+    ConfirmModal #confirm-error {
+        color: $error;
+        text-style: bold;
+        height: auto;
+    }
+    ConfirmModal #confirm-buttons {
+        height: auto;
+        margin: 1 0 0 0;
+        align-horizontal: right;
+    }
+    ConfirmModal #confirm-buttons Button {
+        margin: 0 0 0 2;
+    }
+    """
+
+    def __init__(
+        self,
+        title: str,
+        body: str | Content,
+        confirm_label: str,
+        run: Callable[[str], Any],
+        *,
+        password: bool = False,
+        danger: bool = True,
+    ) -> None:
+        """``run(password)`` is called in a worker on confirm; its result dismisses the dialog."""
+        super().__init__(classes="" if danger else "-plain")
+        self.title_text = title
+        self.body = body
+        self.confirm_label = confirm_label
+        self.run = run
+        self.password = password
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.title_text, id="confirm-title", markup=False)
+            with VerticalScroll(id="confirm-body"):
+                body = self.body if isinstance(self.body, Content) else Content(self.body)
+                yield Static(body)
+            if self.password:
+                yield Input(password=True, placeholder="Your password", id="confirm-password", compact=True)
+            yield Static("", id="confirm-error")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(self.confirm_label, id="confirm", variant="error" if self.danger else "primary",
+                             compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        elif event.button.id == "confirm":
+            self.attempt()
+
+    def attempt(self) -> None:
+        password = ""
+        if self.password:
+            password = self.query_one("#confirm-password", Input).value
+            if not password:
+                self.failed("Enter your password to confirm.")
+                self.query_one("#confirm-password", Input).focus()
+                return
+        self.query_one("#confirm", Button).disabled = True
+        self.query_one("#confirm-error", Static).update("Working…")
+        self.call_service(self.run, password, done=self.dismiss, failed=self.failed, group="confirm")
+
+    def failed(self, message: str) -> None:
+        self.query_one("#confirm", Button).disabled = False
+        self.query_one("#confirm-error", Static).update(safe(message[:1].upper() + message[1:]))
+        if self.password:
+            field = self.query_one("#confirm-password", Input)
+            field.value = ""
+            field.focus()
+
+
+class NoticeModal(CrmModal):
+    """A result worth reading before going on (a temporary password, where a file went)."""
+
+    DEFAULT_CSS = """
+    NoticeModal {
+        align: center middle;
+    }
+    NoticeModal > #notice-box {
+        width: 74;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    NoticeModal #notice-title {
+        text-style: bold;
+    }
+    NoticeModal #notice-buttons {
+        height: auto;
+        margin: 1 0 0 0;
+        align-horizontal: right;
+    }
+    """
+
+    def __init__(self, title: str, body: Content) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="notice-box"):
+            yield Static(self.title_text, id="notice-title", markup=False)
+            yield Static(self.body, id="notice-body")
+            with Horizontal(id="notice-buttons"):
+                yield Button("OK", id="ok", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(True)
