@@ -11,6 +11,13 @@ SCREENS: dict[str, tuple[str, str]] = {
     "automation": ("crm_tui.tui.screens.automation", "AutomationScreen"),
     "billing": ("crm_tui.tui.screens.billing", "BillingScreen"),
     "download": ("crm_tui.tui.screens.download", "DownloadScreen"),
+    "contacts": ("crm_tui.tui.screens.contacts", "ContactsScreen"),
+    "calendar": ("crm_tui.tui.screens.calendar", "CalendarScreen"),
+    "todos": ("crm_tui.tui.screens.todos", "TodosScreen"),
+    "templates": ("crm_tui.tui.screens.templates", "TemplatesScreen"),
+    "autoresponders": ("crm_tui.tui.screens.autoresponders", "AutorespondersScreen"),
+    "team": ("crm_tui.tui.screens.team", "TeamScreen"),
+    "messages": ("crm_tui.tui.screens.messages", "MessagesScreen"),
 }
 
 
