@@ -375,3 +375,19 @@ def test_restore_after_the_window_through_the_cli(env, cli, fresh_demo, monkeypa
     assert refused.returncode == 1
     line = one_line(refused.stderr)
     assert "permanently deleted" in line and "you're welcome to create a new account" in line
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    (["--reason", "Because"], "reason must be one of"),
+    (["--reason", "too expensive"], "reason must be one of"),
+    (["--reason", "Other", "--comment", "x" * 2001], "longer than"),
+    (["--comment", "no reason given"], "--reason"),
+], ids=["unknown", "wrong-case", "long-comment", "comment-only"])
+def test_a_bad_survey_answer_refuses_the_close_before_anything_is_deleted(cli, demo_url, fresh_demo, extra, needle):
+    before = dump_database(fresh_demo)
+    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
+                          *extra], stdin="demo-owner\n")
+    assert code == 1
+    assert needle in one_line(err)
+    assert out == ""
+    assert dump_database(fresh_demo) == before

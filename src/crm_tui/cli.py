@@ -114,6 +114,14 @@ def cmd_account_impact(args) -> int:
 def cmd_account_close(args) -> int:
     from crm_tui.services import closing, survey
 
+    # The survey answer is checked before closing: a refusal after the close would say
+    # "refused" (exit 1) about an account that is already gone.
+    if args.comment and not args.reason:
+        raise Refused("--comment goes with --reason (why you are leaving); nothing was closed")
+    if args.reason and args.reason not in survey.REASONS:
+        raise Refused(f"--reason must be one of: {'; '.join(survey.REASONS)}; nothing was closed")
+    if args.comment and len(args.comment.strip()) > survey.MAX_COMMENT:
+        raise Refused(f"the comment is longer than {survey.MAX_COMMENT} characters; nothing was closed")
     engine = _engine(args)
     who = _who(args)
     password = _read_password(args)
