@@ -1,0 +1,329 @@
+"""The owner's closing flow in the terminal app, through keys only, at 80×24 — then the
+database is checked, the account restored through the service, and the owner signs in again."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+from sqlalchemy import func, select, text
+
+from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
+
+SIZE = (80, 24)
+NOW = "2026-11-27T10:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    """One demo database per module (a fixed seed, the clock pinned), copied for each test."""
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    path = tmp_path_factory.mktemp("demo") / "crm.sqlite3"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_TUI_NOW", NOW)
+        engine = db.get_engine(f"sqlite:///{path}")
+        demo.create(engine, contacts=60, seed=7)
+        db.dispose_all()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_TUI_NOW", NOW)
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    path = tmp_path / "crm.sqlite3"
+    shutil.copyfile(demo_template, path)
+    return f"sqlite:///{path}"
+
+
+async def settle(pilot) -> None:
+    """Let every worker finish and its result reach the screen."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def sign_in(pilot, email: str, password: str | None = None, *, typed: bool = False) -> None:
+    """Sign in; ``typed`` presses every key, otherwise the fields are filled (faster)."""
+    from textual.widgets import Input
+
+    from crm_tui.tui.screens.main import MainScreen
+
+    await settle(pilot)
+    password = password or PASSWORDS[email]
+    if typed:
+        await pilot.press(*email, "enter", *password, "enter")
+    else:
+        pilot.app.screen.query_one("#email", Input).value = email
+        pilot.app.screen.query_one("#password", Input).value = password
+        pilot.app.screen.query_one("#password", Input).focus()
+        await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
+
+
+def text_of(screen, selector: str) -> str:
+    from textual.widgets import Static
+
+    return str(screen.query_one(selector, Static).visual)
+
+
+def count(engine, sql: str, **params) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def acme_id(engine) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM account WHERE name = 'Acme Realty'")).scalar()
+
+
+def run(coro) -> None:
+    asyncio.run(coro)
+
+
+def menu_ids(app) -> list[str]:
+    from textual.widgets import OptionList
+
+    options = app.screen.query_one("#profile-options", OptionList)
+    return [options.get_option_at_index(i).id for i in range(options.option_count)]
+
+
+async def open_billing_by_keys(pilot) -> None:
+    from crm_tui.tui.screens.billing import BillingScreen
+
+    await pilot.press("p")
+    await pilot.pause()
+    assert menu_ids(pilot.app)[1] == "billing"
+    await pilot.press("down", "enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, BillingScreen)
+
+
+async def open_confirmation_by_keys(pilot) -> None:
+    """Billing & Plan, scroll to the danger zone, reach the red button with Tab, press it."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Button
+
+    from crm_tui.tui.screens.close_confirm import CloseConfirmScreen
+
+    await open_billing_by_keys(pilot)
+    screen = pilot.app.screen
+    button = screen.query_one("#close-account", Button)
+    page = screen.query_one("#billing-page", VerticalScroll)
+    # At 80×24 the button is below the fold: the user has to scroll, as the article says.
+    assert page.scroll_y == 0
+    assert not page.region.contains_region(button.region)
+    await pilot.press("pagedown", "pagedown")
+    await pilot.pause()
+    assert page.scroll_y > 0
+    for _ in range(6):
+        if pilot.app.focused is button:
+            break
+        await pilot.press("tab")
+    assert pilot.app.focused is button
+    assert page.region.contains_region(button.region)
+    assert str(button.label) == "Cancel & Permanently Delete Your Account"
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, CloseConfirmScreen)
+
+
+def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url):
+    from textual.widgets import Button, Input
+
+    from crm_tui import db
+    from crm_tui.services import closing
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.goodbye import GoodbyeScreen
+    from crm_tui.tui.screens.signin import SignInScreen
+    from crm_tui.tui.screens.survey import SurveyScreen
+
+    engine = db.get_engine(demo_url)
+    account_id = acme_id(engine)
+    contacts_before = count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id)
+    assert contacts_before == 60
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER, typed=True)
+            await open_confirmation_by_keys(pilot)
+            confirm = app.screen
+
+            # Everything the owner must know, before anything happens.
+            assert app.focused is confirm.query_one("#close-cancel", Button)
+            assert confirm.query_one("#close-delete", Button).disabled
+            counts = text_of(confirm, "#close-counts")
+            assert "60  contacts" in counts and "to-dos" in counts and "email templates" in counts
+            team = text_of(confirm, "#close-team")
+            assert "Marcus Lee" in team and "administrator" in team and "Priya Shah" in team
+            assert "Twilio" in text_of(confirm, "#close-messages")
+            assert "cases@allclients.com" in text_of(confirm, "#close-support")
+            assert "we may be able to help" in text_of(confirm, "#close-support")
+            assert "cannot be undone" in text_of(confirm, "#close-warning")
+            assert "press e" in text_of(confirm, "#close-export-note")
+
+            # Shift+Tab from Cancel: the password, then the account name.
+            await pilot.press("shift+tab", "shift+tab")
+            assert app.focused is confirm.query_one("#close-name", Input)
+            await pilot.press(*"Acme Realty")
+            await pilot.pause()
+            assert not confirm.query_one("#close-delete", Button).disabled
+            await pilot.press("enter", *PASSWORDS[OWNER], "enter")
+            await pilot.pause()
+            # Enter in the password only moves to the delete button; it takes one more press.
+            assert app.focused is confirm.query_one("#close-delete", Button)
+            assert acme_id(engine) == account_id
+            await pilot.press("enter")
+            await settle(pilot)
+
+            # The optional survey: a reason and a comment.
+            assert isinstance(app.screen, SurveyScreen)
+            await pilot.press("down", "down", "enter")  # the third reason
+            await pilot.press("tab", *"found a cheaper CRM [bold]x", "enter", "enter")
+            await settle(pilot)
+
+            # The goodbye screen: the receipt and the restore date, then sign out.
+            assert isinstance(app.screen, GoodbyeScreen)
+            receipt = text_of(app.screen, "#goodbye-receipt")
+            assert "Acme Realty" in receipt and "27 Nov 2026" in receipt and "60  contacts" in receipt
+            assert "Thank you" in text_of(app.screen, "#goodbye-survey")
+            restore = text_of(app.screen, "#goodbye-restore")
+            assert "27 February 2027" in restore and "cases@allclients.com" in restore
+            assert app.who is None  # the session is over: no check can pull this screen away
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, SignInScreen)
+            assert "account was closed" in text_of(app.screen, "#signin-message")
+
+            # The database: account gone, tombstone present, survey stored without identity.
+            assert acme_id(engine) is None
+            assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 0
+            assert count(engine, "SELECT count(*) FROM member WHERE account_id = :a", a=account_id) == 0
+            with engine.connect() as conn:
+                tomb = conn.execute(text("SELECT state, restore_until FROM closed_account WHERE account_id = :a"),
+                                    {"a": account_id}).one()
+                survey = conn.execute(text("SELECT reason, comment, plan_code, team_size FROM survey_response")).all()
+            assert tomb[0] == "closed" and str(tomb[1]) == "2027-02-27"
+            assert survey == [("Switching to another CRM", "found a cheaper CRM [bold]x", "professional", 3)]
+
+            # Signing in again is refused until support restores the account.
+            await pilot.press(*OWNER, "enter", *PASSWORDS[OWNER], "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, SignInScreen)
+            assert "wrong email or password" in text_of(app.screen, "#signin-message").lower()
+
+            await asyncio.to_thread(closing.restore, engine, OWNER)
+            assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
+            await sign_in(pilot, OWNER)
+            assert app.who.account_id == account_id
+
+    run(body())
+
+
+@pytest.mark.parametrize("name, password, message", [
+    ("Acme Realty", "not-my-password", "Wrong password; nothing was deleted."),
+    ("acme realty", "demo-owner", None),  # not exact: the delete button stays disabled
+])
+def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, message):
+    from textual.widgets import Button, Input
+
+    from crm_tui import db
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.close_confirm import CloseConfirmScreen
+
+    engine = db.get_engine(demo_url)
+    account_id = acme_id(engine)
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_confirmation_by_keys(pilot)
+            confirm = app.screen
+            await pilot.press("shift+tab", "shift+tab", *name, "enter", *password, "enter")
+            await pilot.pause()
+            delete = confirm.query_one("#close-delete", Button)
+            if message is None:
+                assert delete.disabled
+                assert "does not match" in text_of(confirm, "#close-status")
+                assert app.focused is confirm.query_one("#close-name", Input)
+                await pilot.press("enter", "enter", "enter")  # nothing a key can do deletes
+            else:
+                assert app.focused is delete
+                await pilot.press("enter")
+                await settle(pilot)
+                assert text_of(confirm, "#close-status") == message
+                assert confirm.query_one("#close-password", Input).value == ""
+                assert app.focused is confirm.query_one("#close-password", Input)
+            await settle(pilot)
+            assert isinstance(app.screen, CloseConfirmScreen)
+            assert acme_id(engine) == account_id
+            assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
+            assert count(engine, "SELECT count(*) FROM closed_account") == 0
+
+    run(body())
+
+
+def test_esc_backs_out_of_the_confirmation_and_nothing_changes(demo_url):
+    from crm_tui import db
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.billing import BillingScreen
+    from crm_tui.tui.screens.main import MainScreen
+
+    engine = db.get_engine(demo_url)
+    account_id = acme_id(engine)
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_confirmation_by_keys(pilot)
+            await pilot.press("shift+tab", "shift+tab", *"Acme Realty", "enter", *PASSWORDS[OWNER])
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, BillingScreen)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, MainScreen)
+            assert app.who is not None
+
+    run(body())
+    assert acme_id(engine) == account_id
+    assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
+    assert count(engine, "SELECT count(*) FROM closed_account") == 0
+
+
+@pytest.mark.parametrize("email", [ADMIN, PLAYER])
+def test_administrator_and_team_player_cannot_reach_billing(demo_url, email):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+    from crm_tui.tui.screens.profile_menu import ProfileMenu
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, email)
+            await pilot.press("p")
+            await pilot.pause()
+            assert isinstance(app.screen, ProfileMenu)
+            ids = menu_ids(app)
+            assert "billing" not in ids
+            assert ("download" in ids) == (email == ADMIN)
+            await pilot.press("escape")
+            await pilot.pause()
+            app.action_open("billing")
+            await settle(pilot)
+            assert isinstance(app.screen, MainScreen)
+            assert any("role does not give access" in str(n.message) for n in app._notifications)
+            # nor through the command palette
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert "Billing & Plan" not in titles
+
+    run(body())
