@@ -62,6 +62,7 @@ class MainScreen(SectionScreen):
             safe("\n".join(appts) or "No upcoming appointments.", multiline=True))
         self.query_one("#next-todos", Static).update(
             safe("\n".join(todos) or "No open to-dos.", multiline=True))
+        self.crm.painted("dashboard")
 
 
 def clean_line(text: str, limit: int = 60) -> str:
