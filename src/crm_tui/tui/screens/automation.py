@@ -32,4 +32,4 @@ class AutomationScreen(SectionScreen):
         self.query_one(OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.run_action(f"open('{event.option.id}')")
+        self.app.call_later(self.app.run_action, f"open('{event.option.id}')")  # a coroutine

@@ -19,14 +19,14 @@ class Section(Static):
         self.screen_id = screen_id
 
     def on_click(self) -> None:
-        self.app.run_action(f"open('{self.screen_id}')")
+        self.app.call_later(self.app.run_action, f"open('{self.screen_id}')")
 
 
 class ProfileBadge(Static):
     """The user's initials in a coloured badge; p (or a click) opens the profile menu."""
 
     def on_click(self) -> None:
-        self.app.run_action("profile_menu")
+        self.app.call_later(self.app.run_action, "profile_menu")
 
 
 class TopBar(Horizontal):
