@@ -1,0 +1,72 @@
+"""Billing & Plan at 80×24: the figures an owner sees, and changing the plan by keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from conftest import OWNER
+from test_closing_flow import SIZE, demo_template, demo_url, open_billing_by_keys, run, settle, sign_in, text_of
+
+_ = (demo_template, demo_url)  # fixtures
+
+
+def plan_code(engine) -> str:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT plan.code FROM account JOIN plan ON plan.id = account.plan_id WHERE account.name = 'Acme Realty'"
+        )).scalar_one()
+
+
+def test_billing_shows_plan_seats_messages_total_card_and_invoices(demo_url):
+    from crm_tui.tui.app import CrmApp
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_billing_by_keys(pilot)
+            s = app.screen
+            assert text_of(s, "#billing-plan") == "Professional — $59.00/month"
+            assert text_of(s, "#billing-seats") == "2 × $15.00/month = $30.00/month"
+            assert text_of(s, "#billing-messages") == "active — $25.00/month"
+            assert text_of(s, "#billing-total") == "$114.00/month"
+            # the demo (seed 7) bills on the 14th; the clock is pinned to 27 Nov 2026
+            assert text_of(s, "#billing-next") == "14 Dec 2026"
+            assert "ending" in text_of(s, "#billing-card")
+            invoices = text_of(s, "#invoices").splitlines()
+            assert len(invoices) == 6
+            assert all("INV-" in line and "$114.00" in line for line in invoices), invoices
+
+    run(body())
+
+
+def test_change_plan_by_keys_and_esc_keeps_it(demo_url):
+    from crm_tui import db
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.billing import BillingScreen, ChangePlanModal
+
+    engine = db.get_engine(demo_url)
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_billing_by_keys(pilot)
+            await pilot.press("c")
+            await pilot.pause()
+            assert isinstance(app.screen, ChangePlanModal)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, BillingScreen)
+            assert plan_code(engine) == "professional"
+
+            await pilot.press("c")
+            await pilot.pause()
+            await pilot.press("up", "enter")  # Starter sits above the current plan
+            await settle(pilot)
+            assert isinstance(app.screen, BillingScreen)
+            assert plan_code(engine) == "starter"
+            assert text_of(app.screen, "#billing-plan") == "Starter — $29.00/month"
+            assert text_of(app.screen, "#billing-total") == "$84.00/month"
+
+    run(body())

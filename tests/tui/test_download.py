@@ -1,0 +1,108 @@
+"""Download My Data: the export runs in a worker with a progress bar, then shows the file's
+path, size and sha256 (checked against the file), and over SSH a ready scp line."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import zipfile
+from pathlib import Path
+
+from conftest import ADMIN, OWNER
+from test_closing_flow import SIZE, demo_template, demo_url, menu_ids, run, settle, sign_in, text_of
+
+_ = (demo_template, demo_url)  # fixtures
+
+
+def test_scp_line_from_ssh_connection(isolated_dirs):
+    from crm_tui.tui.screens.download import scp_line
+
+    user = getpass.getuser()
+    file = Path.home() / "Downloads" / "acme-realty-2026-11-27.zip"
+    assert scp_line(file, {}) is None
+    assert scp_line(file, {"SSH_CONNECTION": "10.0.0.9 50022 10.0.0.5 22"}) == \
+        f"scp {user}@10.0.0.5:Downloads/acme-realty-2026-11-27.zip ."
+    assert scp_line(file, {"SSH_CONNECTION": "::1 50022 fe80::1 2222"}) == \
+        f"scp -P 2222 {user}@[fe80::1]:Downloads/acme-realty-2026-11-27.zip ."
+    assert scp_line(Path("/srv/my exports/a.zip"), {"SSH_CONNECTION": "1 2 10.0.0.5 22"}) == \
+        f"scp {user}@10.0.0.5:'/srv/my exports/a.zip' ."
+
+
+def test_owner_downloads_from_the_profile_menu_over_ssh(demo_url, monkeypatch):
+    from textual.widgets import ProgressBar
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.download import DownloadScreen
+
+    monkeypatch.setenv("SSH_CONNECTION", "203.0.113.7 53422 192.0.2.10 22")
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await pilot.press("p")
+            await pilot.pause()
+            await pilot.press(*["down"] * menu_ids(app).index("download"), "enter")
+            await settle(pilot)
+            s = app.screen
+            assert isinstance(s, DownloadScreen)
+            bar = s.query_one("#download-bar", ProgressBar)
+            assert bar.total and bar.progress == bar.total
+            assert text_of(s, "#download-status").startswith("Done: ")
+            result = text_of(s, "#download-result")
+            path = Path.home() / "Downloads" / "acme-realty-2026-11-27.zip"
+            data = path.read_bytes()
+            assert "File:    ~/Downloads/acme-realty-2026-11-27.zip" in result
+            assert f"({len(data):,} bytes)" in result
+            assert f"SHA-256: {hashlib.sha256(data).hexdigest()}" in result
+            assert f"scp {getpass.getuser()}@192.0.2.10:Downloads/acme-realty-2026-11-27.zip ." \
+                in text_of(s, "#download-scp")
+            with zipfile.ZipFile(path) as zf:
+                assert "contacts.csv" in zf.namelist()
+            assert app.focused.id == "download-done"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert not isinstance(app.screen, DownloadScreen)
+
+    run(body())
+
+
+def test_export_is_one_key_away_from_the_confirmation(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.close_confirm import CloseConfirmScreen
+    from crm_tui.tui.screens.download import DownloadScreen
+    from test_closing_flow import open_confirmation_by_keys
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_confirmation_by_keys(pilot)
+            await pilot.press("e")
+            await settle(pilot)
+            assert isinstance(app.screen, DownloadScreen)
+            assert text_of(app.screen, "#download-status").startswith("Done: ")
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, CloseConfirmScreen)
+            note = text_of(app.screen, "#close-export-note")
+            assert note.startswith("Exported: ~/Downloads/acme-realty-2026-11-27.zip")
+            assert app.focused.id == "close-cancel"
+
+    run(body())
+
+
+def test_administrator_can_download(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.download import DownloadScreen
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, ADMIN)
+            app.action_open("download")
+            await settle(pilot)
+            assert isinstance(app.screen, DownloadScreen)
+            assert "SHA-256:" in text_of(app.screen, "#download-result")
+
+    run(body())
