@@ -1,0 +1,173 @@
+"""Calendar, To-Dos, Email Templates, Autoresponders and the contact details at 80×24,
+reached with keys only, showing what the database holds."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import pytest
+from sqlalchemy import text
+
+from conftest import OWNER, PASSWORDS, PLAYER
+
+SIZE = (80, 24)
+NOW = "2026-11-27T10:00:00+00:00"
+
+
+@pytest.fixture
+def demo_url(tmp_path, monkeypatch):
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    monkeypatch.setenv("CRM_TUI_NOW", NOW)
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+    demo.create(db.get_engine(url), contacts=60, seed=7)
+    return url
+
+
+def run(test):
+    """Run an async Pilot test on a fresh event loop."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def settle(pilot) -> None:
+    """Let every worker finish and its result reach the screen."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def sign_in(pilot, email: str) -> None:
+    from crm_tui.tui.screens.main import MainScreen
+
+    await settle(pilot)
+    await pilot.press(*email, "enter", *PASSWORDS[email], "enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
+
+
+async def press(pilot, *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+def table_text(screen, selector: str = "RecordTable") -> list[list[str]]:
+    from textual.widgets import DataTable
+
+    table = screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def static_text(screen, selector: str) -> str:
+    from textual.widgets import Static
+
+    return str(screen.query_one(selector, Static).visual)
+
+
+def rows(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+@run
+async def test_calendar_lists_upcoming_first_with_contact_names(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.calendar import CalendarScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, PLAYER)
+        await press(pilot, "2")
+        assert isinstance(app.screen, CalendarScreen)
+        shown = table_text(app.screen)
+        expected = rows(app.engine, """
+            SELECT a.description, trim(c.first_name || ' ' || c.last_name) FROM appointment a
+            JOIN account x ON x.id = a.account_id LEFT JOIN contact c ON c.id = a.contact_id
+            WHERE x.name = 'Acme Realty' AND a.start >= :now ORDER BY a.start, a.id""", now="2026-11-27 10:00:00")
+        assert len(shown) == 24  # every appointment of Acme, upcoming first
+        upcoming = [r for r in shown if r[2] == ""]
+        assert [(r[3], r[4]) for r in upcoming] == [(d, c) for d, c in expected]
+        assert all(r[2] == "past" for r in shown[len(upcoming):])
+        assert "10 upcoming, 14 past" in static_text(app.screen, "#calendar-title")
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, CalendarScreen)
+
+
+@run
+async def test_todos_toggle_between_open_and_closed(demo_url):
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "3")
+        open_rows = table_text(app.screen)
+        db_open = rows(app.engine, "SELECT summary FROM todo t JOIN account x ON x.id = t.account_id "
+                                   "WHERE x.name = 'Acme Realty' AND t.status = 'open'")
+        assert sorted(r[2] for r in open_rows) == sorted(s for (s,) in db_open)
+        assert "open (16)" in static_text(app.screen, "#todos-title")
+        await press(pilot, "o")
+        closed_rows = table_text(app.screen)
+        db_closed = rows(app.engine, "SELECT summary FROM todo t JOIN account x ON x.id = t.account_id "
+                                     "WHERE x.name = 'Acme Realty' AND t.status = 'closed'")
+        assert sorted(r[2] for r in closed_rows) == sorted(s for (s,) in db_closed)
+        assert "closed (8)" in static_text(app.screen, "#todos-title")
+
+
+@run
+async def test_templates_preview_and_autoresponder_steps(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.autoresponders import AutorespondersScreen
+    from crm_tui.tui.screens.templates import TemplatesScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, PLAYER)
+        await press(pilot, "4")  # Automation menu: Email Templates, Autoresponders (no Messages for a player)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, TemplatesScreen)
+        names = [r[0] for r in table_text(app.screen)]
+        assert names == sorted(names, key=str.lower) and len(names) == 8
+        await press(pilot, "down", "down")  # "Market update"
+        body = static_text(app.screen, "#template-body")
+        assert "Prices in your area moved 2% this month." in body and "<p>" not in body
+        await press(pilot, "escape", "down", "enter")
+        assert isinstance(app.screen, AutorespondersScreen)
+        assert [r[0] for r in table_text(app.screen)] == ["New buyer lead", "Open house follow-up",
+                                                          "Past client nurture"]
+        await press(pilot, "down", "down")
+        steps = static_text(app.screen, "#steps-body")
+        assert "after 30 days" in steps and "after 365 days" in steps and steps.count("→") == 4
+
+
+@run
+async def test_contact_detail_shows_every_field(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contact_detail import ContactDetailScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "1")
+        first = app.screen.query_one("RecordTable")
+        cid = int(first.current_key())
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ContactDetailScreen)
+        (c,) = rows(app.engine, "SELECT first_name, last_name, email, phone1, phone1_text_ok, city, notes "
+                                "FROM contact WHERE id = :i", i=cid)
+        main = static_text(app.screen, "#detail-main")
+        assert c.email in main and c.phone1 in main and c.city in main
+        assert ("texts OK" if c.phone1_text_ok else "no texts") in main
+        assert static_text(app.screen, "#detail-title") == f"{c.first_name} {c.last_name}"
+        assert static_text(app.screen, "#detail-notes") == (c.notes or "No notes.")
+        await press(pilot, "escape")
+        assert type(app.screen).__name__ == "ContactsScreen"
