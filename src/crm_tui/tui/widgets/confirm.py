@@ -80,7 +80,7 @@ class ConfirmModal(CrmModal):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(self.title_text, id="confirm-title", markup=False)
-            with VerticalScroll(id="confirm-body"):
+            with VerticalScroll(id="confirm-body", can_focus=False):
                 body = self.body if isinstance(self.body, Content) else Content(self.body)
                 yield Static(body)
             if self.password:
