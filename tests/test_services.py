@@ -294,3 +294,41 @@ def test_a_closed_accounts_owner_email_cannot_sign_in_to_the_other_account(fresh
     with pytest.raises(AuthenticationFailed):
         auth.sign_in(fresh_demo, OWNER, PASSWORDS[OWNER])
     assert auth.sign_in(fresh_demo, OTHER_OWNER, PASSWORDS[OTHER_OWNER]).role == "owner"
+
+
+def _demo_rows(engine) -> dict:
+    state = dump_database(engine)
+    state.pop("audit_event")  # timestamps of the run
+    state["member"] = [r[:5] + r[6:] for r in state["member"]]  # password hashes are salted
+    return state
+
+
+def test_demo_is_deterministic_and_its_bulk_path_stores_what_sqlalchemy_would(tmp_path, monkeypatch):
+    """The demo's plain executemany path writes the very values SQLAlchemy's insert() writes."""
+    from sqlalchemy import insert
+
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    monkeypatch.setenv("CRM_TUI_NOW", "2027-03-15T10:00:00+00:00")
+    fast = db.get_engine(f"sqlite:///{tmp_path / 'fast.sqlite3'}")
+    demo.create(fast, contacts=120, seed=5)
+    again = db.get_engine(f"sqlite:///{tmp_path / 'again.sqlite3'}")
+    demo.create(again, contacts=120, seed=5)
+
+    def through_sqlalchemy(conn, model, rows):
+        n = 0
+        for batch in demo._batched(rows):
+            conn.execute(insert(model.__table__), batch)
+            n += len(batch)
+        return n
+
+    monkeypatch.setattr(demo, "_insert_plain", through_sqlalchemy)
+    slow = db.get_engine(f"sqlite:///{tmp_path / 'slow.sqlite3'}")
+    demo.create(slow, contacts=120, seed=5)
+    assert _demo_rows(fast) == _demo_rows(again) == _demo_rows(slow)
+    with fast.connect() as conn:
+        types = conn.exec_driver_sql(
+            "SELECT typeof(created_at), typeof(birthday), typeof(phone1_text_ok) FROM contact "
+            "WHERE birthday IS NOT NULL LIMIT 1").one()
+    assert tuple(types) == ("text", "text", "integer")
