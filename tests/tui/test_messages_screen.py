@@ -1,0 +1,72 @@
+"""Automation → Messages → Settings at 80×24: the owner cancels Messages; an administrator
+sees the settings without the button."""
+
+from __future__ import annotations
+
+from test_lists import demo_url, press, rows, run, settle, sign_in, static_text  # noqa: F401
+
+from conftest import ADMIN, OWNER, PASSWORDS
+
+SIZE = (80, 24)
+
+
+async def open_messages(pilot) -> None:
+    from crm_tui.tui.screens.messages import MessagesScreen
+
+    await press(pilot, "4", "down", "down", "enter")
+    assert isinstance(pilot.app.screen, MessagesScreen), pilot.app.screen
+
+
+def texts(engine) -> int:
+    return rows(engine, "SELECT count(*) FROM text_message t JOIN account a ON a.id = t.account_id "
+                        "WHERE a.name = 'Acme Realty'")[0][0]
+
+
+@run
+async def test_owner_permanently_cancels_messages(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.widgets.confirm import ConfirmModal
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await open_messages(pilot)
+        settings = static_text(app.screen, "#messages-settings")
+        assert "Active" in settings and "$25.00" in settings and "18 sent, 12 received" in settings
+        assert "cancel it separately in your Twilio account" in static_text(app.screen, "#twilio-note")
+        assert texts(app.engine) == 30
+        await press(pilot, "x")
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
+        body = str(app.screen.query_one("#confirm-body Static").visual)
+        assert "30 text messages" in body and "Twilio" in body
+        await press(pilot, "escape")  # backs out; nothing deleted
+        assert texts(app.engine) == 30
+        await press(pilot, "x", "shift+tab", *"wrong-password", "enter", "enter")
+        assert isinstance(app.screen, ConfirmModal)
+        assert "password" in static_text(app.screen, "#confirm-error").lower()
+        assert texts(app.engine) == 30
+        await press(pilot, *PASSWORDS[OWNER], "enter", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmModal)
+        assert texts(app.engine) == 0
+        assert rows(app.engine, "SELECT m.status, m.monthly_fee_cents FROM messages_service m JOIN account a "
+                                "ON a.id = m.account_id WHERE a.name = 'Acme Realty'")[0] == ("cancelled", 0)
+        settings = static_text(app.screen, "#messages-settings")
+        assert "Cancelled" in settings and "0 sent, 0 received" in settings
+        assert app.screen.query_one("#cancel-messages").disabled
+
+
+@run
+async def test_administrator_sees_settings_but_cannot_cancel(demo_url):
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, ADMIN)
+        await open_messages(pilot)
+        assert "Active" in static_text(app.screen, "#messages-settings")
+        assert not app.screen.query_one("#cancel-messages").display
+        assert "Only the account owner" in static_text(app.screen, "#danger-note")
+        await press(pilot, "x")
+        assert type(app.screen).__name__ == "MessagesScreen"
+        assert texts(app.engine) == 30
