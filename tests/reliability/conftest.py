@@ -19,3 +19,12 @@ def crash_trials(request: pytest.FixtureRequest) -> int:
     if value is None:
         value = int(os.environ.get("CRASH_TRIALS", "100"))
     return value
+
+
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """The harness sets CRM_TUI_* variables for the process; put them back afterwards."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
