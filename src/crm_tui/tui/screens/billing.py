@@ -63,7 +63,7 @@ class BillingScreen(SectionScreen):
         Binding("c", "change_plan", "Change plan", id="billing-change-plan"),
         Binding("pagedown", "page_down", "Page down", id="billing-page-down", show=False),
         Binding("pageup", "page_up", "Page up", id="billing-page-up", show=False),
-        Binding("end", "to_danger_zone", "Bottom", id="billing-bottom", show=False),
+        Binding("end", "to_danger_zone", "Bottom", id="billing-bottom", show=False, priority=True),
     ]
     DEFAULT_CSS = """
     BillingScreen .billing-row { height: 1; }

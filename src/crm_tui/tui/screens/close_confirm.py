@@ -41,7 +41,7 @@ class CloseConfirmScreen(CrmScreen):
         padding: 0 1;
     }
     CloseConfirmScreen .close-row { height: 1; }
-    CloseConfirmScreen .close-label { width: auto; max-width: 50; padding: 0 1 0 0; }
+    CloseConfirmScreen .close-label { width: 38; }
     CloseConfirmScreen .close-row Input { width: 1fr; }
     CloseConfirmScreen #close-buttons { height: 1; margin: 1 0 0 0; }
     CloseConfirmScreen #close-buttons Button { margin: 0 2 0 0; }
@@ -130,7 +130,7 @@ class CloseConfirmScreen(CrmScreen):
             messages.display = False
 
         self.query_one("#close-name-label", Label).update(
-            safe(f"Type the account name: {impact.account_name}", limit=60))
+            safe(f"Type the account name: {impact.account_name}", limit=37))
         self.query_one("#close-name", Input).disabled = False
         self.query_one("#close-password", Input).disabled = False
 
