@@ -19,10 +19,10 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from sqlalchemy import Table, TypeDecorator, func, insert, select
+from sqlalchemy import Integer, String, Table, TypeDecorator, case, func, insert, literal, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from crm_tui import __version__
@@ -366,6 +366,57 @@ def cell_converter(col, neutral: bool = False) -> Callable[[Any], str]:
     return to_text
 
 
+# On SQLite, timestamps, dates and booleans are read as the stored text/integers and turned
+# into CSV text directly: the same text as the typed path (``to_text``), without building a
+# datetime per cell (that dominated the time of a large export).
+
+
+def _sqlite_datetime_text(value: str | None) -> str:
+    """``2025-11-07 02:55:00.000000`` (stored UTC) -> ``2025-11-07T02:55:00+00:00``."""
+    if value is None:
+        return ""
+    if len(value) == 26 and value[10] == " " and value[19] == ".":
+        frac = value[20:]
+        return f"{value[:10]}T{value[11:19]}{'' if frac == '000000' else '.' + frac}+00:00"
+    parsed = datetime.fromisoformat(value)
+    parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.isoformat()
+
+
+def _sqlite_date_text(value: str | None) -> str:
+    if value is None:
+        return ""
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return value
+    return date.fromisoformat(value[:10]).isoformat()
+
+
+def _bool_text(value) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def select_as_text(conn: Connection, cols: list, neutral: bool = False) -> tuple[list, list[Callable[[Any], str]]]:
+    """Column expressions to SELECT and, for each, the function making its CSV text."""
+    sqlite = conn.dialect.name == "sqlite"
+    exprs: list = []
+    convert: list = []
+    for col in cols:
+        ptype = _python_type(col)
+        if sqlite and ptype is datetime:
+            exprs.append(type_coerce(col, String).label(col.name))
+            convert.append(_sqlite_datetime_text)
+        elif sqlite and ptype is date:
+            exprs.append(type_coerce(col, String).label(col.name))
+            convert.append(_sqlite_date_text)
+        elif sqlite and ptype is bool:
+            exprs.append(type_coerce(col, Integer).label(col.name))
+            convert.append(_bool_text)
+        else:
+            exprs.append(col)
+            convert.append(cell_converter(col, neutral))
+    return exprs, convert
+
+
 def stream(conn: Connection, statement) -> Iterator[list]:
     """Rows of a SELECT, fetched from a server-side cursor one batch at a time."""
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
@@ -373,10 +424,56 @@ def stream(conn: Connection, statement) -> Iterator[list]:
         yield partition
 
 
-def _rows(conn: Connection, model, account_id: int, cols: list, progress, neutral: bool = False) -> Iterator[list]:
+# The fastest path, on SQLite: SQLite itself turns every cell into its CSV text (the same
+# text as ``to_text`` and ``neutralise``), so each row goes to the csv writer untouched.
+# It is taken only when every stored timestamp and date of the member has the usual layout.
+def _layout_ok(conn: Connection, t: Table, account_id: int, cols: list) -> bool:
+    for col in cols:
+        ptype = _python_type(col)
+        if ptype not in (datetime, date):
+            continue
+        c = type_coerce(col, String)
+        odd = (~((func.length(c) == 26) & (func.substr(c, 11, 1) == " ") & (func.substr(c, 20, 1) == "."))
+               if ptype is datetime else func.length(c) != 10)
+        if conn.execute(select(t.c.id).where(t.c.account_id == account_id, col.is_not(None), odd).limit(1)).first():
+            return False
+    return True
+
+
+def sql_text(col, neutral: bool = False):
+    """A SQLite expression giving the column's CSV text (NULL for an empty cell)."""
+    ptype = _python_type(col)
+    if ptype is str:
+        if not neutral:
+            return col
+        return type_coerce(case(
+            (func.substr(col, 1, 1).in_(sorted(FORMULA_START)), literal("'", String) + col), else_=col), String)
+    if ptype is datetime:
+        c = type_coerce(col, String)
+        frac = func.substr(c, 21)
+        return type_coerce(
+            func.substr(c, 1, 10) + literal("T", String) + func.substr(c, 12, 8)
+            + case((frac == "000000", literal("", String)), else_=literal(".", String) + frac)
+            + literal("+00:00", String), String)
+    if ptype is date:
+        return type_coerce(col, String)
+    if ptype is bool:
+        c = type_coerce(col, Integer)
+        return type_coerce(case((c == 0, literal("false", String)), (c.is_not(None), literal("true", String)),
+                                else_=None), String)
+    return col
+
+
+def _rows(conn: Connection, model, account_id: int, cols: list, progress, neutral: bool = False) -> Iterator:
     t = _table(model)
-    convert = [cell_converter(c, neutral) for c in cols]
-    for partition in stream(conn, select(*cols).where(t.c.account_id == account_id).order_by(t.c.id)):
+    if conn.dialect.name == "sqlite" and _layout_ok(conn, t, account_id, cols):
+        q = select(*(sql_text(c, neutral).label(c.name) for c in cols))
+        for partition in stream(conn, q.where(t.c.account_id == account_id).order_by(t.c.id)):
+            yield from partition  # ints and NULLs are written by the csv module as str() and ""
+            progress(len(partition))
+        return
+    exprs, convert = select_as_text(conn, cols, neutral)
+    for partition in stream(conn, select(*exprs).where(t.c.account_id == account_id).order_by(t.c.id)):
         for row in partition:
             yield [f(v) for f, v in zip(convert, row)]
         progress(len(partition))
@@ -564,13 +661,26 @@ _OBJECT_LINES = {".vcf": ("BEGIN:VCARD",), ".ics": ("BEGIN:VEVENT", "BEGIN:VTODO
 def _count_rows_in(reader: _MemberReader) -> int | None:
     name = reader.name
     if name.endswith(".csv"):
-        return sum(1 for _ in csv.reader(reader.text())) - 1
+        n = -1
+        for n, _row in enumerate(csv.reader(reader.text())):
+            pass
+        return n
     if name.endswith(".json"):
         payload = json.load(reader.text())
         return len(payload) if isinstance(payload, list) else None
     for suffix, starts in _OBJECT_LINES.items():
         if name.endswith(suffix):
-            return sum(1 for ln in reader.text() if ln.rstrip("\r\n") in starts)
+            # a line that is exactly BEGIN:VCARD / BEGIN:VEVENT / BEGIN:VTODO: values never hold a
+            # raw line break (it is escaped) and folded lines start with a space
+            tails = {b"\n" + s.encode() + b"\r\n": b"\n" for s in starts}
+            n = 0
+            raw = io.BufferedReader(reader.hashing, 1 << 16)
+            while chunk := raw.read(1 << 20):
+                for token, tail in tails.items():
+                    buf = tail + chunk
+                    n += buf.count(token)
+                    tails[token] = buf[-(len(token) - 1):]
+            return n
     return None
 
 

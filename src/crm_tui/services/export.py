@@ -20,10 +20,11 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Iterator
 
-from sqlalchemy import String, and_, cast, func, select
+from sqlalchemy import Integer, String, and_, cast, func, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -144,9 +145,22 @@ def _card(account_id: int, r) -> str:
     )
 
 
-def _contact_select(account_id: int, where=None):
+def _raw(conn: Connection, col):
+    """On SQLite, read timestamps and dates as their stored UTC text and booleans as 0/1:
+    the writers take those as they are, without a datetime object per cell."""
+    if conn.dialect.name != "sqlite":
+        return col
+    ptype = archive._python_type(col)
+    if ptype in (datetime, date):
+        return type_coerce(col, String).label(col.name)
+    if ptype is bool:
+        return type_coerce(col, Integer).label(col.name)
+    return col
+
+
+def _contact_select(conn: Connection, account_id: int, where=None):
     t = Contact.__table__
-    q = select(*(t.c[n] for n in _CONTACT_COLS)).where(t.c.account_id == account_id)
+    q = select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS)).where(t.c.account_id == account_id)
     if where is not None:
         q = q.where(where)
     return q.order_by(t.c.id)
@@ -154,7 +168,7 @@ def _contact_select(account_id: int, where=None):
 
 def write_vcards(sink, conn: Connection, account_id: int, tick, where=None) -> int:
     n = 0
-    for part in archive.stream(conn, _contact_select(account_id, where)):
+    for part in archive.stream(conn, _contact_select(conn, account_id, where)):
         sink.write("".join([_card(account_id, r) for r in part]))
         n += len(part)
         tick(len(part))
@@ -170,7 +184,8 @@ def _who_line(first: str | None, last: str | None, email: str | None) -> str:
 
 def write_events(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
     a, c = Appointment.__table__, Contact.__table__
-    q = (select(a.c.id, a.c.description, a.c.start, a.c.end, a.c.colour, c.c.first_name, c.c.last_name, c.c.email)
+    q = (select(a.c.id, a.c.description, _raw(conn, a.c.start), _raw(conn, a.c.end), a.c.colour,
+                c.c.first_name, c.c.last_name, c.c.email)
          .select_from(a.outerjoin(c, c.c.id == a.c.contact_id))
          .where(a.c.account_id == account_id).order_by(a.c.id))
     sink.write(vformat.calendar_begin("Appointments"))
@@ -189,8 +204,8 @@ def write_events(sink, conn: Connection, account_id: int, stamp: str, tick) -> i
 
 def write_todos(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
     t, c = Todo.__table__, Contact.__table__
-    q = (select(t.c.id, t.c.summary, t.c.details, t.c.priority, t.c.due, t.c.category, t.c.status,
-                t.c.completed_at, c.c.first_name, c.c.last_name, c.c.email)
+    q = (select(t.c.id, t.c.summary, t.c.details, t.c.priority, _raw(conn, t.c.due), t.c.category, t.c.status,
+                _raw(conn, t.c.completed_at), c.c.first_name, c.c.last_name, c.c.email)
          .select_from(t.outerjoin(c, c.c.id == t.c.contact_id))
          .where(t.c.account_id == account_id).order_by(t.c.id))
     sink.write(vformat.calendar_begin("To-dos"))

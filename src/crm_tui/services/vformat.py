@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from typing import Iterable
 
@@ -26,9 +27,15 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NEEDS_ESCAPE = re.compile(r"[\\;,\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+@lru_cache(maxsize=64)
+def _account_token(account_id: int) -> str:
+    return uuid.uuid5(_UID_NAMESPACE, f"account/{account_id}").hex[:16]
+
+
 def uid(account_id: int, kind: str, row_id: int) -> str:
-    """A stable, opaque UID for one row: the same account, kind and id give the same UID."""
-    return f"{uuid.uuid5(_UID_NAMESPACE, f'{account_id}/{kind}/{row_id}')}@crm-tui"
+    """A stable UID for one row: the same account, kind and id always give the same UID
+    (calendar programs then update an event on a second import instead of duplicating it)."""
+    return f"{kind}-{row_id}-{_account_token(account_id)}@crm-tui"
 
 
 def escape(value: str) -> str:
@@ -50,6 +57,10 @@ def fold(line: str) -> str:
     """One content line with its CRLF, folded at 75 octets on UTF-8 sequence boundaries."""
     if len(line) <= FOLD_AT // 4 or (len(line) <= FOLD_AT and line.isascii()):
         return line + CRLF
+    return _fold(line)
+
+
+def _fold(line: str) -> str:
     data = line.encode("utf-8")
     if len(data) <= FOLD_AT:
         return line + CRLF
@@ -72,7 +83,12 @@ def line(name: str, value: str, params: str = "") -> str:
 
 
 def text_line(name: str, value: str, params: str = "") -> str:
-    return fold(f"{name}{params}:{escape(value)}")
+    if _NEEDS_ESCAPE.search(value):
+        value = escape(value)
+    text = f"{name}{params}:{value}"
+    if len(text) <= FOLD_AT // 4 or (len(text) <= FOLD_AT and text.isascii()):
+        return text + CRLF
+    return _fold(text)
 
 
 def structured(parts: Iterable[str]) -> str:
@@ -80,13 +96,37 @@ def structured(parts: Iterable[str]) -> str:
     return ";".join(escape(p) for p in parts)
 
 
-def utc_stamp(value: datetime) -> str:
-    """A DATE-TIME in UTC form, e.g. ``20250107T093000Z``."""
-    return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+def utc_stamp(value: datetime | str) -> str:
+    """A DATE-TIME in UTC form, e.g. ``20250107T093000Z``, from an aware datetime or from
+    UTC text such as ``2025-01-07 09:30:00.000000`` (how SQLite stores timestamps)."""
+    if isinstance(value, str):
+        if len(value) >= 19 and value[4] == "-" and value[13] == ":":
+            return f"{value[:4]}{value[5:7]}{value[8:10]}T{value[11:13]}{value[14:16]}{value[17:19]}Z"
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}T{value.hour:02d}{value.minute:02d}{value.second:02d}Z"
 
 
-def date_value(value: date) -> str:
-    return value.strftime("%Y%m%d")
+def date_value(value: date | str) -> str:
+    """A DATE, e.g. ``20250107``, from a date or from ISO text ``2025-01-07``."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+def _emit(lines: list[str]) -> str:
+    """Join unfolded content lines with CRLF, folding only the lines that need it."""
+    text = CRLF.join(lines)
+    longest = max(map(len, lines))
+    if longest <= FOLD_AT // 4 or (longest <= FOLD_AT and text.isascii()):
+        return text + CRLF
+    # values never hold a raw CR or LF (they are escaped), so CRLF splits lines exactly
+    if max(map(len, text.encode("utf-8").split(b"\r\n"))) <= FOLD_AT:
+        return text + CRLF
+    return "".join([fold(ln) for ln in lines])
 
 
 # --- vCard -----------------------------------------------------------------------------------
@@ -105,46 +145,52 @@ def vcard(
     state: str = "",
     postal_code: str = "",
     country: str = "",
-    birthday: date | None = None,
+    birthday: date | str | None = None,
     categories: Iterable[str] = (),
     note: str = "",
-    revised: datetime | None = None,
+    revised: datetime | str | None = None,
 ) -> str:
     """One vCard 3.0. ``phones`` are (number, can receive texts) pairs."""
-    full = " ".join(p for p in (first_name, last_name) if p) or company or next(iter(emails), "") or "(no name)"
-    out = ["BEGIN:VCARD\r\nVERSION:3.0\r\n", line("UID", escape(uid)), text_line("FN", full),
-           line("N", structured((last_name, first_name, "", "", "")))]
+    emails = [e for e in emails if e]
+    phones = [(n, t) for n, t in phones if n]
+    categories = [c for c in categories if c]
+    full = " ".join([p for p in (first_name, last_name) if p]) or company or (emails[0] if emails else "(no name)")
+    # one search over all the values; most cards need no escaping at all
+    values = "".join([uid, full, last_name, first_name, company, street, city, state, postal_code, country,
+                      note, *emails, *categories, *(n for n, _t in phones)])
+    esc = escape if _NEEDS_ESCAPE.search(values) else str
+    out = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{esc(uid)}", f"FN:{esc(full)}",
+           f"N:{esc(last_name)};{esc(first_name)};;;"]
     if company:
-        out.append(text_line("ORG", company))
+        out.append(f"ORG:{esc(company)}")
     for email in emails:
-        if email:
-            out.append(text_line("EMAIL", email, ";TYPE=INTERNET"))
+        out.append(f"EMAIL;TYPE=INTERNET:{esc(email)}")
     for number, texts in phones:
-        if number:
-            out.append(text_line("TEL", number, ";TYPE=CELL" if texts else ";TYPE=VOICE"))
+        out.append(f"TEL;TYPE={'CELL' if texts else 'VOICE'}:{esc(number)}")
     if street or city or state or postal_code or country:
-        out.append(line("ADR", structured(("", "", street, city, state, postal_code, country)), ";TYPE=HOME"))
-    if birthday is not None:
-        out.append(line("BDAY", birthday.isoformat()))
-    cats = [c for c in categories if c]
+        out.append(f"ADR;TYPE=HOME:;;{esc(street)};{esc(city)};{esc(state)};{esc(postal_code)};"
+                   f"{esc(country)}")
+    if birthday:
+        out.append(f"BDAY:{birthday if isinstance(birthday, str) else birthday.isoformat()}")
+    cats = [esc(c) for c in categories]
     if cats:
-        out.append(line("CATEGORIES", ",".join(escape(c) for c in cats)))
+        out.append(f"CATEGORIES:{','.join(cats)}")
     if note:
-        out.append(text_line("NOTE", note))
-    if revised is not None:
-        out.append(line("REV", utc_stamp(revised)))
-    out.append("END:VCARD\r\n")
-    return "".join(out)
+        out.append(f"NOTE:{esc(note)}")
+    if revised:
+        out.append(f"REV:{utc_stamp(revised)}")
+    out.append("END:VCARD")
+    return _emit(out)
 
 
 # --- iCalendar -------------------------------------------------------------------------------
 
 
 def calendar_begin(name: str = "") -> str:
-    out = ["BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", line("PRODID", PRODID), "CALSCALE:GREGORIAN\r\n"]
+    out = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if name:
-        out.append(text_line("X-WR-CALNAME", name))
-    return "".join(out)
+        out.append(f"X-WR-CALNAME:{escape(name)}")
+    return _emit(out)
 
 
 def calendar_end() -> str:
@@ -155,21 +201,21 @@ def vevent(
     *,
     uid: str,
     stamp: str,
-    start: datetime,
-    end: datetime,
+    start: datetime | str,
+    end: datetime | str,
     summary: str,
     description: str = "",
     colour: str = "",
 ) -> str:
     """One VEVENT; ``stamp`` is a :func:`utc_stamp` (DTSTAMP, the same for a whole file)."""
-    out = ["BEGIN:VEVENT\r\n", line("UID", escape(uid)), line("DTSTAMP", stamp),
-           line("DTSTART", utc_stamp(start)), line("DTEND", utc_stamp(end)), text_line("SUMMARY", summary)]
+    out = ["BEGIN:VEVENT", f"UID:{escape(uid)}", f"DTSTAMP:{stamp}", f"DTSTART:{utc_stamp(start)}",
+           f"DTEND:{utc_stamp(end)}", f"SUMMARY:{escape(summary)}"]
     if description:
-        out.append(text_line("DESCRIPTION", description))
-    if colour and colour.isalpha() and colour.isascii():
-        out.append(line("COLOR", colour.lower()))  # RFC 7986: a CSS3 colour name
-    out.append("END:VEVENT\r\n")
-    return "".join(out)
+        out.append(f"DESCRIPTION:{escape(description)}")
+    if colour and colour.isascii() and colour.isalpha():
+        out.append(f"COLOR:{colour.lower()}")  # RFC 7986: a CSS3 colour name
+    out.append("END:VEVENT")
+    return _emit(out)
 
 
 # our priorities 1 (high), 3 (normal), 5 (low) on RFC 5545's 1 (highest) .. 9 (lowest)
@@ -183,22 +229,22 @@ def vtodo(
     summary: str,
     description: str = "",
     priority: int | None = None,
-    due: date | None = None,
+    due: date | str | None = None,
     category: str = "",
-    completed: datetime | None = None,
+    completed: datetime | str | None = None,
     done: bool = False,
 ) -> str:
-    out = ["BEGIN:VTODO\r\n", line("UID", escape(uid)), line("DTSTAMP", stamp), text_line("SUMMARY", summary)]
+    out = ["BEGIN:VTODO", f"UID:{escape(uid)}", f"DTSTAMP:{stamp}", f"SUMMARY:{escape(summary)}"]
     if description:
-        out.append(text_line("DESCRIPTION", description))
+        out.append(f"DESCRIPTION:{escape(description)}")
     if priority in ICAL_PRIORITY:
-        out.append(line("PRIORITY", str(ICAL_PRIORITY[priority])))
-    if due is not None:
-        out.append(line("DUE", date_value(due), ";VALUE=DATE"))
+        out.append(f"PRIORITY:{ICAL_PRIORITY[priority]}")
+    if due:
+        out.append(f"DUE;VALUE=DATE:{date_value(due)}")
     if category:
-        out.append(line("CATEGORIES", escape(category)))
-    out.append(line("STATUS", "COMPLETED" if done else "NEEDS-ACTION"))
-    if completed is not None:
-        out.append(line("COMPLETED", utc_stamp(completed)))
-    out.append("END:VTODO\r\n")
-    return "".join(out)
+        out.append(f"CATEGORIES:{escape(category)}")
+    out.append(f"STATUS:{'COMPLETED' if done else 'NEEDS-ACTION'}")
+    if completed:
+        out.append(f"COMPLETED:{utc_stamp(completed)}")
+    out.append("END:VTODO")
+    return _emit(out)
