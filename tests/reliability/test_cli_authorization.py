@@ -1,0 +1,128 @@
+"""Authorization through the command line: every action × every role × own/other account.
+
+Only the combinations of DESIGN.md's role table succeed (exit 0). A refused one exits 1 with
+one line on stderr and leaves every row of the database as it was. The CLI's own entry point
+(``crm_tui.cli.main``, what the ``crm-tui`` script runs) is called in-process for speed; one
+case also runs the installed script.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import harness as h
+
+ROLES = {"owner": h.OWNER, "administrator": h.ADMIN, "team player": h.PLAYER}
+ACME, BIRCH = "Acme Realty", "Birch & Co Bookkeeping"
+BIRCH_OWNER = h.OTHER_OWNER
+
+# action: (arguments on the own account, arguments aimed at the other account or None,
+#          roles allowed, whether success changes the database, reads the password)
+ACTIONS = {
+    "account impact": (["account", "impact"], None, {"owner"}, False, False),
+    "account close": (["account", "close", "--confirm", ACME], ["account", "close", "--confirm", BIRCH],
+                      {"owner"}, True, True),
+    "account export": (["account", "export", "--out", "{out}"], None, {"owner", "administrator"}, True, True),
+    "team list": (["team", "list"], None, {"owner", "administrator", "team player"}, False, False),
+    "team add": (["team", "add", "--member", "new.person@acme-realty.example", "--name", "New Person",
+                  "--role", "team-player"],
+                 ["team", "add", "--member", BIRCH_OWNER, "--name", "Sam", "--role", "team-player"],
+                 {"owner", "administrator"}, True, False),
+    "team remove": (["team", "remove", "--member", "{peer}"], ["team", "remove", "--member", BIRCH_OWNER],
+                    {"owner", "administrator"}, True, False),
+    "team transfer": (["team", "transfer", "--to", "{peer}"], ["team", "transfer", "--to", BIRCH_OWNER],
+                      {"owner"}, True, True),
+    "team leave": (["team", "leave"], None, {"administrator", "team player"}, True, True),
+    "messages show": (["messages", "show"], None, {"owner", "administrator"}, False, False),
+    "messages cancel": (["messages", "cancel"], None, {"owner"}, True, True),
+    "billing show": (["billing", "show"], None, {"owner"}, False, False),
+    "billing plan": (["billing", "plan", "--plan", "starter"], None, {"owner"}, True, False),
+}
+
+
+def _peer(role: str) -> str:
+    """Someone in the same account the actor may act on (never themselves)."""
+    return h.PLAYER if role != "team player" else h.ADMIN
+
+
+def _cases():
+    for action, (own, other, allowed, _mut, _pw) in ACTIONS.items():
+        for role in ROLES:
+            yield pytest.param(action, role, "own", role in allowed, id=f"{action}-{role}-own")
+            if other is not None:
+                yield pytest.param(action, role, "other", False, id=f"{action}-{role}-other")
+        # The owner of the other account, aimed at this one.
+        if own and any(a in ("{peer}",) for a in own):
+            yield pytest.param(action, "other owner", "own", False, id=f"{action}-other-owner-on-acme")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> h.Place:
+    saved = dict(os.environ)
+    place = h.Place(tmp_path_factory.mktemp("authz") / "template")
+    h.build_demo(place, contacts=20)
+    os.environ.clear()
+    os.environ.update(saved)
+    return place
+
+
+def run_cli(argv: list[str], password: str | None, capsys, monkeypatch) -> tuple[int, str, str]:
+    from crm_tui import cli
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO((password or "") + "\n"))
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("action,role,scope,allowed", list(_cases()))
+def test_cli_action_by_role(action, role, scope, allowed, template, tmp_path, capsys, monkeypatch) -> None:
+    own, other, _allowed, mutates, needs_password = ACTIONS[action]
+    place = h.copy_place(template, h.Place(tmp_path / "db"))
+    h.set_env(place.env())
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    email = BIRCH_OWNER if role == "other owner" else ROLES[role]
+    args = own if scope == "own" else other
+    peer = h.PLAYER if role == "other owner" else _peer(role)
+    args = [a.format(out=out_dir, peer=peer) for a in args]
+    argv = [*args[:2], "--database-url", place.url, "--email", email, *args[2:]]
+    if needs_password:
+        argv.append("--password-stdin")
+    before = h.dump(place.db)
+
+    code, out, err = run_cli(argv, h.PASSWORDS[email], capsys, monkeypatch)
+    h.forget_engines()
+    after = h.dump(place.db)
+
+    if allowed:
+        assert code == 0, err
+        assert err == ""
+        if mutates:
+            assert after != before
+        else:
+            assert after == before
+    else:
+        assert code == 1, (code, out, err)
+        assert err.startswith("crm-tui: ") and err.count("\n") == 1, err
+        assert "Traceback" not in err
+        assert after == before, h.diff_tables(after, before)
+        assert list(out_dir.iterdir()) == []
+
+
+def test_the_installed_script_refuses_in_one_line(template, tmp_path) -> None:
+    place = h.copy_place(template, h.Place(tmp_path / "db"))
+    before = h.dump(place.db)
+    script = Path(sys.executable).with_name("crm-tui")
+    env = {**os.environ, **place.env()}
+    proc = subprocess.run([str(script), "team", "remove", "--email", h.PLAYER, "--member", h.ADMIN],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "crm-tui: only the owner or an administrator can remove team members\n"
+    assert h.dump(place.db) == before
