@@ -12,6 +12,16 @@ from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
 
 
+class ReasonButton(RadioButton):
+    """A radio button whose state shows without colour too (NO_COLOR, 16 colours): the inner
+    mark is drawn only when the reason is chosen."""
+
+    @property
+    def _button(self):
+        self.BUTTON_INNER = RadioButton.BUTTON_INNER if self.value else " "
+        return super()._button
+
+
 class SurveyScreen(CrmScreen):
     """Dismissed with True when an answer was stored, False when skipped."""
 
@@ -48,7 +58,7 @@ class SurveyScreen(CrmScreen):
                          "account. Esc or Skip goes on without answering.", id="survey-intro")
             with RadioSet(id="survey-reasons"):
                 for index, reason in enumerate(REASONS):
-                    yield RadioButton(reason, id=f"reason-{index}")
+                    yield ReasonButton(reason, id=f"reason-{index}")
             yield Static("Anything else you'd like to tell us? (optional)", id="survey-comment-label")
             yield Input(id="survey-comment", max_length=MAX_COMMENT, compact=True,
                         placeholder="a comment")
