@@ -151,6 +151,23 @@ def cmd_account_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_contacts_export(args) -> int:
+    from crm_tui.services import export
+
+    ids = None
+    if args.ids is not None:
+        try:
+            ids = [int(part) for part in args.ids.split(",") if part.strip()]
+        except ValueError:
+            raise Refused("--ids takes contact ids separated by commas, such as 3,7,12") from None
+        if not ids:
+            raise Refused("--ids names no contact")
+    result = export.export_contacts(_engine(args), _who(args), ids, args.format, out_dir=args.out)
+    print(f"{result.path}")
+    print(f"{result.counts['contacts']:,} contacts  size {result.size:,} bytes  sha256 {result.sha256}")
+    return EXIT_OK
+
+
 def cmd_team_list(args) -> int:
     from crm_tui.services import team
 
@@ -343,6 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(acc, "export", cmd_account_export, "download all the account's data as one archive")
     needs_email(sp)
     needs_password(sp)
+    sp.add_argument("--out", metavar="DIR", help="folder to write to (default: your downloads folder)")
+
+    ct = sub.add_parser("contacts", help="contacts").add_subparsers(
+        dest="contacts_command", metavar="ACTION", parser_class=_Parser, required=True)
+    sp = add(ct, "export", cmd_contacts_export, "export chosen contacts (or all) as CSV or vCard")
+    needs_email(sp)
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ids", metavar="1,2,3", help="the contacts' ids, separated by commas")
+    which.add_argument("--all", action="store_true", help="every contact of the account")
+    sp.add_argument("--format", required=True, choices=["csv", "vcf"])
     sp.add_argument("--out", metavar="DIR", help="folder to write to (default: your downloads folder)")
 
     tm = sub.add_parser("team", help="team members").add_subparsers(
