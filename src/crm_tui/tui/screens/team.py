@@ -216,6 +216,12 @@ class TeamScreen(SectionScreen):
         )
 
 
+ROLE_LABELS = {
+    "role-player": "Team player (contacts, calendar, to-dos)",
+    "role-admin": "Administrator (also team and Messages)",
+}
+
+
 class AddMemberModal(CrmModal):
     DEFAULT_CSS = """
     AddMemberModal {
@@ -270,8 +276,8 @@ class AddMemberModal(CrmModal):
             with Horizontal(classes="add-row"):
                 yield Label("Role", classes="add-label")
                 with RadioSet(id="add-role", compact=True):
-                    yield RadioButton("Team player (contacts, calendar, to-dos)", value=True, id="role-player")
-                    yield RadioButton("Administrator (also team and Messages)", id="role-admin")
+                    yield RadioButton(ROLE_LABELS["role-player"], value=True, id="role-player")
+                    yield RadioButton(ROLE_LABELS["role-admin"], id="role-admin")
             yield Static("A temporary password is made and shown once.", classes="muted")
             yield Static("", id="add-error")
             with Horizontal(id="add-buttons"):
@@ -280,6 +286,15 @@ class AddMemberModal(CrmModal):
 
     def on_mount(self) -> None:
         self.query_one("#add-email", Input).focus()
+        self.mark_role()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self.mark_role()
+
+    def mark_role(self) -> None:
+        """Say which role is chosen in words too: without colour both buttons look alike."""
+        for button in self.query(RadioButton):
+            button.label = ("(chosen) " if button.value else "") + ROLE_LABELS[button.id]
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.focus_next()
