@@ -41,6 +41,8 @@ def sqlite_path(url: str) -> Path | None:
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
+    if u.query.get("uri") and u.database.startswith("file:"):
+        return None  # a "file:...?mode=ro" URI: SQLite opens it; never create files from its text
     return Path(u.database)
 
 

@@ -167,3 +167,25 @@ def sign_in(engine, email: str):
     from crm_tui.services import auth
 
     return auth.sign_in(engine, email, PASSWORDS[email])
+
+
+def run_cli(argv: list[str], capsys, monkeypatch, password: str | None = None) -> tuple[int, str, str]:
+    """``crm_tui.cli.main`` (what the ``crm-tui`` script runs), in this process."""
+    import io
+    import sys
+
+    from crm_tui import cli
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO((password or "") + "\n"))
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    finally:
+        forget_engines()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_refusal(code: int, err: str) -> bool:
+    return code == 1 and err.startswith("crm-tui: ") and err.count("\n") == 1 and "Traceback" not in err
