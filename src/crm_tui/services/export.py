@@ -108,8 +108,12 @@ class _TargetFile:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def discard(self) -> None:
-        self.file.close()
-        self.tmp.unlink(missing_ok=True)
+        try:
+            self.file.close()  # flushing may fail again (a full disk): remove the file anyway
+        except OSError:
+            pass
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
 
 def _sha256_of(path: Path) -> tuple[str, int]:
