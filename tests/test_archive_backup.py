@@ -1,0 +1,196 @@
+"""The encrypted backup written at closing: every damaged backup is refused with one line and
+changes nothing; the file holds none of the account's text in clear."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import select, text
+
+from conftest import OWNER, PASSWORDS, sign_in
+
+
+@pytest.fixture
+def closed(demo_engine):
+    """The demo account closed; returns (engine, backup path, key, contact strings)."""
+    from crm_tui import db
+    from crm_tui.models import Backup, BackupKey, ClosedAccount
+    from crm_tui.services import backups, closing
+
+    who = sign_in(demo_engine, OWNER)
+    with demo_engine.connect() as conn:
+        strings = [r for row in conn.execute(text(
+            "SELECT email, first_name || ' ' || last_name, street FROM contact WHERE account_id = :a"),
+            {"a": who.account_id}) for r in row if r]
+    closing.close_account(demo_engine, who, "Acme Realty", PASSWORDS[OWNER])
+    with db.read_session(demo_engine) as s:
+        t = s.execute(select(ClosedAccount)).scalars().one()
+        backup = s.get(Backup, t.backup_id)
+        key = s.execute(select(BackupKey.key).where(BackupKey.backup_id == backup.id)).scalar_one()
+        path = backups.locate(s.connection(), backup)
+    assert path.exists()
+    return demo_engine, path, key, who.account_id, strings
+
+
+def assert_nothing_changed(engine, account_id):
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"), {"a": account_id}).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM contact WHERE account_id = :a"), {"a": account_id}).scalar() == 0
+        assert conn.execute(text("SELECT state FROM closed_account")).scalar_one() == "closed"
+        assert conn.execute(text("SELECT count(*) FROM backup_key")).scalar_one() == 1
+
+
+def refused(engine) -> str:
+    from crm_tui.services import closing
+    from crm_tui.services.errors import DomainError
+
+    with pytest.raises(DomainError) as info:
+        closing.restore(engine, OWNER)
+    message = str(info.value)
+    assert "\n" not in message and message
+    return message
+
+
+def rewrite(path, key, mutate):
+    """Decrypt the backup, let ``mutate`` change the zip's members, encrypt it again."""
+    from crm_tui.services import crypto
+
+    with open(path, "rb") as f:
+        plain = b"".join(crypto.decrypt_stream(f, key))
+    src = zipfile.ZipFile(io.BytesIO(plain))
+    members = {name: src.read(name) for name in src.namelist()}
+    mutate(members)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as dst:
+        for name, data in members.items():
+            dst.writestr(name, data)
+    with open(path, "wb") as raw:
+        enc = crypto.EncryptingWriter(raw, key)
+        enc.write(buf.getvalue())
+        enc.close()
+
+
+def test_the_untouched_backup_restores(closed):
+    from crm_tui.services import closing
+
+    engine, _path, _key, account_id, _strings = closed
+    assert closing.restore(engine, OWNER).account_id == account_id
+
+
+def test_missing_file_is_refused(closed):
+    engine, path, _key, account_id, _ = closed
+    path.unlink()
+    assert "missing" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+@pytest.mark.parametrize("keep", [0, 5, 20, 0.5, -1], ids=["empty", "in-magic", "after-header", "half", "last-byte"])
+def test_truncated_file_is_refused(closed, keep):
+    engine, path, _key, account_id, _ = closed
+    data = path.read_bytes()
+    cut = int(len(data) * keep) if isinstance(keep, float) else (len(data) + keep if keep < 0 else keep)
+    path.write_bytes(data[:cut])
+    message = refused(engine)
+    assert "truncated" in message or "altered" in message
+    assert_nothing_changed(engine, account_id)
+
+
+@pytest.mark.parametrize("where", [0.3, 0.6, -1])
+def test_a_flipped_byte_fails_the_tag(closed, where):
+    engine, path, _key, account_id, _ = closed
+    data = bytearray(path.read_bytes())
+    at = int(len(data) * where) if where > 0 else len(data) + where
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+    assert "altered" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+def test_appended_data_is_refused(closed):
+    engine, path, _key, account_id, _ = closed
+    path.write_bytes(path.read_bytes() + b"x")
+    assert "after its end" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+def test_unknown_encryption_format_version_is_refused(closed):
+    from crm_tui.services import crypto
+
+    engine, path, _key, account_id, _ = closed
+    data = bytearray(path.read_bytes())
+    data[len(crypto.MAGIC)] = crypto.VERSION + 1
+    path.write_bytes(bytes(data))
+    assert "unknown format version" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+def test_unknown_archive_format_version_is_refused(closed):
+    engine, path, key, account_id, _ = closed
+
+    def bump(members):
+        manifest = json.loads(members["manifest.json"])
+        manifest["format_version"] = 99
+        members["manifest.json"] = json.dumps(manifest).encode()
+
+    rewrite(path, key, bump)
+    message = refused(engine)
+    assert "unknown archive format version 99" in message
+    assert_nothing_changed(engine, account_id)
+
+
+def test_a_member_that_does_not_match_its_checksum_is_refused(closed):
+    engine, path, key, account_id, _ = closed
+
+    def edit(members):
+        members["contacts.csv"] = members["contacts.csv"].replace(b"Austin", b"Boston", 1)
+
+    rewrite(path, key, edit)
+    assert "checksum" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+def test_a_missing_member_is_refused(closed):
+    engine, path, key, account_id, _ = closed
+    rewrite(path, key, lambda members: members.pop("todos.csv"))
+    assert "lacks todos.csv" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+def test_a_wrong_key_is_refused(closed):
+    from crm_tui import db
+    from crm_tui.models import BackupKey
+
+    engine, _path, _key, account_id, _ = closed
+    with db.write_session(engine) as s:
+        s.execute(BackupKey.__table__.update().values(key=b"\x00" * 32))
+    assert "altered or the key does not match" in refused(engine)
+    assert_nothing_changed(engine, account_id)
+
+
+def test_the_backup_holds_nothing_in_clear(closed):
+    engine, path, _key, _account_id, strings = closed
+    raw = path.read_bytes()
+    assert len(strings) > 100
+    for needle in strings + ["Acme Realty", OWNER, "Dana Whitfield", "contacts.csv", "manifest.json"]:
+        assert needle.encode("utf-8") not in raw, needle
+    assert b"PK\x03\x04" not in raw  # not even the zip's structure shows
+
+
+def test_backups_keep_cells_as_they_are(demo_engine):
+    """Backups are never opened in a spreadsheet: no apostrophes are added there, and the
+    manifest says so (restore reads that list)."""
+    from crm_tui.services import archive
+
+    who = sign_in(demo_engine, OWNER)
+    buf = io.BytesIO()
+    with demo_engine.connect() as conn:
+        manifest = archive.write_backup_archive(conn, who.account_id, buf)
+    assert manifest["formula_escaped"] == []
+    zf = zipfile.ZipFile(buf)
+    assert b",'+1 (" not in zf.read("contacts.csv")
+    assert b",+1 (" in zf.read("contacts.csv")
+    assert "password_hash" in zf.read("team.json").decode()
+    assert archive.verify_archive(zf)["kind"] == "backup"
