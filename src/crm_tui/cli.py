@@ -50,7 +50,12 @@ def _who(args, email: str | None = None):
 
 
 def _print_json(payload) -> None:
-    print(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+    """JSON escapes C0 controls itself; DEL, C1 (such as CSI, U+009B) and bidi overrides in
+    user text are escaped here too, so none reaches a terminal raw. The JSON means the same."""
+    import re
+
+    text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+    print(re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _say(text: str) -> None:
