@@ -89,6 +89,7 @@ def fresh_demo(demo_template: Path, tmp_path: Path):
     from crm_tui import db
 
     target = tmp_path / "demo.sqlite3"
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # as db.get_engine makes it
     src = sqlite3.connect(demo_template)
     dst = sqlite3.connect(target)
     try:

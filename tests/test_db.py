@@ -240,3 +240,27 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path, conte
         db.get_engine(f"sqlite:///{path}")
     assert "\n" not in str(refused.value)
     assert path.read_bytes() == content
+
+
+def test_wal_and_backup_files_are_private_and_the_wal_is_emptied_after_closing(fresh_demo, isolated_dirs):
+    from crm_tui import db, paths
+    from crm_tui.services import auth, closing
+
+    from conftest import OWNER, PASSWORDS
+
+    db_file = db.sqlite_path(str(fresh_demo.url))
+    with db.write_session(fresh_demo) as s:
+        s.execute(text("UPDATE account SET billing_day = billing_day"))
+    wal = db_file.with_name(db_file.name + "-wal")
+    assert wal.exists()
+    for path in (wal, db_file.with_name(db_file.name + "-shm")):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+    closing.close_account(fresh_demo, auth.as_member(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
+    assert wal.stat().st_size == 0  # checkpointed with TRUNCATE: the deleted rows left the WAL
+    root = paths.backup_dir()
+    files = [p for p in root.rglob("*") if p.is_file()]
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    for folder in folders:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
