@@ -391,3 +391,24 @@ def test_a_bad_survey_answer_refuses_the_close_before_anything_is_deleted(cli, d
     assert needle in one_line(err)
     assert out == ""
     assert dump_database(fresh_demo) == before
+
+
+def test_a_missing_database_folder_is_created_private(cli, monkeypatch, tmp_path):
+    import stat
+
+    path = tmp_path / "not" / "yet" / "crm.sqlite3"
+    monkeypatch.setenv("CRM_TUI_DATABASE_URL", f"sqlite:///{path}")
+    code, out, err = cli(["admin", "closed"])
+    assert (code, out, err) == (0, "No closed accounts.\n", "")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_database_folder_that_cannot_be_created(cli, monkeypatch, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    monkeypatch.setenv("CRM_TUI_DATABASE_URL", f"sqlite:///{blocker / 'sub' / 'crm.sqlite3'}")
+    code, out, err = cli(["account", "impact", "--email", OWNER])
+    assert code == 1
+    assert "cannot create the database file" in one_line(err)
+    assert blocker.read_text() == "a file"
