@@ -458,7 +458,10 @@ def run_operation(op: Operation, bases: dict[str, h.Place], work: Path, trials: 
         outcome, swept, problems = check_trial(op, place, ref)
         tally.add(tally.outcomes, outcome)
         tally.swept += swept
-        tally.partials += partial_exports(place)
+        partials = partial_exports(place)
+        tally.partials += partials
+        if partials:
+            tally.violations.append(f"trial {i}: a partial export file was left in the export folder")
         tally.violations.extend(f"trial {i}: {p}" for p in problems)
         _remove(place.root)
         if log and (i + 1) % 50 == 0:

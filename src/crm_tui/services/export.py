@@ -79,18 +79,47 @@ class _TargetFile:
 
     def __init__(self, folder: Path, stem: str, suffix: str) -> None:
         self.folder, self.stem, self.suffix = folder, stem, suffix
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".part", dir=folder)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write to {folder}: {exc.strerror}") from None
-        self.tmp = Path(name)
+        self.tmp: Path | None = None
+        fd = self._unnamed(folder)
+        if fd is None:
+            try:
+                fd, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".part", dir=folder)
+            except OSError as exc:
+                raise InvalidInput(f"cannot write to {folder}: {exc.strerror}") from None
+            self.tmp = Path(name)
         self.file: IO[bytes] = os.fdopen(fd, "w+b")
+
+    @staticmethod
+    def _unnamed(folder: Path) -> int | None:
+        """Linux: a file without a name until it is published, so a process killed half-way
+        leaves no partial copy of the data behind. None where that is not available."""
+        flag = getattr(os, "O_TMPFILE", 0)
+        if not flag or not os.path.isdir("/proc/self/fd"):
+            return None
+        try:
+            return os.open(folder, flag | os.O_RDWR, 0o600)
+        except OSError:
+            return None
 
     def sync(self) -> None:
         self.file.flush()
         os.fsync(self.file.fileno())
 
     def publish(self) -> Path:
+        if self.tmp is None:
+            self.file.flush()
+            fds = os.open("/proc/self/fd", os.O_RDONLY)
+            try:
+                for n in itertools.count(1):
+                    final = self.folder / (f"{self.stem}{self.suffix}" if n == 1 else f"{self.stem}-{n}{self.suffix}")
+                    try:  # linkat(fds, "<fd>", final, AT_SYMLINK_FOLLOW): names it; never overwrites
+                        os.link(str(self.file.fileno()), final, src_dir_fd=fds, follow_symlinks=True)
+                    except FileExistsError:
+                        continue
+                    self.file.close()
+                    return final
+            finally:
+                os.close(fds)
         self.file.close()
         for n in itertools.count(1):
             final = self.folder / (f"{self.stem}{self.suffix}" if n == 1 else f"{self.stem}-{n}{self.suffix}")
@@ -113,7 +142,8 @@ class _TargetFile:
         except OSError:
             pass
         finally:
-            self.tmp.unlink(missing_ok=True)
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
 
 
 def _sha256_of(path: Path) -> tuple[str, int]:
