@@ -190,9 +190,12 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
         member_ids.append(mid)
     span = max(1, (today - created.date()).days)
 
+    first_names: list[str] = []  # in id order, so history and texts name the right person
+
     def contact_rows() -> Iterator[dict]:
         for i in range(contacts):
             first, last = rng.choice(FIRST), rng.choice(LAST)
+            first_names.append(first)
             city, state, zip3 = rng.choice(CITIES)
             street = f"{rng.randint(10, 9999)} {rng.choice(STREETS)} {rng.choice(STREET_KINDS)}"
             domain = rng.choice(("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me"))
@@ -217,7 +220,7 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
     def pick():
         c = rng.randrange(len(cids)) if cids else None
-        return (cids[c], FIRST[c % len(FIRST)]) if c is not None else (None, "them")
+        return (cids[c], first_names[c]) if c is not None else (None, "them")
 
     def appointment_rows() -> Iterator[dict]:
         for i in range(max(3, contacts * 2 // 5)):
@@ -285,9 +288,15 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
     seats = len(users) - 1
     amount = plan_price + seats * billing.SEAT_PRICE_CENTS + (2500 if messages else 0)
 
+    billing_day = conn.execute(
+        select(Account.__table__.c.billing_day).where(Account.__table__.c.id == acc)).scalar_one()
+    # the last twelve billing dates on or before today, oldest first
+    billed = [billing.next_billing_date(billing_day, clock.add_months(today, -k) - timedelta(days=1))
+              for k in range(13)]
+    billed = sorted(d for d in billed if d <= today)[-12:]
+
     def invoice_rows() -> Iterator[dict]:
-        for k in range(12, 0, -1):
-            issued = clock.add_months(today.replace(day=1), -k)
+        for issued in billed:
             yield {"account_id": acc, "number": f"INV-{acc:04d}-{issued:%Y%m}", "issued_on": issued,
                    "description": f"{plan.title()} plan, {seats} seat{'s' if seats != 1 else ''}"
                                   f"{', Messages' if messages else ''} — {issued:%B %Y}",
@@ -297,10 +306,15 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
     return acc
 
 
-def demo_exists(engine: Engine) -> bool:
+def present_demo_users(engine: Engine) -> list[DemoUser]:
+    """The demo users that still have an account here (a closed account's users are gone)."""
     with db.read_session(engine) as s:
-        emails = [u.email for u in DEMO_USERS]
-        return s.execute(select(func.count()).select_from(Member).where(Member.email.in_(emails))).scalar_one() > 0
+        emails = set(s.execute(select(Member.email).where(Member.email.in_([u.email for u in DEMO_USERS]))).scalars())
+    return [u for u in DEMO_USERS if u.email in emails]
+
+
+def demo_exists(engine: Engine) -> bool:
+    return bool(present_demo_users(engine))
 
 
 def database_is_empty(engine: Engine) -> bool:

@@ -49,7 +49,7 @@ class SignInScreen(CrmScreen):
     def _demo_users(self):
         from crm_tui.services import demo
 
-        return demo.DEMO_USERS if demo.demo_exists(self.crm.engine) else ()
+        return demo.present_demo_users(self.crm.engine)
 
     def _show_demo_hint(self, users) -> None:
         if not users:
