@@ -22,6 +22,8 @@ from . import harness as h
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_SECONDS = float(os.environ.get("CONCURRENCY_SECONDS", "3"))
+# Contacts in the account closed under its members (a bigger account holds the lock longer).
+CLOSE_CONTACTS = int(os.environ.get("CONCURRENCY_CONTACTS", "40"))
 
 
 def _spawn(place: h.Place, *args: str) -> subprocess.Popen:
@@ -51,7 +53,7 @@ def test_members_end_cleanly_when_the_owner_closes_under_them(tmp_path: Path) ->
     from crm_tui.services import closing
 
     place = h.Place(tmp_path / "db")
-    h.build_demo(place, contacts=40)
+    h.build_demo(place, contacts=CLOSE_CONTACTS)
     birch_before = h.dump_account(place.db, h.BIRCH_ID)
     procs = [_spawn(place, "member", email, h.PASSWORDS[email]) for email in (h.ADMIN, h.PLAYER)]
     try:
