@@ -30,7 +30,12 @@ class _Parser(argparse.ArgumentParser):
 def _read_password(args) -> str:
     if not getattr(args, "password_stdin", False):
         raise Refused("this step needs the password: pass --password-stdin and pipe it in")
-    line = sys.stdin.readline()
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass  # typed at a terminal: don't echo it
+
+        line = getpass.getpass("Password: ")
+    else:
+        line = sys.stdin.readline() if sys.stdin is not None else ""
     password = line.rstrip("\r\n")
     if not password:
         raise Refused("no password was given on standard input")

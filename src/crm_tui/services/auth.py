@@ -86,6 +86,11 @@ def check_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 
+_DUMMY_HASH = (
+    "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+)
+
+
 # --- throttling: after 5 wrong passwords in a row, a growing delay ---------------------
 
 FREE_ATTEMPTS = 5
@@ -167,6 +172,8 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
         try:
             member = find_member(s, email)
         except NotFound:
+            # Spend the same work as a real check, so timing doesn't tell which emails exist.
+            check_password(password, _DUMMY_HASH)
             raise AuthenticationFailed("wrong email or password") from None
         member_id = member.id
     try:
