@@ -1,0 +1,158 @@
+"""Restore's fast path on SQLite stores exactly what the portable typed path stores.
+
+The fast path turns CSV cells into SQLite's stored values itself (timestamps as
+``YYYY-MM-DD HH:MM:SS.ffffff`` UTC, dates ISO, booleans 0/1) and inserts tuples with the
+driver's ``executemany``; the typed path converts every cell to a Python value and inserts
+through SQLAlchemy. Both import the same archives into two databases, and every stored byte
+(``typeof`` and ``quote`` of every cell) is compared, for exported data and for cells written
+in other valid layouts (offsets, short fractions, week dates, basic dates).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import text
+
+from conftest import OWNER, sign_in
+
+TABLES = ("account", "member", "contact", "email_template", "autoresponder", "autoresponder_step",
+          "appointment", "todo", "history_entry", "text_message", "messages_service", "invoice")
+
+
+def _export_bytes(engine, who) -> bytes:
+    from crm_tui.services import export
+
+    with engine.connect() as conn, conn.begin():
+        from crm_tui.services.auth import load_actor
+        from sqlalchemy.orm import Session
+
+        account_id = load_actor(Session(bind=conn), who, "data.export").account_id
+        buf = io.BytesIO()
+        export.write_export_archive(conn, account_id, buf)
+    return buf.getvalue()
+
+
+def _rewrite(data: bytes, member: str, edit) -> bytes:
+    """The archive with one CSV member's rows edited (and its manifest entry updated)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(src.read("manifest.json"))
+    rows = list(csv.reader(io.StringIO(src.read(member).decode("utf-8"), newline="")))
+    header, body = rows[0], rows[1:]
+    for row in body:
+        edit(dict(zip(header, range(len(header)))), row)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *body])
+    raw = out.getvalue().encode("utf-8")
+    manifest["members"][member] = {**manifest["members"][member], "sha256": hashlib.sha256(raw).hexdigest(),
+                                   "bytes": len(raw)}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == member:
+                dst.writestr(info.filename, raw)
+            elif info.filename == "manifest.json":
+                dst.writestr(info.filename, json.dumps(manifest))
+            else:
+                dst.writestr(info.filename, src.read(info.filename))
+    return buf.getvalue()
+
+
+def _restore(tmp_path, name: str, data: bytes, fast: bool, monkeypatch):
+    from crm_tui import db
+    from crm_tui.services import archive
+
+    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+    engine = db.get_engine(f"sqlite:///{tmp_path / name}")
+    with db.write_session(engine) as s:
+        account_id, counts = archive.import_archive(s.connection(), zipfile.ZipFile(io.BytesIO(data)),
+                                                    unusable_password="!")
+    stored = {}
+    with engine.connect() as conn:
+        for table in TABLES:
+            cols = [r[1] for r in conn.execute(text(f'PRAGMA table_info("{table}")'))]
+            key = "id" if table == "account" else "account_id"
+            probe = ", ".join(f'typeof("{c}"), quote("{c}")' for c in cols)
+            stored[table] = conn.execute(
+                text(f'SELECT {probe} FROM "{table}" WHERE {key} = :a ORDER BY id'), {"a": account_id}).all()
+    return counts, stored
+
+
+def _both(tmp_path, data: bytes, monkeypatch):
+    typed = _restore(tmp_path, "typed.sqlite3", data, False, monkeypatch)
+    fast = _restore(tmp_path, "fast.sqlite3", data, True, monkeypatch)
+    return typed, fast
+
+
+def test_exported_demo_account_is_stored_byte_for_byte_as_the_typed_path_stores_it(fresh_demo, tmp_path, monkeypatch):
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+    (typed_counts, typed), (fast_counts, fast) = _both(tmp_path, data, monkeypatch)
+    assert fast_counts == typed_counts and typed_counts["contacts"] == 60
+    assert fast == typed
+
+
+def test_other_valid_layouts_are_stored_as_the_typed_path_stores_them(fresh_demo, tmp_path, monkeypatch):
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+    layouts = ["2025-01-07T09:30:00+02:00", "2024-02-29T23:59:59.5+00:00", "2025-W02-3T10:00:00+00:00",
+               "2025-01-07 09:30:00+00:00", "2025-01-07T09:30:00.123456-05:30", "2025-01-07T09:30Z",
+               "2025-01-07T09:30:00.000001+00:00", "2025-01-07T09:30:00+00:00"]
+    days = ["20250107", "2025-W02-3", "2024-02-29", ""]
+
+    def edit(col, row):
+        k = int(row[col["id"]])
+        row[col["created_at"]] = layouts[k % len(layouts)]
+        row[col["birthday"]] = days[k % len(days)]
+        row[col["phone1_text_ok"]] = ("true", "false")[k % 2]
+
+    (_c1, typed), (_c2, fast) = _both(tmp_path, _rewrite(data, "contacts.csv", edit), monkeypatch)
+    assert fast == typed
+    assert len(fast["contact"]) == 60
+    values = {cell for row in fast["contact"] for cell in row}
+    assert "'2025-01-07 07:30:00.000000'" in values  # +02:00 converted to UTC
+    assert "'2025-01-07 15:00:00.123456'" in values  # -05:30 converted to UTC
+    assert "'2025-01-08'" in values  # week date 2025-W02-3 is Wednesday 8 January
+
+
+@pytest.mark.parametrize("column,value,message", [
+    ("created_at", "2025-01-07T09:30:00", "timestamp without a time zone"),
+    ("created_at", "2025-13-07T09:30:00+00:00", "month must be in 1..12"),
+    ("created_at", "", "empty value for created_at"),
+    ("birthday", "2025-02-30", "day is out of range"),
+    ("phone1_text_ok", "yes", "not a boolean"),
+    ("owner_id", "x1", "invalid literal for int()"),
+])
+def test_bad_cells_are_refused_by_both_paths_alike(fresh_demo, tmp_path, monkeypatch, column, value, message):
+    from crm_tui.services.errors import ArchiveError
+
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+
+    def edit(col, row):
+        if row[col["id"]] == first:
+            row[col[column]] = value
+
+    first = list(csv.reader(io.StringIO(zipfile.ZipFile(io.BytesIO(data)).read("contacts.csv").decode())))[2][0]
+    bad = _rewrite(data, "contacts.csv", edit)
+    errors = []
+    for fast in (False, True):
+        with pytest.raises(ArchiveError) as caught:
+            _restore(tmp_path, f"bad-{fast}.sqlite3", bad, fast, monkeypatch)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert "contacts.csv line 3" in errors[1] and message in errors[1]
+
+
+def test_a_refused_row_is_a_one_line_archive_error(fresh_demo, tmp_path, monkeypatch):
+    from crm_tui.services.errors import ArchiveError
+
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+
+    def edit(col, row):
+        row[col["id"]] = "1"  # every contact with the same id
+
+    with pytest.raises(ArchiveError, match="contacts.csv: the database refused a row .*UNIQUE"):
+        _restore(tmp_path, "dup.sqlite3", _rewrite(data, "contacts.csv", edit), True, monkeypatch)
