@@ -129,3 +129,35 @@ def dump_account(engine, account_id: int) -> dict[str, list[tuple]]:
         out["account"] = [tuple(r) for r in conn.execute(
             text("SELECT * FROM account WHERE id = :a"), {"a": account_id})]
     return out
+
+
+@pytest.fixture(scope="session")
+def pinned_demo_template(tmp_path_factory):
+    """One demo database per run (seed 7, 60 contacts, the clock pinned to pilot_kit.NOW),
+    copied for each app test."""
+    from pilot_kit import NOW
+
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    path = tmp_path_factory.mktemp("pinned-demo") / "crm.sqlite3"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_TUI_NOW", NOW)
+        demo.create(db.get_engine(f"sqlite:///{path}"), contacts=60, seed=7)
+        db.dispose_all()
+    return path
+
+
+@pytest.fixture
+def demo_url(pinned_demo_template, tmp_path, monkeypatch):
+    """A private copy of the demo database, with the clock pinned and backups in tmp."""
+    import shutil
+
+    from pilot_kit import NOW
+
+    monkeypatch.setenv("CRM_TUI_NOW", NOW)
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    path = tmp_path / "crm.sqlite3"
+    shutil.copyfile(pinned_demo_template, path)
+    return f"sqlite:///{path}"

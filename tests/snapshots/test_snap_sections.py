@@ -5,56 +5,23 @@ every run."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-NOW = "2026-11-27T10:00:00+00:00"
-OWNER, PASSWORD = "dana@acme-realty.example", "demo-owner"
+from conftest import OWNER
+from pilot_kit import settle, sign_in
+
 SIZES = [(80, 24), (120, 40)]
 
 
-@pytest.fixture(scope="module")
-def sections_template(tmp_path_factory):
-    from crm_tui import db
-    from crm_tui.services import demo
-
-    path = tmp_path_factory.mktemp("sectionsdemo") / "crm.sqlite3"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CRM_TUI_NOW", NOW)
-        demo.create(db.get_engine(f"sqlite:///{path}"), contacts=60, seed=7)
-        db.dispose_all()
-    return path
-
-
 @pytest.fixture
-def app(sections_template, tmp_path, monkeypatch):
+def app(demo_url):
     from crm_tui.tui.app import CrmApp
 
-    monkeypatch.setenv("CRM_TUI_NOW", NOW)
-    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
-    monkeypatch.delenv("SSH_CONNECTION", raising=False)
-    path = tmp_path / "crm.sqlite3"
-    shutil.copyfile(sections_template, path)
-    return CrmApp(database_url=f"sqlite:///{path}")
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    return CrmApp(database_url=demo_url)
 
 
 async def signed_in(pilot) -> None:
-    from textual.widgets import Input
-
-    await settle(pilot)
-    pilot.app.screen.query_one("#email", Input).value = OWNER
-    pilot.app.screen.query_one("#password", Input).value = PASSWORD
-    pilot.app.screen.query_one("#password", Input).focus()
-    await pilot.press("enter")
-    await settle(pilot)
+    await sign_in(pilot, OWNER)
 
 
 def keys(*pressed: str):

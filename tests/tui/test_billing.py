@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from conftest import OWNER
-from test_closing_flow import SIZE, demo_template, demo_url, open_billing_by_keys, run, settle, sign_in, text_of
+from pilot_kit import SIZE, run, settle, sign_in, text_of  # noqa: F401
+from test_closing_flow import open_billing_by_keys
 
-_ = (demo_template, demo_url)  # fixtures
 
 
 def plan_code(engine) -> str:

@@ -4,87 +4,17 @@ database is checked, the account restored through the service, and the owner sig
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
-
-SIZE = (80, 24)
-NOW = "2026-11-27T10:00:00+00:00"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory):
-    """One demo database per module (a fixed seed, the clock pinned), copied for each test."""
-    from crm_tui import db
-    from crm_tui.services import demo
-
-    path = tmp_path_factory.mktemp("demo") / "crm.sqlite3"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CRM_TUI_NOW", NOW)
-        engine = db.get_engine(f"sqlite:///{path}")
-        demo.create(engine, contacts=60, seed=7)
-        db.dispose_all()
-    return path
-
-
-@pytest.fixture
-def demo_url(demo_template, tmp_path, monkeypatch):
-    monkeypatch.setenv("CRM_TUI_NOW", NOW)
-    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
-    monkeypatch.delenv("SSH_CONNECTION", raising=False)
-    path = tmp_path / "crm.sqlite3"
-    shutil.copyfile(demo_template, path)
-    return f"sqlite:///{path}"
-
-
-async def settle(pilot) -> None:
-    """Let every worker finish and its result reach the screen."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def sign_in(pilot, email: str, password: str | None = None, *, typed: bool = False) -> None:
-    """Sign in; ``typed`` presses every key, otherwise the fields are filled (faster)."""
-    from textual.widgets import Input
-
-    from crm_tui.tui.screens.main import MainScreen
-
-    await settle(pilot)
-    password = password or PASSWORDS[email]
-    if typed:
-        await pilot.press(*email, "enter", *password, "enter")
-    else:
-        pilot.app.screen.query_one("#email", Input).value = email
-        pilot.app.screen.query_one("#password", Input).value = password
-        pilot.app.screen.query_one("#password", Input).focus()
-        await pilot.press("enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
-
-
-def text_of(screen, selector: str) -> str:
-    from textual.widgets import Static
-
-    return str(screen.query_one(selector, Static).visual)
-
-
-def count(engine, sql: str, **params) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
+from pilot_kit import SIZE, count, run, settle, sign_in, text_of  # noqa: F401
 
 
 def acme_id(engine) -> int | None:
     with engine.connect() as conn:
         return conn.execute(text("SELECT id FROM account WHERE name = 'Acme Realty'")).scalar()
-
-
-def run(coro) -> None:
-    asyncio.run(coro)
 
 
 def menu_ids(app) -> list[str]:

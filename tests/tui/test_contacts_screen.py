@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 
-from test_lists import demo_url, press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
+from pilot_kit import press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
 from conftest import OWNER, PLAYER
 

@@ -9,9 +9,9 @@ import zipfile
 from pathlib import Path
 
 from conftest import ADMIN, OWNER
-from test_closing_flow import SIZE, demo_template, demo_url, menu_ids, run, settle, sign_in, text_of
+from pilot_kit import SIZE, run, settle, sign_in, text_of  # noqa: F401
+from test_closing_flow import menu_ids
 
-_ = (demo_template, demo_url)  # fixtures
 
 
 def test_scp_line_from_ssh_connection(isolated_dirs):

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import insert, select, update
 
-from test_lists import demo_url, press, run, settle, sign_in, static_text, table_text  # noqa: F401
+from pilot_kit import press, run, settle, sign_in, static_text, table_text  # noqa: F401
 
 from conftest import OWNER
 

@@ -3,79 +3,8 @@ reached with keys only, showing what the database holds."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-
-import pytest
-from sqlalchemy import text
-
-from conftest import OWNER, PASSWORDS, PLAYER
-
-SIZE = (80, 24)
-NOW = "2026-11-27T10:00:00+00:00"
-
-
-@pytest.fixture
-def demo_url(tmp_path, monkeypatch):
-    from crm_tui import db
-    from crm_tui.services import demo
-
-    monkeypatch.setenv("CRM_TUI_NOW", NOW)
-    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
-    monkeypatch.delenv("SSH_CONNECTION", raising=False)
-    url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
-    demo.create(db.get_engine(url), contacts=60, seed=7)
-    return url
-
-
-def run(test):
-    """Run an async Pilot test on a fresh event loop."""
-
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def settle(pilot) -> None:
-    """Let every worker finish and its result reach the screen."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def sign_in(pilot, email: str) -> None:
-    from crm_tui.tui.screens.main import MainScreen
-
-    await settle(pilot)
-    await pilot.press(*email, "enter", *PASSWORDS[email], "enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
-
-
-async def press(pilot, *keys: str) -> None:
-    await pilot.press(*keys)
-    await settle(pilot)
-
-
-def table_text(screen, selector: str = "RecordTable") -> list[list[str]]:
-    from textual.widgets import DataTable
-
-    table = screen.query_one(selector, DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def static_text(screen, selector: str) -> str:
-    from textual.widgets import Static
-
-    return str(screen.query_one(selector, Static).visual)
-
-
-def rows(engine, sql: str, **params):
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).all()
+from conftest import OWNER, PLAYER
+from pilot_kit import SIZE, press, rows, run, sign_in, static_text, table_text  # noqa: F401
 
 
 @run

@@ -3,7 +3,7 @@ sees the settings without the button."""
 
 from __future__ import annotations
 
-from test_lists import demo_url, press, rows, run, settle, sign_in, static_text  # noqa: F401
+from pilot_kit import press, rows, run, settle, sign_in, static_text  # noqa: F401
 
 from conftest import ADMIN, OWNER, PASSWORDS
 

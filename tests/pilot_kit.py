@@ -1,0 +1,86 @@
+"""What every Pilot test needs: settle, sign in, press, read the screen, run async tests.
+
+The demo database fixtures (``demo_template``, ``demo_url``) live in tests/conftest.py."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+
+from sqlalchemy import text
+
+from conftest import PASSWORDS
+
+NOW = "2026-11-27T10:00:00+00:00"
+SIZE = (80, 24)
+
+
+def run(target):
+    """Run a coroutine now, or wrap an async test function so it runs on a fresh loop."""
+    if inspect.iscoroutine(target):
+        return asyncio.run(target)
+
+    @functools.wraps(target)
+    def wrapper(*args, **kwargs):
+        asyncio.run(target(*args, **kwargs))
+
+    return wrapper
+
+
+async def settle(pilot) -> None:
+    """Let every worker finish and its result reach the screen."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press(pilot, *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+async def sign_in(pilot, email: str, password: str | None = None, *, typed: bool = False) -> None:
+    """Sign in; ``typed`` presses every key, otherwise the fields are filled (faster)."""
+    from textual.widgets import Input
+
+    from crm_tui.tui.screens.main import MainScreen
+
+    await settle(pilot)
+    password = password or PASSWORDS[email]
+    if typed:
+        await pilot.press(*email, "enter", *password, "enter")
+    else:
+        pilot.app.screen.query_one("#email", Input).value = email
+        pilot.app.screen.query_one("#password", Input).value = password
+        pilot.app.screen.query_one("#password", Input).focus()
+        await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
+
+
+def static_text(screen, selector: str) -> str:
+    from textual.widgets import Static
+
+    return str(screen.query_one(selector, Static).visual)
+
+
+text_of = static_text
+
+
+def table_text(screen, selector: str = "RecordTable") -> list[list[str]]:
+    from textual.widgets import DataTable
+
+    table = screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def rows(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def count(engine, sql: str, **params) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
