@@ -22,7 +22,8 @@ from crm_tui import paths
 
 # The newest migration; checked without importing Alembic on the common path.
 SCHEMA_REVISION = "0001"
-BUSY_TIMEOUT_MS = 10_000
+# Closing a very large account holds the write lock for tens of seconds; others wait, not fail.
+BUSY_TIMEOUT_MS = 60_000
 _WRITE = "crm_tui_write"
 
 

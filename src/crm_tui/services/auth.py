@@ -115,19 +115,27 @@ def _check_throttle(member: Member, now: datetime) -> None:
 
 
 def _verify(engine: Engine, member_id: int, password: str, now: datetime) -> None:
-    """Check a password, counting failures in a transaction of its own (it must persist)."""
-    with db.write_session(engine) as s:
+    """Check a password, counting failures in a transaction of its own (it must persist).
+
+    The slow hash runs outside any transaction, so a sign-in never holds the write lock."""
+    with db.read_session(engine) as s:
         member = s.get(Member, member_id)
         if member is None:
             raise AuthenticationFailed("wrong email or password")
         _check_throttle(member, now)
-        ok = check_password(password, member.password_hash)
-        if ok:
-            member.failed_logins = 0
-            member.last_failed_at = None
-        else:
-            member.failed_logins += 1
-            member.last_failed_at = now
+        stored, failures = member.password_hash, member.failed_logins
+    ok = check_password(password, stored)
+    if not (ok and failures == 0):
+        with db.write_session(engine) as s:
+            member = s.get(Member, member_id)
+            if member is None:
+                raise AuthenticationFailed("wrong email or password")
+            if ok:
+                member.failed_logins = 0
+                member.last_failed_at = None
+            else:
+                member.failed_logins += 1
+                member.last_failed_at = now
     if not ok:
         raise AuthenticationFailed("wrong password")
 
