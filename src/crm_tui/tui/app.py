@@ -83,6 +83,18 @@ class CrmApp(App[None]):
             return
         self.engine = engine
         self.call_from_thread(self._database_ready)
+        self.call_from_thread(self.tidy_backups)
+
+    @work(thread=True, exclusive=True, group="tidy-backups")
+    def tidy_backups(self) -> None:
+        """Finish or remove what an interrupted close, restore or purge left in the backup
+        folder (the same sweep those operations run first)."""
+        from crm_tui.services import backups
+
+        try:
+            backups.sweep(self.engine)
+        except Exception:  # tidying is best effort; the next close/restore/purge sweeps again
+            pass
         if self._exit_after == "dashboard":
             from crm_tui.services import auth
 
