@@ -118,6 +118,27 @@ def test_other_valid_layouts_are_stored_as_the_typed_path_stores_them(fresh_demo
     assert "'2025-01-08'" in values  # week date 2025-W02-3 is Wednesday 8 January
 
 
+@pytest.mark.parametrize("fractions", ["none", "all", "some"])
+def test_usual_layouts_with_and_without_fractions(fresh_demo, tmp_path, monkeypatch, fractions):
+    """The whole-column conversion: whole seconds, a fraction in every cell, or a mix."""
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+
+    def edit(col, row):
+        k = int(row[col["id"]])
+        frac = {"none": False, "all": True, "some": k % 3 == 0}[fractions]
+        row[col["created_at"]] = f"2024-0{1 + k % 9}-1{k % 10}T0{k % 10}:3{k % 10}:5{k % 10}" + (
+            f".{k:06d}" if frac else "") + "+00:00"
+
+    (_c1, typed), (_c2, fast) = _both(tmp_path, _rewrite(data, "contacts.csv", edit), monkeypatch)
+    assert fast == typed
+    values = {cell for row in fast["contact"] for cell in row}
+    if fractions != "all":
+        assert any(v.endswith(".000000'") and v.startswith("'2024-") for v in values)
+    if fractions != "none":
+        assert any(v.startswith("'2024-") and v.endswith("'") and not v.endswith(".000000'") and " " in v
+                   for v in values)
+
+
 @pytest.mark.parametrize("column,value,message", [
     ("created_at", "2025-01-07T09:30:00", "timestamp without a time zone"),
     ("created_at", "2025-13-07T09:30:00+00:00", "month must be in 1..12"),

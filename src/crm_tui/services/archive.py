@@ -14,12 +14,17 @@ are never NULL in the database, so an empty CSV field is ``NULL`` only for non-t
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
+import re
 import zipfile
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from itertools import islice, repeat
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Integer, String, Table, TypeDecorator, case, func, insert, literal, select, type_coerce
@@ -103,6 +108,20 @@ def _table(model) -> Table:
 
 def columns(model) -> list:
     return [c for c in _table(model).columns if c.name not in MEMBER_SKIP]
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows stream: the loops make hundreds of
+    thousands of short-lived tuples and no reference cycles, and each automatic collection
+    would walk them all again (about a third of a large restore's Python time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- value conversion ------------------------------------------------------------------
@@ -848,6 +867,67 @@ def _sqlite_converter(col) -> Callable[[str], Any] | None:
     return cell
 
 
+# A whole column of a batch at once: one regular expression checks that every timestamp (or
+# date) has the usual layout, ``map`` over the C parser validates the values, and string
+# replacements make the stored text. A column that does not match goes cell by cell.
+_ISO_DT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?\+00:00"
+_DT_COLUMN = re.compile(f"(?:{_ISO_DT}\n)*{_ISO_DT}")
+_DATE_COLUMN = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _stored_datetimes(values: list[str]) -> list[str]:
+    joined = "\n".join(values)
+    if not _DT_COLUMN.fullmatch(joined):
+        return [_sqlite_stored_datetime(v) for v in values]
+    deque(map(datetime.fromisoformat, values), maxlen=0)  # ranges (month 13, 30 February)
+    joined = joined.replace("T", " ")
+    if "." not in joined:  # whole seconds throughout
+        return joined.replace("+00:00", ".000000").split("\n")
+    if len(joined) == 33 * len(values) - 1:  # a fraction in every cell
+        return joined.replace("+00:00", "").split("\n")
+    return [v[:19] + ".000000" if len(v) == 25 else v[:26] for v in joined.split("\n")]
+
+
+def _stored_dates(values: list[str]) -> list[str]:
+    if not _DATE_COLUMN.fullmatch("\n".join(values)):
+        return [_sqlite_stored_date(v) for v in values]
+    deque(map(date.fromisoformat, values), maxlen=0)
+    return values
+
+
+def _column_converter(col) -> Callable[[list[str]], list] | None:
+    """Converts one column of a batch of CSV cells to stored values; None for text. Raises
+    ValueError (or KeyError) on a bad cell; the caller then finds it cell by cell."""
+    ptype = _python_type(col)
+    if ptype is str:
+        return None
+    if ptype is datetime:
+        fast = _stored_datetimes
+    elif ptype is date:
+        fast = _stored_dates
+    elif ptype is bool:
+        fast = lambda values: list(map(_BOOLS.__getitem__, values))  # noqa: E731
+    elif ptype is int:
+        fast = lambda values: list(map(int, values))  # noqa: E731
+    else:
+        one = _sqlite_converter(col)
+        return lambda values: [one(v) for v in values]
+    nullable = col.nullable
+
+    def column(values: list[str]) -> list:
+        if "" not in values:
+            return fast(values)
+        if not nullable:
+            raise ValueError("empty value")
+        at = [i for i, v in enumerate(values) if v != ""]
+        out: list = [None] * len(values)
+        for i, v in zip(at, fast([values[i] for i in at])):
+            out[i] = v
+        return out
+
+    return column
+
+
 def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_id: int,
                        uncell: Callable[[str], str] | None, tick: _Progress) -> int:
     cols = {c.name: c for c in columns(model)}
@@ -862,28 +942,44 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
     if len(set(header)) != len(header):
         raise ArchiveError(f"{reader.name} has a repeated column")
     width = len(header)
-    convert = [(i, f) for i, f in enumerate(_sqlite_converter(cols[h]) for h in header) if f is not None]
+    by_column = [(i, f) for i, f in enumerate(_column_converter(cols[h]) for h in header) if f is not None]
+    by_cell = [(i, f) for i, f in enumerate(_sqlite_converter(cols[h]) for h in header) if f is not None]
     counted = [0]
 
-    def values() -> Iterator[list]:
-        n = 0
-        for lineno, row in enumerate(rows, start=2):
-            if len(row) != width:
-                raise ArchiveError(f"{reader.name} line {lineno}: expected {width} fields, got {len(row)}")
-            if uncell is not None:
-                row = [v[1:] if v[:1] == "'" else v for v in row]
+    def cell_by_cell(batch: list[list[str]], first_line: int) -> list[list]:
+        """The slow way, which names the line of the first bad cell."""
+        out = []
+        for lineno, row in enumerate(batch, start=first_line):
+            row = list(row)
             try:
-                for i, f in convert:
+                for i, f in by_cell:
                     row[i] = f(row[i])
             except ValueError as exc:
                 raise ArchiveError(f"{reader.name} line {lineno}: {exc}") from None
             row.append(account_id)
-            yield row
-            n += 1
-            if n % BATCH == 0:
-                tick(BATCH)
-        counted[0] = n
-        tick(n % BATCH)
+            out.append(row)
+        return out
+
+    def values() -> Iterator:
+        line = 2
+        while batch := list(islice(rows, BATCH)):
+            if len(set(map(len, batch))) != 1 or len(batch[0]) != width:
+                bad = next(k for k, row in enumerate(batch) if len(row) != width)
+                raise ArchiveError(f"{reader.name} line {line + bad}: expected {width} fields, "
+                                   f"got {len(batch[bad])}")
+            if uncell is not None:
+                batch = [[v[1:] if v[:1] == "'" else v for v in row] for row in batch]
+            by_col = list(zip(*batch))
+            try:
+                for i, f in by_column:
+                    by_col[i] = f(by_col[i])
+            except (ValueError, KeyError):
+                yield from cell_by_cell(batch, line)
+            else:
+                yield from zip(*by_col, repeat(account_id, len(batch)))
+            counted[0] += len(batch)
+            tick(len(batch))
+            line += len(batch)
 
     table = _table(model).name
     names = ", ".join(f'"{h}"' for h in [*header, "account_id"])
@@ -892,7 +988,8 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
 
     cursor = conn.connection.cursor()  # the driver's, inside the caller's transaction
     try:
-        cursor.executemany(sql, values())
+        with bulk_work():
+            cursor.executemany(sql, values())
     except sqlite3.Error as exc:
         raise ArchiveError(f"{reader.name}: the database refused a row ({exc}); nothing was restored") from None
     finally:
