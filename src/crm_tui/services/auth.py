@@ -117,15 +117,28 @@ def _check_throttle(member: Member, now: datetime) -> None:
 def _verify(engine: Engine, member_id: int, password: str, now: datetime) -> None:
     """Check a password, counting failures in a transaction of its own (it must persist).
 
-    The slow hash runs outside any transaction, so a sign-in never holds the write lock."""
+    The slow hash runs outside any transaction, so a sign-in never holds the write lock.
+    Once the delay applies, an attempt is counted as failed *before* its hash is checked (and
+    forgiven if the password is right): attempts started together cannot all pass the same
+    open window, so the delay holds for parallel guessing too."""
     with db.read_session(engine) as s:
         member = s.get(Member, member_id)
         if member is None:
             raise AuthenticationFailed("wrong email or password")
         _check_throttle(member, now)
         stored, failures = member.password_hash, member.failed_logins
+    claimed = False
+    if failures >= FREE_ATTEMPTS:
+        with db.write_session(engine) as s:
+            member = s.get(Member, member_id)
+            if member is None:
+                raise AuthenticationFailed("wrong email or password")
+            _check_throttle(member, now)
+            member.failed_logins += 1
+            member.last_failed_at = now
+            claimed = True
     ok = check_password(password, stored)
-    if not (ok and failures == 0):
+    if (ok and failures) or (not ok and not claimed):
         with db.write_session(engine) as s:
             member = s.get(Member, member_id)
             if member is None:
