@@ -177,7 +177,7 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
                password: str | None = None) -> NewMember:
     email = normalise_email(email)
     name = name.strip()
-    if not _EMAIL.match(email):
+    if not _EMAIL.match(email) or not email.isprintable():  # no control or bidi characters
         raise InvalidInput(f"not an email address: {email!r}")
     if not name:
         raise InvalidInput("a team member needs a name")
