@@ -191,7 +191,7 @@ def cmd_team_add(args) -> int:
     from crm_tui.services import team
 
     new = team.add_member(_engine(args), _who(args), args.member, args.name, args.role.replace("-", " "))
-    print(f"Added {new.email} as {new.role}. Temporary password: {new.temporary_password}")
+    _say(f"Added {new.email} as {new.role}. Temporary password: {new.temporary_password}")
     return EXIT_OK
 
 
@@ -230,7 +230,7 @@ def cmd_messages_show(args) -> int:
     from crm_tui.services import billing, messages
 
     st = messages.settings(_engine(args), _who(args))
-    print(f"status {st.status}  number {st.phone_number or '-'}  fee {billing.money(st.monthly_fee_cents)}/month  "
+    _say(f"status {st.status}  number {st.phone_number or '-'}  fee {billing.money(st.monthly_fee_cents)}/month  "
           f"sent {st.sent}  received {st.received}")
     return EXIT_OK
 
@@ -253,7 +253,7 @@ def cmd_billing_show(args) -> int:
     _say(f"{b.account_name}: {b.plan_name} plan {m(b.plan_price_cents)}/month")
     print(f"  seats: {b.seats} x {m(b.seat_price_cents)}   Messages: "
           f"{m(b.messages_fee_cents) if b.messages_active else 'not active'}")
-    print(f"  monthly total {m(b.monthly_total_cents)}, next billing {b.next_billing:%d %b %Y}, card {b.card}")
+    _say(f"  monthly total {m(b.monthly_total_cents)}, next billing {b.next_billing:%d %b %Y}, card {b.card}")
     return EXIT_OK
 
 
@@ -446,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         message = _refusal(exc)
         if message is None or os.environ.get("CRM_TUI_DEBUG"):
             raise
-        print(f"crm-tui: {message}", file=sys.stderr)
+        from crm_tui.text import clean
+
+        print(f"crm-tui: {clean(message)}", file=sys.stderr)  # it may quote what was typed
         return EXIT_REFUSED
 
 

@@ -1,0 +1,76 @@
+"""Command-line output of stored or typed text never reaches the terminal raw."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+
+import pytest
+from conftest import OWNER, dump_database
+
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+ESC = "\x1b"
+
+
+@pytest.fixture
+def run(fresh_demo, monkeypatch, capsys, tmp_path):
+    from crm_tui import cli
+
+    monkeypatch.setenv("CRM_TUI_DATABASE_URL", str(fresh_demo.url))
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+
+    def go(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = cli.main(argv)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return go
+
+
+def _sql(engine, statement: str, **params) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def test_an_email_with_control_characters_is_not_an_email(run, fresh_demo):
+    before = dump_database(fresh_demo)
+    code, out, err = run(["team", "add", "--email", OWNER, "--member", f"{ESC}]0;x\x07a@acme.example",
+                          "--name", "New", "--role", "team-player"])
+    assert code == 1
+    assert "not an email address" in err
+    assert RAW_CONTROL.search(out + err) is None
+    assert dump_database(fresh_demo) == before
+    code, out, err = run(["team", "add", "--email", OWNER, "--member", "a\u202eb@acme.example",
+                          "--name", "New", "--role", "team-player"])
+    assert code == 1 and RAW_CONTROL.search(out + err) is None
+
+
+def test_messages_show_makes_a_stored_phone_number_visible(run, fresh_demo):
+    _sql(fresh_demo, "UPDATE messages_service SET phone_number = :p", p=f"+1 555{ESC}[2J")
+    code, out, err = run(["messages", "show", "--email", OWNER])
+    assert code == 0, err
+    assert RAW_CONTROL.search(out) is None
+    assert "+1 555␛[2J" in out
+
+
+def test_billing_show_makes_the_stored_card_visible(run, fresh_demo):
+    _sql(fresh_demo, "UPDATE account SET card_brand = :b WHERE name = 'Acme Realty'", b=f"Visa{ESC}[31m")
+    code, out, err = run(["billing", "show", "--email", OWNER])
+    assert code == 0, err
+    assert RAW_CONTROL.search(out) is None
+    assert "Visa␛[31m ending" in out
+
+
+def test_a_refusal_naming_a_typed_folder_is_printed_visible(run, tmp_path):
+    missing = tmp_path / f"no{ESC}[31mwhere"
+    code, out, err = run(["contacts", "export", "--email", OWNER, "--all", "--format", "csv",
+                          "--out", str(missing)])
+    assert code == 1
+    assert len(err.splitlines()) == 1 and err.startswith("crm-tui: ")
+    assert RAW_CONTROL.search(err) is None
+    assert "no␛[31mwhere" in err
