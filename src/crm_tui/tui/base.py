@@ -105,3 +105,10 @@ class SectionScreen(CrmScreen):
         from crm_tui.tui.widgets.topbar import TopBar
 
         return TopBar(self.crm.who, active=self.SECTION)
+
+    def call_service(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        # Signing out pops every screen, and each one uncovered on the way (a list reloading
+        # on resume) would otherwise ask the database for a session that no longer exists.
+        if self.crm.who is None:
+            return
+        super().call_service(fn, *args, **kwargs)
