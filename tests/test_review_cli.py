@@ -74,3 +74,31 @@ def test_a_refusal_naming_a_typed_folder_is_printed_visible(run, tmp_path):
     assert len(err.splitlines()) == 1 and err.startswith("crm-tui: ")
     assert RAW_CONTROL.search(err) is None
     assert "no␛[31mwhere" in err
+
+
+def test_a_survey_that_cannot_be_saved_after_closing_still_reports_the_close(run, fresh_demo):
+    """The account is gone once closing commits: a failing optional survey must not turn that
+    into a refusal (exit 1) that reads as if nothing happened."""
+    from sqlalchemy import text
+
+    _sql(fresh_demo, "CREATE TRIGGER survey_down BEFORE INSERT ON survey_response "
+                     "BEGIN SELECT RAISE(ABORT, 'survey store unavailable'); END")
+    code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
+                          "--reason", "Too expensive", "--comment", "bye"], stdin="demo-owner\n")
+    assert code == 0, err
+    assert "Acme Realty was closed" in out
+    assert len(err.splitlines()) == 1 and "survey" in err and "not saved" in err
+    with fresh_demo.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM account WHERE name = 'Acme Realty'")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM survey_response")).scalar() == 0
+
+
+def test_a_bad_survey_answer_is_refused_before_anything_is_closed(run, fresh_demo):
+    before = dump_database(fresh_demo)
+    for extra, needle in ((["--reason", "Because"], "reason must be one of"),
+                          (["--comment", "hi"], "--comment goes with --reason"),
+                          (["--reason", "Other", "--comment", "x" * 2001], "longer than 2000")):
+        code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty",
+                              "--password-stdin", *extra], stdin="demo-owner\n")
+        assert code == 1 and needle in err and "nothing was closed" in err, err
+        assert dump_database(fresh_demo) == before

@@ -123,15 +123,17 @@ def cmd_account_impact(args) -> int:
 
 def cmd_account_close(args) -> int:
     from crm_tui.services import closing, survey
+    from crm_tui.services.errors import DomainError
 
     # The survey answer is checked before closing: a refusal after the close would say
     # "refused" (exit 1) about an account that is already gone.
     if args.comment and not args.reason:
         raise Refused("--comment goes with --reason (why you are leaving); nothing was closed")
-    if args.reason and args.reason not in survey.REASONS:
-        raise Refused(f"--reason must be one of: {'; '.join(survey.REASONS)}; nothing was closed")
-    if args.comment and len(args.comment.strip()) > survey.MAX_COMMENT:
-        raise Refused(f"the comment is longer than {survey.MAX_COMMENT} characters; nothing was closed")
+    if args.reason:
+        try:
+            survey.checked(args.reason, args.comment or "")
+        except DomainError as exc:
+            raise Refused(f"{exc}; nothing was closed") from None
     engine = _engine(args)
     who = _who(args)
     password = _read_password(args)
@@ -143,9 +145,19 @@ def cmd_account_close(args) -> int:
     print(f"Changed your mind? Email {receipt.support_email} by {receipt.restore_until:%d %B %Y} "
           "to have it restored.")
     if args.reason:
-        survey.submit(engine, args.reason, args.comment or "", plan_code=receipt.plan_code,
-                      tenure_months=receipt.tenure_months, team_size=receipt.team_size)
-        print("Thank you for telling us why you left.")
+        try:
+            survey.submit(engine, args.reason, args.comment or "", plan_code=receipt.plan_code,
+                          tenure_months=receipt.tenure_months, team_size=receipt.team_size)
+        except Exception as exc:  # the close stands: report the optional survey, still exit 0
+            message = _refusal(exc)
+            if message is None or os.environ.get("CRM_TUI_DEBUG"):
+                raise
+            from crm_tui.text import clean
+
+            print(f"crm-tui: the account is closed; your survey answer was not saved ({clean(message)})",
+                  file=sys.stderr)
+        else:
+            print("Thank you for telling us why you left.")
     return EXIT_OK
 
 

@@ -24,13 +24,20 @@ REASONS = (
 MAX_COMMENT = 2000
 
 
-def submit(engine: Engine, reason: str, comment: str = "", *, plan_code: str = "",
-           tenure_months: int = 0, team_size: int = 0) -> None:
+def checked(reason: str, comment: str = "") -> str:
+    """The comment as it would be stored; refuses an unknown reason or a too-long comment.
+    Callers that close an account first check the answer with this, before closing."""
     if reason not in REASONS:
         raise InvalidInput(f"reason must be one of: {'; '.join(REASONS)}")
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters")
+    return comment
+
+
+def submit(engine: Engine, reason: str, comment: str = "", *, plan_code: str = "",
+           tenure_months: int = 0, team_size: int = 0) -> None:
+    comment = checked(reason, comment)
     with db.write_session(engine) as s:
         s.add(SurveyResponse(submitted_on=clock.now().date().replace(day=1), reason=reason,
                              comment=comment, plan_code=plan_code, tenure_months=tenure_months,
