@@ -1,0 +1,69 @@
+"""The README's command-line section names every command the parser has, with its options."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _block() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Command line", 1)[1]
+    block = section.split("```", 2)[1]
+    # a line is the command, then (after two or more spaces) what it does
+    return [re.split(r"\s{2,}", line)[0] for line in block.splitlines() if line.startswith("crm-tui")]
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    from crm_tui.cli import build_parser
+
+    out: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs and path:
+            out[" ".join(path)] = parser
+        for action in subs:
+            for name, child in action.choices.items():
+                walk(child, (*path, name))
+
+    walk(build_parser(), ())
+    return out
+
+
+def _mentions(line: str, command: str) -> bool:
+    """``crm-tui team add ...`` or ``crm-tui admin closed | restore ...`` name ``team add`` and
+    ``admin restore``."""
+    group, _, action = command.partition(" ")
+    words = re.findall(r"[\w-]+", line)
+    if words[:2] != ["crm-tui", group]:
+        return False
+    return not action or action in words
+
+
+def test_every_command_and_its_options_are_in_the_readme():
+    lines = _block()
+    for command, parser in _commands().items():
+        if command in ("paths",):
+            assert any("paths" in line for line in lines)
+            continue
+        mine = [line for line in lines if _mentions(line, command)]
+        assert mine, f"the README's command-line section lacks 'crm-tui {command}'"
+        for action in parser._actions:
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            if not longs or longs[0] in ("--help", "--database-url"):
+                continue
+            assert any(longs[0] in line for line in mine), f"'crm-tui {command}' lacks {longs[0]} in the README"
+
+
+def test_every_readme_command_exists():
+    commands = _commands()
+    for line in _block():
+        words = re.findall(r"[\w-]+", line)
+        if len(words) < 2 or words[1].startswith("-"):
+            continue  # the app itself, or --version
+        group = words[1]
+        assert any(c == group or c.startswith(group + " ") for c in commands), line
