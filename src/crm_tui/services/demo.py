@@ -313,10 +313,6 @@ def present_demo_users(engine: Engine) -> list[DemoUser]:
     return [u for u in DEMO_USERS if u.email in emails]
 
 
-def demo_exists(engine: Engine) -> bool:
-    return bool(present_demo_users(engine))
-
-
 def database_is_empty(engine: Engine) -> bool:
     from crm_tui.models import ClosedAccount
 

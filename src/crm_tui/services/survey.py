@@ -59,12 +59,3 @@ def summary(engine: Engine) -> list[ReasonCount]:
             .group_by(SurveyResponse.reason).order_by(func.count().desc(), SurveyResponse.reason)
         ).all()
         return [ReasonCount(r, n, int(c or 0)) for r, n, c in rows]
-
-
-def comments(engine: Engine, limit: int = 50) -> list[tuple[str, str]]:
-    with db.read_session(engine) as s:
-        rows = s.execute(
-            select(SurveyResponse.reason, SurveyResponse.comment).where(SurveyResponse.comment != "")
-            .order_by(SurveyResponse.id.desc()).limit(limit)
-        ).all()
-        return [(r, c) for r, c in rows]
