@@ -212,6 +212,15 @@ def reauthenticate(engine: Engine, member_id: int, password: str, now: datetime 
     _verify(engine, member_id, password, now or clock.now())
 
 
+def confirm_with_password(engine: Engine, who: SignedIn, action: str, password: str) -> None:
+    """Before a destructive step: refuse a role the role table does not allow first (a wrong
+    password then never counts against someone who could not act anyway), then ask for the
+    password again. The step itself re-checks the role in its own write transaction."""
+    with db.read_session(engine) as s:
+        load_actor(s, who, action)
+    reauthenticate(engine, who.member_id, password)
+
+
 def as_member(engine: Engine, email: str) -> SignedIn:
     """The identity of the user with that email (the CLI acts as a user named by email)."""
     with db.read_session(engine) as s:

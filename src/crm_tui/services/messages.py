@@ -12,7 +12,7 @@ from crm_tui import db
 from crm_tui.models import MessagesService, TextMessage
 from crm_tui.services import audit, clock
 from crm_tui.services.accounts import TWILIO_NOTE
-from crm_tui.services.auth import SignedIn, load_actor, reauthenticate
+from crm_tui.services.auth import SignedIn, confirm_with_password, load_actor
 from crm_tui.services.errors import InvalidInput, NotFound
 
 
@@ -55,9 +55,7 @@ def settings(engine: Engine, who: SignedIn) -> MessagesSettings:
 
 def cancel(engine: Engine, who: SignedIn, password: str) -> Cancellation:
     """Permanently cancel Messages: text history deleted, add-on removed from billing."""
-    with db.read_session(engine) as s:
-        load_actor(s, who, "messages.cancel")
-    reauthenticate(engine, who.member_id, password)
+    confirm_with_password(engine, who, "messages.cancel", password)
     with db.write_session(engine) as s:
         actor = load_actor(s, who, "messages.cancel")
         svc = s.execute(select(MessagesService).where(MessagesService.account_id == actor.account_id)).scalar()

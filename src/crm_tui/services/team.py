@@ -26,7 +26,14 @@ from crm_tui.models import (
     Todo,
 )
 from crm_tui.services import audit, clock
-from crm_tui.services.auth import SignedIn, hash_password, load_actor, normalise_email, reauthenticate
+from crm_tui.services.auth import (
+    SignedIn,
+    confirm_with_password,
+    hash_password,
+    load_actor,
+    normalise_email,
+    reauthenticate,
+)
 from crm_tui.services.errors import InvalidInput, NotFound, PermissionDenied
 
 ADDABLE_ROLES = (ROLE_ADMIN, ROLE_TEAM_PLAYER)
@@ -137,9 +144,7 @@ def remove_member(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpac
 
 
 def leave_account(engine: Engine, who: SignedIn, password: str) -> RemovalImpact:
-    with db.read_session(engine) as s:
-        load_actor(s, who, "team.leave")
-    reauthenticate(engine, who.member_id, password)
+    confirm_with_password(engine, who, "team.leave", password)
     with db.write_session(engine) as s:
         actor = load_actor(s, who, "team.leave")
         return _hand_over_and_delete(s, actor, "team.leave", actor.id)
