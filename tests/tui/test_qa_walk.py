@@ -24,3 +24,30 @@ async def test_signing_out_over_visited_sections_returns_to_sign_in(demo_url):
         assert isinstance(app.screen, SignInScreen)
         assert "You signed out." in static_text(app.screen, "#signin-message")
         await sign_in(pilot, OWNER)  # and the app still works
+
+
+def shown_footer_keys(screen) -> set[str]:
+    """The footer keys drawn whole at the current width (left of the palette key)."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(screen.query(FooterKey))
+    palette = next(k for k in keys if k.has_class("-command-palette"))
+    return {k.key for k in keys if k is not palette and k.region.width and k.region.right <= palette.region.x}
+
+
+@run
+async def test_footer_fits_each_screens_own_keys_at_80_columns(demo_url):
+    """The section keys 1–4 live in the top bar; the footer keeps room for the screen's keys."""
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        assert {"p", "question_mark"} <= shown_footer_keys(app.screen)
+        await press(pilot, "1")
+        assert {"slash", "g", "space"} <= shown_footer_keys(app.screen)
+        await press(pilot, "escape", "p", "down", "enter")  # Billing & Plan
+        assert {"escape", "c"} <= shown_footer_keys(app.screen)
+        await press(pilot, "escape", "p", "down", "down", "enter")  # Team Members
+        assert {"a", "r", "t"} <= shown_footer_keys(app.screen)
+        assert not {"1", "2", "3", "4"} & shown_footer_keys(app.screen)

@@ -89,7 +89,7 @@ def nav_bindings() -> list[Binding]:
     from crm_tui.tui.commands import COMMANDS
 
     return [
-        Binding(c.key, f"app.{c.action}", c.title, id=f"nav-{c.id}", show=c.show)
+        Binding(c.key, f"app.{c.action}", c.footer or c.title, id=f"nav-{c.id}", show=c.show)
         for c in COMMANDS
         if c.key
     ]

@@ -18,15 +18,19 @@ class Command:
     key: str | None = None
     roles: tuple[str, ...] = ALL
     show: bool = True  # shown in the footer
+    footer: str = ""  # a shorter label for the footer, when the title is long
 
 
+# The section keys 1–4 are printed in the top bar of every signed-in screen, so the footer
+# leaves them out and keeps its 80 columns for the keys of the screen itself.
 COMMANDS: tuple[Command, ...] = (
-    Command("contacts", "Contacts", "Browse, search and export contacts", "open('contacts')", "1"),
-    Command("calendar", "Calendar", "Appointments", "open('calendar')", "2"),
-    Command("todos", "To-Dos", "Open and closed to-dos", "open('todos')", "3"),
-    Command("automation", "Automation", "Email templates, autoresponders, Messages", "open('automation')", "4"),
+    Command("contacts", "Contacts", "Browse, search and export contacts", "open('contacts')", "1", show=False),
+    Command("calendar", "Calendar", "Appointments", "open('calendar')", "2", show=False),
+    Command("todos", "To-Dos", "Open and closed to-dos", "open('todos')", "3", show=False),
+    Command("automation", "Automation", "Email templates, autoresponders, Messages", "open('automation')", "4",
+            show=False),
     Command("profile", "Profile menu", "Your account, billing, team, data, support, sign out",
-            "profile_menu", "p"),
+            "profile_menu", "p", footer="Profile"),
     Command("dashboard", "Dashboard", "Back to the dashboard", "open('dashboard')", None),
     Command("my-account", "My Account", "Who you are signed in as", "open('my-account')"),
     Command("billing", "Billing & Plan", "Plan, seats, invoices; close the account", "open('billing')",
