@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +35,8 @@ def append(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Append an event inside the caller's (write) transaction."""
-    at = (at or clock.now()).replace(microsecond=0)
+    # hashed as stored: UTC, whole seconds (an event given in another zone would not verify)
+    at = (at or clock.now()).astimezone(timezone.utc).replace(microsecond=0)
     prev = s.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
     prev = prev or GENESIS
     details_json = json.dumps(details or {}, sort_keys=True, separators=(",", ":"))
