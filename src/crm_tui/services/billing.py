@@ -139,6 +139,8 @@ def change_plan(engine: Engine, who: SignedIn, code: str) -> str:
             raise InvalidInput(f"no plan with the code {code!r}; choose one of: {', '.join(p[0] for p in PLANS)}")
         account = s.get(Account, member.account_id)
         old = s.get(Plan, account.plan_id).code
+        if plan.code == old:
+            raise InvalidInput(f"the account is on the {plan.name} plan already; nothing changed")
         account.plan_id = plan.id
         audit.append(s, "plan.change", actor=audit.actor_of(member.id), account_id=account.id,
                      details={"from": old, "to": plan.code})
