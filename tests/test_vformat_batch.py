@@ -1,0 +1,85 @@
+"""The batch writers (vcards, vevents, vtodos) give exactly the text of the per-object
+writers (vcard, vevent, vtodo) called row by row, for awkward values: escapes, long and
+multi-byte lines that need folding, empty fields, SQLite's stored text and Python values."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm_tui.services import vformat
+
+_awkward = st.sampled_from([
+    "", "a,b", "semi;colon", "back\\slash", "line\nbreak", "cr\r\nlf", "\x1b[31mred", "Zoë Müller", "🎉👩‍👩‍👧",
+    "x" * 74, "x" * 75, "x" * 76, "é" * 40, "日本語" * 9, "y" * 300, "(no name)",
+])
+TEXT = st.one_of(_awkward, st.text(max_size=30), st.text(alphabet="abc ,;\\é🎉", max_size=90))
+WHEN = st.one_of(
+    st.datetimes(min_value=datetime(1900, 1, 1), timezones=st.just(timezone.utc)),
+    st.datetimes(min_value=datetime(1900, 1, 1)).map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S.%f")),
+)
+DAY = st.one_of(st.dates(min_value=date(1900, 1, 1)), st.dates(min_value=date(1900, 1, 1)).map(date.isoformat))
+FLAG = st.sampled_from([0, 1, True, False])
+STAMP = "20250107T093000Z"
+
+CARDS = st.lists(st.tuples(
+    st.integers(1, 10**9), TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, FLAG, TEXT, FLAG, TEXT, FLAG, TEXT, FLAG,
+    TEXT, TEXT, TEXT, TEXT, TEXT, st.none() | DAY, TEXT, TEXT, TEXT, WHEN), max_size=5)
+EVENTS = st.lists(st.tuples(
+    st.integers(1, 10**9), TEXT, WHEN, WHEN, st.sampled_from(["", "Red", "blue", "bläu", "dark-red", "x y"]),
+    st.none() | TEXT, st.none() | TEXT, st.none() | TEXT), max_size=5)
+TODOS = st.lists(st.tuples(
+    st.integers(1, 10**9), TEXT, TEXT, st.sampled_from([1, 3, 5, 2]), st.none() | DAY, TEXT,
+    st.sampled_from(["open", "closed"]), st.none() | WHEN, st.none() | TEXT, st.none() | TEXT,
+    st.none() | TEXT), max_size=5)
+
+
+def _who(first, last, email) -> str:
+    name = " ".join(p for p in (first, last) if p)
+    if email:
+        name = f"{name} <{email}>" if name else email
+    return f"With {name}" if name else ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**6), CARDS)
+def test_vcards_is_vcard_row_by_row(account_id, rows):
+    expected = "".join(vformat.vcard(
+        uid=vformat.uid(account_id, "contact", r[0]), first_name=r[1], last_name=r[2], company=r[3],
+        emails=(r[4], r[5]), phones=((r[6], r[7]), (r[8], r[9]), (r[10], r[11]), (r[12], r[13])),
+        street=r[14], city=r[15], state=r[16], postal_code=r[17], country=r[18], birthday=r[19],
+        categories=(r[20], r[21]), note=r[22], revised=r[23]) for r in rows)
+    assert vformat.vcards(account_id, rows) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**6), EVENTS)
+def test_vevents_is_vevent_row_by_row(account_id, rows):
+    expected = "".join(vformat.vevent(
+        uid=vformat.uid(account_id, "appointment", r[0]), stamp=STAMP, start=r[2], end=r[3], summary=r[1],
+        description=_who(r[5], r[6], r[7]), colour=r[4]) for r in rows)
+    assert vformat.vevents(account_id, STAMP, rows) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**6), TODOS)
+def test_vtodos_is_vtodo_row_by_row(account_id, rows):
+    expected = "".join(vformat.vtodo(
+        uid=vformat.uid(account_id, "todo", r[0]), stamp=STAMP, summary=r[1],
+        description="\n\n".join(p for p in (r[2], _who(r[8], r[9], r[10])) if p), priority=r[3], due=r[4],
+        category=r[5], completed=r[7], done=r[6] == "closed") for r in rows)
+    assert vformat.vtodos(account_id, STAMP, rows) == expected
+
+
+def test_a_long_line_in_a_batch_is_folded_and_the_others_are_not():
+    rows = [(1, "Ann", "Lee", "", "", "", "", 0, "", 0, "", 0, "", 0, "", "", "", "", "", None, "", "", "n" * 200,
+             "2025-01-07 09:30:00.000000"),
+            (2, "Bo", "Ng", "", "", "", "", 0, "", 0, "", 0, "", 0, "", "", "", "", "", None, "", "", "short",
+             "2025-01-07 09:30:00.000000")]
+    text = vformat.vcards(7, rows)
+    lines = text.encode().split(b"\r\n")
+    assert max(map(len, lines)) == 75
+    assert "NOTE:short\r\n" in text
+    assert text.count("\r\n n") == 2  # 205 octets: 75 + 74 + 56
