@@ -102,3 +102,29 @@ def test_a_bad_survey_answer_is_refused_before_anything_is_closed(run, fresh_dem
                               "--password-stdin", *extra], stdin="demo-owner\n")
         assert code == 1 and needle in err and "nothing was closed" in err, err
         assert dump_database(fresh_demo) == before
+
+
+def test_a_team_player_exporting_is_refused_by_role_and_the_password_does_not_count(run, fresh_demo, tmp_path):
+    from sqlalchemy import text
+
+    from conftest import PLAYER
+
+    code, out, err = run(["account", "export", "--email", PLAYER, "--password-stdin", "--out", str(tmp_path)],
+                         stdin="a wrong password\n")
+    assert code == 1
+    assert "only the owner or an administrator can export" in err
+    with fresh_demo.connect() as conn:
+        assert conn.execute(text("SELECT failed_logins FROM member WHERE email = :e"),
+                            {"e": PLAYER}).scalar_one() == 0
+    assert list(tmp_path.glob("*.zip")) == []
+
+
+def test_help_says_the_password_flag_is_required(capsys):
+    from crm_tui import cli
+
+    for argv in (["account", "close"], ["team", "leave"], ["messages", "cancel"]):
+        with pytest.raises(SystemExit) as done:
+            cli.main([*argv, "--help"])
+        assert done.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "--password-stdin required:" in out, argv

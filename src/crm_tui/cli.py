@@ -166,7 +166,7 @@ def cmd_account_export(args) -> int:
 
     engine = _engine(args)
     who = _who(args)
-    auth.reauthenticate(engine, who.member_id, _read_password(args))
+    auth.confirm_with_password(engine, who, "data.export", _read_password(args))
     result = export.export_account(engine, who, out_dir=args.out)
     print(f"{result.path}")
     print(f"size {result.size:,} bytes  sha256 {result.sha256}")
@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--email", required=True, metavar="E", help=help)
 
     def needs_password(sp):
-        sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        sp.add_argument("--password-stdin", action="store_true",
+                        help="required: read the password from standard input (asked without echo at a terminal)")
 
     add(sub, "paths", cmd_paths, "show where crm-tui keeps its files")
     sp = add(sub, "demo", cmd_demo, "create the demo accounts and print their users")
@@ -368,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--contacts", type=int, default=250, metavar="N", help="contacts in Acme Realty (default 250)")
     sp.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
 
-    acc = sub.add_parser("account", help="the signed-in user's account").add_subparsers(
+    acc = sub.add_parser("account", help="the account of the user named by --email").add_subparsers(
         dest="account_command", metavar="ACTION", parser_class=_Parser, required=True)
     sp = add(acc, "impact", cmd_account_impact, "what closing the account would delete")
     needs_email(sp)
