@@ -273,16 +273,13 @@ def fold_all(text: str) -> str:
     """Fold every line of ``text`` (CRLF-terminated content lines) that needs it, as
     :func:`fold` folds one line. Values never hold a raw CR or LF (they are escaped), so
     CRLF splits the text into its lines exactly."""
-    if text.isascii():
-        lines = text.split(CRLF)
-        if max(map(len, lines)) <= FOLD_AT:
-            return text
-    else:
-        octets = text.encode("utf-8").split(b"\r\n")
-        if max(map(len, octets)) <= FOLD_AT:
-            return text
-        lines = text.split(CRLF)
-    return "".join([fold(ln) for ln in lines[:-1]])
+    if text.isascii() and max(map(len, text.split(CRLF))) <= FOLD_AT:
+        return text
+    lines = text.encode("utf-8").split(b"\r\n")
+    if max(map(len, lines)) <= FOLD_AT:
+        return text
+    return b"\r\n".join([ln if len(ln) <= FOLD_AT else b"\r\n ".join(_fold_parts(ln))
+                          for ln in lines]).decode("utf-8")
 
 
 # the columns vcards() takes, in order
