@@ -19,6 +19,8 @@ from crm_tui.models import (
     ROLE_ADMIN,
     ROLE_OWNER,
     ROLE_TEAM_PLAYER,
+    TODO_CATEGORIES,
+    TODO_PRIORITIES,
     Account,
     Appointment,
     Autoresponder,
@@ -240,8 +242,8 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
             yield {"account_id": acc, "assignee_id": member_ids[i % len(member_ids)], "contact_id": cid,
                    "summary": rng.choice(TODOS).format(first=first, street=f"{rng.randint(10, 999)} {rng.choice(STREETS)} Ave"),
                    "details": "" if i % 2 else "See notes in the contact's history.",
-                   "priority": rng.choice((1, 3, 5)), "due": due,
-                   "category": rng.choice(("", "Email", "Letter", "Phone Call")),
+                   "priority": rng.choice(TODO_PRIORITIES), "due": due,
+                   "category": rng.choice(TODO_CATEGORIES),
                    "status": "closed" if closed else "open",
                    "completed_at": _utc(due, 16) if closed else None}
 
