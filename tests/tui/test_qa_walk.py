@@ -51,3 +51,29 @@ async def test_footer_fits_each_screens_own_keys_at_80_columns(demo_url):
         await press(pilot, "escape", "p", "down", "down", "enter")  # Team Members
         assert {"a", "r", "t"} <= shown_footer_keys(app.screen)
         assert not {"1", "2", "3", "4"} & shown_footer_keys(app.screen)
+
+
+@run
+async def test_tab_from_cancel_reaches_the_name_field_and_letters_type_into_it(demo_url):
+    """On the closing confirmation, Tab from Cancel goes to the account-name field: typing the
+    name there must not trigger the screen's letter keys (e started an export before)."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Input
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.close_confirm import CloseConfirmScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "p", "down", "enter", "end", "enter")
+        screen = app.screen
+        assert isinstance(screen, CloseConfirmScreen)
+        assert app.focused.id == "close-cancel"
+        await press(pilot, "tab", *"Acme")
+        assert isinstance(app.screen, CloseConfirmScreen)  # no export screen on top
+        assert app.focused.id == "close-name"
+        assert screen.query_one("#close-name", Input).value == "Acme"
+        info = screen.query_one("#close-info", VerticalScroll)
+        await press(pilot, "pagedown")
+        assert info.scroll_y > 0  # the page keys still scroll the explanation

@@ -19,8 +19,8 @@ DELETE_LABEL = "Delete account permanently"
 class CloseConfirmScreen(CrmScreen):
     BINDINGS = [
         Binding("escape", "back", "Back out", id="back"),
-        Binding("e", "export", "Export my data first", id="close-export"),
-        Binding("pagedown", "scroll_info(1)", "Scroll", id="close-page-down", show=False),
+        Binding("e", "export", "Export first", id="close-export"),
+        Binding("pagedown", "scroll_info(1)", "More", id="close-page-down"),
         Binding("pageup", "scroll_info(-1)", "Scroll", id="close-page-up", show=False),
     ]
     DEFAULT_CSS = """
@@ -58,7 +58,8 @@ class CloseConfirmScreen(CrmScreen):
         from crm_tui.services.accounts import SUPPORT_EMAIL
 
         yield Static("Cancel & permanently delete your account", id="close-title")
-        with VerticalScroll(id="close-info"):
+        # Not focusable: Tab goes from Cancel straight to the name field (page keys scroll this).
+        with VerticalScroll(id="close-info", can_focus=False):
             yield Static(
                 "Warning: deleting is immediate and cannot be undone here. As soon as you confirm, "
                 "the account and all of its data are deleted.",
