@@ -98,7 +98,7 @@ class CrmApp(App[None]):
         if self._exit_after == "dashboard":
             from crm_tui.services import auth
 
-            who = auth.sign_in(engine, os.environ.get("CRM_TUI_SIGN_IN_EMAIL", ""),
+            who = auth.sign_in(self.engine, os.environ.get("CRM_TUI_SIGN_IN_EMAIL", ""),
                                os.environ.get("CRM_TUI_SIGN_IN_PASSWORD", ""))
             self.call_from_thread(self.signed_in, who)
 
