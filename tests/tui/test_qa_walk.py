@@ -77,3 +77,25 @@ async def test_tab_from_cancel_reaches_the_name_field_and_letters_type_into_it(d
         info = screen.query_one("#close-info", VerticalScroll)
         await press(pilot, "pagedown")
         assert info.scroll_y > 0  # the page keys still scroll the explanation
+
+
+@run
+async def test_esc_in_the_contacts_search_returns_to_the_table_keeping_the_selection(demo_url):
+    from textual.widgets import Input
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contacts import ContactsScreen, ContactTable
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "1", "space", "space")
+        screen = app.screen
+        await press(pilot, "slash", *"zzz")  # typed, not searched for
+        await press(pilot, "escape")
+        assert app.screen is screen and isinstance(screen, ContactsScreen)
+        assert isinstance(app.focused, ContactTable)
+        assert screen.query_one("#contacts-search", Input).value == ""
+        assert "rows 1–60 of 60 · 2 selected" in static_text(screen, "#contacts-status")
+        await press(pilot, "escape")  # from the table, Esc leaves Contacts
+        assert not isinstance(app.screen, ContactsScreen)

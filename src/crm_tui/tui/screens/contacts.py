@@ -180,6 +180,16 @@ class ContactsScreen(SectionScreen):
     def action_search(self) -> None:
         self.query_one("#contacts-search", Input).focus()
 
+    def action_back(self) -> None:
+        """Esc in the search field goes back to the table (keeping the search shown and the
+        selection); Esc in the table leaves Contacts."""
+        field = self.query_one("#contacts-search", Input)
+        if field.has_focus:
+            field.value = self.query_text  # forget what was typed but not searched for
+            self.query_one(ContactTable).focus()
+            return
+        super().action_back()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "contacts-search":
             self.search(event.value)
