@@ -99,3 +99,18 @@ async def test_esc_in_the_contacts_search_returns_to_the_table_keeping_the_selec
         assert "rows 1–60 of 60 · 2 selected" in static_text(screen, "#contacts-status")
         await press(pilot, "escape")  # from the table, Esc leaves Contacts
         assert not isinstance(app.screen, ContactsScreen)
+
+
+@run
+async def test_team_roles_are_shown_whole_at_80_columns(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.widgets.record_table import RecordTable
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "p", "down", "down", "enter")
+        table = app.screen.query_one(RecordTable)
+        role = table.columns["role"]
+        assert role.get_render_width(table) - 2 * table.cell_padding >= len("administrator")
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scroll

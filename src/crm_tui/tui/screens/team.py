@@ -42,7 +42,7 @@ class TeamScreen(SectionScreen):
         with Vertical(classes="page"):
             yield Static("Team Members", classes="page-title")
             yield RecordTable(
-                [("name", "Name", 15), ("email", "Email", 19), ("role", "Role", 11),
+                [("name", "Name", 14), ("email", "Email", 18), ("role", "Role", 13),
                  ("contacts", "Contacts", 8), ("todos", "To-dos", 6), ("appts", "Appts", 5)],
                 id="team-table",
             )
