@@ -114,3 +114,34 @@ async def test_team_roles_are_shown_whole_at_80_columns(demo_url):
         role = table.columns["role"]
         assert role.get_render_width(table) - 2 * table.cell_padding >= len("administrator")
         assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scroll
+
+
+@run
+async def test_a_role_changed_in_another_session_is_picked_up_by_the_session_check(demo_url):
+    """The owner transfers ownership to an administrator who is signed in elsewhere: the
+    administrator's session is told, goes home, and now offers Billing & Plan."""
+    import asyncio
+
+    from conftest import ADMIN, PASSWORDS
+    from textual.widgets import OptionList
+
+    from crm_tui.services import auth, team
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, ADMIN)
+        await press(pilot, "p", "down", "enter")  # Team Members
+        owner = auth.sign_in(app.engine, OWNER, PASSWORDS[OWNER])
+        admin = auth.as_member(app.engine, ADMIN)
+        await asyncio.to_thread(team.transfer_ownership, app.engine, owner, admin.member_id, PASSWORDS[OWNER])
+        app.check_session()  # what the 2-second timer runs
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert app.who.role == "owner"
+        assert "(owner)" in static_text(app.screen, "#welcome")
+        await press(pilot, "p")
+        options = app.screen.query_one("#profile-options", OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert "billing" in ids

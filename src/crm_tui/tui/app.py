@@ -158,8 +158,35 @@ class CrmApp(App[None]):
             problem = session_problem(self.engine, who)
         except Exception:  # a busy database is not a reason to sign anyone out
             return
-        if problem and self.who is who:
-            self.call_from_thread(self.sign_out, problem)
+        if problem:
+            if self.who is who:
+                self.call_from_thread(self.sign_out, problem)
+            return
+        from crm_tui.services.auth import as_member
+
+        try:  # ownership may have been transferred to or from this member in another session
+            fresh = as_member(self.engine, who.email)
+        except Exception:
+            return
+        if fresh.member_id == who.member_id and fresh.role != who.role and self.who is who:
+            self.call_from_thread(self.role_changed, fresh.role)
+
+    def role_changed(self, role: str) -> None:
+        """Another session changed this member's role: go back to the dashboard, where only
+        what the new role may use is offered, and say so."""
+        import dataclasses
+
+        from crm_tui.tui.screens.main import MainScreen
+
+        if self.who is None:
+            return
+        before = self.who.role
+        self.who = dataclasses.replace(self.who, role=role)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, MainScreen):
+            self.pop_screen()
+        if isinstance(self.screen, MainScreen):
+            self.screen.show_welcome()
+        self.notify(f"Your role in this account is now {role} (it was {before}).", markup=False, timeout=10)
 
     # --- navigation ------------------------------------------------------------------------
 

@@ -35,11 +35,14 @@ class MainScreen(SectionScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.show_welcome()
+        self.refresh_data()
+
+    def show_welcome(self) -> None:
         who = self.crm.who
         self.query_one("#welcome", Static).update(
             safe(f"Welcome, {who.name} ({who.role}) — press p for the profile menu, ? for keys.")
         )
-        self.refresh_data()
 
     def on_screen_resume(self) -> None:
         self.refresh_data()
