@@ -145,3 +145,23 @@ async def test_a_role_changed_in_another_session_is_picked_up_by_the_session_che
         options = app.screen.query_one("#profile-options", OptionList)
         ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert "billing" in ids
+
+
+@run
+async def test_the_demo_hint_drops_a_member_removed_while_signed_in(demo_url):
+    from conftest import PASSWORDS
+
+    from crm_tui.services import auth, team
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, PLAYER)
+        assert PLAYER in static_text(app.screen_stack[1], "#demo-hint")
+        owner = auth.sign_in(app.engine, OWNER, PASSWORDS[OWNER])
+        team.remove_member(app.engine, owner, auth.as_member(app.engine, PLAYER).member_id)
+        app.check_session()
+        await settle(pilot)
+        assert "no longer a member" in static_text(app.screen, "#signin-message")
+        assert PLAYER not in static_text(app.screen, "#demo-hint")
+        assert OWNER in static_text(app.screen, "#demo-hint")

@@ -109,3 +109,5 @@ class SignInScreen(CrmScreen):
         self.query_one("#password", Input).value = ""
         self.query_one("#email", Input).focus()
         self._message(message, error=bool(message) and "signed out" not in message)
+        if self.crm.engine is not None:  # a member may have been removed or the account closed
+            self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
