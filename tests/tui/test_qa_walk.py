@@ -165,3 +165,18 @@ async def test_the_demo_hint_drops_a_member_removed_while_signed_in(demo_url):
         assert "no longer a member" in static_text(app.screen, "#signin-message")
         assert PLAYER not in static_text(app.screen, "#demo-hint")
         assert OWNER in static_text(app.screen, "#demo-hint")
+
+
+def test_the_goodbye_receipt_counts_members_in_words():
+    from types import SimpleNamespace
+    from datetime import datetime, timezone
+
+    from crm_tui.tui.screens.goodbye import receipt_text
+
+    def receipt(n):
+        return SimpleNamespace(account_name="A", closed_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+                               lines=lambda: [("contacts", 3)], members_signed_out=n)
+
+    assert "1 team member lost access and was signed out." in receipt_text(receipt(1))
+    assert "2 team members lost access and were signed out." in receipt_text(receipt(2))
+    assert "team member" not in receipt_text(receipt(0))

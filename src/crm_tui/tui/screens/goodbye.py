@@ -35,8 +35,10 @@ def receipt_text(receipt) -> str:
     half = (len(cells) + 1) // 2
     for left, right in zip(cells[:half], cells[half:] + [""]):
         lines.append(f"{left:<34}{right}".rstrip())
-    if receipt.members_signed_out:
-        lines += ["", f"{receipt.members_signed_out} team member(s) lost access and were signed out."]
+    n = receipt.members_signed_out
+    if n:
+        lines += ["", f"{n} team member{'s' if n != 1 else ''} lost access and "
+                      f"{'were' if n != 1 else 'was'} signed out."]
     return "\n".join(lines)
 
 
