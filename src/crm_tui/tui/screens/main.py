@@ -36,7 +36,8 @@ class MainScreen(SectionScreen):
 
     def on_mount(self) -> None:
         self.show_welcome()
-        self.refresh_data()
+        # no refresh_data() here: pushing the screen sends ScreenResume too, and two queries
+        # at once on a large account slowed the first dashboard down
 
     def show_welcome(self) -> None:
         who = self.crm.who
