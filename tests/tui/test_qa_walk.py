@@ -180,3 +180,19 @@ def test_the_goodbye_receipt_counts_members_in_words():
     assert "1 team member lost access and was signed out." in receipt_text(receipt(1))
     assert "2 team members lost access and were signed out." in receipt_text(receipt(2))
     assert "team member" not in receipt_text(receipt(0))
+
+
+@run
+async def test_a_team_player_is_not_offered_selection_in_contacts(demo_url):
+    """Selecting rows only feeds Group Actions, which a team player may not use."""
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, PLAYER)
+        await press(pilot, "1")
+        shown = shown_footer_keys(app.screen)
+        assert "slash" in shown and not {"space", "g"} & shown
+        await press(pilot, "space", "space")
+        assert app.screen.picked == {}
+        assert "selected" not in static_text(app.screen, "#contacts-status")

@@ -48,6 +48,12 @@ class ContactTable(RecordTable):
     def action_toggle(self) -> None:
         self.screen.toggle_current()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        # Selecting only feeds Group Actions: not offered to a role that may not export.
+        if action == "toggle":
+            return self.screen.may_export()
+        return True
+
 
 class ContactsScreen(SectionScreen):
     SECTION = "contacts"
@@ -213,6 +219,8 @@ class ContactsScreen(SectionScreen):
     # --- selection -----------------------------------------------------------------------------
 
     def toggle_current(self) -> None:
+        if not self.may_export():
+            return
         table = self.query_one(ContactTable)
         key = table.current_key()
         if key is None or self.current is None:
@@ -248,13 +256,16 @@ class ContactsScreen(SectionScreen):
 
     # --- group actions ---------------------------------------------------------------------------
 
+    def may_export(self) -> bool:
+        return self.crm.who is not None and self.crm.who.role in EXPORT_ROLES
+
     def check_action(self, action: str, parameters) -> bool | None:
-        if action == "group_actions":
-            return self.crm.who is not None and self.crm.who.role in EXPORT_ROLES
+        if action in ("group_actions", "clear_selection"):
+            return self.may_export()
         return True
 
     def action_group_actions(self) -> None:
-        if self.crm.who is None or self.crm.who.role not in EXPORT_ROLES:
+        if not self.may_export():
             return
         total = self.current.total if self.current is not None and not self.query_text else None
 
