@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from crm_tui import db, paths
 from crm_tui.models import Backup, BackupKey
-from crm_tui.services import crypto
-from crm_tui.services.archive import write_backup_archive
 from crm_tui.services.errors import ArchiveError
+
+# The archive writer and the cipher (``cryptography``) load when a backup is written or read,
+# not for the sweep the app runs at start-up.
 
 SUFFIX = ".crmbak"
 PENDING = ".pending"
@@ -53,6 +54,9 @@ def write(conn: Connection, account_id: int, folder: Path | None = None) -> tupl
 
     Returns (final path, key, manifest, size). The caller records the key in the database
     and, once that commits, calls :func:`finish` to drop the ``.pending`` suffix."""
+    from crm_tui.services import crypto
+    from crm_tui.services.archive import write_backup_archive
+
     paths.ensure_private_dir(paths.backup_dir())
     folder = paths.ensure_private_dir(folder or database_folder(conn))
     final = folder / f"{uuid.uuid4().hex}{SUFFIX}"
@@ -86,6 +90,8 @@ def locate(conn: Connection, backup: Backup) -> Path:
 
 def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
     """Decrypt a backup into a private temporary file (every chunk's tag checked)."""
+    from crm_tui.services import crypto
+
     if not path.exists():
         raise ArchiveError(f"the backup file {path.name} is missing")
     out = tempfile.TemporaryFile(dir=path.parent)
