@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Horizontal, Vertical
+from textual.containers import Center, Container, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from crm_tui.tui.base import CrmScreen
@@ -13,18 +13,29 @@ from crm_tui.tui.safe import safe
 
 class SignInScreen(CrmScreen):
     BINDINGS = [Binding("escape", "clear", "Clear", id="clear")]
+    # The form is one grid (labels column, fields column) rather than a row container per
+    # field: the first screen paints sooner with fewer widgets, and looks the same.
+    DEFAULT_CSS = """
+    #signin-form {
+        layout: grid;
+        grid-size: 2;
+        grid-columns: 10 1fr;
+        grid-rows: 1;
+        grid-gutter: 1 0;
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    """
 
     def compose(self) -> ComposeResult:
         with Center():
             with Vertical(id="signin-box"):
                 yield Static("crm-tui · sign in", id="signin-title")
-                with Horizontal(classes="signin-row"):
+                with Container(id="signin-form"):
                     yield Label("Email", classes="signin-label")
                     yield Input(placeholder="you@example.com", id="email", compact=True)
-                with Horizontal(classes="signin-row"):
                     yield Label("Password", classes="signin-label")
                     yield Input(password=True, id="password", compact=True)
-                with Horizontal(classes="signin-row"):
                     yield Label("", classes="signin-label")
                     yield Button("Sign in", id="sign-in", variant="primary", disabled=True, compact=True)
                 yield Static("Opening the database…", id="signin-message")
