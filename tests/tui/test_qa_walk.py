@@ -196,3 +196,21 @@ async def test_a_team_player_is_not_offered_selection_in_contacts(demo_url):
         await press(pilot, "space", "space")
         assert app.screen.picked == {}
         assert "selected" not in static_text(app.screen, "#contacts-status")
+
+
+@run
+async def test_hopping_between_sections_does_not_pile_up_screens(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contacts import ContactsScreen
+    from crm_tui.tui.screens.main import MainScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        depth = len(app.screen_stack)
+        for key in ("1", "2", "3", "4", "1", "2", "3", "1"):
+            await press(pilot, key)
+        assert isinstance(app.screen, ContactsScreen)
+        assert len(app.screen_stack) == depth + 1
+        await press(pilot, "escape")
+        assert isinstance(app.screen, MainScreen)

@@ -204,7 +204,11 @@ class CrmApp(App[None]):
             while len(self.screen_stack) > 1 and not isinstance(self.screen, MainScreen):
                 self.pop_screen()
             return
-        if isinstance(self.screen, cls):
+        # A screen already open further down is brought back (the ones above it close), so
+        # hopping between sections never piles up screens for Esc to walk back through.
+        if any(isinstance(screen, cls) for screen in self.screen_stack):
+            while not isinstance(self.screen, cls):
+                self.pop_screen()
             return
         self.push_screen(cls())
 
