@@ -214,3 +214,23 @@ async def test_hopping_between_sections_does_not_pile_up_screens(demo_url):
         assert len(app.screen_stack) == depth + 1
         await press(pilot, "escape")
         assert isinstance(app.screen, MainScreen)
+
+
+@run
+async def test_messages_never_set_up_offers_no_cancel_and_no_twilio_note(demo_url):
+    from conftest import OTHER_OWNER
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.messages import MessagesScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OTHER_OWNER)
+        await press(pilot, "4", "down", "down", "enter")
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        assert "Not set up" in static_text(screen, "#messages-settings")
+        assert not screen.query_one("#twilio-note").display
+        assert not screen.query_one("#cancel-messages").display
+        assert "nothing to cancel" in static_text(screen, "#danger-note")
+        assert "x" not in shown_footer_keys(screen)

@@ -91,15 +91,19 @@ class MessagesScreen(SectionScreen):
             if st.cancelled_at:
                 lines.append(f"Cancelled on:   {st.cancelled_at:%d %b %Y}")
         self.query_one("#messages-settings", Static).update(safe("\n".join(lines), multiline=True))
-        self.query_one("#twilio-note", Static).update(safe(st.twilio_note, multiline=True))
+        twilio = self.query_one("#twilio-note", Static)
+        twilio.update(safe(st.twilio_note, multiline=True))
+        twilio.display = st.status != "none"  # no phone number to cancel when it was never set up
         button = self.query_one("#cancel-messages", Button)
-        button.display = self.is_owner()
+        button.display = self.is_owner() and st.status != "none"
         button.disabled = not self.can_cancel()
         if not self.is_owner():
             note = "Only the account owner can cancel Messages."
         elif st.status == "active":
             note = ("Deletes every text message and removes the add-on from billing. "
                     "Cannot be undone.")
+        elif st.status == "none":
+            note = "Messages is not set up for this account: nothing to cancel."
         else:
             note = "Messages is not active."
         self.query_one("#danger-note", Static).update(note)
