@@ -1,37 +1,56 @@
-"""Problems found in files under another engineer's hands, kept as failing expectations
-(strict xfail) until they are fixed there."""
+"""Closing while another connection still reads: the deleted rows leave the disk as soon as
+that reader lets go — the checkpoint the close could not finish is left pending and completed
+when the app next opens the database (or by purge)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-import pytest
 from conftest import OWNER, PASSWORDS
 
 
-@pytest.mark.xfail(strict=True, reason="db.checkpoint ignores a busy wal_checkpoint(TRUNCATE) result "
-                                       "(db.py checkpoint, closing.close_account): the close reports "
-                                       "success while the database file still holds the deleted "
-                                       "rows (their zeroed pages never leave the WAL)")
-def test_closing_while_another_connection_reads_leaves_no_deleted_text_on_disk(
-        fresh_demo, monkeypatch, tmp_path):
+def _on_disk(path: Path) -> bytes:
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def _pending(path: Path) -> bool:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT 1 FROM setting WHERE key = 'checkpoint_pending'").fetchone() is not None
+
+
+def test_a_reader_held_across_the_close_delays_the_scrub_until_it_ends(fresh_demo, monkeypatch, tmp_path):
     from crm_tui import db
     from crm_tui.services import auth, closing
 
     url = str(fresh_demo.url)
     db.dispose_all()
-    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)  # the real 60 s would only make it slower
+    monkeypatch.setattr(db, "CHECKPOINT_WAIT_MS", 200)  # the real 10 s would only make it slower
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     engine = db.get_engine(url)
     path = Path(engine.url.database)
-    reader = sqlite3.connect(path)  # e.g. a team member's session or an export, mid-read
-    try:
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM contact").fetchone()
-        closing.close_account(engine, auth.as_member(engine, OWNER), "Acme Realty", PASSWORDS[OWNER])
-        wal = path.with_name(path.name + "-wal")
-        on_disk = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
-        assert b"priya@acme-realty.example" not in on_disk  # a deleted member's email
-    finally:
-        reader.close()
+    reader = sqlite3.connect(path)  # e.g. a team member's session, mid-read
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM contact").fetchone()
+    closing.close_account(engine, auth.as_member(engine, OWNER), "Acme Realty", PASSWORDS[OWNER])
+    assert _pending(path)  # the close could not finish its checkpoint, and says so
+    reader.close()
+
+    assert db.finish_checkpoint(engine)  # what the app runs when it opens the database
+    assert not _pending(path)
+    assert b"priya@acme-realty.example" not in _on_disk(path)  # a deleted member's email
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_without_a_reader_the_close_scrubs_at_once(fresh_demo, tmp_path, monkeypatch):
+    from crm_tui import db
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    path = Path(fresh_demo.url.database)
+    closing.close_account(fresh_demo, auth.as_member(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
+    assert not _pending(path)
+    assert b"priya@acme-realty.example" not in _on_disk(path)
+    assert db.finish_checkpoint(fresh_demo)

@@ -194,13 +194,45 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
-def checkpoint(engine: Engine) -> None:
-    """Fold the WAL back into the database file and truncate it (deleted rows leave the WAL)."""
+CHECKPOINT_PENDING = "checkpoint_pending"
+CHECKPOINT_WAIT_MS = 10_000
+
+
+def checkpoint(engine: Engine, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
+    """Fold the WAL back into the database file and truncate it, so deleted rows leave the
+    disk (``secure_delete`` zeroes them in the pages the checkpoint copies back).
+
+    A reader still inside an older snapshot stops the checkpoint from finishing; after
+    ``wait_ms`` it is left pending in the ``setting`` table and :func:`finish_checkpoint`
+    (run when the app opens the database and by purge) completes it. True when done."""
     if not is_sqlite(engine):
-        return
+        return True
     raw = engine.raw_connection()
     try:
-        # isolation_level is None on our connections: no implicit BEGIN around the pragma.
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        # isolation_level is None on our connections: no implicit BEGIN around the pragmas.
+        conn = raw.driver_connection
+        conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        pending = conn.execute("SELECT 1 FROM setting WHERE key = ?", (CHECKPOINT_PENDING,)).fetchone()
+        if busy:
+            if not pending:
+                conn.execute("INSERT INTO setting (key, value) VALUES (?, '1')", (CHECKPOINT_PENDING,))
+            return False
+        if pending:  # clear the mark, and fold that small write back in too
+            conn.execute("DELETE FROM setting WHERE key = ?", (CHECKPOINT_PENDING,))
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return True
     finally:
         raw.close()
+
+
+def finish_checkpoint(engine: Engine) -> bool:
+    """Complete a checkpoint an earlier close or purge had to leave pending."""
+    if not is_sqlite(engine):
+        return True
+    with engine.connect() as conn:
+        pending = conn.exec_driver_sql("SELECT 1 FROM setting WHERE key = ?", (CHECKPOINT_PENDING,)).first()
+    return checkpoint(engine) if pending else True

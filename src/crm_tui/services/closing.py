@@ -241,7 +241,7 @@ def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
             path.unlink()
             removed += 1
     backups.sweep(engine)
-    db.checkpoint(engine)
+    db.checkpoint(engine)  # also completes one an earlier close had to leave pending
     return PurgeReport(len(due), removed)
 
 

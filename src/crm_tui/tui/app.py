@@ -97,8 +97,11 @@ class CrmApp(App[None]):
         folder (the same sweep those operations run first)."""
         from crm_tui.services import backups
 
+        from crm_tui import db
+
         try:
             backups.sweep(self.engine)
+            db.finish_checkpoint(self.engine)
         except Exception:  # tidying is best effort; the next close/restore/purge sweeps again
             pass
 
