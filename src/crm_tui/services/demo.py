@@ -169,6 +169,18 @@ def _ids(conn: Connection, model, account_id: int) -> list[int]:
     return list(conn.execute(select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id)).scalars())
 
 
+def _other(rng: random.Random, category: str) -> str:
+    """A second category, never the same as the first."""
+    return rng.choice([c for c in CATEGORIES if c and c != category])
+
+
+def _after(rng: random.Random, since: datetime, today: date) -> datetime:
+    """A moment between ``since`` and the end of today."""
+    days = max(0, (today - since.date()).days)
+    moment = since + timedelta(days=rng.randint(0, days), minutes=rng.randint(0, 1439))
+    return min(moment, _utc(today, 23, 59))
+
+
 def _phone(rng: random.Random) -> str:
     return f"+1 ({rng.randint(201, 989)}) 555-{rng.randint(100, 9999):04d}"
 
@@ -192,12 +204,15 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
         member_ids.append(mid)
     span = max(1, (today - created.date()).days)
 
-    first_names: list[str] = []  # in id order, so history and texts name the right person
+    # in id order, so history and texts name the right person and come after they were added
+    first_names: list[str] = []
+    added: list[datetime] = []
 
     def contact_rows() -> Iterator[dict]:
         for i in range(contacts):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             first_names.append(first)
+            added.append(created + timedelta(days=rng.randint(0, span), minutes=rng.randint(0, 1439)))
             city, state, zip3 = rng.choice(CITIES)
             street = f"{rng.randint(10, 9999)} {rng.choice(STREETS)} {rng.choice(STREET_KINDS)}"
             domain = rng.choice(("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me"))
@@ -212,9 +227,10 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
                 "street": street, "city": city, "state": state,
                 "postal_code": f"{zip3}{rng.randint(0, 99):02d}", "country": "USA",
                 "birthday": date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28)) if i % 3 == 0 else None,
-                "category1": rng.choice(CATEGORIES), "category2": rng.choice(CATEGORIES) if i % 5 == 0 else "",
+                "category1": (category1 := rng.choice(CATEGORIES)),
+                "category2": _other(rng, category1) if i % 5 == 0 and category1 else "",
                 "notes": f"Met at {rng.choice(('an open house', 'a referral', 'the website', 'a networking event'))}." if i % 2 == 0 else "",
-                "created_at": created + timedelta(days=rng.randint(0, span), minutes=rng.randint(0, 1439)),
+                "created_at": added[-1],
             }
 
     _insert(conn, Contact, contact_rows())
@@ -222,11 +238,11 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
     def pick():
         c = rng.randrange(len(cids)) if cids else None
-        return (cids[c], first_names[c]) if c is not None else (None, "them")
+        return (cids[c], first_names[c], added[c]) if c is not None else (None, "them", created)
 
     def appointment_rows() -> Iterator[dict]:
         for i in range(max(3, contacts * 2 // 5)):
-            cid, first = pick()
+            cid, first, since = pick()
             day = today + timedelta(days=rng.randint(-span // 2 if i % 4 else 0, 45))
             start = _utc(day, rng.randint(8, 17), rng.choice((0, 15, 30, 45)))
             text = rng.choice(APPOINTMENTS).format(first=first, street=f"{rng.randint(10, 999)} {rng.choice(STREETS)} St")
@@ -236,7 +252,7 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
     def todo_rows() -> Iterator[dict]:
         for i in range(max(3, contacts * 2 // 5)):
-            cid, first = pick()
+            cid, first, since = pick()
             closed = i % 3 == 0
             due = today + timedelta(days=rng.randint(-60, 30))
             yield {"account_id": acc, "assignee_id": member_ids[i % len(member_ids)], "contact_id": cid,
@@ -249,10 +265,10 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
     def history_rows() -> Iterator[dict]:
         for i in range(contacts):
-            cid, first = pick()
+            cid, first, since = pick()
             kind, text = rng.choice(HISTORY)
             yield {"account_id": acc, "contact_id": cid, "member_id": member_ids[i % len(member_ids)],
-                   "kind": kind, "at": created + timedelta(days=rng.randint(0, span), minutes=rng.randint(0, 1439)),
+                   "kind": kind, "at": _after(rng, since, today),
                    "summary": text.format(first=first)}
 
     _insert(conn, Appointment, appointment_rows())
@@ -278,11 +294,11 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
         def text_rows() -> Iterator[dict]:
             for i in range(max(5, contacts // 2)):
-                cid, first = pick()
+                cid, first, since = pick()
                 direction, body = TEXTS[i % len(TEXTS)]
                 yield {"account_id": acc, "contact_id": cid, "direction": direction, "phone": _phone(rng),
                        "body": body.format(first=first),
-                       "sent_at": created + timedelta(days=rng.randint(60, span), minutes=rng.randint(0, 1439))}
+                       "sent_at": _after(rng, max(since, created + timedelta(days=60)), today)}
 
         _insert(conn, TextMessage, text_rows())
 
