@@ -515,11 +515,6 @@ def _row_batches(conn: Connection, model, account_id: int, cols: list, progress,
         progress(len(partition))
 
 
-def _rows(conn: Connection, model, account_id: int, cols: list, progress, neutral: bool = False) -> Iterator:
-    for batch in _row_batches(conn, model, account_id, cols, progress, neutral):
-        yield from batch
-
-
 def _json_rows(conn: Connection, model, account_id: int, cols: list) -> list[dict]:
     t = _table(model)
     rows = conn.execute(select(*cols).where(t.c.account_id == account_id).order_by(t.c.id))
