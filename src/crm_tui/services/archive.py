@@ -792,7 +792,8 @@ def _json_to_rows(model, items: list[dict], account_id: int, defaults: dict | No
         yield row
 
 
-def _csv_to_rows(reader: _MemberReader, model, account_id: int, uncell: Callable[[str], str] | None) -> Iterator[dict]:
+def _csv_header(reader: _MemberReader, model) -> tuple[Iterator[list[str]], list[str], dict]:
+    """Open a CSV member: its row reader, its checked header, and the model's columns by name."""
     cols = {c.name: c for c in columns(model)}
     rows = csv.reader(reader.text())
     try:
@@ -802,6 +803,13 @@ def _csv_to_rows(reader: _MemberReader, model, account_id: int, uncell: Callable
     unknown = [h for h in header if h not in cols]
     if unknown:
         raise ArchiveError(f"{reader.name} has unknown columns: {', '.join(unknown)}")
+    if len(set(header)) != len(header):
+        raise ArchiveError(f"{reader.name} has a repeated column")
+    return rows, header, cols
+
+
+def _csv_to_rows(reader: _MemberReader, model, account_id: int, uncell: Callable[[str], str] | None) -> Iterator[dict]:
+    rows, header, cols = _csv_header(reader, model)
     picked = [cols[h] for h in header]
     for lineno, values in enumerate(rows, start=2):
         if len(values) != len(picked):
@@ -953,17 +961,7 @@ def _column_converter(col) -> Callable[[list[str]], list] | None:
 
 def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_id: int,
                        uncell: Callable[[str], str] | None, tick: _Progress) -> int:
-    cols = {c.name: c for c in columns(model)}
-    rows = csv.reader(reader.text())
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise ArchiveError(f"{reader.name} is empty") from None
-    unknown = [h for h in header if h not in cols]
-    if unknown:
-        raise ArchiveError(f"{reader.name} has unknown columns: {', '.join(unknown)}")
-    if len(set(header)) != len(header):
-        raise ArchiveError(f"{reader.name} has a repeated column")
+    rows, header, cols = _csv_header(reader, model)
     width = len(header)
     by_column = [(i, f) for i, f in enumerate(_column_converter(cols[h]) for h in header) if f is not None]
     by_cell = [(i, f) for i, f in enumerate(_sqlite_converter(cols[h]) for h in header) if f is not None]

@@ -201,14 +201,7 @@ def write_events(sink, conn: Connection, account_id: int, stamp: str, tick) -> i
                 c.c.first_name, c.c.last_name, c.c.email)
          .select_from(a.outerjoin(c, c.c.id == a.c.contact_id))
          .where(a.c.account_id == account_id).order_by(a.c.id))
-    sink.write(vformat.calendar_begin("Appointments"))
-    n = 0
-    for part in archive.stream(conn, q):
-        sink.write(vformat.vevents(account_id, stamp, part))
-        n += len(part)
-        tick(len(part))
-    sink.write(vformat.calendar_end())
-    return n
+    return _write_calendar(sink, conn, q, "Appointments", vformat.vevents, account_id, stamp, tick)
 
 
 def write_todos(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
@@ -217,10 +210,15 @@ def write_todos(sink, conn: Connection, account_id: int, stamp: str, tick) -> in
                 _raw(conn, t.c.completed_at), c.c.first_name, c.c.last_name, c.c.email)
          .select_from(t.outerjoin(c, c.c.id == t.c.contact_id))
          .where(t.c.account_id == account_id).order_by(t.c.id))
-    sink.write(vformat.calendar_begin("To-dos"))
+    return _write_calendar(sink, conn, q, "To-dos", vformat.vtodos, account_id, stamp, tick)
+
+
+def _write_calendar(sink, conn: Connection, query, title: str, render, account_id: int, stamp: str, tick) -> int:
+    """One iCalendar file: its rows streamed a batch at a time through ``render``."""
+    sink.write(vformat.calendar_begin(title))
     n = 0
-    for part in archive.stream(conn, q):
-        sink.write(vformat.vtodos(account_id, stamp, part))
+    for part in archive.stream(conn, query):
+        sink.write(render(account_id, stamp, part))
         n += len(part)
         tick(len(part))
     sink.write(vformat.calendar_end())
