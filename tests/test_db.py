@@ -264,3 +264,15 @@ def test_wal_and_backup_files_are_private_and_the_wal_is_emptied_after_closing(f
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     for folder in folders:
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+def test_the_one_owner_index_is_partial_on_postgresql_too():
+    from sqlalchemy import create_mock_engine
+
+    from crm_tui import models
+
+    statements: list[str] = []
+    mock = create_mock_engine("postgresql://", lambda sql, *a, **k: statements.append(str(sql.compile(dialect=mock.dialect))))
+    models.SQLModel.metadata.create_all(mock, tables=[models.Member.__table__], checkfirst=False)
+    index = [s for s in statements if "uq_member_one_owner" in s]
+    assert index == ["CREATE UNIQUE INDEX uq_member_one_owner ON member (account_id) WHERE role = 'owner'"]

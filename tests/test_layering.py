@@ -65,3 +65,23 @@ def test_python_dash_m_version_imports_no_heavy_library():
                 if line.startswith("import time:")}
     assert "crm_tui" in imported
     assert imported.isdisjoint(HEAVY), imported & set(HEAVY)
+
+
+def test_opening_a_sqlite_database_loads_no_other_dialect(tmp_path):
+    """The models name the one-owner index's PostgreSQL form only when such a table is
+    created: SQLAlchemy would otherwise load its PostgreSQL dialect on every start. (Creating
+    the schema runs the migrations, which name both forms, so the file is made beforehand.)"""
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    assert run_python(f"from crm_tui import db; db.get_engine({url!r})").returncode == 0
+    code = f"""
+import json, sys
+from crm_tui import db
+from crm_tui.services import auth, dashboard, demo
+engine = db.get_engine({url!r})
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("sqlalchemy.dialects."))))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert any(m.startswith("sqlalchemy.dialects.sqlite") for m in loaded)
+    assert not [m for m in loaded if m.split(".")[2] not in ("sqlite", "_typing")], loaded

@@ -1,3 +1,3 @@
-from crm_tui.cli import main
+from crm_tui.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())
