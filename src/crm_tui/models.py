@@ -8,13 +8,23 @@ Every table uses AUTOINCREMENT on SQLite so that ids of a closed account are nev
 out again, and a restore can put every row back under its original id.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import Column, Index, LargeBinary, Text, event, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+from sqlmodel import SQLModel as _SQLModel
+
+
+class SQLModel(_SQLModel):
+    """Every table's base. Table models are never validated on construction, so pydantic's
+    validation schema is built only if something asks for it (``defer_build``), not for all
+    nineteen tables on every start. The annotations below are real objects rather than
+    strings (no ``from __future__ import annotations``) for the same reason: nothing has to
+    evaluate them again while the classes are made."""
+
+    model_config = {"defer_build": True}
+
 
 AUTOINC = {"sqlite_autoincrement": True}
 

@@ -37,6 +37,8 @@ class CrmApp(App[None]):
         self.database_problem = ""
         self._session_timer = None
         self._exit_after = ""
+        self.dashboard_pending = False  # the sign-in's worker is reading the dashboard's figures
+        self.first_dashboard = None  # what it read, until the dashboard shows it
 
     # --- start-up: paint first, then open the database in a worker ----------------------
 
@@ -84,12 +86,12 @@ class CrmApp(App[None]):
         self.engine = engine
         self.call_from_thread(self._database_ready)
         self.call_from_thread(self.tidy_backups)
-        if self._exit_after == "dashboard":  # the start-up benchmark signs in at once (beside the tidying)
-            from crm_tui.services import auth
+        try:  # while the user types: SQLAlchemy sets its mappers up on the first query otherwise
+            from sqlalchemy.orm import configure_mappers
 
-            who = auth.sign_in(engine, os.environ.get("CRM_TUI_SIGN_IN_EMAIL", ""),
-                               os.environ.get("CRM_TUI_SIGN_IN_PASSWORD", ""))
-            self.call_from_thread(self.signed_in, who)
+            configure_mappers()
+        except Exception:  # the first query reports whatever is wrong
+            pass
 
     @work(thread=True, exclusive=True, group="tidy-backups")
     def tidy_backups(self) -> None:
@@ -111,6 +113,9 @@ class CrmApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, SignInScreen):
                 screen.database_ready()
+                if self._exit_after == "dashboard":  # the start-up benchmark signs in at once
+                    screen.sign_in_as(os.environ.get("CRM_TUI_SIGN_IN_EMAIL", ""),
+                                      os.environ.get("CRM_TUI_SIGN_IN_PASSWORD", ""))
 
     def _database_failed(self, message: str) -> None:
         from crm_tui.tui.screens.signin import SignInScreen
@@ -122,10 +127,27 @@ class CrmApp(App[None]):
 
     # --- signing in and out -------------------------------------------------------------
 
-    def signed_in(self, who) -> None:
+    def signed_in(self, who, dashboard_coming: bool = False) -> None:
+        """Open the dashboard. With ``dashboard_coming`` the sign-in's worker is already
+        reading the dashboard's figures (see :meth:`dashboard_arrived`), so the dashboard does
+        not ask for them a second time while it is being drawn."""
         self.who = who
+        self.dashboard_pending = dashboard_coming
         self.push_screen(screen_class("dashboard")())
         self._session_timer = self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
+
+    def dashboard_arrived(self, who, data) -> None:
+        """The figures the sign-in's worker read for ``who`` (None: reading them failed, and
+        the dashboard asks again itself). Kept for the dashboard if it has not been shown yet."""
+        from crm_tui.tui.screens.main import MainScreen
+
+        if who is not self.who or not self.dashboard_pending:
+            return
+        self.dashboard_pending = False
+        self.first_dashboard = data
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen) and screen.waiting:
+                screen.show_first()
 
     def end_session(self) -> None:
         """The signed-in account no longer exists (its owner just closed it): stop the session
@@ -139,6 +161,7 @@ class CrmApp(App[None]):
         from crm_tui.tui.screens.signin import SignInScreen
 
         self.who = None
+        self.dashboard_pending, self.first_dashboard = False, None
         if self._session_timer is not None:
             self._session_timer.stop()
             self._session_timer = None

@@ -45,17 +45,31 @@ class MainScreen(SectionScreen):
             safe(f"Welcome, {who.name} ({who.role}) — press p for the profile menu, ? for keys.")
         )
 
+    waiting = False  # for the figures the sign-in's worker is reading
+
     def on_screen_resume(self) -> None:
-        self.refresh_data()
+        if self.crm.dashboard_pending:  # just signed in: the sign-in's worker brings them
+            self.waiting = True
+            return
+        self.show_first()
+
+    def show_first(self) -> None:
+        """Show what the sign-in's worker read, if it is still unused; otherwise ask."""
+        self.waiting = False
+        data, self.crm.first_dashboard = self.crm.first_dashboard, None
+        if data is not None:
+            self.show_data(data)
+        else:
+            self.refresh_data()
 
     def refresh_data(self) -> None:
         if self.crm.who is None:  # resumed for a moment while signing out: nothing to show
             return
         from crm_tui.services.dashboard import dashboard
 
-        self.call_service(dashboard, self.crm.engine, self.crm.who, done=self._show, group="dashboard")
+        self.call_service(dashboard, self.crm.engine, self.crm.who, done=self.show_data, group="dashboard")
 
-    def _show(self, d) -> None:
+    def show_data(self, d) -> None:
         self.query_one("#tile-contacts", Static).update(f"Contacts\n{d.contacts:,}")
         self.query_one("#tile-appointments", Static).update(f"Upcoming\n{d.upcoming_appointments:,}")
         self.query_one("#tile-todos", Static).update(f"Open to-dos\n{d.open_todos:,}")

@@ -1,0 +1,102 @@
+"""The dashboard: its figures are the database's, and the first one after signing in is read
+once, by the sign-in's worker, while the screen is drawn."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine
+
+from conftest import OTHER_OWNER, OWNER, PLAYER
+from pilot_kit import NOW, SIZE, count, rows, run, settle, sign_in, static_text
+
+
+def expected(engine, email: str) -> dict:
+    acc = count(engine, "SELECT account_id FROM member WHERE email = :e", e=email)
+    now = NOW.replace("T", " ").replace("+00:00", ".000000")
+    return {
+        "contacts": count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=acc),
+        "upcoming": count(engine, "SELECT count(*) FROM appointment WHERE account_id = :a AND start >= :n",
+                          a=acc, n=now),
+        "open": count(engine, "SELECT count(*) FROM todo WHERE account_id = :a AND status = 'open'", a=acc),
+        "next": [r[0] for r in rows(engine, "SELECT description FROM appointment WHERE account_id = :a "
+                                            "AND start >= :n ORDER BY start LIMIT 5", a=acc, n=now)],
+        "todos": [r[0] for r in rows(engine, "SELECT summary FROM todo WHERE account_id = :a AND status = 'open' "
+                                             "ORDER BY due IS NULL, due, priority LIMIT 5", a=acc)],
+    }
+
+
+def test_the_service_returns_the_databases_figures(demo_url):
+    from crm_tui import db
+    from crm_tui.services import auth
+    from crm_tui.services.dashboard import dashboard
+
+    from conftest import PASSWORDS
+
+    engine = db.get_engine(demo_url)
+    for email in (OWNER, PLAYER, OTHER_OWNER):
+        want = expected(engine, email)
+        d = dashboard(engine, auth.sign_in(engine, email, PASSWORDS[email]))
+        assert (d.contacts, d.upcoming_appointments, d.open_todos) == (want["contacts"], want["upcoming"], want["open"])
+        assert [text for _when, text in d.next_appointments] == want["next"]
+        assert [text for _due, _prio, text in d.next_todos] == want["todos"]
+        assert want["contacts"] > 0 and want["open"] > 0 and want["next"]
+
+
+@run
+async def test_after_signing_in_the_tiles_show_the_databases_counts(demo_url):
+    from crm_tui.tui.app import CrmApp
+
+    engine = create_engine(demo_url)
+    want = expected(engine, OWNER)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER, typed=True)
+        assert static_text(app.screen, "#tile-contacts") == f"Contacts\n{want['contacts']:,}"
+        assert static_text(app.screen, "#tile-appointments") == f"Upcoming\n{want['upcoming']:,}"
+        assert static_text(app.screen, "#tile-todos") == f"Open to-dos\n{want['open']:,}"
+        assert want["next"][0] in static_text(app.screen, "#next-appointments")
+        assert want["todos"][0] in static_text(app.screen, "#next-todos")
+        assert not app.dashboard_pending
+
+
+@run
+async def test_the_first_dashboard_is_read_once(demo_url, monkeypatch):
+    """Signing in reads the dashboard's figures in the sign-in's worker; the dashboard
+    screen, shown meanwhile, does not ask a second time. Coming back to it later does."""
+    from crm_tui.services import dashboard as service
+    from crm_tui.tui.app import CrmApp
+
+    calls = []
+    real = service.dashboard
+    monkeypatch.setattr(service, "dashboard", lambda *a, **k: calls.append(1) or real(*a, **k))
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        assert len(calls) == 1
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(calls) == 2
+
+
+@run
+async def test_a_failed_first_read_is_asked_again_by_the_dashboard(demo_url, monkeypatch):
+    from crm_tui.services import dashboard as service
+    from crm_tui.tui.app import CrmApp
+
+    real, calls = service.dashboard, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "dashboard", flaky)
+    engine = create_engine(demo_url)
+    want = expected(engine, OWNER)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        assert len(calls) == 2
+        assert static_text(app.screen, "#tile-contacts") == f"Contacts\n{want['contacts']:,}"
