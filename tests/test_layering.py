@@ -85,3 +85,23 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("sqlalchemy.diale
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert any(m.startswith("sqlalchemy.dialects.sqlite") for m in loaded)
     assert not [m for m in loaded if m.split(".")[2] not in ("sqlite", "_typing")], loaded
+
+
+def test_plain_crm_tui_starts_the_app_without_the_command_line_parser():
+    """No arguments: the app on the default database, without importing argparse or
+    describing every subcommand first; any argument goes through the parser."""
+    code = """
+import sys
+import crm_tui.tui.launch as launch
+launch.run_app = lambda url: print("APP", url, "argparse" in sys.modules, "crm_tui.cli" in sys.modules) or 0
+sys.argv = ["crm-tui", *sys.argv[1:]]
+from crm_tui.start import run
+raise SystemExit(run())
+"""
+    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip() == "APP None False False"
+    with_url = subprocess.run([sys.executable, "-c", code, "--database-url", "sqlite:///x.db"],
+                              capture_output=True, text=True, timeout=60)
+    assert with_url.returncode == 0, with_url.stderr
+    assert with_url.stdout.strip() == "APP sqlite:///x.db True True"

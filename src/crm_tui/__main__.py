@@ -1,3 +1,3 @@
-from crm_tui.cli import run
+from crm_tui.start import run
 
 raise SystemExit(run())

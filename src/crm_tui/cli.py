@@ -452,43 +452,23 @@ def main(argv: list[str] | None = None) -> int:
         args.database_url = None
     try:
         return args.func(args)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        return outcome_of(exc)
+
+
+def outcome_of(exc: BaseException) -> int:
+    """The exit code for an exception a command let out: every refusal is one line on
+    stderr, never a traceback; anything else is raised again."""
+    if isinstance(exc, KeyboardInterrupt):
         print("crm-tui: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # every refusal is one line, never a traceback
-        message = _refusal(exc)
-        if message is None or os.environ.get("CRM_TUI_DEBUG"):
-            raise
-        from crm_tui.text import clean
+    message = _refusal(exc) if isinstance(exc, Exception) else None
+    if message is None or os.environ.get("CRM_TUI_DEBUG"):
+        raise exc
+    from crm_tui.text import clean
 
-        print(f"crm-tui: {clean(message)}", file=sys.stderr)  # it may quote what was typed
-        return EXIT_REFUSED
-
-
-def run() -> int:
-    """The ``crm-tui`` script and ``python -m crm_tui``: :func:`main`, then a quick exit."""
-    code = main()
-    _process_exit()
-    return code
-
-
-def _process_exit() -> None:
-    """The process is about to end. Close the database connections now (SQLite tidies its
-    write-ahead log when the last one closes), then freeze the garbage collector: the
-    interpreter's final collection would walk every object of Textual, SQLAlchemy and pydantic
-    only to free memory the operating system takes back anyway (about a quarter of a second
-    after the app quits). Objects are still released by reference counting; only unreachable
-    cycles are left to the operating system. Not done in :func:`main`, which tests call in
-    their own long-lived process."""
-    import gc
-
-    db = sys.modules.get("crm_tui.db")
-    if db is not None:
-        try:
-            db.dispose_all()
-        except Exception:  # the command's outcome is decided; closing is best effort
-            pass
-    gc.freeze()
+    print(f"crm-tui: {clean(message)}", file=sys.stderr)  # it may quote what was typed
+    return EXIT_REFUSED
 
 
 def _refusal(exc: Exception) -> str | None:
