@@ -177,3 +177,27 @@ def test_a_refused_row_is_a_one_line_archive_error(fresh_demo, tmp_path, monkeyp
 
     with pytest.raises(ArchiveError, match="contacts.csv: the database refused a row .*UNIQUE"):
         _restore(tmp_path, "dup.sqlite3", _rewrite(data, "contacts.csv", edit), True, monkeypatch)
+
+
+def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, monkeypatch):
+    """The export's fast SELECT slices stored timestamps; one stored in another layout (here
+    without a fraction, as a hand-made row might be) is read the typed way instead. Every data
+    member comes out as the typed path alone writes it."""
+    from crm_tui.services import archive
+
+    engine = fresh_demo
+    who = sign_in(engine, OWNER)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE contact SET created_at = '2025-01-07 09:30:00' WHERE id IN "
+                          "(SELECT id FROM contact WHERE account_id = :a ORDER BY id LIMIT 3)"), {"a": who.account_id})
+        conn.execute(text("UPDATE todo SET due = '2025-01-07 00:00:00' WHERE id IN "
+                          "(SELECT id FROM todo WHERE account_id = :a AND due IS NOT NULL ORDER BY id LIMIT 2)"),
+                     {"a": who.account_id})
+    archives = {}
+    for fast in (True, False):
+        monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+        archives[fast] = zipfile.ZipFile(io.BytesIO(_export_bytes(engine, who)))
+    for name in archive.DATA_MEMBERS:
+        assert archives[True].read(name) == archives[False].read(name), name
+    assert b"2025-01-07T09:30:00+00:00" in archives[True].read("contacts.csv")
+    assert "\uffff" not in archives[True].read("contacts.csv").decode()

@@ -503,7 +503,7 @@ def sql_text(col, neutral: bool = False):
 
 def _row_batches(conn: Connection, model, account_id: int, cols: list, progress, neutral: bool = False) -> Iterator[list]:
     t = _table(model)
-    if conn.dialect.name == "sqlite" and _layout_ok(conn, t, account_id, cols):
+    if conn.dialect.name == "sqlite" and _FAST_SQLITE and _layout_ok(conn, t, account_id, cols):
         q = select(*(sql_text(c, neutral).label(c.name) for c in cols))
         for partition in stream(conn, q.where(t.c.account_id == account_id).order_by(t.c.id)):
             yield partition  # ints and NULLs are written by the csv module as str() and ""
@@ -836,7 +836,7 @@ def _csv_to_rows(reader: _MemberReader, model, account_id: int, uncell: Callable
 # the same as the typed path's).
 
 
-_FAST_SQLITE = True  # tests turn it off to compare with the typed path
+_FAST_SQLITE = True  # tests turn it off (export and restore) to compare with the typed path
 
 
 def _sqlite_stored_datetime(text: str) -> str:
