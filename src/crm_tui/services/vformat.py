@@ -269,12 +269,6 @@ def _stamp(value: datetime | str) -> str:
     return utc_stamp(value)
 
 
-# An object's lines are folded only when one of them may be longer than 75 octets: each writer
-# below bounds its longest line from the lengths of the values it holds (all ASCII, so
-# characters are octets), which costs a few len() calls instead of splitting every line.
-_SHORT = FOLD_AT
-
-
 def fold_all(text: str) -> str:
     """Fold every line of ``text`` (CRLF-terminated content lines) that needs it, as
     :func:`fold` folds one line. Values never hold a raw CR or LF (they are escaped), so
@@ -303,9 +297,8 @@ def vcards(account_id: int, rows: Iterable[tuple]) -> str:
     add = out.append
     for (rid, first, last, company, email, email2, phone1, text1, phone2, text2, phone3, text3, phone4, text4,
          street, city, state, postal_code, country, birthday, category1, category2, note, revised) in rows:
-        joined = "".join((first, last, company, email, email2, phone1, phone2, phone3, phone4, street, city,
-                          state, postal_code, country, category1, category2, note))
-        if needs_escape(joined):
+        if needs_escape("".join((first, last, company, email, email2, phone1, phone2, phone3, phone4, street, city,
+                                 state, postal_code, country, category1, category2, note))):
             add(vcard(
                 uid=f"contact-{rid}-{token}@crm-tui", first_name=first, last_name=last, company=company,
                 emails=(email, email2), phones=((phone1, text1), (phone2, text2), (phone3, text3), (phone4, text4)),
@@ -316,7 +309,6 @@ def vcards(account_id: int, rows: Iterable[tuple]) -> str:
             full = f"{first} {last}"
         else:
             full = first or last or company or email or email2 or "(no name)"
-        start = len(out)
         add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{full}\r\nN:{last};{first};;;\r\n")
         if company:
             add(f"ORG:{company}\r\n")
@@ -345,16 +337,7 @@ def vcards(account_id: int, rows: Iterable[tuple]) -> str:
         if revised:
             add(f"REV:{_stamp(revised)}\r\n")
         add("END:VCARD\r\n")
-        # the longest line this card can have, in characters (the other lines are short)
-        odd_day = birthday.__class__ is str and (len(birthday) > 10 or not birthday.isascii())
-        if odd_day or not joined.isascii() or max(
-            len(first) + len(last) + 6, len(company) + 4, len(email) + 20, len(email2) + 20,
-            max(len(phone1), len(phone2), len(phone3), len(phone4)) + 15,
-            len(street) + len(city) + len(state) + len(postal_code) + len(country) + 20,
-            len(category1) + len(category2) + 12, len(note) + 5,
-        ) > _SHORT:
-            out[start:] = [fold_all("".join(out[start:]))]
-    return "".join(out)
+    return fold_all("".join(out))
 
 
 def _who(first: str | None, last: str | None, email: str | None) -> str:
@@ -379,7 +362,6 @@ def vevents(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
         has_description = bool(description)  # tested before escaping, as vevent() does
         if needs_escape(summary) or needs_escape(description):
             summary, description = escape(summary), escape(description)
-        begin = len(out)
         add(f"BEGIN:VEVENT\r\nUID:appointment-{rid}-{token}@crm-tui\r\nDTSTAMP:{stamp}\r\n"
             f"DTSTART:{_stamp(start)}\r\nDTEND:{_stamp(end)}\r\nSUMMARY:{summary}\r\n")
         if has_description:
@@ -387,10 +369,7 @@ def vevents(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
         if colour and colour.isascii() and colour.isalpha():
             add(f"COLOR:{colour.lower()}\r\n")
         add("END:VEVENT\r\n")
-        if (len(summary) + 8 > _SHORT or len(description) + 12 > _SHORT or len(colour) + 6 > _SHORT
-                or not (summary + description).isascii()):
-            out[begin:] = [fold_all("".join(out[begin:]))]
-    return "".join(out)
+    return fold_all("".join(out))
 
 
 def vtodos(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
@@ -407,7 +386,6 @@ def vtodos(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
         has_description, has_category = bool(description), bool(category)  # before escaping, as vtodo()
         if needs_escape(summary) or needs_escape(description) or needs_escape(category):
             summary, description, category = escape(summary), escape(description), escape(category)
-        begin = len(out)
         add(f"BEGIN:VTODO\r\nUID:todo-{rid}-{token}@crm-tui\r\nDTSTAMP:{stamp}\r\nSUMMARY:{summary}\r\n")
         if has_description:
             add(f"DESCRIPTION:{description}\r\n")
@@ -421,7 +399,4 @@ def vtodos(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
         if completed:
             add(f"COMPLETED:{_stamp(completed)}\r\n")
         add("END:VTODO\r\n")
-        if (len(summary) + 8 > _SHORT or len(description) + 12 > _SHORT or len(category) + 11 > _SHORT
-                or not (summary + description + category).isascii()):
-            out[begin:] = [fold_all("".join(out[begin:]))]
-    return "".join(out)
+    return fold_all("".join(out))
