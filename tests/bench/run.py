@@ -210,14 +210,23 @@ def fmt(value: float, unit: str) -> str:
     return f"{value:.0f} MiB" if unit == "MiB" else f"{value:.3f} s"
 
 
+def spread(samples: list[float], unit: str) -> str:
+    """The lowest and highest sample: on a shared machine they show how far to trust a median."""
+    if not samples:
+        return "–"
+    low, high = min(samples), max(samples)
+    return f"{low:.0f}–{high:.0f} MiB" if unit == "MiB" else f"{low:.2f}–{high:.2f} s"
+
+
 def table(figures: list[Figure]) -> str:
-    lines = ["| figure | app | floor | ratio | target | met |", "|---|---|---|---|---|---|"]
+    lines = ["| figure | app | floor | ratio | target | met | samples: app / floor |", "|---|---|---|---|---|---|---|"]
     for f in figures:
         value = f"+{f.value:.0f} MiB" if f.kind == "delta" else f"{f.value:.2f}×"
         if f.name.startswith("close time, stress"):
             value = f"{f.value:.2f}"
         lines.append(f"| {f.name} | {fmt(f.app_median, f.unit)} | {fmt(f.base_median, f.unit)} "
-                     f"(_{f.floor}_) | {value} | {f.target} | {'yes' if f.met else '**no**'} |")
+                     f"(_{f.floor}_) | {value} | {f.target} | {'yes' if f.met else '**no**'} "
+                     f"| {spread(f.app, f.unit)} / {spread(f.base, f.unit)} |")
     notes = [f"- {f.name}: {f.note}" for f in figures if f.note]
     return "\n".join(lines + ([""] + notes if notes else []))
 
