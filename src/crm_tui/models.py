@@ -64,11 +64,15 @@ class Account(SQLModel, table=True):
     billing_day: int = 1
 
 
+# partial on SQLite here, and on PostgreSQL when the table is created (see below)
+_ONE_OWNER_INDEX = Index("uq_member_one_owner", "account_id", unique=True, sqlite_where=text(ONE_OWNER))
+
+
 class Member(SQLModel, table=True):
     """A user: the owner, an administrator or a team player of one account."""
 
     __table_args__ = (
-        Index("uq_member_one_owner", "account_id", unique=True, sqlite_where=text(ONE_OWNER)),
+        _ONE_OWNER_INDEX,
         AUTOINC,
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -88,8 +92,7 @@ def _one_owner_elsewhere(table, connection, **_kw) -> None:
     created, rather than as ``postgresql_where=`` above: that keyword makes SQLAlchemy load
     its PostgreSQL dialect on every start (about 40 ms) to check the option's name."""
     if connection.dialect.name == "postgresql":
-        index = next(i for i in table.indexes if i.name == "uq_member_one_owner")
-        index.dialect_kwargs["postgresql_where"] = text(ONE_OWNER)
+        _ONE_OWNER_INDEX.dialect_kwargs["postgresql_where"] = text(ONE_OWNER)
 
 
 class Contact(SQLModel, table=True):

@@ -876,15 +876,8 @@ def _sqlite_converter(col) -> Callable[[str], Any] | None:
     ptype = _python_type(col)
     if ptype is str:
         return None
-    if ptype is datetime:
-        convert = _sqlite_stored_datetime
-    elif ptype is date:
-        convert = _sqlite_stored_date
-    elif ptype is bool:
-        convert = _sqlite_stored_bool
-    elif ptype is int:
-        convert = int
-    else:
+    convert = _STORED_CELL.get(ptype)
+    if convert is None:
         return lambda text: from_text(col, text)
     name, nullable = col.name, col.nullable
 
@@ -926,21 +919,24 @@ def _stored_dates(values: list[str]) -> list[str]:
     return values
 
 
+# what SQLite stores for a cell, and for a whole column of cells, by the column's Python type
+_STORED_CELL: dict[type, Callable[[str], Any]] = {
+    datetime: _sqlite_stored_datetime, date: _sqlite_stored_date, bool: _sqlite_stored_bool, int: int,
+}
+_STORED_COLUMN: dict[type, Callable[[list[str]], list]] = {
+    datetime: _stored_datetimes, date: _stored_dates,
+    bool: lambda values: list(map(_BOOLS.__getitem__, values)), int: lambda values: list(map(int, values)),
+}
+
+
 def _column_converter(col) -> Callable[[list[str]], list] | None:
     """Converts one column of a batch of CSV cells to stored values; None for text. Raises
     ValueError (or KeyError) on a bad cell; the caller then finds it cell by cell."""
     ptype = _python_type(col)
     if ptype is str:
         return None
-    if ptype is datetime:
-        fast = _stored_datetimes
-    elif ptype is date:
-        fast = _stored_dates
-    elif ptype is bool:
-        fast = lambda values: list(map(_BOOLS.__getitem__, values))  # noqa: E731
-    elif ptype is int:
-        fast = lambda values: list(map(int, values))  # noqa: E731
-    else:
+    fast = _STORED_COLUMN.get(ptype)
+    if fast is None:
         one = _sqlite_converter(col)
         return lambda values: [one(v) for v in values]
     nullable = col.nullable
