@@ -1,8 +1,8 @@
 """Restore's fast path on SQLite stores exactly what the portable typed path stores.
 
 The fast path turns CSV cells into SQLite's stored values itself (timestamps as
-``YYYY-MM-DD HH:MM:SS.ffffff`` UTC, dates ISO, booleans 0/1) and inserts tuples with the
-driver's ``executemany``; the typed path converts every cell to a Python value and inserts
+``YYYY-MM-DD HH:MM:SS.ffffff`` UTC, dates ISO, booleans 0/1) in a helper thread and inserts
+them as multi-row statements; the typed path converts every cell to a Python value and inserts
 through SQLAlchemy. Both import the same archives into two databases, and every stored byte
 (``typeof`` and ``quote`` of every cell) is compared, for exported data and for cells written
 in other valid layouts (offsets, short fractions, week dates, basic dates).
@@ -201,3 +201,67 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
         assert archives[True].read(name) == archives[False].read(name), name
     assert b"2025-01-07T09:30:00+00:00" in archives[True].read("contacts.csv")
     assert "\uffff" not in archives[True].read("contacts.csv").decode()
+
+
+@pytest.fixture
+def small_statements(monkeypatch):
+    """Seven rows per INSERT (batches of 35): the demo's 60 contacts take full statements, a
+    shorter last one and a second batch, as a large account's members do."""
+    from crm_tui.services import archive
+
+    monkeypatch.setattr(archive, "ROWS_PER_STATEMENT", 7)
+
+
+def _reader_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "crm-tui-restore-reader"]
+
+
+def test_rows_split_over_many_statements_are_stored_as_the_typed_path_stores_them(
+        fresh_demo, tmp_path, monkeypatch, small_statements):
+    import sys
+
+    switch = sys.getswitchinterval()
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+    (typed_counts, typed), (fast_counts, fast) = _both(tmp_path, data, monkeypatch)
+    assert fast_counts == typed_counts and typed_counts["contacts"] == 60
+    assert fast == typed
+    assert len(fast["contact"]) == 60 and len(fast["history_entry"]) == typed_counts["history"]
+    assert sys.getswitchinterval() == switch and not _reader_threads()
+
+
+def test_a_bad_cell_in_a_later_batch_names_its_line(fresh_demo, tmp_path, monkeypatch, small_statements):
+    from crm_tui.services.errors import ArchiveError
+
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+    ids = [r[0] for r in csv.reader(io.StringIO(zipfile.ZipFile(io.BytesIO(data)).read("contacts.csv").decode()))]
+
+    def edit(col, row):
+        if row[col["id"]] == ids[50]:  # line 51: the second batch of 35
+            row[col["created_at"]] = "2025-02-30T10:00:00+00:00"
+
+    with pytest.raises(ArchiveError, match=r"contacts.csv line 51: day is out of range"):
+        _restore(tmp_path, "late.sqlite3", _rewrite(data, "contacts.csv", edit), True, monkeypatch)
+    assert not _reader_threads()
+
+
+def test_a_row_refused_late_stops_the_reading_thread_and_restores_nothing(
+        fresh_demo, tmp_path, monkeypatch, small_statements):
+    from crm_tui import db
+    from crm_tui.services.errors import ArchiveError
+
+    data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
+    ids = [r[0] for r in csv.reader(io.StringIO(zipfile.ZipFile(io.BytesIO(data)).read("contacts.csv").decode()))]
+
+    def edit(col, row):
+        if row[col["id"]] == ids[40]:
+            row[col["id"]] = ids[3]  # a repeated id, in the second batch
+
+    with pytest.raises(ArchiveError, match="contacts.csv: the database refused a row .*UNIQUE"):
+        _restore(tmp_path, "late-dup.sqlite3", _rewrite(data, "contacts.csv", edit), True, monkeypatch)
+    assert not _reader_threads()
+    engine = db.get_engine(f"sqlite:///{tmp_path / 'late-dup.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM contact")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM account")).scalar_one() == 0

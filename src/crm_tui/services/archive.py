@@ -19,12 +19,13 @@ import hashlib
 import io
 import json
 import re
+import sys
 import zipfile
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Integer, String, Table, TypeDecorator, case, func, insert, literal, select, type_coerce
@@ -955,15 +956,90 @@ def _column_converter(col) -> Callable[[list[str]], list] | None:
     return column
 
 
+# Rows go to SQLite as multi-row INSERT statements (``VALUES (…), (…), …``): one call into
+# SQLite per statement instead of one per row, about a quarter less time than ``executemany``
+# for the same rows. The driver lets go of the GIL while SQLite works, so a second thread
+# reads, parses and converts the next rows of the CSV meanwhile (two threads that both run
+# Python per row would take turns instead).
+ROWS_PER_STATEMENT = 1000
+_SWITCH_INTERVAL = 0.0005  # s: how long the inserting thread may wait for the GIL per statement
+
+
+def _variable_limit(dbapi_conn) -> int:
+    getlimit = getattr(dbapi_conn, "getlimit", None)  # Python 3.11+
+    if getlimit is None:
+        return 999  # the smallest limit SQLite has shipped with
+    import sqlite3
+
+    return getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+def _values_sql(table: str, names: list[str], rows: int) -> str:
+    one = f"({', '.join('?' * len(names))})"
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([one] * rows)}'
+
+
+class _Feed:
+    """Runs a generator of batches in a helper thread, a few batches ahead of the consumer.
+    An exception in the generator reaches the consumer; a consumer that stops early stops it."""
+
+    def __init__(self, batches: Iterator[list], depth: int = 4) -> None:
+        import queue
+        import threading
+
+        self._batches = batches
+        self._queue: Any = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="crm-tui-restore-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            with bulk_work():
+                for batch in self._batches:
+                    if not self._put(batch):
+                        return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put(exc)
+        else:
+            self._put(None)
+
+    def __iter__(self) -> Iterator[list]:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_id: int,
                        uncell: Callable[[str], str] | None, tick: _Progress) -> int:
     rows, header, cols = _csv_header(reader, model)
     width = len(header)
     by_column = [(i, f) for i, f in enumerate(_column_converter(cols[h]) for h in header) if f is not None]
     by_cell = [(i, f) for i, f in enumerate(_sqlite_converter(cols[h]) for h in header) if f is not None]
-    counted = [0]
+    dbapi = conn.connection.dbapi_connection
+    per = max(1, min(ROWS_PER_STATEMENT, _variable_limit(dbapi) // (width + 1)))
 
-    def cell_by_cell(batch: list[list[str]], first_line: int) -> list[list]:
+    def cell_by_cell(batch: list[list[str]], first_line: int) -> list:
         """The slow way, which names the line of the first bad cell."""
         out = []
         for lineno, row in enumerate(batch, start=first_line):
@@ -977,9 +1053,10 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
             out.append(row)
         return out
 
-    def values() -> Iterator:
+    def batches() -> Iterator[list]:
+        """Lists of rows as SQLite stores them (``per`` rows each but the last)."""
         line = 2
-        while batch := list(islice(rows, BATCH)):
+        while batch := list(islice(rows, per * 5)):
             if len(set(map(len, batch))) != 1 or len(batch[0]) != width:
                 bad = next(k for k, row in enumerate(batch) if len(row) != width)
                 raise ArchiveError(f"{reader.name} line {line + bad}: expected {width} fields, "
@@ -991,27 +1068,36 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
                 for i, f in by_column:
                     by_col[i] = f(by_col[i])
             except (ValueError, KeyError):
-                yield from cell_by_cell(batch, line)
+                yield cell_by_cell(batch, line)
             else:
-                yield from zip(*by_col, repeat(account_id, len(batch)))
-            counted[0] += len(batch)
-            tick(len(batch))
+                yield list(zip(*by_col, repeat(account_id, len(batch))))
             line += len(batch)
 
-    table = _table(model).name
-    names = ", ".join(f'"{h}"' for h in [*header, "account_id"])
-    sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * (width + 1))})'
     import sqlite3
 
+    table = _table(model).name
+    names = [*header, "account_id"]
+    full = _values_sql(table, names, per)
     cursor = conn.connection.cursor()  # the driver's, inside the caller's transaction
+    feed = _Feed(batches())
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, _SWITCH_INTERVAL))
+    n = 0
     try:
-        with bulk_work():
-            cursor.executemany(sql, values())
+        for batch in feed:
+            for at in range(0, len(batch), per):
+                part = batch[at:at + per]
+                sql = full if len(part) == per else _values_sql(table, names, len(part))
+                cursor.execute(sql, list(chain.from_iterable(part)))
+            n += len(batch)
+            tick(len(batch))
     except sqlite3.Error as exc:
         raise ArchiveError(f"{reader.name}: the database refused a row ({exc}); nothing was restored") from None
     finally:
+        sys.setswitchinterval(switch)
+        feed.close()
         cursor.close()
-    return counted[0]
+    return n
 
 
 def import_archive(
