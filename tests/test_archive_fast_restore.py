@@ -203,6 +203,46 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
     assert "\uffff" not in archives[True].read("contacts.csv").decode()
 
 
+
+def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_path, monkeypatch):
+    """The fast export converts whole columns (timestamps, dates, booleans, formula escapes)
+    at once. Cells starting with every formula character or holding one after a NUL, empty
+    cells, fractions and whole seconds, NULL dates and timestamps: every data member, and
+    Group Actions' CSV, come out as the typed path writes them."""
+    from crm_tui.services import archive, export
+
+    engine = fresh_demo
+    who = sign_in(engine, OWNER)
+    starts = ["=1+1", "+1 555", "-x", "@SUM(A1)", "\tab", "\rcr", "'quoted", "a\x00=b", "=", "", "plain"]
+    with engine.begin() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM contact WHERE account_id = :a ORDER BY id"),
+                                          {"a": who.account_id})]
+        for k, cid in enumerate(ids):
+            conn.execute(text("UPDATE contact SET company = :c, notes = :n, city = :y, birthday = :b, "
+                              "created_at = :t, phone2_text_ok = :p WHERE id = :id"),
+                         {"c": starts[k % len(starts)], "n": starts[(k + 3) % len(starts)],
+                          "y": starts[(k + 5) % len(starts)],
+                          "b": None if k % 3 else f"19{50 + k % 40}-0{1 + k % 9}-1{k % 10}",
+                          "t": f"2024-0{1 + k % 9}-1{k % 10} 0{k % 10}:1{k % 10}:2{k % 10}."
+                               + ("000000" if k % 2 else f"{k:06d}"),
+                          "p": k % 2, "id": cid})
+        conn.execute(text("UPDATE todo SET completed_at = NULL, due = NULL WHERE id IN (SELECT id FROM todo "
+                          "WHERE account_id = :a ORDER BY id LIMIT 4)"), {"a": who.account_id})
+    archives, groups = {}, {}
+    for fast in (True, False):
+        monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+        archives[fast] = zipfile.ZipFile(io.BytesIO(_export_bytes(engine, who)))
+        out = tmp_path / f"group-{fast}"
+        out.mkdir()
+        groups[fast] = export.export_contacts(engine, who, ids[:25], "csv", out_dir=out).path.read_bytes()
+    for name in archive.DATA_MEMBERS:
+        assert archives[True].read(name) == archives[False].read(name), name
+    assert groups[True] == groups[False]
+    contacts = archives[True].read("contacts.csv").decode()
+    assert "'=1+1" in contacts and "'@SUM(A1)" in contacts and "''quoted" in contacts
+    assert "a\x00=b" in contacts and "'+1 555" in contacts
+
+
 @pytest.fixture
 def small_statements(monkeypatch):
     """Seven rows per INSERT (batches of 35): the demo's 60 contacts take full statements, a
@@ -265,3 +305,30 @@ def test_a_row_refused_late_stops_the_reading_thread_and_restores_nothing(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM contact")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM account")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("column", [
+    ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00.120000", None),
+    (None, None),
+    ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00", None),  # one cell in another layout
+])
+def test_whole_timestamp_columns_match_cell_by_cell(column):
+    from crm_tui.services import archive
+
+    assert archive._datetime_texts(column) == [archive._sqlite_datetime_text(v) for v in column]
+
+
+def test_stored_text_none_is_not_taken_for_null():
+    from crm_tui.services import archive
+
+    for convert in (archive._datetime_texts, archive._date_texts):
+        with pytest.raises(ValueError):  # as cell by cell: not a timestamp or date
+            convert(("2025-01-07", "None") if convert is archive._date_texts else ("2025-11-07 02:55:00.000000", "None"))
+
+
+@pytest.mark.parametrize("column", [("2025-01-07", None, "1999-12-31"), (None,), ("2025-01-07", "2025-01-07 00:00:00")])
+def test_whole_date_columns_match_cell_by_cell(column):
+    from crm_tui.services import archive
+
+    expected = [archive._sqlite_date_text(v) for v in column]
+    assert [v or "" for v in archive._date_texts(column)] == expected

@@ -186,9 +186,17 @@ def _contact_select(conn: Connection, account_id: int, where=None):
     return q.order_by(t.c.id)
 
 
+def _batches(conn: Connection, query) -> Iterator[list]:
+    """The rows of a view member's query; on SQLite the driver's own tuples (the queries read
+    stored text already, see :func:`_raw`)."""
+    if conn.dialect.name == "sqlite":
+        return archive.raw_batches(conn, query)
+    return archive.stream(conn, query)
+
+
 def write_vcards(sink, conn: Connection, account_id: int, tick, where=None) -> int:
     n = 0
-    for part in archive.stream(conn, _contact_select(conn, account_id, where)):
+    for part in _batches(conn, _contact_select(conn, account_id, where)):
         sink.write(vformat.vcards(account_id, part))
         n += len(part)
         tick(len(part))
@@ -217,7 +225,7 @@ def _write_calendar(sink, conn: Connection, query, title: str, render, account_i
     """One iCalendar file: its rows streamed a batch at a time through ``render``."""
     sink.write(vformat.calendar_begin(title))
     n = 0
-    for part in archive.stream(conn, query):
+    for part in _batches(conn, query):
         sink.write(render(account_id, stamp, part))
         n += len(part)
         tick(len(part))
@@ -454,13 +462,9 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
                 writer = csv.writer(w, lineterminator="\r\n")
                 writer.writerow([c.name for c in cols])
                 for where in _chunked_where(ids):
-                    q = select(*cols).where(t.c.account_id == account_id)
-                    q = (q.where(where) if where is not None else q).order_by(t.c.id)
-                    convert = [archive.cell_converter(c, neutral=True) for c in cols]
-                    for part in archive.stream(conn, q):
-                        writer.writerows([[f(v) for f, v in zip(convert, row)] for row in part])
+                    for part in archive.row_batches(conn, Contact, account_id, cols, tick, neutral=True, where=where):
+                        writer.writerows(part)
                         n += len(part)
-                        tick(len(part))
             else:
                 for where in _chunked_where(ids):
                     n += write_vcards(w, conn, account_id, tick, where)
