@@ -100,3 +100,62 @@ async def test_a_failed_first_read_is_asked_again_by_the_dashboard(demo_url, mon
         await sign_in(pilot, OWNER)
         assert len(calls) == 2
         assert static_text(app.screen, "#tile-contacts") == f"Contacts\n{want['contacts']:,}"
+
+
+@run
+async def test_figures_that_come_late_fill_in_a_dashboard_already_open(demo_url, monkeypatch):
+    """When reading the figures takes longer than the app waits (a very large account), the
+    dashboard opens with placeholders and the figures fill in when they arrive; they are
+    still read once."""
+    import threading
+
+    from textual.widgets import Input
+
+    from crm_tui.services import dashboard as service
+    from crm_tui.tui.app import FIGURES_WAIT_SECONDS, CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+
+    from conftest import PASSWORDS
+
+    release, calls, real = threading.Event(), [], service.dashboard
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "dashboard", slow)
+    want = expected(create_engine(demo_url), OWNER)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#email", Input).value = OWNER
+        app.screen.query_one("#password", Input).value = PASSWORDS[OWNER]
+        app.screen.query_one("#password", Input).focus()
+        await pilot.press("enter")
+        for _ in range(int(20 / 0.02)):  # the password check, then the app's wait for the figures
+            if isinstance(app.screen, MainScreen):
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, MainScreen) and not release.is_set()
+        assert static_text(app.screen, "#tile-contacts") == "Contacts\n…"
+        assert FIGURES_WAIT_SECONDS < 1
+        release.set()
+        await settle(pilot)
+        assert static_text(app.screen, "#tile-contacts") == f"Contacts\n{want['contacts']:,}"
+        assert static_text(app.screen, "#tile-todos") == f"Open to-dos\n{want['open']:,}"
+        assert len(calls) == 1 and not app.dashboard_pending
+
+
+@run
+async def test_signing_out_and_in_again_works_after_a_dashboard_that_opened_with_its_figures(demo_url):
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        app.sign_out("You signed out.")
+        await settle(pilot)
+        await sign_in(pilot, PLAYER)
+        assert app.who.email == PLAYER
+        assert static_text(app.screen, "#tile-contacts") != "Contacts\n…"

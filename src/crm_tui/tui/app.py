@@ -14,6 +14,9 @@ from crm_tui.tui import commands
 from crm_tui.tui.nav import screen_class
 
 SESSION_CHECK_SECONDS = 2.0
+# After the password is accepted, the dashboard opens with its figures if they are read within
+# this many seconds; otherwise it opens at once with placeholders and fills them in later.
+FIGURES_WAIT_SECONDS = 0.3
 # For the start-up benchmark (tests/bench): exit once "signin" or "dashboard" is painted; the
 # dashboard case signs in with CRM_TUI_SIGN_IN_EMAIL / CRM_TUI_SIGN_IN_PASSWORD.
 EXIT_AFTER_ENV = "CRM_TUI_EXIT_AFTER"
@@ -39,6 +42,8 @@ class CrmApp(App[None]):
         self._exit_after = ""
         self.dashboard_pending = False  # the sign-in's worker is reading the dashboard's figures
         self.first_dashboard = None  # what it read, until the dashboard shows it
+        self._arriving = None  # who signed in, while the dashboard waits for its figures
+        self._figures_timer = None
 
     # --- start-up: paint first, then open the database in a worker ----------------------
 
@@ -131,16 +136,36 @@ class CrmApp(App[None]):
         """Open the dashboard. With ``dashboard_coming`` the sign-in's worker is already
         reading the dashboard's figures (see :meth:`dashboard_arrived`), so the dashboard does
         not ask for them a second time while it is being drawn."""
+        self._arriving = None
+        if self._figures_timer is not None:
+            self._figures_timer.stop()
+            self._figures_timer = None
         self.who = who
         self.dashboard_pending = dashboard_coming
         self.push_screen(screen_class("dashboard")())
         self._session_timer = self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
+
+    def password_accepted(self, who) -> None:
+        """The sign-in's worker goes on to read the dashboard's figures. The dashboard opens
+        when they arrive, drawn once with them, or after :data:`FIGURES_WAIT_SECONDS` with
+        placeholders (a very large account), whichever is first."""
+        self._arriving = who
+        self._figures_timer = self.set_timer(FIGURES_WAIT_SECONDS, self._figures_late)
+
+    def _figures_late(self) -> None:
+        self._figures_timer = None
+        if self._arriving is not None:
+            self.signed_in(self._arriving, dashboard_coming=True)
 
     def dashboard_arrived(self, who, data) -> None:
         """The figures the sign-in's worker read for ``who`` (None: reading them failed, and
         the dashboard asks again itself). Kept for the dashboard if it has not been shown yet."""
         from crm_tui.tui.screens.main import MainScreen
 
+        if who is self._arriving:  # in time: the dashboard opens with them
+            self.first_dashboard = data
+            self.signed_in(who)
+            return
         if who is not self.who or not self.dashboard_pending:
             return
         self.dashboard_pending = False
@@ -160,7 +185,7 @@ class CrmApp(App[None]):
     def sign_out(self, message: str = "") -> None:
         from crm_tui.tui.screens.signin import SignInScreen
 
-        self.who = None
+        self.who = self._arriving = None
         self.dashboard_pending, self.first_dashboard = False, None
         if self._session_timer is not None:
             self._session_timer.stop()

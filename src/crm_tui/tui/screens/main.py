@@ -19,19 +19,25 @@ class MainScreen(SectionScreen):
         """The dashboard is home: Esc has nothing to back out of (Sign Out is in the menu)."""
 
     def compose(self) -> ComposeResult:
+        # Just signed in, the figures are usually here already: drawn with them at once,
+        # the screen is laid out and painted once instead of twice.
+        data = self.crm.first_dashboard if not self.crm.dashboard_pending else None
+        self.crm.first_dashboard = None
+        self._drawn_with_figures = data is not None
+        text = figures_text(data)
         yield self.compose_top()
         with VerticalScroll(id="dashboard"):
             yield Static("", id="welcome")
             with Horizontal(id="tiles"):
-                yield Static("Contacts\n…", id="tile-contacts", classes="tile")
-                yield Static("Upcoming\n…", id="tile-appointments", classes="tile")
-                yield Static("Open to-dos\n…", id="tile-todos", classes="tile")
+                yield Static(text["tile-contacts"], id="tile-contacts", classes="tile")
+                yield Static(text["tile-appointments"], id="tile-appointments", classes="tile")
+                yield Static(text["tile-todos"], id="tile-todos", classes="tile")
             with Vertical(classes="panel"):
                 yield Static("Upcoming appointments", classes="panel-title")
-                yield Static("…", id="next-appointments")
+                yield Static(text["next-appointments"], id="next-appointments")
             with Vertical(classes="panel"):
                 yield Static("Open to-dos", classes="panel-title")
-                yield Static("…", id="next-todos")
+                yield Static(text["next-todos"], id="next-todos")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -46,8 +52,13 @@ class MainScreen(SectionScreen):
         )
 
     waiting = False  # for the figures the sign-in's worker is reading
+    _drawn_with_figures = False
 
     def on_screen_resume(self) -> None:
+        if self._drawn_with_figures:  # first shown, with the sign-in's figures
+            self._drawn_with_figures = False
+            self.crm.painted("dashboard")
+            return
         if self.crm.dashboard_pending:  # just signed in: the sign-in's worker brings them
             self.waiting = True
             return
@@ -70,17 +81,26 @@ class MainScreen(SectionScreen):
         self.call_service(dashboard, self.crm.engine, self.crm.who, done=self.show_data, group="dashboard")
 
     def show_data(self, d) -> None:
-        self.query_one("#tile-contacts", Static).update(f"Contacts\n{d.contacts:,}")
-        self.query_one("#tile-appointments", Static).update(f"Upcoming\n{d.upcoming_appointments:,}")
-        self.query_one("#tile-todos", Static).update(f"Open to-dos\n{d.open_todos:,}")
-        appts = [f"{when:%a %d %b %H:%M}  {clean_line(text)}" for when, text in d.next_appointments]
-        todos = [f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
-                 for due, prio, text in d.next_todos]
-        self.query_one("#next-appointments", Static).update(
-            safe("\n".join(appts) or "No upcoming appointments.", multiline=True))
-        self.query_one("#next-todos", Static).update(
-            safe("\n".join(todos) or "No open to-dos.", multiline=True))
+        for widget_id, text in figures_text(d).items():
+            self.query_one(f"#{widget_id}", Static).update(text)
         self.crm.painted("dashboard")
+
+
+def figures_text(d) -> dict:
+    """What the dashboard's figure widgets show for the figures ``d`` (None: not read yet)."""
+    if d is None:
+        return {"tile-contacts": "Contacts\n…", "tile-appointments": "Upcoming\n…", "tile-todos": "Open to-dos\n…",
+                "next-appointments": "…", "next-todos": "…"}
+    appts = [f"{when:%a %d %b %H:%M}  {clean_line(text)}" for when, text in d.next_appointments]
+    todos = [f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
+             for due, prio, text in d.next_todos]
+    return {
+        "tile-contacts": f"Contacts\n{d.contacts:,}",
+        "tile-appointments": f"Upcoming\n{d.upcoming_appointments:,}",
+        "tile-todos": f"Open to-dos\n{d.open_todos:,}",
+        "next-appointments": safe("\n".join(appts) or "No upcoming appointments.", multiline=True),
+        "next-todos": safe("\n".join(todos) or "No open to-dos.", multiline=True),
+    }
 
 
 def clean_line(text: str, limit: int = 60) -> str:

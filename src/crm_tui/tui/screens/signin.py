@@ -92,6 +92,8 @@ class SignInScreen(CrmScreen):
         if self.crm.engine is None:
             self._message("The database is still opening…")
             return
+        if self.query_one("#sign-in", Button).disabled:  # a sign-in is under way
+            return
         email = self.query_one("#email", Input).value
         password = self.query_one("#password", Input).value
         if not email.strip() or not password:
@@ -109,12 +111,12 @@ class SignInScreen(CrmScreen):
         self.attempt()
 
     def _sign_in(self, engine, email: str, password: str) -> None:
-        """In a worker: sign in; once the dashboard is on its way, read its figures here, so
-        the query runs while the dashboard is being drawn instead of after."""
+        """In a worker: sign in, then read the dashboard's figures here, so the dashboard is
+        drawn once, with them (see :meth:`CrmApp.password_accepted`)."""
         from crm_tui.services import auth
 
         who = auth.sign_in(engine, email, password)
-        self.app.call_from_thread(self._signed_in, who)
+        self.app.call_from_thread(self._password_accepted, who)
         try:
             from crm_tui.services.dashboard import dashboard
 
@@ -123,11 +125,9 @@ class SignInScreen(CrmScreen):
             data = None
         self.app.call_from_thread(self.crm.dashboard_arrived, who, data)
 
-    def _signed_in(self, who) -> None:
-        self.query_one("#password", Input).value = ""
-        self.query_one("#sign-in", Button).disabled = False
-        self._message("")
-        self.crm.signed_in(who, dashboard_coming=True)
+    def _password_accepted(self, who) -> None:
+        self.query_one("#password", Input).value = ""  # the button stays off until signed out
+        self.crm.password_accepted(who)
 
     def _failed(self, message: str) -> None:
         self.query_one("#sign-in", Button).disabled = False
@@ -136,6 +136,7 @@ class SignInScreen(CrmScreen):
         self._message(message[:1].upper() + message[1:] + ".", error=True)
 
     def signed_out(self, message: str) -> None:
+        self.query_one("#sign-in", Button).disabled = self.crm.engine is None
         self.query_one("#password", Input).value = ""
         self.query_one("#email", Input).focus()
         self._message(message, error=bool(message) and "signed out" not in message)
