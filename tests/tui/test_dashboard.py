@@ -159,3 +159,28 @@ async def test_signing_out_and_in_again_works_after_a_dashboard_that_opened_with
         await sign_in(pilot, PLAYER)
         assert app.who.email == PLAYER
         assert static_text(app.screen, "#tile-contacts") != "Contacts\n…"
+
+
+@run
+async def test_email_enter_password_enter_typed_ahead_in_one_burst_signs_in(demo_url):
+    """Over a slow link the keys of "email, Enter, password, Enter" can arrive together:
+    every key after the first Enter belongs to the password field."""
+    from textual import events
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+
+    from conftest import PASSWORDS
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        keys = [*OWNER, "enter", *PASSWORDS[OWNER], "enter"]
+        for key in keys:  # queued at once, as a burst from the terminal is
+            char = key if len(key) == 1 else ("\r" if key == "enter" else None)
+            name = {"@": "at", ".": "full_stop", "-": "minus"}.get(key, key)
+            app.post_message(events.Key(name, char))
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen), app.screen
+        assert app.who.email == OWNER

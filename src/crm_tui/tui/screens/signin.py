@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Container, Vertical
@@ -9,6 +10,26 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
+
+
+class EmailInput(Input):
+    """Enter moves to the password field at once, and keys that were already on their way
+    to this field (a fast typist, or a slow link delivering "email, Enter, password, Enter"
+    in one burst) follow the focus instead of landing in the email."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
+        if event.key == "enter":  # here rather than as a binding, which runs after the queued keys
+            event.stop()
+            event.prevent_default()
+            self.screen.set_focus(self.screen.query_one("#password", Input))
+            return
+        await super()._on_key(event)
 
 
 class SignInScreen(CrmScreen):
@@ -33,7 +54,7 @@ class SignInScreen(CrmScreen):
                 yield Static("crm-tui · sign in", id="signin-title")
                 with Container(id="signin-form"):
                     yield Label("Email", classes="signin-label")
-                    yield Input(placeholder="you@example.com", id="email", compact=True)
+                    yield EmailInput(placeholder="you@example.com", id="email", compact=True)
                     yield Label("Password", classes="signin-label")
                     yield Input(password=True, id="password", compact=True)
                     yield Label("", classes="signin-label")
@@ -76,9 +97,7 @@ class SignInScreen(CrmScreen):
         widget.set_class(error, "-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "email":
-            self.query_one("#password", Input).focus()
-        else:
+        if event.input.id == "password":
             self.attempt()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
