@@ -222,8 +222,6 @@ def _from_json(col, value: Any) -> Any:
 class _MemberSink:
     """Buffers text, encodes it once per block, hashes and counts what reaches the zip."""
 
-    block = 1 << 16
-
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self._parts: list[str] = []
@@ -234,80 +232,18 @@ class _MemberSink:
     def write(self, text: str) -> int:
         self._parts.append(text)
         self._size += len(text)
-        if self._size >= self.block:
+        if self._size >= 1 << 16:
             self.flush()
         return len(text)
 
-    def _encoded(self) -> bytes | None:
-        if not self._parts:
-            return None
-        data = "".join(self._parts).encode("utf-8")
-        self._parts.clear()
-        self._size = 0
-        self.bytes += len(data)
-        return data
-
     def flush(self) -> None:
-        data = self._encoded()
-        if data is not None:
+        if self._parts:
+            data = "".join(self._parts).encode("utf-8")
+            self._parts.clear()
+            self._size = 0
             self.sha.update(data)
+            self.bytes += len(data)
             self._raw.write(data)
-
-
-@contextmanager
-def short_switches(interval: float = 0.0005) -> Iterator[None]:
-    """While two threads share the work (one mostly inside C code that lets go of the GIL:
-    SQLite, zlib, hashing), let the other one have the GIL back within ``interval`` seconds
-    instead of Python's default 5 ms, which it would otherwise wait many times over."""
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, interval))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(switch)
-
-
-class _ZipMemberSink(_MemberSink):
-    """A member of the zip: blocks of a megabyte are hashed and compressed in a helper thread
-    (zlib and hashlib let go of the GIL), while this thread formats the next rows."""
-
-    block = 1 << 20
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        import queue
-        import threading
-
-        super().__init__(raw)
-        self._queue: Any = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="crm-tui-archive-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
-            if self._error is None:  # after an error, drain: a waiting put must not hang
-                try:
-                    self.sha.update(data)
-                    self._raw.write(data)
-                except BaseException as exc:  # raised again in the writing thread
-                    self._error = exc
-
-    def flush(self) -> None:
-        if self._error is not None:
-            raise self._error
-        data = self._encoded()
-        if data is not None:
-            self._queue.put(data)
-
-    def close(self) -> None:
-        """Everything written is hashed and in the zip (or the first error is raised)."""
-        try:
-            self.flush()
-        finally:
-            self._queue.put(None)
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 @dataclass
@@ -409,18 +345,13 @@ class _OpenMember:
 
     def __enter__(self) -> _MemberSink:
         self.raw = self.writer.zip.open(self.writer.info(self.name), "w", force_zip64=True)
-        self.switches = short_switches()
-        self.switches.__enter__()
-        self.sink = _ZipMemberSink(self.raw)
+        self.sink = _MemberSink(self.raw)
         self.sink.rows = None
         return self.sink
 
     def __exit__(self, exc_type, *_exc) -> None:
-        try:
-            self.sink.close()
-        finally:
-            self.switches.__exit__(None, None, None)
-            self.raw.close()
+        self.sink.flush()
+        self.raw.close()
         if exc_type is None:
             entry = {"sha256": self.sink.sha.hexdigest(), "bytes": self.sink.bytes}
             if self.sink.rows is not None:
@@ -1082,6 +1013,7 @@ def _column_converter(col) -> Callable[[list[str]], list] | None:
 # reads, parses and converts the next rows of the CSV meanwhile (two threads that both run
 # Python per row would take turns instead).
 ROWS_PER_STATEMENT = 1000
+_SWITCH_INTERVAL = 0.0005  # s: how long the inserting thread may wait for the GIL per statement
 
 
 def _variable_limit(dbapi_conn) -> int:
@@ -1199,8 +1131,8 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
     full = _values_sql(table, names, per)
     cursor = conn.connection.cursor()  # the driver's, inside the caller's transaction
     feed = _Feed(batches())
-    switches = short_switches()
-    switches.__enter__()
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, _SWITCH_INTERVAL))
     n = 0
     try:
         for batch in feed:
@@ -1213,7 +1145,7 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
     except sqlite3.Error as exc:
         raise ArchiveError(f"{reader.name}: the database refused a row ({exc}); nothing was restored") from None
     finally:
-        switches.__exit__(None, None, None)
+        sys.setswitchinterval(switch)
         feed.close()
         cursor.close()
     return n
