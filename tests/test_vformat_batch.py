@@ -15,6 +15,7 @@ from crm_tui.services import vformat
 _awkward = st.sampled_from([
     "", "a,b", "semi;colon", "back\\slash", "line\nbreak", "cr\r\nlf", "\x1b[31mred", "Zoë Müller", "🎉👩‍👩‍👧",
     "x" * 74, "x" * 75, "x" * 76, "é" * 40, "日本語" * 9, "y" * 300, "(no name)",
+    "ends in cr\r", "\r", "\n", "\x01", "\x00\x7f",  # a CR meeting the description's blank line; control only
 ])
 TEXT = st.one_of(_awkward, st.text(max_size=30), st.text(alphabet="abc ,;\\é🎉", max_size=90))
 WHEN = st.one_of(

@@ -269,17 +269,24 @@ def _stamp(value: datetime | str) -> str:
     return utc_stamp(value)
 
 
+# a content line longer than FOLD_AT octets (lines end with CRLF; values hold no raw CR or LF)
+_LONG_LINE = re.compile(rb"(?m)^[^\r\n]{%d,}" % (FOLD_AT + 1))
+
+
+def _fold_match(match: re.Match) -> bytes:
+    return b"\r\n ".join(_fold_parts(match.group()))
+
+
 def fold_all(text: str) -> str:
     """Fold every line of ``text`` (CRLF-terminated content lines) that needs it, as
     :func:`fold` folds one line. Values never hold a raw CR or LF (they are escaped), so
-    CRLF splits the text into its lines exactly."""
+    CRLF splits the text into its lines exactly; only the long lines are touched."""
     if text.isascii() and max(map(len, text.split(CRLF))) <= FOLD_AT:
         return text
-    lines = text.encode("utf-8").split(b"\r\n")
-    if max(map(len, lines)) <= FOLD_AT:
+    data = text.encode("utf-8")
+    if not _LONG_LINE.search(data):
         return text
-    return b"\r\n".join([ln if len(ln) <= FOLD_AT else b"\r\n ".join(_fold_parts(ln))
-                          for ln in lines]).decode("utf-8")
+    return _LONG_LINE.sub(_fold_match, data).decode("utf-8")
 
 
 # the columns vcards() takes, in order
@@ -380,19 +387,31 @@ def vtodos(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
     needs_escape = _NEEDS_ESCAPE.search
     out: list[str] = []
     add = out.append
+    due_values: dict = {}  # a batch holds few distinct dates
     for rid, summary, details, priority, due, category, status, completed, first, last, email in rows:
         who = _who(first, last, email)
-        description = f"{details}\n\n{who}" if details and who else (details or who)
-        has_description, has_category = bool(description), bool(category)  # before escaping, as vtodo()
-        if needs_escape(summary) or needs_escape(description) or needs_escape(category):
-            summary, description, category = escape(summary), escape(description), escape(category)
+        has_description, has_category = bool(details or who), bool(category)  # before escaping, as vtodo()
+        if details and who:
+            if needs_escape(details) or needs_escape(who):
+                description = escape(f"{details}\n\n{who}")
+            else:  # the one line break pair, escaped as escape() would
+                description = f"{details}\\n\\n{who}"
+            if needs_escape(summary) or needs_escape(category):
+                summary, category = escape(summary), escape(category)
+        else:
+            description = details or who
+            if needs_escape(summary) or needs_escape(description) or needs_escape(category):
+                summary, description, category = escape(summary), escape(description), escape(category)
         add(f"BEGIN:VTODO\r\nUID:todo-{rid}-{token}@crm-tui\r\nDTSTAMP:{stamp}\r\nSUMMARY:{summary}\r\n")
         if has_description:
             add(f"DESCRIPTION:{description}\r\n")
         if priority in ICAL_PRIORITY:
             add(f"PRIORITY:{ICAL_PRIORITY[priority]}\r\n")
         if due:
-            add(f"DUE;VALUE=DATE:{date_value(due)}\r\n")
+            value = due_values.get(due)
+            if value is None:
+                value = due_values[due] = date_value(due)
+            add(f"DUE;VALUE=DATE:{value}\r\n")
         if has_category:
             add(f"CATEGORIES:{category}\r\n")
         add("STATUS:COMPLETED\r\n" if status == "closed" else "STATUS:NEEDS-ACTION\r\n")
