@@ -269,24 +269,17 @@ def _stamp(value: datetime | str) -> str:
     return utc_stamp(value)
 
 
-# a content line longer than FOLD_AT octets (lines end with CRLF; values hold no raw CR or LF)
-_LONG_LINE = re.compile(rb"(?m)^[^\r\n]{%d,}" % (FOLD_AT + 1))
-
-
-def _fold_match(match: re.Match) -> bytes:
-    return b"\r\n ".join(_fold_parts(match.group()))
-
-
 def fold_all(text: str) -> str:
     """Fold every line of ``text`` (CRLF-terminated content lines) that needs it, as
     :func:`fold` folds one line. Values never hold a raw CR or LF (they are escaped), so
-    CRLF splits the text into its lines exactly; only the long lines are touched."""
+    CRLF splits the text into its lines exactly."""
     if text.isascii() and max(map(len, text.split(CRLF))) <= FOLD_AT:
         return text
-    data = text.encode("utf-8")
-    if not _LONG_LINE.search(data):
+    lines = text.encode("utf-8").split(b"\r\n")
+    if max(map(len, lines)) <= FOLD_AT:
         return text
-    return _LONG_LINE.sub(_fold_match, data).decode("utf-8")
+    return b"\r\n".join([ln if len(ln) <= FOLD_AT else b"\r\n ".join(_fold_parts(ln))
+                          for ln in lines]).decode("utf-8")
 
 
 # the columns vcards() takes, in order
