@@ -245,6 +245,13 @@ class _MemberSink:
             self.bytes += len(data)
             self._raw.write(data)
 
+    def write_bytes(self, data: bytes) -> None:
+        """UTF-8 text already encoded (after whatever text is buffered)."""
+        self.flush()
+        self.sha.update(data)
+        self.bytes += len(data)
+        self._raw.write(data)
+
 
 @dataclass
 class ArchiveWriter:
@@ -542,18 +549,37 @@ def column_texts(col, neutral: bool = False) -> Callable[[tuple], list] | None:
     return lambda values: [convert(v) for v in values]
 
 
+class Tap:
+    """Something else written from a data member's rows as they are read (see
+    :func:`row_batches`): called with each batch as stored; ``joined(table)`` gives the FROM
+    clause that adds ``columns`` after the table's own."""
+
+    columns: tuple = ()
+    joined: Callable[[Table], Any] | None = None
+
+    def __call__(self, rows: list) -> None:
+        raise NotImplementedError
+
+
 def row_batches(conn: Connection, model, account_id: int, cols: list, progress, neutral: bool = False,
-                where=None) -> Iterator[list]:
+                where=None, tap: "Tap | None" = None) -> Iterator[list]:
     """The CSV rows (lists of cell texts, ``None`` for "") of one table's rows in the
-    account (and ``where``), in id order, a batch at a time."""
+    account (and ``where``), in id order, a batch at a time. On SQLite, ``tap`` also gets
+    each batch as stored (with its ``joined`` columns after the table's), so another member
+    can be written from the same read."""
     t = _table(model)
     query = select(*cols).where(t.c.account_id == account_id)
     query = (query if where is None else query.where(where)).order_by(t.c.id)
     if conn.dialect.name == "sqlite" and _FAST_SQLITE:
+        width = len(cols)
+        if tap is not None and tap.joined:
+            query = query.add_columns(*tap.columns).select_from(tap.joined(t))
         convert = [(i, f) for i, f in enumerate(column_texts(c, neutral) for c in cols) if f is not None]
         for rows in raw_batches(conn, query):
-            if convert:
-                by_col = list(zip(*rows))
+            if tap is not None:
+                tap(rows)
+            if convert or len(rows[0]) != width:
+                by_col = list(zip(*rows))[:width]
                 for i, f in convert:
                     by_col[i] = f(by_col[i])
                 rows = list(zip(*by_col))
@@ -592,6 +618,7 @@ def write_data_members(
     progress: Progress | None = None,
     neutralise_formulas: bool = False,
     counts: dict[str, int] | None = None,
+    taps: dict[str, Tap] | None = None,
 ) -> dict[str, int]:
     """Write every data member of the account; returns the counts per kind.
 
@@ -609,7 +636,8 @@ def write_data_members(
         if name in CSV_MEMBERS:
             model = CSV_MEMBERS[name]
             cols = columns(model)
-            batches = row_batches(conn, model, account_id, cols, tick, neutralise_formulas)
+            batches = row_batches(conn, model, account_id, cols, tick, neutralise_formulas,
+                                  tap=(taps or {}).get(name))
             w.write_csv_batches(name, [c.name for c in cols], batches)
             if neutralise_formulas:
                 w.formula_escaped.append(name)
