@@ -380,20 +380,15 @@ def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, acco
             sink.rows = views["contacts"] = spilled["contacts.csv"].copy_to(sink)
         else:
             sink.rows = views["contacts"] = write_vcards(sink, conn, account_id, tick)
-    with w.member("appointments.ics") as sink:
-        if "appointments.csv" in spilled:
-            sink.write(vformat.calendar_begin("Appointments"))
-            sink.rows = views["appointments"] = spilled["appointments.csv"].copy_to(sink)
+    for kind, title, write in (("appointments", "Appointments", write_events), ("todos", "To-dos", write_todos)):
+        with w.member(f"{kind}.ics") as sink:
+            spill = spilled.get(f"{kind}.csv")
+            if spill is None:
+                sink.rows = views[kind] = write(sink, conn, account_id, stamp, tick)
+                continue
+            sink.write(vformat.calendar_begin(title))
+            sink.rows = views[kind] = spill.copy_to(sink)
             sink.write(vformat.calendar_end())
-        else:
-            sink.rows = views["appointments"] = write_events(sink, conn, account_id, stamp, tick)
-    with w.member("todos.ics") as sink:
-        if "todos.csv" in spilled:
-            sink.write(vformat.calendar_begin("To-dos"))
-            sink.rows = views["todos"] = spilled["todos.csv"].copy_to(sink)
-            sink.write(vformat.calendar_end())
-        else:
-            sink.rows = views["todos"] = write_todos(sink, conn, account_id, stamp, tick)
     views["email_templates"] = write_templates(w, conn, account_id, tick)
     summary = monthly_summary(conn, account_id)
     w.write_csv("reports/summary.csv", SUMMARY_HEADER,
