@@ -570,16 +570,16 @@ def row_batches(conn: Connection, model, account_id: int, cols: list, progress, 
     t = _table(model)
     query = select(*cols).where(t.c.account_id == account_id)
     query = (query if where is None else query.where(where)).order_by(t.c.id)
-    if conn.dialect.name == "sqlite" and _FAST_SQLITE:
-        width = len(cols)
-        if tap is not None and tap.joined:
+    if fast_sqlite(conn):
+        joined = tap is not None and tap.joined is not None
+        if joined:
             query = query.add_columns(*tap.columns).select_from(tap.joined(t))
         convert = [(i, f) for i, f in enumerate(column_texts(c, neutral) for c in cols) if f is not None]
         for rows in raw_batches(conn, query):
             if tap is not None:
                 tap(rows)
-            if convert or len(rows[0]) != width:
-                by_col = list(zip(*rows))[:width]
+            if convert or joined:  # the joined columns are the tap's, not the member's
+                by_col = list(zip(*rows))[:len(cols)]
                 for i, f in convert:
                     by_col[i] = f(by_col[i])
                 rows = list(zip(*by_col))
@@ -919,6 +919,11 @@ def _csv_to_rows(reader: _MemberReader, model, account_id: int, uncell: Callable
 _FAST_SQLITE = True  # tests turn it off (export and restore) to compare with the typed path
 
 
+def fast_sqlite(conn: Connection) -> bool:
+    """Whether reading and writing members take the SQLite paths (raw tuples, stored values)."""
+    return conn.dialect.name == "sqlite" and _FAST_SQLITE
+
+
 def _sqlite_stored_datetime(text: str) -> str:
     value = datetime.fromisoformat(text)  # validates (in C)
     if value.tzinfo is None:
@@ -1232,7 +1237,7 @@ def import_archive(
             model = CSV_MEMBERS[name]
             reader = _MemberReader(zf, manifest, name)
             uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
-            if conn.dialect.name == "sqlite" and _FAST_SQLITE:
+            if fast_sqlite(conn):
                 n = _insert_csv_sqlite(conn, reader, model, account_id, uncell, tick)
             else:
                 n = _insert_batches(conn, model, _counted(_csv_to_rows(reader, model, account_id, uncell), tick))

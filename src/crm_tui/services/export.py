@@ -368,12 +368,9 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
 
 
 def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, account: dict,
-                       counts: dict[str, int], tick, stamp: str | None = None,
-                       spilled: dict[str, _Spill] | None = None) -> dict[str, int]:
-    """The view members; with ``spilled``, the vCard and iCalendar ones were written while
-    their data members were read and are copied in."""
-    stamp = stamp or vformat.utc_stamp(clock.now())
-    spilled = spilled or {}
+                       counts: dict[str, int], tick, stamp: str, spilled: dict[str, _Spill]) -> dict[str, int]:
+    """The view members; those in ``spilled`` were written while their data members were
+    read and are copied in."""
     views: dict[str, int] = {}
     with w.member("contacts.vcf") as sink:
         if "contacts.csv" in spilled:
@@ -415,7 +412,7 @@ def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], prog
     try:
         account = archive.account_record(conn, account_id)
         stamp = vformat.utc_stamp(clock.now())
-        if conn.dialect.name == "sqlite" and archive._FAST_SQLITE:
+        if archive.fast_sqlite(conn):
             spills = _view_spills(account_id, stamp, tick)
         with archive.bulk_work():
             archive.write_data_members(w, conn, account_id, include_password_hashes=False, progress=tick,
