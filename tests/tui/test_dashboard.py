@@ -134,7 +134,8 @@ async def test_figures_that_come_late_fill_in_a_dashboard_already_open(demo_url,
         app.screen.query_one("#password", Input).focus()
         await pilot.press("enter")
         for _ in range(int(20 / 0.02)):  # the password check, then the app's wait for the figures
-            if isinstance(app.screen, MainScreen):
+            # the screen is current before its widgets are mounted: wait for the tile too
+            if isinstance(app.screen, MainScreen) and app.screen.query("#tile-contacts"):
                 break
             await pilot.pause(0.02)
         assert isinstance(app.screen, MainScreen) and not release.is_set()
