@@ -1,0 +1,129 @@
+"""How closing deletes an account's rows: table by table with SQLite's foreign-key enforcement
+off for that one transaction, its own reference checks in its place, and every pooled
+connection back to enforcing foreign keys (and to the default page cache) afterwards."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from conftest import OWNER, PASSWORDS
+
+ACME = "Acme Realty"
+
+
+def counts(engine) -> dict[str, int]:
+    from crm_tui.models import ACCOUNT_TABLES
+
+    with engine.connect() as conn:
+        found = {m.__tablename__: conn.execute(text(f'SELECT count(*) FROM "{m.__tablename__}"')).scalar()
+                 for m in ACCOUNT_TABLES}
+        found["account"] = conn.execute(text("SELECT count(*) FROM account")).scalar()
+        found["closed_account"] = conn.execute(text("SELECT count(*) FROM closed_account")).scalar()
+        found["backup"] = conn.execute(text("SELECT count(*) FROM backup")).scalar()
+    return found
+
+
+def assert_every_connection_enforces_foreign_keys(engine) -> None:
+    """Check out several connections at once, so the pooled ones are all seen."""
+    conns = [engine.connect() for _ in range(4)]
+    try:
+        for conn in conns:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+        conn = conns[0]
+        conn.rollback()  # the pragmas above began a transaction
+        with pytest.raises(IntegrityError):
+            with conn.begin():
+                conn.exec_driver_sql(
+                    "UPDATE history_entry SET contact_id = 987654321 "
+                    "WHERE id = (SELECT min(id) FROM history_entry)")
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+@pytest.fixture
+def acme(fresh_demo, tmp_path, monkeypatch):
+    from crm_tui.services import auth
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    return fresh_demo, auth.as_member(fresh_demo, OWNER)
+
+
+def test_closing_deletes_every_row_of_the_account_and_no_other(acme):
+    from crm_tui.models import ACCOUNT_TABLES
+    from crm_tui.services import closing
+
+    engine, who = acme
+    with engine.connect() as conn:
+        others = {m.__tablename__: conn.execute(text(
+            f'SELECT count(*) FROM "{m.__tablename__}" WHERE account_id != :a'), {"a": who.account_id}).scalar()
+            for m in ACCOUNT_TABLES}
+    closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
+    with engine.connect() as conn:
+        for m in ACCOUNT_TABLES:
+            t = m.__tablename__
+            assert conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE account_id = :a'),
+                                {"a": who.account_id}).scalar() == 0, t
+            assert conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() == others[t], t
+        assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"), {"a": who.account_id}).scalar() == 0
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    assert_every_connection_enforces_foreign_keys(engine)
+
+
+def test_another_accounts_row_that_refers_to_a_contact_refuses_the_close_and_deletes_nothing(acme, tmp_path):
+    """Damaged data: a Birch Books history entry points at an Acme contact. With enforcement on,
+    the cascade would have deleted Birch's row; the close refuses instead, and changes nothing."""
+    from crm_tui import db
+    from crm_tui.services import closing
+
+    engine, who = acme
+    with engine.begin() as conn:
+        stray = conn.execute(text(
+            "SELECT min(id) FROM history_entry WHERE account_id != :a"), {"a": who.account_id}).scalar()
+        conn.execute(text(
+            "UPDATE history_entry SET contact_id = (SELECT min(id) FROM contact WHERE account_id = :a) "
+            "WHERE id = :h"), {"a": who.account_id, "h": stray})
+    before = counts(engine)
+    with pytest.raises(db.DatabaseError) as info:
+        closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
+    message = str(info.value)
+    assert "\n" not in message
+    assert "history_entry" in message and "nothing was deleted" in message
+    assert counts(engine) == before
+    assert not any(p.is_file() for p in (tmp_path / "backups").rglob("*"))  # no backup left behind
+    assert_every_connection_enforces_foreign_keys(engine)
+
+
+def test_a_close_that_fails_while_deleting_leaves_foreign_keys_enforced(acme, monkeypatch):
+    from crm_tui.services import audit, closing
+
+    engine, who = acme
+    before = counts(engine)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(audit, "append", broken)
+    with pytest.raises(RuntimeError):
+        closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
+    assert counts(engine) == before
+    assert_every_connection_enforces_foreign_keys(engine)
+
+
+def test_other_writes_still_cascade_after_a_close(acme):
+    """The schema's ON DELETE actions still work for every other delete on the same pool."""
+    from crm_tui.services import auth, closing
+
+    engine, who = acme
+    closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
+    birch = auth.as_member(engine, "sam@birch-books.example")
+    with engine.begin() as conn:
+        contact = conn.execute(text(
+            "SELECT contact_id FROM history_entry WHERE account_id = :a AND contact_id IS NOT NULL LIMIT 1"),
+            {"a": birch.account_id}).scalar()
+        conn.execute(text("DELETE FROM contact WHERE id = :c"), {"c": contact})
+        assert conn.execute(text("SELECT count(*) FROM history_entry WHERE contact_id = :c"),
+                            {"c": contact}).scalar() == 0
