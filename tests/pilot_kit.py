@@ -60,6 +60,24 @@ async def sign_in(pilot, email: str, password: str | None = None, *, typed: bool
     assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
 
 
+KEY_NAMES = {"enter", "tab", "shift+tab", "escape"}
+
+
+def burst(app, *parts: str) -> None:
+    """Queue keys at once, as a burst from a slow link (or tmux send-keys) arrives: each part
+    is a key name from KEY_NAMES or text typed character by character."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    chars = {"enter": "\r", "tab": "\t", "escape": "\x1b", "shift+tab": None}
+    for part in parts:
+        if part in KEY_NAMES:
+            app.post_message(events.Key(part, chars[part]))
+        else:
+            for ch in part:
+                app.post_message(events.Key(_character_to_key(ch), ch))
+
+
 def static_text(screen, selector: str) -> str:
     from textual.widgets import Static
 

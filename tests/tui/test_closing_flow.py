@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
-from pilot_kit import SIZE, count, run, settle, sign_in, text_of  # noqa: F401
+from pilot_kit import SIZE, burst, count, run, settle, sign_in, text_of  # noqa: F401
 
 
 def acme_id(engine) -> int | None:
@@ -255,5 +255,37 @@ def test_administrator_and_team_player_cannot_reach_billing(demo_url, email):
             # nor through the command palette
             titles = [c.title for c in app.get_system_commands(app.screen)]
             assert "Billing & Plan" not in titles
+
+    run(body())
+
+
+@pytest.mark.parametrize("between", ["tab", "enter"])
+def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(demo_url, between):
+    """Over a slow link "name, Tab (or Enter), password" can arrive together: the password must
+    not land, in clear, in the name field; and a typed-ahead Enter after the password only
+    moves to the delete button, which still takes its own press."""
+    from textual.widgets import Button, Input
+
+    from crm_tui import db
+    from crm_tui.tui.app import CrmApp
+
+    engine = db.get_engine(demo_url)
+    account_id = acme_id(engine)
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_confirmation_by_keys(pilot)
+            confirm = app.screen
+            await pilot.press("shift+tab", "shift+tab")
+            assert app.focused is confirm.query_one("#close-name", Input)
+            burst(app, "Acme Realty", between, PASSWORDS[OWNER], "enter", "enter")
+            await settle(pilot)
+            await settle(pilot)
+            assert confirm.query_one("#close-name", Input).value == "Acme Realty"
+            assert confirm.query_one("#close-password", Input).value == PASSWORDS[OWNER]
+            assert app.focused is confirm.query_one("#close-delete", Button)
+            assert app.screen is confirm and acme_id(engine) == account_id
 
     run(body())

@@ -185,3 +185,21 @@ async def test_email_enter_password_enter_typed_ahead_in_one_burst_signs_in(demo
         await settle(pilot)
         assert isinstance(app.screen, MainScreen), app.screen
         assert app.who.email == OWNER
+
+
+@run
+async def test_email_tab_password_enter_typed_ahead_in_one_burst_signs_in(demo_url):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+
+    from conftest import PASSWORDS
+    from pilot_kit import burst
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, OWNER, "tab", PASSWORDS[OWNER], "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen), app.screen
+        assert app.who.email == OWNER

@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import FormInput
 
 DELETE_LABEL = "Delete account permanently"
 
@@ -83,10 +84,11 @@ class CloseConfirmScreen(CrmScreen):
         with Vertical(id="close-form"):
             with Horizontal(classes="close-row"):
                 yield Label("", id="close-name-label", classes="close-label")
-                yield Input(id="close-name", compact=True, disabled=True, placeholder="the name, exactly")
+                yield FormInput(id="close-name", compact=True, disabled=True, placeholder="the name, exactly",
+                                next_on_enter="#close-password")
             with Horizontal(classes="close-row"):
                 yield Label("Your password", classes="close-label")
-                yield Input(id="close-password", password=True, compact=True, disabled=True,
+                yield FormInput(id="close-password", password=True, compact=True, disabled=True,
                             placeholder="re-enter it")
             with Horizontal(id="close-buttons"):
                 yield Button("Cancel", id="close-cancel", variant="primary", compact=True)
@@ -145,10 +147,9 @@ class CloseConfirmScreen(CrmScreen):
             self.query_one("#close-delete", Button).disabled = not self.name_matches()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        # Enter only moves on: deleting always takes a deliberate press of the delete button.
-        if event.input.id == "close-name":
-            self.query_one("#close-password", Input).focus()
-        elif event.input.id == "close-password":
+        # Enter only moves on: deleting always takes a deliberate press of the delete button
+        # (the name field's Enter moves to the password field itself, see FormInput).
+        if event.input.id == "close-password":
             delete = self.query_one("#close-delete", Button)
             if delete.disabled:
                 self.status("The account name you typed does not match yet.", error=True)

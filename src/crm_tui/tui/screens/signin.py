@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Container, Vertical
@@ -10,26 +9,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
-
-
-class EmailInput(Input):
-    """Enter moves to the password field at once, and keys that were already on their way
-    to this field (a fast typist, or a slow link delivering "email, Enter, password, Enter"
-    in one burst) follow the focus instead of landing in the email."""
-
-    async def _on_key(self, event: events.Key) -> None:
-        focused = self.screen.focused
-        if focused is not None and focused is not self:
-            event.stop()
-            event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
-            return
-        if event.key == "enter":  # here rather than as a binding, which runs after the queued keys
-            event.stop()
-            event.prevent_default()
-            self.screen.set_focus(self.screen.query_one("#password", Input))
-            return
-        await super()._on_key(event)
+from crm_tui.tui.widgets.form_input import FormInput
 
 
 class SignInScreen(CrmScreen):
@@ -54,9 +34,9 @@ class SignInScreen(CrmScreen):
                 yield Static("crm-tui · sign in", id="signin-title")
                 with Container(id="signin-form"):
                     yield Label("Email", classes="signin-label")
-                    yield EmailInput(placeholder="you@example.com", id="email", compact=True)
+                    yield FormInput(placeholder="you@example.com", id="email", compact=True, next_on_enter="#password")
                     yield Label("Password", classes="signin-label")
-                    yield Input(password=True, id="password", compact=True)
+                    yield FormInput(password=True, id="password", compact=True)
                     yield Label("", classes="signin-label")
                     yield Button("Sign in", id="sign-in", variant="primary", disabled=True, compact=True)
                 yield Static("Opening the database…", id="signin-message")

@@ -10,6 +10,7 @@ from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import FormInput
 
 
 class ReasonButton(RadioButton):
@@ -60,7 +61,7 @@ class SurveyScreen(CrmScreen):
                 for index, reason in enumerate(REASONS):
                     yield ReasonButton(reason, id=f"reason-{index}")
             yield Static("Anything else you'd like to tell us? (optional)", id="survey-comment-label")
-            yield Input(id="survey-comment", max_length=MAX_COMMENT, compact=True,
+            yield FormInput(id="survey-comment", max_length=MAX_COMMENT, compact=True,
                         placeholder="a comment")
             with Horizontal(id="survey-buttons"):
                 yield Button("Submit", id="survey-submit", variant="primary", compact=True)

@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet,
 
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import FormInput
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.confirm import ConfirmModal, NoticeModal
 from crm_tui.tui.widgets.record_table import RecordTable
@@ -269,10 +270,10 @@ class AddMemberModal(CrmModal):
             yield Static("Add a team member", classes="page-title")
             with Horizontal(classes="add-row"):
                 yield Label("Email", classes="add-label")
-                yield Input(placeholder="name@example.com", id="add-email", compact=True)
+                yield FormInput(placeholder="name@example.com", id="add-email", compact=True, next_on_enter="#add-name")
             with Horizontal(classes="add-row"):
                 yield Label("Name", classes="add-label")
-                yield Input(id="add-name", compact=True)
+                yield FormInput(id="add-name", compact=True)
             with Horizontal(classes="add-row"):
                 yield Label("Role", classes="add-label")
                 with RadioSet(id="add-role", compact=True):

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from crm_tui.tui.base import CrmModal
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import FormInput
 
 
 class ConfirmModal(CrmModal):
@@ -84,7 +85,7 @@ class ConfirmModal(CrmModal):
                 body = self.body if isinstance(self.body, Content) else Content(self.body)
                 yield Static(body)
             if self.password:
-                yield Input(password=True, placeholder="Your password", id="confirm-password", compact=True)
+                yield FormInput(password=True, placeholder="Your password", id="confirm-password", compact=True)
             yield Static("", id="confirm-error")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)

@@ -1,0 +1,41 @@
+"""A form field that keeps typed-ahead keys where the typist meant them.
+
+Over a slow link (or from a fast typist, or tmux ``send-keys``) the keys of "name, Tab,
+password, Enter" can arrive in one burst. Textual hands every key to the widget focused when
+the key arrives and moves focus for Tab only once that key's binding has run, so the keys after
+the Tab would land in the field being left: a password typed ahead would show, in clear, in the
+field before it. A :class:`FormInput` moves focus itself, at once, on Tab, Shift+Tab and (when
+it is given ``next_on_enter``) Enter, and passes on the keys that reached it after focus left.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input
+
+
+class FormInput(Input):
+    def __init__(self, *args, next_on_enter: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.next_on_enter = next_on_enter
+
+    async def _on_key(self, event: events.Key) -> None:
+        screen = self.screen
+        focused = screen.focused
+        if focused is not None and focused is not self:  # queued before focus moved on
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
+        if event.key in ("tab", "shift+tab") or (event.key == "enter" and self.next_on_enter):
+            # here rather than as a binding, which runs only after the keys already queued
+            event.stop()
+            event.prevent_default()
+            if event.key == "tab":
+                screen.focus_next()
+            elif event.key == "shift+tab":
+                screen.focus_previous()
+            else:
+                screen.set_focus(screen.query_one(self.next_on_enter))
+            return
+        await super()._on_key(event)
