@@ -64,6 +64,13 @@ async def open_confirmation_by_keys(pilot) -> None:
     assert isinstance(pilot.app.screen, CloseConfirmScreen)
 
 
+async def owner_at_confirmation(pilot):
+    """The owner signed in (fields filled) and at the confirmation screen, by keys."""
+    await sign_in(pilot, OWNER)
+    await open_confirmation_by_keys(pilot)
+    return pilot.app.screen
+
+
 def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url):
     from textual.widgets import Button, Input
 
@@ -174,9 +181,7 @@ def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, messag
     async def body():
         app = CrmApp(database_url=demo_url)
         async with app.run_test(size=SIZE) as pilot:
-            await sign_in(pilot, OWNER)
-            await open_confirmation_by_keys(pilot)
-            confirm = app.screen
+            confirm = await owner_at_confirmation(pilot)
             await pilot.press("shift+tab", "shift+tab", *name, "enter", *password, "enter")
             await pilot.pause()
             delete = confirm.query_one("#close-delete", Button)
@@ -275,9 +280,7 @@ def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(dem
     async def body():
         app = CrmApp(database_url=demo_url)
         async with app.run_test(size=SIZE) as pilot:
-            await sign_in(pilot, OWNER)
-            await open_confirmation_by_keys(pilot)
-            confirm = app.screen
+            confirm = await owner_at_confirmation(pilot)
             await pilot.press("shift+tab", "shift+tab")
             assert app.focused is confirm.query_one("#close-name", Input)
             burst(app, "Acme Realty", between, PASSWORDS[OWNER], "enter", "enter")
