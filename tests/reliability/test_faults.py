@@ -273,7 +273,7 @@ def test_restore_after_the_window(closed, capsys, monkeypatch) -> None:
     monkeypatch.setenv("CRM_TUI_NOW", h.AFTER_WINDOW)
     before = h.dump(closed.db)
     code, _out, err = _restore(closed, capsys, monkeypatch)
-    assert h.one_line_refusal(code, err) and "permanently deleted" in err, err
+    assert h.one_line_refusal(code, err) and "can no longer be restored" in err, err
     assert h.dump(closed.db) == before
 
 

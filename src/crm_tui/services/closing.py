@@ -215,10 +215,16 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         t = _tombstone_for(s, email)
         if t.state == "restored":
             raise RestoreRefused("that account has been restored already")
-        if t.state == "purged" or not window_open(t.restore_until, now):
+        if t.state == "purged":
             raise RestoreRefused(
                 f"the account was closed on {t.closed_at:%d %b %Y} and its data has been permanently "
                 "deleted (the 3-month window has passed); you're welcome to create a new account"
+            )
+        if not window_open(t.restore_until, now):  # not purged yet: say what is true now
+            raise RestoreRefused(
+                f"the account was closed on {t.closed_at:%d %b %Y} and its 3-month restore window ended "
+                f"on {t.restore_until:%d %B %Y}; it can no longer be restored (its backup is destroyed "
+                "at the next purge); you're welcome to create a new account"
             )
         backup = s.get(Backup, t.backup_id) if t.backup_id else None
         key = backups.key_for(s, backup.id) if backup else None
