@@ -82,3 +82,27 @@ async def test_paging_and_search(demo_url):
             assert type(app.screen).__name__ == "ContactsScreen"
     finally:
         contacts.PAGE = 100
+
+
+@run
+async def test_group_actions_during_a_search_says_all_is_the_whole_account(demo_url):
+    """With a search on, "all" could be read as "all matches": the options say what they do."""
+    from textual.widgets import OptionList
+
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "1")
+        await press(pilot, "g")
+        options = app.screen.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert labels[2] == "Export all 60 contacts to CSV" and not app.screen.query("#group-search-note")
+        await press(pilot, "escape")
+        await press(pilot, "slash", *"harbor", "enter")
+        await press(pilot, "g")
+        options = app.screen.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert labels[2:] == ["Export every contact to CSV", "Export every contact to vCard"]
+        assert "not only the matches" in static_text(app.screen, "#group-search-note")

@@ -276,7 +276,7 @@ class ContactsScreen(SectionScreen):
             ids = sorted(self.picked) if scope == "selected" else None
             self.app.push_screen(ExportModal(ids, fmt), self._exported)
 
-        self.app.push_screen(GroupActionsModal(len(self.picked), total), chosen)
+        self.app.push_screen(GroupActionsModal(len(self.picked), total, searching=bool(self.query_text)), chosen)
 
     def _exported(self, result) -> None:
         if result is None:
@@ -316,23 +316,31 @@ class GroupActionsModal(CrmModal):
     }
     """
 
-    def __init__(self, selected: int, total: int | None) -> None:
+    def __init__(self, selected: int, total: int | None, *, searching: bool = False) -> None:
         super().__init__()
         self.picked = selected
         self.total = total
+        self.searching = searching
 
     def compose(self) -> ComposeResult:
         n = f"{self.picked:,}"
-        everyone = f"all {self.total:,}" if self.total is not None else "all"
+        if self.searching:  # the search's matches are not "all": say what these export
+            everyone = "every contact"
+        else:
+            everyone = f"all {self.total:,} contacts" if self.total is not None else "all contacts"
         with Vertical(id="group-box"):
             yield Static("Group Actions", classes="page-title")
             yield OptionList(
                 Option(f"Export {n} selected to CSV", id="selected:csv", disabled=not self.picked),
                 Option(f"Export {n} selected to vCard", id="selected:vcf", disabled=not self.picked),
-                Option(f"Export {everyone} contacts to CSV", id="all:csv"),
-                Option(f"Export {everyone} contacts to vCard", id="all:vcf"),
+                Option(f"Export {everyone} to CSV", id="all:csv"),
+                Option(f"Export {everyone} to vCard", id="all:vcf"),
                 id="group-options",
             )
+            if self.searching:
+                yield Static("A search is on: \"every contact\" is the whole account, not only the "
+                             "matches. To export matches, select them with Space.", classes="muted",
+                             id="group-search-note")
             yield Static("Space selects rows; Esc closes.", classes="muted")
 
     def on_mount(self) -> None:
