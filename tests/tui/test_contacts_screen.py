@@ -84,25 +84,24 @@ async def test_paging_and_search(demo_url):
         contacts.PAGE = 100
 
 
+def option_labels(screen) -> list[str]:
+    from textual.widgets import OptionList
+
+    options = screen.query_one(OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
 @run
 async def test_group_actions_during_a_search_says_all_is_the_whole_account(demo_url):
     """With a search on, "all" could be read as "all matches": the options say what they do."""
-    from textual.widgets import OptionList
-
     from crm_tui.tui.app import CrmApp
 
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, OWNER)
-        await press(pilot, "1")
-        await press(pilot, "g")
-        options = app.screen.query_one(OptionList)
-        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        assert labels[2] == "Export all 60 contacts to CSV" and not app.screen.query("#group-search-note")
-        await press(pilot, "escape")
-        await press(pilot, "slash", *"harbor", "enter")
-        await press(pilot, "g")
-        options = app.screen.query_one(OptionList)
-        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        assert labels[2:] == ["Export every contact to CSV", "Export every contact to vCard"]
+        await press(pilot, "1", "g")
+        assert option_labels(app.screen)[2] == "Export all 60 contacts to CSV"
+        assert not app.screen.query("#group-search-note")
+        await press(pilot, "escape", "slash", *"harbor", "enter", "g")
+        assert option_labels(app.screen)[2:] == ["Export every contact to CSV", "Export every contact to vCard"]
         assert "not only the matches" in static_text(app.screen, "#group-search-note")
