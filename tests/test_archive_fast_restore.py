@@ -27,6 +27,9 @@ TABLES = ("account", "member", "contact", "email_template", "autoresponder", "au
           "appointment", "todo", "history_entry", "text_message", "messages_service", "invoice")
 
 
+PINNED = "2026-11-27T10:00:00+00:00"
+
+
 def _export_bytes(engine, who) -> bytes:
     from crm_tui.services import export
 
@@ -187,6 +190,7 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
     member comes out as the typed path alone writes it."""
     from crm_tui.services import archive
 
+    monkeypatch.setenv("CRM_TUI_NOW", PINNED)  # both exports stamp the same time
     engine = fresh_demo
     who = sign_in(engine, OWNER)
     with engine.begin() as conn:
@@ -213,6 +217,7 @@ def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_pa
     Group Actions' CSV, come out as the typed path writes them."""
     from crm_tui.services import archive, export
 
+    monkeypatch.setenv("CRM_TUI_NOW", PINNED)  # both exports stamp the same time (DTSTAMP)
     engine = fresh_demo
     who = sign_in(engine, OWNER)
     starts = ["=1+1", "+1 555", "-x", "@SUM(A1)", "\tab", "\rcr", "'quoted", "a\x00=b", "=", "", "plain"]
