@@ -89,7 +89,7 @@ class CloseConfirmScreen(CrmScreen):
             with Horizontal(classes="close-row"):
                 yield Label("Your password", classes="close-label")
                 yield FormInput(id="close-password", password=True, compact=True, disabled=True,
-                            placeholder="re-enter it")
+                                placeholder="re-enter it")
             with Horizontal(id="close-buttons"):
                 yield Button("Cancel", id="close-cancel", variant="primary", compact=True)
                 yield Button(DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True)
