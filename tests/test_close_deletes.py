@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from conftest import OWNER, PASSWORDS
+from conftest import OTHER_OWNER, OWNER, PASSWORDS
 
 ACME = "Acme Realty"
 
@@ -52,11 +52,31 @@ def acme(fresh_demo, tmp_path, monkeypatch):
     return fresh_demo, auth.as_member(fresh_demo, OWNER)
 
 
-def test_closing_deletes_every_row_of_the_account_and_no_other(acme):
+def schema(engine) -> tuple[int, set]:
+    """The schema's version number (every CREATE or DROP raises it) and every index's definition."""
+    with engine.connect() as conn:
+        return (conn.exec_driver_sql("PRAGMA schema_version").scalar(),
+                set(conn.exec_driver_sql("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'").all()))
+
+
+@pytest.fixture
+def rebuilding(monkeypatch):
+    """Tables where the closing account holds most rows have their indexes rebuilt, however
+    few rows that is (the demo's accounts are far below the real threshold)."""
+    from crm_tui.services import closing
+
+    monkeypatch.setattr(closing, "REBUILD_MIN_ROWS", 1)
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["row-by-row", "rebuilding-indexes"])
+def test_closing_deletes_every_row_of_the_account_and_no_other(acme, request, rebuild):
     from crm_tui.models import ACCOUNT_TABLES
     from crm_tui.services import closing
 
+    if rebuild:
+        request.getfixturevalue("rebuilding")
     engine, who = acme
+    version, indexes = schema(engine)
     with engine.connect() as conn:
         others = {m.__tablename__: conn.execute(text(
             f'SELECT count(*) FROM "{m.__tablename__}" WHERE account_id != :a'), {"a": who.account_id}).scalar()
@@ -70,7 +90,43 @@ def test_closing_deletes_every_row_of_the_account_and_no_other(acme):
             assert conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() == others[t], t
         assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"), {"a": who.account_id}).scalar() == 0
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert conn.exec_driver_sql("PRAGMA integrity_check").all() == [("ok",)]  # indexes match their tables
+    after_version, after_indexes = schema(engine)
+    assert after_indexes == indexes  # every index is back, defined as before
+    assert (after_version != version) == rebuild
     assert_every_connection_enforces_foreign_keys(engine)
+
+
+def test_an_account_holding_few_of_a_tables_rows_deletes_them_row_by_row(fresh_demo, tmp_path, monkeypatch, rebuilding):
+    """Birch & Co holds a tenth of the demo's rows: rebuilding the indexes would sort the other
+    nine tenths, so its close deletes row by row and leaves the schema alone."""
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    version, indexes = schema(fresh_demo)
+    birch = auth.as_member(fresh_demo, OTHER_OWNER)
+    closing.close_account(fresh_demo, birch, "Birch & Co Bookkeeping", PASSWORDS[OTHER_OWNER])
+    assert schema(fresh_demo) == (version, indexes)
+    with fresh_demo.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM account WHERE name = 'Birch & Co Bookkeeping'").scalar() == 0
+
+
+def test_rebuilt_indexes_keep_nothing_of_the_deleted_rows_on_disk(acme, rebuilding):
+    """The dropped indexes' pages held the contacts' names: secure_delete zeroes them too."""
+    from pathlib import Path
+
+    from crm_tui.services import closing
+
+    engine, who = acme
+    with engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE contact SET last_name = 'Quillfeather', first_name = 'Zanzibar' "
+            "WHERE id = (SELECT min(id) FROM contact WHERE account_id = :a)"), {"a": who.account_id})
+    path = Path(engine.url.database)
+    closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
+    wal = path.with_name(path.name + "-wal")
+    on_disk = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert b"Quillfeather" not in on_disk and b"Zanzibar" not in on_disk
 
 
 def test_another_accounts_row_that_refers_to_a_contact_refuses_the_close_and_deletes_nothing(acme, tmp_path):
@@ -97,11 +153,15 @@ def test_another_accounts_row_that_refers_to_a_contact_refuses_the_close_and_del
     assert_every_connection_enforces_foreign_keys(engine)
 
 
-def test_a_close_that_fails_while_deleting_leaves_foreign_keys_enforced(acme, monkeypatch):
+@pytest.mark.parametrize("rebuild", [False, True], ids=["row-by-row", "rebuilding-indexes"])
+def test_a_close_that_fails_while_deleting_leaves_foreign_keys_enforced(acme, monkeypatch, request, rebuild):
     from crm_tui.services import audit, closing
 
+    if rebuild:
+        request.getfixturevalue("rebuilding")
     engine, who = acme
     before = counts(engine)
+    version, indexes = schema(engine)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -110,6 +170,9 @@ def test_a_close_that_fails_while_deleting_leaves_foreign_keys_enforced(acme, mo
     with pytest.raises(RuntimeError):
         closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
     assert counts(engine) == before
+    assert schema(engine)[1] == indexes  # the dropped indexes came back with the rollback
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").all() == [("ok",)]
     assert_every_connection_enforces_foreign_keys(engine)
 
 

@@ -56,6 +56,55 @@ class Receipt:
 DELETE_CACHE_KIB = 32 * 1024
 
 
+# When the account holds most of a table's rows (and at least this many), the table's
+# indexes are dropped, its rows deleted in one pass and the indexes built again from the rows
+# left: deleting row by row updates every index at as many places, most of them in no useful
+# order, while building sorts only what is left. Measured on the benchmark's databases (the
+# account against 10 others of 10,000 contacts): with 50,000 contacts (a third of each table)
+# deleting row by row took 0.8-1.1 s and rebuilding 1.3-1.8 s; with 250,000 (five sevenths)
+# 5.3-6.1 s against 2.6-3.4 s. Below this many rows either way takes milliseconds, not worth
+# a schema change (which makes every connection prepare its statements again).
+REBUILD_MIN_ROWS = 10_000
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _indexes_to_rebuild(conn, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of every index made by CREATE INDEX on ``table``, except the
+    one on ``account_id`` alone, which finds the rows to delete in the table's order."""
+    found = []
+    for _seq, name, _unique, origin, partial in conn.exec_driver_sql(f"PRAGMA index_list({_quoted(table)})").all():
+        if origin != "c":
+            continue  # a PRIMARY KEY or UNIQUE constraint's own index: part of the table
+        columns = [r[2] for r in conn.exec_driver_sql(f"PRAGMA index_info({_quoted(name)})").all()]
+        if columns == ["account_id"] and not partial:
+            continue
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).scalar()
+        found.append((name, sql))
+    return found
+
+
+def _delete_rebuilding_indexes(conn, t, mine) -> None:
+    indexes = _indexes_to_rebuild(conn, t.name)
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {_quoted(name)}")
+    conn.execute(delete(t).where(mine))
+    for _name, sql in indexes:
+        conn.exec_driver_sql(sql)
+
+
+def _rebuilds_indexes(conn, t, mine) -> bool:
+    """Whether the account holds at least REBUILD_MIN_ROWS of the table's rows and most of them
+    (the table's total is only counted then: counting it costs more than a small delete)."""
+    count = conn.execute(select(func.count()).select_from(t).where(mine)).scalar()
+    if count < REBUILD_MIN_ROWS:
+        return False
+    return count > conn.execute(select(func.count()).select_from(t)).scalar() - count
+
+
 def _references_into(table) -> list:
     """Every foreign key in the schema that points at ``table``."""
     return [fk for other in table.metadata.sorted_tables for fk in other.foreign_keys
@@ -73,7 +122,11 @@ def delete_account_rows(conn, account_id: int) -> None:
     enforcement off: enforced, each deleted contact looks up and nulls or deletes its
     appointments, to-dos, history and texts through the schema's ``ON DELETE`` actions, although
     none are left by then (deleting 250,000 contacts: 4.3-4.6 s enforced, 0.9-1.3 s not; the
-    checks take about 0.5 s). The schema's cascades stay for every other delete."""
+    checks take about 0.5 s). The schema's cascades stay for every other delete.
+
+    Where the account holds most of a table's rows, that table's indexes are dropped before its
+    rows go and built again after (see REBUILD_MIN_ROWS); inside the same transaction, so a
+    close that fails leaves them as they were."""
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
         driver = conn.connection.driver_connection
@@ -91,7 +144,10 @@ def delete_account_rows(conn, account_id: int) -> None:
                     raise db.DatabaseError(
                         f"rows of {fk.parent.table.name} outside this account refer to its {t.name} rows "
                         "(the data is damaged); nothing was deleted")
-            conn.execute(delete(t).where(mine))
+            if sqlite and model is not Account and _rebuilds_indexes(conn, t, mine):
+                _delete_rebuilding_indexes(conn, t, mine)
+            else:
+                conn.execute(delete(t).where(mine))
     finally:
         if sqlite:
             driver.execute(f"PRAGMA cache_size = {cache}")
