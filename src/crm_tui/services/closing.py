@@ -59,11 +59,12 @@ DELETE_CACHE_KIB = 32 * 1024
 # When the account holds most of a table's rows (and at least this many), the table's
 # indexes are dropped, its rows deleted in one pass and the indexes built again from the rows
 # left: deleting row by row updates every index at as many places, most of them in no useful
-# order, while building sorts only what is left. Measured on the benchmark's databases (the
-# account against 10 others of 10,000 contacts): with 50,000 contacts (a third of each table)
-# deleting row by row took 0.8-1.1 s and rebuilding 1.3-1.8 s; with 250,000 (five sevenths)
-# 5.3-6.1 s against 2.6-3.4 s. Below this many rows either way takes milliseconds, not worth
-# a schema change (which makes every connection prepare its statements again).
+# order, while building sorts only what is left. Measured on copies of the benchmark's
+# databases (the account beside 10 others of 10,000 contacts; the five large tables, commit
+# included): with 50,000 contacts (a third of each table) 1.07 s row by row against 1.29 s
+# rebuilding; with 250,000 (five sevenths) 6.15 s against 3.41 s. Below this many rows either
+# way takes milliseconds, not worth a schema change (every connection prepares its statements
+# again after one).
 REBUILD_MIN_ROWS = 10_000
 
 
