@@ -292,3 +292,30 @@ def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(dem
             assert app.screen is confirm and acme_id(engine) == account_id
 
     run(body())
+
+
+def test_typing_ahead_from_the_cancel_button_lands_in_the_fields(demo_url):
+    """Focus starts on Cancel; "Tab, name, Tab, password" typed in one burst must not be lost
+    on the way (the keys after a Tab reach the widget being left)."""
+    from textual.widgets import Button, Input
+
+    from crm_tui import db
+    from crm_tui.tui.app import CrmApp
+
+    engine = db.get_engine(demo_url)
+    account_id = acme_id(engine)
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            confirm = await owner_at_confirmation(pilot)
+            assert app.focused is confirm.query_one("#close-cancel", Button)
+            burst(app, "tab", "Acme Realty", "tab", PASSWORDS[OWNER])
+            await settle(pilot)
+            await settle(pilot)
+            assert confirm.query_one("#close-name", Input).value == "Acme Realty"
+            assert confirm.query_one("#close-password", Input).value == PASSWORDS[OWNER]
+            assert app.focused is confirm.query_one("#close-password", Input)
+            assert app.screen is confirm and acme_id(engine) == account_id
+
+    run(body())

@@ -3,7 +3,7 @@ sees the settings without the button."""
 
 from __future__ import annotations
 
-from pilot_kit import press, rows, run, settle, sign_in, static_text  # noqa: F401
+from pilot_kit import burst, press, rows, run, settle, sign_in, static_text  # noqa: F401
 
 from conftest import ADMIN, OWNER, PASSWORDS
 
@@ -54,6 +54,29 @@ async def test_owner_permanently_cancels_messages(demo_url):
         settings = static_text(app.screen, "#messages-settings")
         assert "Cancelled" in settings and "0 sent, 0 received" in settings
         assert app.screen.query_one("#cancel-messages").disabled
+
+
+@run
+async def test_a_password_typed_ahead_from_the_cancel_button_lands_in_the_field(demo_url):
+    """The dialog opens on Cancel; "Shift+Tab, password" sent in one burst must reach the
+    password field, not be lost on Cancel."""
+    from textual.widgets import Input
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.widgets.confirm import ConfirmModal
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await open_messages(pilot)
+        await press(pilot, "x")
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
+        burst(app, "shift+tab", PASSWORDS[OWNER])
+        await settle(pilot)
+        await settle(pilot)
+        field = app.screen.query_one("#confirm-password", Input)
+        assert field.value == PASSWORDS[OWNER] and app.focused is field
+        assert texts(app.engine) == 30
 
 
 @run

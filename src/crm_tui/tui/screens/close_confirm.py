@@ -12,7 +12,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 DELETE_LABEL = "Delete account permanently"
 
@@ -91,8 +91,8 @@ class CloseConfirmScreen(CrmScreen):
                 yield FormInput(id="close-password", password=True, compact=True, disabled=True,
                                 placeholder="re-enter it")
             with Horizontal(id="close-buttons"):
-                yield Button("Cancel", id="close-cancel", variant="primary", compact=True)
-                yield Button(DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True)
+                yield FormButton("Cancel", id="close-cancel", variant="primary", compact=True)
+                yield FormButton(DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True)
             yield Static("", id="close-status")
         yield Footer()
 

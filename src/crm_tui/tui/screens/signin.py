@@ -9,7 +9,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 
 class SignInScreen(CrmScreen):
@@ -38,7 +38,7 @@ class SignInScreen(CrmScreen):
                     yield Label("Password", classes="signin-label")
                     yield FormInput(password=True, id="password", compact=True)
                     yield Label("", classes="signin-label")
-                    yield Button("Sign in", id="sign-in", variant="primary", disabled=True, compact=True)
+                    yield FormButton("Sign in", id="sign-in", variant="primary", disabled=True, compact=True)
                 yield Static("Opening the database…", id="signin-message")
                 yield Static("", id="demo-hint")
         yield Footer()

@@ -10,7 +10,7 @@ from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 
 class ReasonButton(RadioButton):
@@ -64,8 +64,8 @@ class SurveyScreen(CrmScreen):
             yield FormInput(id="survey-comment", max_length=MAX_COMMENT, compact=True,
                         placeholder="a comment")
             with Horizontal(id="survey-buttons"):
-                yield Button("Submit", id="survey-submit", variant="primary", compact=True)
-                yield Button("Skip", id="survey-skip-button", compact=True)
+                yield FormButton("Submit", id="survey-submit", variant="primary", compact=True)
+                yield FormButton("Skip", id="survey-skip-button", compact=True)
             yield Static("", id="survey-status")
         yield Footer()
 

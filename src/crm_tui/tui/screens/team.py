@@ -12,7 +12,7 @@ from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet,
 
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.confirm import ConfirmModal, NoticeModal
 from crm_tui.tui.widgets.record_table import RecordTable
@@ -282,8 +282,8 @@ class AddMemberModal(CrmModal):
             yield Static("A temporary password is made and shown once.", classes="muted")
             yield Static("", id="add-error")
             with Horizontal(id="add-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Add member", id="add", variant="primary", compact=True)
+                yield FormButton("Cancel", id="cancel", compact=True)
+                yield FormButton("Add member", id="add", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#add-email", Input).focus()

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from crm_tui.tui.base import CrmModal
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 
 class ConfirmModal(CrmModal):
@@ -88,8 +88,8 @@ class ConfirmModal(CrmModal):
                 yield FormInput(password=True, placeholder="Your password", id="confirm-password", compact=True)
             yield Static("", id="confirm-error")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button(self.confirm_label, id="confirm", variant="error" if self.danger else "primary",
+                yield FormButton("Cancel", id="cancel", compact=True)
+                yield FormButton(self.confirm_label, id="confirm", variant="error" if self.danger else "primary",
                              compact=True)
 
     def on_mount(self) -> None:

@@ -1,23 +1,23 @@
-"""A form field that keeps typed-ahead keys where the typist meant them.
+"""Form fields and buttons that keep typed-ahead keys where the typist meant them.
 
-Over a slow link (or from a fast typist, or tmux ``send-keys``) the keys of "name, Tab,
+Over a slow link (or from a fast typist, or tmux ``send-keys``) the keys of "Tab, name, Tab,
 password, Enter" can arrive in one burst. Textual hands every key to the widget focused when
 the key arrives and moves focus for Tab only once that key's binding has run, so the keys after
-the Tab would land in the field being left: a password typed ahead would show, in clear, in the
-field before it. A :class:`FormInput` moves focus itself, at once, on Tab, Shift+Tab and (when
-it is given ``next_on_enter``) Enter, and passes on the keys that reached it after focus left.
+the Tab land in the widget being left: a password typed ahead would show, in clear, in the
+field before it, and a name typed after Tab from a button would be lost on the button. A
+:class:`FormInput` or :class:`FormButton` moves focus itself, at once, on Tab, Shift+Tab and
+(for a field given ``next_on_enter``) Enter, and passes on the keys that reached it after
+focus left.
 """
 
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 
-class FormInput(Input):
-    def __init__(self, *args, next_on_enter: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.next_on_enter = next_on_enter
+class _TypeAhead:
+    next_on_enter: str | None = None
 
     async def _on_key(self, event: events.Key) -> None:
         screen = self.screen
@@ -39,3 +39,13 @@ class FormInput(Input):
                 screen.set_focus(screen.query_one(self.next_on_enter))
             return
         await super()._on_key(event)
+
+
+class FormInput(_TypeAhead, Input):
+    def __init__(self, *args, next_on_enter: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.next_on_enter = next_on_enter
+
+
+class FormButton(_TypeAhead, Button):
+    """A button in a form: Enter and Space still press it (while it has focus)."""
