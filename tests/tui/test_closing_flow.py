@@ -122,6 +122,9 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
 
             # The optional survey: a reason and a comment.
             assert isinstance(app.screen, SurveyScreen)
+            # Tab and Shift+Tab visit only what can be answered or pressed (nothing invisible)
+            assert [w.id for w in app.screen.focus_chain] == [
+                "survey-reasons", "survey-comment", "survey-submit", "survey-skip-button"]
             await pilot.press("down", "down", "enter")  # the third reason
             await pilot.press("tab", *"found a cheaper CRM [bold]x", "enter", "enter")
             await settle(pilot)

@@ -54,7 +54,8 @@ class SurveyScreen(CrmScreen):
         from crm_tui.services.survey import MAX_COMMENT, REASONS
 
         yield Static("Your account is closed · one optional question", id="survey-title")
-        with VerticalScroll(id="survey-body"):
+        # Not focusable: Shift+Tab from the reasons wraps to Skip, not to an invisible container.
+        with VerticalScroll(id="survey-body", can_focus=False):
             yield Static("Why did you leave? Your answer is stored without your name, email or "
                          "account. Esc or Skip goes on without answering.", id="survey-intro")
             with RadioSet(id="survey-reasons"):
@@ -62,7 +63,7 @@ class SurveyScreen(CrmScreen):
                     yield ReasonButton(reason, id=f"reason-{index}")
             yield Static("Anything else you'd like to tell us? (optional)", id="survey-comment-label")
             yield FormInput(id="survey-comment", max_length=MAX_COMMENT, compact=True,
-                        placeholder="a comment")
+                            placeholder="a comment")
             with Horizontal(id="survey-buttons"):
                 yield FormButton("Submit", id="survey-submit", variant="primary", compact=True)
                 yield FormButton("Skip", id="survey-skip-button", compact=True)
