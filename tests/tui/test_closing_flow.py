@@ -322,3 +322,39 @@ def test_typing_ahead_from_the_cancel_button_lands_in_the_fields(demo_url):
             assert app.screen is confirm and acme_id(engine) == account_id
 
     run(body())
+
+
+def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
+    """Reason, Tab, comment, Enter in one burst: the comment reaches its field (not the list of
+    reasons it was typed after), and Enter moves to Submit."""
+    from textual.widgets import Button, Input, RadioSet
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.goodbye import GoodbyeScreen
+    from crm_tui.tui.screens.survey import SurveyScreen
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            confirm = await owner_at_confirmation(pilot)
+            burst(app, "tab", "Acme Realty", "tab", PASSWORDS[OWNER], "enter")
+            await settle(pilot)
+            assert app.focused is confirm.query_one("#close-delete", Button)
+            await pilot.press("enter")
+            await settle(pilot)
+            survey = app.screen
+            assert isinstance(survey, SurveyScreen)
+            burst(app, "down", "enter", "tab", "too pricey", "enter")
+            await settle(pilot)
+            await settle(pilot)
+            assert survey.query_one(RadioSet).pressed_index == 1
+            assert survey.query_one("#survey-comment", Input).value == "too pricey"
+            assert app.focused is survey.query_one("#survey-submit", Button)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, GoodbyeScreen)
+        with app.engine.connect() as conn:
+            assert conn.execute(text("SELECT reason, comment FROM survey_response")).all() == [
+                ("Missing features I need", "too pricey")]
+
+    run(body())

@@ -10,7 +10,7 @@ from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormButton, FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput, FormRadioSet
 
 
 class ReasonButton(RadioButton):
@@ -58,7 +58,7 @@ class SurveyScreen(CrmScreen):
         with VerticalScroll(id="survey-body", can_focus=False):
             yield Static("Why did you leave? Your answer is stored without your name, email or "
                          "account. Esc or Skip goes on without answering.", id="survey-intro")
-            with RadioSet(id="survey-reasons"):
+            with FormRadioSet(id="survey-reasons"):
                 for index, reason in enumerate(REASONS):
                     yield ReasonButton(reason, id=f"reason-{index}")
             yield Static("Anything else you'd like to tell us? (optional)", id="survey-comment-label")

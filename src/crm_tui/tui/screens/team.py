@@ -12,7 +12,7 @@ from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet,
 
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormButton, FormInput
+from crm_tui.tui.widgets.form_input import FormButton, FormInput, FormRadioSet
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.confirm import ConfirmModal, NoticeModal
 from crm_tui.tui.widgets.record_table import RecordTable
@@ -276,7 +276,7 @@ class AddMemberModal(CrmModal):
                 yield FormInput(id="add-name", compact=True)
             with Horizontal(classes="add-row"):
                 yield Label("Role", classes="add-label")
-                with RadioSet(id="add-role", compact=True):
+                with FormRadioSet(id="add-role", compact=True):
                     yield RadioButton(ROLE_LABELS["role-player"], value=True, id="role-player")
                     yield RadioButton(ROLE_LABELS["role-admin"], id="role-admin")
             yield Static("A temporary password is made and shown once.", classes="muted")
