@@ -6,8 +6,8 @@ the key arrives and moves focus for Tab only once that key's binding has run, so
 the Tab land in the widget being left: a password typed ahead would show, in clear, in the
 field before it, and a name typed after Tab from a button would be lost on the button. A
 :class:`FormInput`, :class:`FormButton` or :class:`FormRadioSet` moves focus itself, at once,
-on Tab, Shift+Tab and (for a field given ``next_on_enter``) Enter, and passes on the keys that
-reached it after focus left.
+on Tab, Shift+Tab and (for a field given ``next_on_enter``) Enter, passes on the keys that
+reached it after focus left, and runs its own key bindings in turn with the other keys.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from textual.widgets import Button, Input, RadioSet
 
 class _TypeAhead:
     next_on_enter: str | None = None
-    # Keys whose bindings run here, at once: a binding runs only once its key has bubbled up
-    # to the app, after this widget has handled the keys behind it (a Tab among them would
-    # already have moved focus, and the binding would act on the next widget instead).
-    at_once: dict[str, str] = {}
 
     async def _on_key(self, event: events.Key) -> None:
         screen = self.screen
@@ -42,11 +38,15 @@ class _TypeAhead:
             else:
                 screen.set_focus(screen.query_one(self.next_on_enter))
             return
-        if event.key in self.at_once:
-            event.stop()
-            event.prevent_default()
-            getattr(self, self.at_once[event.key])()
-            return
+        # The widget's own key bindings (Backspace in a field, Enter on a button, the arrows in a
+        # list of choices) run here, in turn with the other keys: left to the app, a binding
+        # runs only once its key has bubbled up, after this widget has handled the keys behind
+        # it ("x, Backspace, y" would end "x"; a Tab behind it would have moved focus already).
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if not binding.priority and await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()
+                return
         await super()._on_key(event)
 
 
@@ -57,14 +57,8 @@ class FormInput(_TypeAhead, Input):
 
 
 class FormButton(_TypeAhead, Button):
-    """A button in a form: Enter presses it (while it has focus)."""
-
-    at_once = {"enter": "action_press"}
+    """A button in a form."""
 
 
 class FormRadioSet(_TypeAhead, RadioSet):
-    """A choice in a form: the arrows move, Enter and Space choose (while it has focus)."""
-
-    at_once = {"down": "action_next_button", "right": "action_next_button",
-               "up": "action_previous_button", "left": "action_previous_button",
-               "enter": "action_toggle_button", "space": "action_toggle_button"}
+    """A list of choices in a form."""
