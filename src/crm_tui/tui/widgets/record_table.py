@@ -34,7 +34,12 @@ class RecordTable(DataTable):
             self.add_column(safe(label), width=width, key=key)
 
     def add_record(self, key: object, *cells: object) -> None:
-        self.add_row(*(cell_content(c) for c in cells), key=str(key))
+        """A row; a cell wider than its column ends in "…", so a cut value shows it is cut."""
+        widths = [width for _key, _label, width in self.column_spec]
+        contents = [cell_content(c) for c in cells]
+        if len(contents) == len(widths):
+            contents = [fit(c, w) for c, w in zip(contents, widths)]
+        self.add_row(*contents, key=str(key))
 
     def set_records(self, records: Iterable[tuple[object, tuple[object, ...]]]) -> None:
         """Replace every row, keeping the cursor on the same row number when it can."""
@@ -50,6 +55,11 @@ class RecordTable(DataTable):
             return None
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row_key.value
+
+
+def fit(content, width: int):
+    """``content`` cut to ``width`` cells, its last one an ellipsis, when it is wider."""
+    return content.truncate(width, ellipsis=True) if content.cell_length > width else content
 
 
 def cell_content(value: object):
