@@ -87,6 +87,24 @@ def static_text(screen, selector: str) -> str:
 text_of = static_text
 
 
+def shows(cell: str, value: str) -> bool:
+    """Whether a table cell shows ``value``: the whole of it, or its start cut off by "…"."""
+    return cell == value or (cell.endswith("…") and value.startswith(cell[:-1]) and len(cell) <= len(value))
+
+
+def shows_all(cells: list[str], values: list[str]) -> bool:
+    """Whether the cells show exactly these values, in any order (whole ones paired first)."""
+    left = list(values)
+    for cell in sorted(cells, key=lambda c: c.endswith("…")):
+        match = next((i for i, v in enumerate(left) if v == cell), None)
+        if match is None:
+            match = next((i for i, v in enumerate(left) if shows(cell, v)), None)
+        if match is None:
+            return False
+        del left[match]
+    return not left
+
+
 def table_text(screen, selector: str = "RecordTable") -> list[list[str]]:
     from textual.widgets import DataTable
 
