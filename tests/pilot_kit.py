@@ -69,7 +69,8 @@ def burst(app, *parts: str) -> None:
     from textual import events
     from textual.keys import _character_to_key
 
-    chars = {"enter": "\r", "tab": "\t", "escape": "\x1b", "shift+tab": None, "up": None, "down": None, "backspace": "\x7f"}
+    chars = {"enter": "\r", "tab": "\t", "escape": "\x1b", "backspace": "\x7f",
+             "shift+tab": None, "up": None, "down": None}
     for part in parts:
         if part in KEY_NAMES:
             app.post_message(events.Key(part, chars[part]))

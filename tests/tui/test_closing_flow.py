@@ -71,6 +71,21 @@ async def owner_at_confirmation(pilot):
     return pilot.app.screen
 
 
+def at_confirmation(demo_url, check):
+    """Run ``await check(app, pilot, confirm)`` in the app at 80×24 with the owner signed in
+    and at the confirmation screen; returns the app (closed by then)."""
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+
+    async def body():
+        async with app.run_test(size=SIZE) as pilot:
+            await check(app, pilot, await owner_at_confirmation(pilot))
+
+    run(body())
+    return app
+
+
 def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url):
     from textual.widgets import Button, Input
 
@@ -175,64 +190,55 @@ def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, messag
     from textual.widgets import Button, Input
 
     from crm_tui import db
-    from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.close_confirm import CloseConfirmScreen
 
     engine = db.get_engine(demo_url)
     account_id = acme_id(engine)
 
-    async def body():
-        app = CrmApp(database_url=demo_url)
-        async with app.run_test(size=SIZE) as pilot:
-            confirm = await owner_at_confirmation(pilot)
-            await pilot.press("shift+tab", "shift+tab", *name, "enter", *password, "enter")
-            await pilot.pause()
-            delete = confirm.query_one("#close-delete", Button)
-            if message is None:
-                assert delete.disabled
-                assert "does not match" in text_of(confirm, "#close-status")
-                assert app.focused is confirm.query_one("#close-name", Input)
-                await pilot.press("enter", "enter", "enter")  # nothing a key can do deletes
-            else:
-                assert app.focused is delete
-                await pilot.press("enter")
-                await settle(pilot)
-                assert text_of(confirm, "#close-status") == message
-                assert confirm.query_one("#close-password", Input).value == ""
-                assert app.focused is confirm.query_one("#close-password", Input)
+    async def check(app, pilot, confirm):
+        await pilot.press("shift+tab", "shift+tab", *name, "enter", *password, "enter")
+        await pilot.pause()
+        delete = confirm.query_one("#close-delete", Button)
+        if message is None:
+            assert delete.disabled
+            assert "does not match" in text_of(confirm, "#close-status")
+            assert app.focused is confirm.query_one("#close-name", Input)
+            await pilot.press("enter", "enter", "enter")  # nothing a key can do deletes
+        else:
+            assert app.focused is delete
+            await pilot.press("enter")
             await settle(pilot)
-            assert isinstance(app.screen, CloseConfirmScreen)
-            assert acme_id(engine) == account_id
-            assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
-            assert count(engine, "SELECT count(*) FROM closed_account") == 0
+            assert text_of(confirm, "#close-status") == message
+            assert confirm.query_one("#close-password", Input).value == ""
+            assert app.focused is confirm.query_one("#close-password", Input)
+        await settle(pilot)
+        assert isinstance(app.screen, CloseConfirmScreen)
+        assert acme_id(engine) == account_id
+        assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
+        assert count(engine, "SELECT count(*) FROM closed_account") == 0
 
-    run(body())
+    at_confirmation(demo_url, check)
 
 
 def test_esc_backs_out_of_the_confirmation_and_nothing_changes(demo_url):
     from crm_tui import db
-    from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.billing import BillingScreen
     from crm_tui.tui.screens.main import MainScreen
 
     engine = db.get_engine(demo_url)
     account_id = acme_id(engine)
 
-    async def body():
-        app = CrmApp(database_url=demo_url)
-        async with app.run_test(size=SIZE) as pilot:
-            await sign_in(pilot, OWNER)
-            await open_confirmation_by_keys(pilot)
-            await pilot.press("shift+tab", "shift+tab", *"Acme Realty", "enter", *PASSWORDS[OWNER])
-            await pilot.press("escape")
-            await settle(pilot)
-            assert isinstance(app.screen, BillingScreen)
-            await pilot.press("escape")
-            await settle(pilot)
-            assert isinstance(app.screen, MainScreen)
-            assert app.who is not None
+    async def check(app, pilot, confirm):
+        await pilot.press("shift+tab", "shift+tab", *"Acme Realty", "enter", *PASSWORDS[OWNER])
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BillingScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert app.who is not None
 
-    run(body())
+    at_confirmation(demo_url, check)
     assert acme_id(engine) == account_id
     assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
     assert count(engine, "SELECT count(*) FROM closed_account") == 0
@@ -276,30 +282,26 @@ def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(dem
     from textual.widgets import Button, Input
 
     from crm_tui import db
-    from crm_tui.tui.app import CrmApp
 
     engine = db.get_engine(demo_url)
     account_id = acme_id(engine)
 
-    async def body():
-        app = CrmApp(database_url=demo_url)
-        async with app.run_test(size=SIZE) as pilot:
-            confirm = await owner_at_confirmation(pilot)
-            assert app.focused is confirm.query_one("#close-cancel", Button)
-            first = ["tab"]
-            if start == "name":
-                await pilot.press("shift+tab", "shift+tab")
-                assert app.focused is confirm.query_one("#close-name", Input)
-                first = []
-            burst(app, *first, "Acme Realty", between, PASSWORDS[OWNER], "enter", "enter")
-            await settle(pilot)
-            await settle(pilot)
-            assert confirm.query_one("#close-name", Input).value == "Acme Realty"
-            assert confirm.query_one("#close-password", Input).value == PASSWORDS[OWNER]
-            assert app.focused is confirm.query_one("#close-delete", Button)
-            assert app.screen is confirm and acme_id(engine) == account_id
+    async def check(app, pilot, confirm):
+        assert app.focused is confirm.query_one("#close-cancel", Button)
+        first = ["tab"]
+        if start == "name":
+            await pilot.press("shift+tab", "shift+tab")
+            assert app.focused is confirm.query_one("#close-name", Input)
+            first = []
+        burst(app, *first, "Acme Realty", between, PASSWORDS[OWNER], "enter", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert confirm.query_one("#close-name", Input).value == "Acme Realty"
+        assert confirm.query_one("#close-password", Input).value == PASSWORDS[OWNER]
+        assert app.focused is confirm.query_one("#close-delete", Button)
+        assert app.screen is confirm and acme_id(engine) == account_id
 
-    run(body())
+    at_confirmation(demo_url, check)
 
 
 def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
@@ -307,32 +309,28 @@ def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
     reasons it was typed after), and Enter moves to Submit."""
     from textual.widgets import Button, Input, RadioSet
 
-    from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.goodbye import GoodbyeScreen
     from crm_tui.tui.screens.survey import SurveyScreen
 
-    async def body():
-        app = CrmApp(database_url=demo_url)
-        async with app.run_test(size=SIZE) as pilot:
-            confirm = await owner_at_confirmation(pilot)
-            burst(app, "tab", "Acme Realty", "tab", PASSWORDS[OWNER], "enter")
-            await settle(pilot)
-            assert app.focused is confirm.query_one("#close-delete", Button)
-            await pilot.press("enter")
-            await settle(pilot)
-            survey = app.screen
-            assert isinstance(survey, SurveyScreen)
-            burst(app, "down", "enter", "tab", "too pricey", "enter")
-            await settle(pilot)
-            await settle(pilot)
-            assert survey.query_one(RadioSet).pressed_index == 1
-            assert survey.query_one("#survey-comment", Input).value == "too pricey"
-            assert app.focused is survey.query_one("#survey-submit", Button)
-            await pilot.press("enter")
-            await settle(pilot)
-            assert isinstance(app.screen, GoodbyeScreen)
-        with app.engine.connect() as conn:
-            assert conn.execute(text("SELECT reason, comment FROM survey_response")).all() == [
-                ("Missing features I need", "too pricey")]
+    async def check(app, pilot, confirm):
+        burst(app, "tab", "Acme Realty", "tab", PASSWORDS[OWNER], "enter")
+        await settle(pilot)
+        assert app.focused is confirm.query_one("#close-delete", Button)
+        await pilot.press("enter")
+        await settle(pilot)
+        survey = app.screen
+        assert isinstance(survey, SurveyScreen)
+        burst(app, "down", "enter", "tab", "too pricey", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert survey.query_one(RadioSet).pressed_index == 1
+        assert survey.query_one("#survey-comment", Input).value == "too pricey"
+        assert app.focused is survey.query_one("#survey-submit", Button)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, GoodbyeScreen)
 
-    run(body())
+    app = at_confirmation(demo_url, check)
+    with app.engine.connect() as conn:
+        assert conn.execute(text("SELECT reason, comment FROM survey_response")).all() == [
+            ("Missing features I need", "too pricey")]

@@ -90,7 +90,7 @@ class ConfirmModal(CrmModal):
             with Horizontal(id="confirm-buttons"):
                 yield FormButton("Cancel", id="cancel", compact=True)
                 yield FormButton(self.confirm_label, id="confirm", variant="error" if self.danger else "primary",
-                             compact=True)
+                                 compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
