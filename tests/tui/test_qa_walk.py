@@ -234,3 +234,32 @@ async def test_messages_never_set_up_offers_no_cancel_and_no_twilio_note(demo_ur
         assert not screen.query_one("#cancel-messages").display
         assert "nothing to cancel" in static_text(screen, "#danger-note")
         assert "x" not in shown_footer_keys(screen)
+
+
+@run
+async def test_a_result_that_arrives_after_its_screen_was_left_is_dropped(demo_url):
+    """Hopping between sections: a list's rows can be on their way to the UI thread when its
+    screen is being removed (its widgets already gone, its workers not yet cancelled). Held
+    back here and delivered once the screen is gone, the result must be dropped, not shown."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.calendar import CalendarScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "2")
+        calendar = app.screen
+        assert isinstance(calendar, CalendarScreen)
+        held = []
+        app.call_from_thread = lambda callback, *args: held.append((callback, args))
+        shown = []
+        calendar.call_service(lambda: "late rows", done=lambda rows: shown.append(
+            calendar.query_one("#calendar-title")))
+        await app.workers.wait_for_complete()
+        assert len(held) == 1  # the result is on its way
+        del app.call_from_thread
+        await press(pilot, "escape")  # leave the calendar
+        assert not isinstance(app.screen, CalendarScreen)
+        callback, args = held[0]
+        callback(*args)  # the UI thread gets to it now
+        assert shown == []

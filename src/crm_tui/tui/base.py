@@ -59,12 +59,20 @@ class ServiceCalls:
                 if message is None:
                     raise
                 if not worker.is_cancelled:
-                    app.call_from_thread(failed or self.show_error, message)
+                    app.call_from_thread(self._deliver, worker, failed or self.show_error, message)
                 return
             if done is not None and not worker.is_cancelled:
-                app.call_from_thread(done, result)
+                app.call_from_thread(self._deliver, worker, done, result)
 
         self.run_worker(job, thread=True, group=group, exclusive=exclusive)  # type: ignore[attr-defined]
+
+    def _deliver(self, worker, callback: Callable[[Any], None], value: Any) -> None:
+        """On the UI thread: hand a worker's result over, unless the screen was left while the
+        result was on its way (leaving cancels the worker only once the screen is unmounted,
+        after its widgets have gone; ``display`` is False from the moment removal starts)."""
+        if worker.is_cancelled or not self.is_attached or not self.display:  # type: ignore[attr-defined]
+            return
+        callback(value)
 
     def show_error(self, message: str) -> None:
         self.app.notify(message, severity="error", markup=False, timeout=8)  # type: ignore[attr-defined]
