@@ -105,3 +105,38 @@ raise SystemExit(run())
                               capture_output=True, text=True, timeout=60)
     assert with_url.returncode == 0, with_url.stderr
     assert with_url.stdout.strip() == "APP sqlite:///x.db True True"
+
+
+ORM = ("sqlmodel", "pydantic", "sqlalchemy.orm", "crm_tui.models")
+
+
+def test_signing_in_and_the_dashboard_load_no_orm(fresh_demo):
+    """Everything between starting the app and a signed-in dashboard runs on SQLAlchemy Core
+    (crm_tui.tables): the screens, opening the database, the start-up tidy, signing in, the
+    dashboard's figures and the session check. The ORM models load afterwards (warm_up)."""
+    from conftest import OWNER, PASSWORDS
+
+    url = str(fresh_demo.url)
+    code = f"""
+import json, sys
+import crm_tui.tui.app, crm_tui.tui.screens.signin, crm_tui.tui.screens.main
+from crm_tui import db, tables
+from crm_tui.services import auth, backups, dashboard
+engine = db.get_engine({url!r})
+with db.read_connection(engine) as conn:
+    empty = tables.database_is_empty(conn)
+backups.sweep(engine)
+db.finish_checkpoint(engine)
+who = auth.sign_in(engine, {OWNER!r}, {PASSWORDS[OWNER]!r})
+figures = dashboard.dashboard(engine, who)
+problem = auth.session_problem(engine, who)
+loaded = sorted(m for m in sys.modules if m in {list(ORM)!r})
+print(json.dumps({{"empty": empty, "who": who.email, "contacts": figures.contacts, "problem": problem,
+                  "loaded": loaded}}))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["empty"] is False and report["who"] == OWNER and report["problem"] is None
+    assert report["contacts"] > 0
+    assert report["loaded"] == []

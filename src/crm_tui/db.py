@@ -12,13 +12,15 @@ import os
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from crm_tui import paths
+
+if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard need only Core
+    from sqlalchemy.orm import Session
 
 # The newest migration; checked without importing Alembic on the common path.
 SCHEMA_REVISION = "0001"
@@ -177,6 +179,8 @@ def run_migrations(engine: Engine, revision: str = "head") -> None:
 
 def session(engine: Engine) -> Session:
     """A session for reading (a deferred transaction)."""
+    from sqlalchemy.orm import Session
+
     return Session(engine, expire_on_commit=False)
 
 
@@ -188,6 +192,8 @@ def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Sess
     off (the pragma cannot change inside a transaction), switched back on before the
     connection returns to the pool. Only for bulk deletes that check references themselves
     (:func:`crm_tui.services.closing.delete_account_rows`)."""
+    from sqlalchemy.orm import Session
+
     if foreign_keys or not is_sqlite(engine):
         with Session(engine.execution_options(**{_WRITE: True}), expire_on_commit=False) as s:
             with s.begin():
@@ -212,8 +218,27 @@ def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Sess
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
+    from sqlalchemy.orm import Session
+
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection for reading: its transaction begins (deferred) with the first
+    statement and is rolled back at the end, as a read session's is."""
+    with engine.connect() as conn:
+        yield conn
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection whose transaction starts with BEGIN IMMEDIATE and commits on
+    success: :func:`write_session` without the ORM."""
+    with engine.execution_options(**{_WRITE: True}).connect() as conn:
+        with conn.begin():
+            yield conn
 
 
 CHECKPOINT_PENDING = "checkpoint_pending"

@@ -28,10 +28,8 @@ class SQLModel(_SQLModel):
 
 AUTOINC = {"sqlite_autoincrement": True}
 
-ROLE_OWNER = "owner"
-ROLE_ADMIN = "administrator"
-ROLE_TEAM_PLAYER = "team player"
-ROLES = (ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER)
+# the roles live with the Core clauses the sign-in reads before this module is loaded
+from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: E402,F401
 ONE_OWNER = "role = 'owner'"  # the partial unique index: one owner per account
 
 

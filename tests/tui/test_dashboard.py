@@ -210,3 +210,79 @@ async def test_email_tab_password_enter_typed_ahead_in_one_burst_signs_in(demo_u
         await settle(pilot)
         assert isinstance(app.screen, MainScreen), app.screen
         assert app.who.email == OWNER
+
+
+def _hold_database(monkeypatch):
+    """Keep the app's database from opening until the returned event is set."""
+    import threading
+
+    from crm_tui import db
+
+    opened = threading.Event()
+    real = db.get_engine
+
+    def held(*args, **kwargs):
+        assert opened.wait(30), "the test never let the database open"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(db, "get_engine", held)
+    return opened
+
+
+@run
+async def test_enter_pressed_while_the_database_opens_signs_in_once_it_is_open(demo_url, monkeypatch):
+    """A user who types email, Tab, password, Enter before the database is open is signed in
+    as soon as it is, without pressing Enter again; the screen says so meanwhile."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+    from crm_tui.tui.screens.signin import SignInScreen
+
+    from conftest import PASSWORDS
+    from pilot_kit import burst
+
+    opened = _hold_database(monkeypatch)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, OWNER, "tab", PASSWORDS[OWNER], "enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, SignInScreen) and app.engine is None
+        assert static_text(app.screen, "#signin-message") == "Signing in as soon as the database is open…"
+        opened.set()
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen), app.screen
+        assert app.who.email == OWNER
+        figures = expected(create_engine(demo_url), OWNER)
+        assert static_text(app.screen, "#tile-contacts").split("\n")[-1].replace(",", "") == str(figures["contacts"])
+
+
+@pytest.mark.parametrize("change", ["escape", "empty"])
+@run
+async def test_a_sign_in_typed_ahead_can_be_taken_back_before_the_database_opens(demo_url, monkeypatch, change):
+    """Esc (which clears the password) takes a waiting sign-in back; Enter on an empty form
+    asks for the email and password and waits for nothing."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.signin import SignInScreen
+
+    from conftest import PASSWORDS
+    from pilot_kit import burst
+
+    opened = _hold_database(monkeypatch)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        if change == "escape":
+            burst(app, OWNER, "tab", PASSWORDS[OWNER], "enter", "escape")
+        else:
+            burst(app, OWNER, "enter", "enter")
+        await pilot.pause()
+        await pilot.pause()
+        message = static_text(app.screen, "#signin-message")
+        assert message == ("Opening the database…" if change == "escape" else "Enter your email and password.")
+        opened.set()
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen) and app.who is None
+        assert app.engine is not None

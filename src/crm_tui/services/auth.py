@@ -1,4 +1,8 @@
-"""Sign-in, re-authentication, throttling and the role table."""
+"""Sign-in, re-authentication, throttling and the role table.
+
+Signing in, the password check and the session check are written against the Core clauses of
+:mod:`crm_tui.tables`, not the ORM classes: they run before the app has loaded its models (see
+that module). The functions that take a :class:`~sqlalchemy.orm.Session` load them on use."""
 
 from __future__ import annotations
 
@@ -8,15 +12,20 @@ import hmac
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection, Engine
 
-from crm_tui import db
-from crm_tui.models import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, Account, ClosedAccount, Member
+from crm_tui import db, tables
 from crm_tui.services import clock
+from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
 from crm_tui.services.errors import AuthenticationFailed, NotFound, PermissionDenied, Throttled
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crm_tui.models import Member
 
 # --- the role table of DESIGN.md, in one place ---------------------------------------
 
@@ -104,7 +113,8 @@ def delay_after(failures: int) -> float:
     return min(MAX_DELAY_S, 2.0 ** (failures - FREE_ATTEMPTS + 1))
 
 
-def _check_throttle(member: Member, now: datetime) -> None:
+def _check_throttle(member: Any, now: datetime) -> None:
+    """``member``: anything with ``failed_logins`` and ``last_failed_at`` (a row will do)."""
     wait = delay_after(member.failed_logins)
     if wait and member.last_failed_at is not None:
         remaining = (member.last_failed_at - now).total_seconds() + wait
@@ -121,36 +131,45 @@ def _verify(engine: Engine, member_id: int, password: str, now: datetime) -> Non
     Once the delay applies, an attempt is counted as failed *before* its hash is checked (and
     forgiven if the password is right): attempts started together cannot all pass the same
     open window, so the delay holds for parallel guessing too."""
-    with db.read_session(engine) as s:
-        member = s.get(Member, member_id)
-        if member is None:
-            raise AuthenticationFailed("wrong email or password")
+    with db.read_connection(engine) as conn:
+        member = _throttle_row(conn, member_id)
         _check_throttle(member, now)
         stored, failures = member.password_hash, member.failed_logins
     claimed = False
     if failures >= FREE_ATTEMPTS:
-        with db.write_session(engine) as s:
-            member = s.get(Member, member_id)
-            if member is None:
-                raise AuthenticationFailed("wrong email or password")
+        with db.write_connection(engine) as conn:
+            member = _throttle_row(conn, member_id)
             _check_throttle(member, now)
-            member.failed_logins += 1
-            member.last_failed_at = now
+            _count_failure(conn, member_id, now)
             claimed = True
     ok = check_password(password, stored)
     if (ok and failures) or (not ok and not claimed):
-        with db.write_session(engine) as s:
-            member = s.get(Member, member_id)
-            if member is None:
-                raise AuthenticationFailed("wrong email or password")
+        with db.write_connection(engine) as conn:
+            _throttle_row(conn, member_id)
             if ok:
-                member.failed_logins = 0
-                member.last_failed_at = None
+                m = tables.member
+                conn.execute(update(m).where(m.c.id == member_id).values(failed_logins=0, last_failed_at=None))
             else:
-                member.failed_logins += 1
-                member.last_failed_at = now
+                _count_failure(conn, member_id, now)
     if not ok:
         raise AuthenticationFailed("wrong password")
+
+
+def _throttle_row(conn: Connection, member_id: int):
+    m = tables.member
+    row = conn.execute(
+        select(m.c.password_hash, m.c.failed_logins, m.c.last_failed_at).where(m.c.id == member_id)
+    ).first()
+    if row is None:
+        raise AuthenticationFailed("wrong email or password")
+    return row
+
+
+def _count_failure(conn: Connection, member_id: int, now: datetime) -> None:
+    m = tables.member
+    conn.execute(
+        update(m).where(m.c.id == member_id).values(failed_logins=m.c.failed_logins + 1, last_failed_at=now)
+    )
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,8 @@ def normalise_email(email: str) -> str:
 
 
 def find_member(s: Session, email: str) -> Member:
+    from crm_tui.models import Member
+
     member = s.execute(
         select(Member).where(func.lower(Member.email) == normalise_email(email))
     ).scalar_one_or_none()
@@ -183,28 +204,38 @@ def find_member(s: Session, email: str) -> Member:
 
 
 def identity(s: Session, member: Member) -> SignedIn:
+    from crm_tui.models import Account
+
     account = s.get(Account, member.account_id)
     return SignedIn(member.id, member.account_id, member.email, member.name, member.role, account.name)
 
 
 def sign_in(engine: Engine, email: str, password: str, now: datetime | None = None) -> SignedIn:
     now = now or clock.now()
-    with db.read_session(engine) as s:
-        try:
-            member = find_member(s, email)
-        except NotFound:
-            # Spend the same work as a real check, so timing doesn't tell which emails exist.
-            check_password(password, _DUMMY_HASH)
-            raise AuthenticationFailed("wrong email or password") from None
-        member_id = member.id
+    m, a = tables.member, tables.account
+    with db.read_connection(engine) as conn:
+        member_id = conn.execute(
+            select(m.c.id).where(func.lower(m.c.email) == normalise_email(email))
+        ).scalar_one_or_none()
+    if member_id is None:
+        # Spend the same work as a real check, so timing doesn't tell which emails exist.
+        check_password(password, _DUMMY_HASH)
+        raise AuthenticationFailed("wrong email or password")
     try:
         _verify(engine, member_id, password, now)
     except Throttled:
         raise
     except AuthenticationFailed:
         raise AuthenticationFailed("wrong email or password") from None
-    with db.read_session(engine) as s:
-        return identity(s, s.get(Member, member_id))
+    with db.read_connection(engine) as conn:
+        row = conn.execute(
+            select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"))
+            .join_from(m, a, a.c.id == m.c.account_id)
+            .where(m.c.id == member_id)
+        ).first()
+    if row is None:  # removed in the moment since its password was checked
+        raise AuthenticationFailed("wrong email or password")
+    return SignedIn(*row)
 
 
 def reauthenticate(engine: Engine, member_id: int, password: str, now: datetime | None = None) -> None:
@@ -229,22 +260,30 @@ def as_member(engine: Engine, email: str) -> SignedIn:
 
 def session_problem(engine: Engine, who: SignedIn) -> str | None:
     """Why a signed-in session must end now, or None while it is still valid."""
-    with db.read_session(engine) as s:
-        member = s.get(Member, who.member_id)
-        if member is not None and member.account_id == who.account_id:
+    with db.read_connection(engine) as conn:
+        if still_member(conn, who):
             return None
-        closed = s.execute(
-            select(ClosedAccount.id).where(
-                ClosedAccount.account_id == who.account_id, ClosedAccount.state == "closed"
-            )
+        c = tables.closed_account
+        closed = conn.execute(
+            select(c.c.id).where(c.c.account_id == who.account_id, c.c.state == "closed")
         ).first()
         if closed is not None:
             return "This account has been closed by its owner. Your access has ended."
         return "You are no longer a member of this account. Your access has ended."
 
 
+def still_member(conn: Connection, who: SignedIn) -> bool:
+    """Whether ``who`` is still a member of the account it signed in to (read in ``conn``'s
+    transaction): :func:`load_actor` for Core readers that check no role."""
+    m = tables.member
+    account_id = conn.execute(select(m.c.account_id).where(m.c.id == who.member_id)).scalar_one_or_none()
+    return account_id is not None and account_id == who.account_id
+
+
 def load_actor(s: Session, who: SignedIn, action: str | None = None) -> Member:
     """The acting member, freshly read in this transaction, checked against the role table."""
+    from crm_tui.models import Member
+
     member = s.get(Member, who.member_id)
     if member is None or member.account_id != who.account_id:
         raise NotFound("your access to this account has ended")

@@ -8,16 +8,22 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 
-from crm_tui import db, paths
-from crm_tui.models import Backup, BackupKey
+from crm_tui import db, paths, tables
 from crm_tui.services.errors import ArchiveError
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crm_tui.models import Backup
+
 # The archive writer and the cipher (``cryptography``) load when a backup is written or read,
-# not for the sweep the app runs at start-up.
+# and the ORM models when a backup's key is read: the sweep the app runs at start-up needs
+# none of them (it reads the Core clauses of crm_tui.tables).
 
 SUFFIX = ".crmbak"
 PENDING = ".pending"
@@ -39,9 +45,7 @@ def database_folder(conn: Connection) -> Path:
     backups (a second ``--database-url``) live beside it and are never touched."""
     from sqlalchemy import insert
 
-    from crm_tui.models import Setting
-
-    t = Setting.__table__
+    t = tables.setting
     value = conn.execute(select(t.c.value).where(t.c.key == DATABASE_ID)).scalar()
     if value is None:
         value = uuid.uuid4().hex
@@ -110,6 +114,8 @@ def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
 
 
 def key_for(s: Session, backup_id: int) -> bytes | None:
+    from crm_tui.models import BackupKey
+
     return s.execute(select(BackupKey.key).where(BackupKey.backup_id == backup_id)).scalar()
 
 
@@ -119,12 +125,13 @@ def sweep(engine: Engine) -> list[str]:
 
     It runs inside a write transaction, so no close can be half-way through meanwhile."""
     done: list[str] = []
-    with db.write_session(engine) as s:
-        folder = database_folder(s.connection())
+    with db.write_connection(engine) as conn:
+        folder = database_folder(conn)
         if not folder.is_dir():
             return done
-        rows = {b.file_name: b for b in s.execute(select(Backup)).scalars()}
-        keyed = set(s.execute(select(BackupKey.backup_id)).scalars())
+        b = tables.backup
+        rows = {row.file_name: row for row in conn.execute(select(b.c.id, b.c.file_name))}
+        keyed = set(conn.execute(select(tables.backup_key.c.backup_id)).scalars())
         for entry in sorted(folder.iterdir()):
             name = entry.name
             if name.endswith(SUFFIX + PENDING):

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from crm_tui import db
-from crm_tui.models import Appointment, Contact, Todo
+from crm_tui import db, tables
 from crm_tui.services import clock
-from crm_tui.services.auth import SignedIn, load_actor
+from crm_tui.services.auth import SignedIn, still_member
+from crm_tui.services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,14 @@ class Dashboard:
 
 def dashboard(engine: Engine, who: SignedIn, limit: int = 5) -> Dashboard:
     """Three counts in one statement and two short lists, read in one transaction. Written
-    against the tables (SQLAlchemy Core) rather than the ORM classes: the dashboard is the
-    first screen after signing in, and the ORM's per-statement set-up showed there."""
+    against the Core clauses of :mod:`crm_tui.tables` rather than the ORM classes: the
+    dashboard is the first screen after signing in, drawn before the app loads its models."""
     now = clock.now()
-    c, a, t = Contact.__table__.c, Appointment.__table__.c, Todo.__table__.c
-    with db.read_session(engine) as s:
-        load_actor(s, who)
+    c, a, t = tables.contact.c, tables.appointment.c, tables.todo.c
+    with db.read_connection(engine) as conn:
+        if not still_member(conn, who):
+            raise NotFound("your access to this account has ended")
         acc = who.account_id
-        conn = s.connection()
         contacts, upcoming, open_count = conn.execute(select(
             select(func.count()).where(c.account_id == acc).scalar_subquery(),
             select(func.count()).where(a.account_id == acc, a.start >= now).scalar_subquery(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db
@@ -332,12 +332,10 @@ def present_demo_users(engine: Engine) -> list[DemoUser]:
 
 
 def database_is_empty(engine: Engine) -> bool:
-    from crm_tui.models import ClosedAccount
+    from crm_tui import tables
 
-    with db.read_session(engine) as s:
-        accounts = s.execute(select(func.count()).select_from(Account)).scalar_one()
-        closed = s.execute(select(func.count()).select_from(ClosedAccount)).scalar_one()
-        return accounts == 0 and closed == 0
+    with db.read_connection(engine) as conn:
+        return tables.database_is_empty(conn)
 
 
 def create(engine: Engine, *, contacts: int = 250, seed: int = 1, reset: bool = False) -> list[DemoUser]:
