@@ -60,7 +60,7 @@ async def sign_in(pilot, email: str, password: str | None = None, *, typed: bool
     assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
 
 
-KEY_NAMES = {"enter", "tab", "shift+tab", "escape", "up", "down", "backspace"}
+KEY_NAMES = {"enter", "ctrl+j", "tab", "shift+tab", "escape", "up", "down", "backspace"}
 
 
 def burst(app, *parts: str) -> None:
@@ -69,7 +69,7 @@ def burst(app, *parts: str) -> None:
     from textual import events
     from textual.keys import _character_to_key
 
-    chars = {"enter": "\r", "tab": "\t", "escape": "\x1b", "backspace": "\x7f",
+    chars = {"enter": "\r", "ctrl+j": "\n", "tab": "\t", "escape": "\x1b", "backspace": "\x7f",
              "shift+tab": None, "up": None, "down": None}
     for part in parts:
         if part in KEY_NAMES:

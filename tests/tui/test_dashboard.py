@@ -229,10 +229,12 @@ def _hold_database(monkeypatch):
     return opened
 
 
+@pytest.mark.parametrize("enter", ["enter", "ctrl+j"])
 @run
-async def test_enter_pressed_while_the_database_opens_signs_in_once_it_is_open(demo_url, monkeypatch):
+async def test_enter_pressed_while_the_database_opens_signs_in_once_it_is_open(demo_url, monkeypatch, enter):
     """A user who types email, Tab, password, Enter before the database is open is signed in
-    as soon as it is, without pressing Enter again; the screen says so meanwhile."""
+    as soon as it is, without pressing Enter again; the screen says so meanwhile. An Enter
+    typed before the app had the terminal arrives as a line feed (Ctrl+J) and counts too."""
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.main import MainScreen
     from crm_tui.tui.screens.signin import SignInScreen
@@ -244,7 +246,7 @@ async def test_enter_pressed_while_the_database_opens_signs_in_once_it_is_open(d
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        burst(app, OWNER, "tab", PASSWORDS[OWNER], "enter")
+        burst(app, OWNER, "tab", PASSWORDS[OWNER], enter)
         await pilot.pause()
         await pilot.pause()
         assert isinstance(app.screen, SignInScreen) and app.engine is None

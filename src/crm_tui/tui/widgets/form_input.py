@@ -8,6 +8,10 @@ field before it, and a name typed after Tab from a button would be lost on the b
 :class:`FormInput`, :class:`FormButton` or :class:`FormRadioSet` moves focus itself, at once,
 on Tab, Shift+Tab and (for a field given ``next_on_enter``) Enter, passes on the keys that
 reached it after focus left, and runs its own key bindings in turn with the other keys.
+
+Keys typed before the app has taken the terminal (while it starts, over SSH) went through the
+terminal's line discipline, which turns Enter into a line feed: Textual reads that as Ctrl+J.
+These widgets take Ctrl+J as the Enter it was.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ class _TypeAhead:
     next_on_enter: str | None = None
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key == "ctrl+j":  # an Enter typed before the app started (see above)
+            event.stop()
+            event.prevent_default()
+            event = events.Key("enter", "\r")
         screen = self.screen
         focused = screen.focused
         if focused is not None and focused is not self:  # queued before focus moved on
