@@ -7,6 +7,7 @@ subcommand costs about 50 ms before the first paint. Anything else goes to :mod:
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -23,6 +24,7 @@ def run() -> int:
 
 
 def _app() -> int:
+    held = hold_echo(sys.stdin)
     try:
         from crm_tui.tui.launch import run_app
 
@@ -31,6 +33,42 @@ def _app() -> int:
         from crm_tui.cli import outcome_of
 
         return outcome_of(exc)
+    finally:
+        release_echo(held)
+
+
+def hold_echo(stream) -> tuple | None:
+    """Stop the terminal echoing what is typed while the app starts, and return what to put
+    back. Until the app takes the terminal (about a third of a second), keys typed ahead are
+    echoed by the terminal itself: a password typed ahead would show in clear on the shell's
+    screen and stay there after the app quits. Input is kept (no flush), only not shown."""
+    try:
+        import termios
+
+        fd = stream.fileno()
+        if not os.isatty(fd):
+            return None
+        before = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~(termios.ECHO | termios.ECHONL)  # the local modes
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        return fd, before
+    except Exception:  # no terminal, or no termios (Windows): nothing to hold
+        return None
+
+
+def release_echo(held: tuple | None) -> None:
+    """Put the terminal's modes back as :func:`hold_echo` found them (the app restores the
+    modes it found, which were the quiet ones)."""
+    if held is None:
+        return
+    import termios
+
+    fd, before = held
+    try:
+        termios.tcsetattr(fd, termios.TCSADRAIN, before)
+    except termios.error:
+        pass
 
 
 def _process_exit() -> None:
