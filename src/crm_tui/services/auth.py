@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, tables
 from crm_tui.services import clock
-from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
 from crm_tui.services.errors import AuthenticationFailed, NotFound, PermissionDenied, Throttled
+from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
