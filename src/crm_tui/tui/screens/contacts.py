@@ -71,6 +71,10 @@ class ContactsScreen(SectionScreen):
         color: $text-muted;
     }
     """
+    # The table, not the search field, has focus from the start: with the field focused even
+    # for a moment, section keys typed ahead (a burst of "1 2") were taken as text for it and
+    # lost, as the screen's own key bindings give way to a focused field's typing.
+    AUTO_FOCUS = "#contacts-table"
     BINDINGS = quiet_nav_bindings() + [
         Binding("slash", "search", "Search", id="contacts-search"),
         Binding("g", "group_actions", "Group", id="contacts-group"),
