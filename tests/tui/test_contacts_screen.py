@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 
-from pilot_kit import press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
+from pilot_kit import count, press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
 from conftest import OWNER, PLAYER
 
@@ -105,3 +105,30 @@ async def test_group_actions_during_a_search_says_all_is_the_whole_account(demo_
         await press(pilot, "escape", "slash", *"harbor", "enter", "g")
         assert option_labels(app.screen)[2:] == ["Export every contact to CSV", "Export every contact to vCard"]
         assert "not only the matches" in static_text(app.screen, "#group-search-note")
+
+
+@run
+async def test_a_search_typed_ahead_with_its_slash_in_one_burst_is_run(demo_url):
+    """"/", a name and Enter arriving at once (a slow link, a paste): the name lands in the
+    search field and is searched for, not lost on the table (whose Enter would open the first
+    contact)."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contacts import ContactsScreen
+
+    from pilot_kit import burst
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "1")
+        burst(app, "/", "harbor", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, ContactsScreen), app.screen
+        assert app.screen.query_one("#contacts-search").value == "harbor"
+        found = table_text(app.screen)
+        expected = count(app.engine, "SELECT count(*) FROM contact c JOIN account a ON a.id = c.account_id "
+                                     "WHERE a.name = 'Acme Realty' AND (c.last_name LIKE '%harbor%' OR "
+                                     "c.first_name LIKE '%harbor%' OR c.email LIKE '%harbor%' OR c.company LIKE '%harbor%')")
+        assert found and len(found) == expected
+        assert f"of {expected}" in static_text(app.screen, "#contacts-status")

@@ -31,6 +31,8 @@ class ContactTable(RecordTable):
         Binding("home", "first_page", "First page", show=False, id="contacts-first"),
         Binding("end", "last_page", "Last page", show=False, id="contacts-last"),
         Binding("space", "toggle", "Select", id="contacts-toggle"),
+        # the table's own, so that it runs in turn with keys typed behind it ("/" then a name)
+        Binding("slash", "screen.search", "Search", id="contacts-search"),
     ]
 
     def action_next_page(self) -> None:
@@ -76,7 +78,6 @@ class ContactsScreen(SectionScreen):
     # lost, as the screen's own key bindings give way to a focused field's typing.
     AUTO_FOCUS = "#contacts-table"
     BINDINGS = quiet_nav_bindings() + [
-        Binding("slash", "search", "Search", id="contacts-search"),
         Binding("g", "group_actions", "Group", id="contacts-group"),
         Binding("c", "clear_selection", "Clear selection", show=False, id="contacts-clear"),
     ]
@@ -188,7 +189,8 @@ class ContactsScreen(SectionScreen):
     # --- search ------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.query_one("#contacts-search", Input).focus()
+        # at once (focus() waits for the next refresh): the keys typed behind "/" follow it
+        self.set_focus(self.query_one("#contacts-search", Input))
 
     def action_back(self) -> None:
         """Esc in the search field goes back to the table (keeping the search shown and the

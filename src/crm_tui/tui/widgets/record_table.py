@@ -2,7 +2,10 @@
 
 Cells are always :func:`crm_tui.tui.safe.safe` Content (never a ``str``, which DataTable
 would parse as markup). Content cells do not report a width to DataTable, so each column
-has a fixed one."""
+has a fixed one.
+
+Keys typed ahead follow focus as in a form (:mod:`crm_tui.tui.widgets.form_input`): "/" then a
+search typed in one burst lands in the search field, not on the table that had focus."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from typing import Any, Iterable
 from textual.widgets import DataTable
 
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import _TypeAhead
 
 CELL_LIMIT = 200  # characters kept of one cell (a 10,000-character name renders as 200)
 
 
-class RecordTable(DataTable):
+class RecordTable(_TypeAhead, DataTable):
     DEFAULT_CSS = """
     RecordTable {
         height: 1fr;
