@@ -331,13 +331,6 @@ def present_demo_users(engine: Engine) -> list[DemoUser]:
     return [u for u in DEMO_USERS if u.email in emails]
 
 
-def database_is_empty(engine: Engine) -> bool:
-    from crm_tui import tables
-
-    with db.read_connection(engine) as conn:
-        return tables.database_is_empty(conn)
-
-
 def create(engine: Engine, *, contacts: int = 250, seed: int = 1, reset: bool = False) -> list[DemoUser]:
     """Create both demo accounts; with ``reset``, delete the existing ones first."""
     if contacts < 0 or contacts > 5_000_000:

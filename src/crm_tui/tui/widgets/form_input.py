@@ -20,7 +20,10 @@ from textual import events
 from textual.widgets import Button, Input, RadioSet
 
 
-class _TypeAhead:
+class TypeAhead:
+    """Mixed into a focusable widget (these form widgets, and record tables): what the module
+    docstring describes."""
+
     next_on_enter: str | None = None
 
     async def _on_key(self, event: events.Key) -> None:
@@ -58,15 +61,15 @@ class _TypeAhead:
         await super()._on_key(event)
 
 
-class FormInput(_TypeAhead, Input):
+class FormInput(TypeAhead, Input):
     def __init__(self, *args, next_on_enter: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.next_on_enter = next_on_enter
 
 
-class FormButton(_TypeAhead, Button):
+class FormButton(TypeAhead, Button):
     """A button in a form."""
 
 
-class FormRadioSet(_TypeAhead, RadioSet):
+class FormRadioSet(TypeAhead, RadioSet):
     """A list of choices in a form."""

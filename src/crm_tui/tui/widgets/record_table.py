@@ -14,12 +14,12 @@ from typing import Any, Iterable
 from textual.widgets import DataTable
 
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import _TypeAhead
+from crm_tui.tui.widgets.form_input import TypeAhead
 
 CELL_LIMIT = 200  # characters kept of one cell (a 10,000-character name renders as 200)
 
 
-class RecordTable(_TypeAhead, DataTable):
+class RecordTable(TypeAhead, DataTable):
     DEFAULT_CSS = """
     RecordTable {
         height: 1fr;
