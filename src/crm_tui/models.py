@@ -82,6 +82,7 @@ class Member(SQLModel, table=True):
     created_at: datetime
     failed_logins: int = 0
     last_failed_at: Optional[datetime] = None
+    time_zone: str = ""  # an IANA zone name; "" is the zone of the machine the app runs on
 
 
 @event.listens_for(Member.__table__, "before_create")
@@ -275,6 +276,19 @@ class ClosedAccount(SQLModel, table=True):
     restored_at: Optional[datetime] = None
     purged_at: Optional[datetime] = None
     backup_id: Optional[int] = Field(default=None, foreign_key="backup.id", index=True)
+
+
+class ClosedMember(SQLModel, table=True):
+    """What a closed account keeps of each of its members until it is restored or purged:
+    the email's hash (the address stays reserved) and the password hash, so that signing in
+    can say "this account was closed" to that person and nobody else. No plain data."""
+
+    __tablename__ = "closed_member"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    closed_account_id: int = Field(foreign_key="closed_account.id", ondelete="CASCADE", index=True)
+    email_hash: str = Field(index=True)
+    password_hash: str = ""
 
 
 class Backup(SQLModel, table=True):
