@@ -135,3 +135,23 @@ async def test_a_member_of_a_closed_account_is_told_it_was_closed_and_how_to_res
         await settle(pilot)
         assert static_text(app.screen, "#signin-message") == "Wrong email or password. Type the password again."
 
+
+@run
+async def test_the_demo_hint_shows_the_roles_after_a_transfer_of_ownership(demo_url):
+    from crm_tui.services import auth, team
+    from crm_tui.tui.app import CrmApp
+
+    def hint_roles() -> dict[str, str]:
+        lines = static_text(app.screen, "#demo-hint").splitlines()[1:]
+        return {line.split()[0]: line.split(None, 2)[2] for line in lines}
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert hint_roles()[OWNER] == "owner" and hint_roles()[ADMIN] == "administrator"
+        await sign_in(pilot, OWNER)
+        marcus = auth.as_member(app.engine, ADMIN).member_id
+        await asyncio.to_thread(team.transfer_ownership, app.engine, app.who, marcus, PASSWORDS[OWNER])
+        await press(pilot, "p", "up", "enter")  # Sign Out
+        assert hint_roles()[OWNER] == "administrator" and hint_roles()[ADMIN] == "owner"
+        assert hint_roles()[PLAYER] == "team player"
