@@ -127,6 +127,9 @@ async def test_a_member_of_a_closed_account_is_told_it_was_closed_and_how_to_res
         assert message == f"This account was closed on 27 November 2026. {how}"
         email, password = fields(app.screen)
         assert app.focused is email and password.value == ""
+        # the demo hint, read before the account was closed, no longer offers its users
+        hint = static_text(app.screen, "#demo-hint")
+        assert OWNER not in hint and ADMIN not in hint and "sam@birch-books.example" in hint
         # whole, within the box, at 80x24
         region = app.screen.query_one("#signin-message").region
         assert region.height == 3 and region.bottom <= SIZE[1] - 1

@@ -194,6 +194,8 @@ class SignInScreen(CrmScreen):
     def _account_closed(self, message: str) -> None:
         # Nothing to type again for this email: another one, perhaps (it is selected on focus).
         self._again("#email", message)
+        # the hint may still list that account's users, if it was closed since it was read
+        self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
 
     def signed_out(self, message: str) -> None:
         self.query_one("#sign-in", Button).disabled = self.crm.engine is None
