@@ -158,3 +158,33 @@ async def test_the_demo_hint_shows_the_roles_after_a_transfer_of_ownership(demo_
         await press(pilot, "p", "up", "enter")  # Sign Out
         assert hint_roles()[OWNER] == "administrator" and hint_roles()[ADMIN] == "owner"
         assert hint_roles()[PLAYER] == "team player"
+
+
+@run
+async def test_when_the_database_cannot_answer_the_password_stays_for_enter_to_try_again(demo_url, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from crm_tui.services import auth
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
+
+    real = auth.sign_in
+    calls: list[str] = []
+
+    def busy_once(engine, email, password, now=None):
+        calls.append(email)
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real(engine, email, password, now)
+
+    monkeypatch.setattr(auth, "sign_in", busy_once)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(*OWNER, "enter", *PASSWORDS[OWNER], "enter")
+        await settle(pilot)
+        email, password = fields(app.screen)
+        assert app.focused is password and password.value == PASSWORDS[OWNER]
+        assert static_text(app.screen, "#signin-message") == "The database is busy or unavailable; please try again."
+        await press(pilot, "enter")
+        assert isinstance(app.screen, MainScreen) and len(calls) == 2

@@ -139,7 +139,7 @@ class SignInScreen(CrmScreen):
         """In a worker: sign in, then read the dashboard's figures here, so the dashboard is
         drawn once, with them (see :meth:`CrmApp.password_accepted`)."""
         from crm_tui.services import auth
-        from crm_tui.services.errors import AccountClosed, Throttled
+        from crm_tui.services.errors import AccountClosed, AuthenticationFailed, Throttled
 
         try:
             who = auth.sign_in(engine, email, password)
@@ -148,6 +148,9 @@ class SignInScreen(CrmScreen):
             return
         except Throttled as exc:
             self._answer(self._throttled, str(exc))
+            return
+        except AuthenticationFailed as exc:
+            self._answer(self._wrong, str(exc))
             return
         self.app.call_from_thread(self._password_accepted, who)
         try:
@@ -180,13 +183,13 @@ class SignInScreen(CrmScreen):
         self._message(message, error=True)
 
     def _failed(self, message: str) -> None:
-        if message == "wrong email or password":
-            self._again("#password", "Wrong email or password. Type the password again.")
-            return
         # The database could not answer: the password stays, and Enter in it tries again.
         self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).focus()
         self._message(message[:1].upper() + message[1:] + ".", error=True)
+
+    def _wrong(self, _message: str) -> None:
+        self._again("#password", "Wrong email or password. Type the password again.")
 
     def _throttled(self, message: str) -> None:
         self._again("#password", message[:1].upper() + message[1:] + ". Then type the password again.")
