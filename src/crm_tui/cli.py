@@ -50,8 +50,17 @@ def _engine(args):
 
 def _who(args, email: str | None = None):
     from crm_tui.services import auth
+    from crm_tui.services.errors import NotFound
 
-    return auth.as_member(_engine(args), email or args.email)
+    engine = _engine(args)
+    try:
+        return auth.as_member(engine, email or args.email)
+    except NotFound:
+        if email is None and getattr(args, "password_stdin", False):
+            # A command that asks for the password: the right one of someone whose account
+            # was closed is told so, as signing in tells them (one hash checked either way).
+            auth.refuse_if_closed(engine, args.email, _read_password(args))
+        raise
 
 
 def _print_json(payload) -> None:
