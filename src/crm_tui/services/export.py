@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from crm_tui import db, paths
-from crm_tui.models import Account, Appointment, ClosedAccount, Contact, EmailTemplate, TextMessage, Todo
+from crm_tui.models import (Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage,
+                            Todo)
 from crm_tui.services import archive, audit, clock, vformat
 from crm_tui.services.archive import ArchiveWriter, Progress, _Progress
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
@@ -179,9 +180,24 @@ def _raw(conn: Connection, col):
     return col
 
 
+def contact_revised(dialect: str):
+    """When a contact last changed, for its vCard's REV. Contacts have no ``updated_at``
+    column (and nothing edits a contact's fields after it is added): a contact's record
+    changes when it is added and whenever a call, note or email is logged in its history,
+    so this is the newest of ``created_at`` and its latest history entry. One lookup per
+    contact on the history's ``contact_id`` index. On SQLite the stored UTC text (see
+    :func:`_raw`)."""
+    t, h = Contact.__table__, HistoryEntry.__table__
+    latest = select(func.max(h.c.at)).where(h.c.contact_id == t.c.id).scalar_subquery()
+    if dialect == "sqlite":  # max() of several arguments; the timestamps' text sorts as they do
+        return type_coerce(func.max(t.c.created_at, func.coalesce(latest, t.c.created_at)), String).label("revised")
+    return func.greatest(t.c.created_at, latest, type_=t.c.created_at.type).label("revised")  # NULLs ignored
+
+
 def _contact_select(conn: Connection, account_id: int, where=None):
     t = Contact.__table__
-    q = select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS)).where(t.c.account_id == account_id)
+    q = (select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS[:-1]), contact_revised(conn.dialect.name))
+         .where(t.c.account_id == account_id))
     if where is not None:
         q = q.where(where)
     return q.order_by(t.c.id)
@@ -345,11 +361,11 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
     appointments.csv and todos.csv (the calendars join each row's contact)."""
     c = Contact.__table__
 
-    def getter(model, wanted) -> itemgetter:
-        names = [col.name for col in archive.columns(model)] + ["first_name", "last_name", "email"]
+    def getter(model, wanted, joined=("first_name", "last_name", "email")) -> itemgetter:
+        names = [col.name for col in archive.columns(model)] + list(joined)
         return itemgetter(*[names.index(n) for n in wanted])
 
-    cards = getter(Contact, _CONTACT_COLS)
+    cards = getter(Contact, _CONTACT_COLS, joined=("revised",))
     events = getter(Appointment, ("id", "description", "start", "end", "colour", "first_name", "last_name", "email"))
     todos = getter(Todo, ("id", "summary", "details", "priority", "due", "category", "status", "completed_at",
                           "first_name", "last_name", "email"))
@@ -359,7 +375,8 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
         return t.outerjoin(c, c.c.id == t.c.contact_id)
 
     return {
-        "contacts.csv": _Spill(lambda rows: vformat.vcards(account_id, map(cards, rows)), tick),
+        "contacts.csv": _Spill(lambda rows: vformat.vcards(account_id, map(cards, rows)), tick,
+                               (contact_revised("sqlite"),), lambda t: t),
         "appointments.csv": _Spill(lambda rows: vformat.vevents(account_id, stamp, map(events, rows)), tick,
                                    contact, with_contact),
         "todos.csv": _Spill(lambda rows: vformat.vtodos(account_id, stamp, map(todos, rows)), tick,
