@@ -83,3 +83,49 @@ def test_rev_in_a_group_actions_vcard_is_the_contacts_last_change(revised, tmp_p
     engine, who, ids, expected = revised
     result = export.export_contacts(engine, who, ids[2:7], "vcf", out_dir=tmp_path)
     assert _revs(result.path.read_text("utf-8")) == {i: expected[i] for i in ids[2:7]}
+
+
+# --- CSV for spreadsheets: a byte-order mark ----------------------------------------------------------
+
+
+def _rename_a_contact(engine, who, first="Zoë", last="日本語") -> int:
+    from crm_tui import db
+    from crm_tui.models import Contact
+
+    (cid,) = rows(engine, "SELECT min(id) FROM contact WHERE account_id = :a", a=who.account_id)[0]
+    with db.write_session(engine) as s:
+        c = s.get(Contact, cid)
+        c.first_name, c.last_name = first, last
+    return cid
+
+
+def test_the_archives_csv_files_start_with_a_byte_order_mark_and_its_readme_says_why(demo_engine, tmp_path):
+    from crm_tui.services import export
+
+    who = sign_in(demo_engine, OWNER)
+    _rename_a_contact(demo_engine, who)
+    result = export.export_account(demo_engine, who, out_dir=tmp_path)
+    zf = zipfile.ZipFile(result.path)
+    csvs = [n for n in zf.namelist() if n.endswith(".csv")]
+    assert {"contacts.csv", "history.csv", "reports/summary.csv"} <= set(csvs)
+    for name in csvs:
+        assert zf.read(name).startswith("\ufeff".encode("utf-8")), name
+    # a spreadsheet program honouring the mark reads the text as UTF-8
+    assert "Zoë,日本語" in zf.read("contacts.csv").decode("utf-8-sig")
+    readme = zf.read("README.txt").decode("utf-8")
+    assert "apostrophe" in readme and "formula" in readme and "removes exactly that one apostrophe" in readme
+    assert "byte-order mark" in readme
+
+
+def test_the_group_actions_csv_starts_with_a_byte_order_mark(demo_engine, tmp_path):
+    import csv
+
+    from crm_tui.services import export
+
+    who = sign_in(demo_engine, OWNER)
+    cid = _rename_a_contact(demo_engine, who)
+    result = export.export_contacts(demo_engine, who, [cid], "csv", out_dir=tmp_path)
+    raw = result.path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,")
+    [row] = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert (row["id"], row["first_name"], row["last_name"]) == (str(cid), "Zoë", "日本語")

@@ -330,8 +330,13 @@ Complete data (crm-tui can restore an account from these)
   manifest.json           the format version, the number of rows of each kind and a SHA-256
                           checksum of every file, to check nothing was damaged.
 
-A spreadsheet cell whose text starts with = + - @ or ' is written with an extra leading
-apostrophe, so spreadsheet programs show it as text and never run it as a formula.
+Why some spreadsheet cells start with an apostrophe: a cell whose text starts with = + - @
+(a phone number such as +1 512 555 0100, say), a tab, a line break or an apostrophe is written
+with one extra apostrophe in front. Spreadsheet programs then show it as text and never run it
+as a formula: a contact's name such as =HYPERLINK(...) must not become a live formula in your
+spreadsheet. crm-tui removes exactly that one apostrophe when it restores an account from these
+files, so nothing is lost. The CSV files start with a UTF-8 byte-order mark, so Excel and
+LibreOffice show accented and other non-English letters (Zoë, 日本語) as they are.
 """
 
 
@@ -541,6 +546,7 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
             w = archive._MemberSink(target.file)
             if fmt == "csv":
                 cols = archive.columns(Contact)
+                w.write(archive.BOM)  # for spreadsheet programs, as the archive's CSV members
                 writer = csv.writer(w, lineterminator="\r\n")
                 writer.writerow([c.name for c in cols])
                 for where in _chunked_where(ids):
