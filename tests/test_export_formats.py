@@ -129,3 +129,176 @@ def test_the_group_actions_csv_starts_with_a_byte_order_mark(demo_engine, tmp_pa
     assert raw.startswith(b"\xef\xbb\xbfid,")
     [row] = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert (row["id"], row["first_name"], row["last_name"]) == (str(cid), "Zoë", "日本語")
+
+
+# --- Google Contacts CSV and Outlook CSV --------------------------------------------------------------
+
+# Google Contacts' "Google CSV", as Google Contacts exports it (fixed columns, then numbered groups)
+GOOGLE_DOCUMENTED = (
+    "Name,Given Name,Additional Name,Family Name,Yomi Name,Given Name Yomi,Additional Name Yomi,Family Name Yomi,"
+    "Name Prefix,Name Suffix,Initials,Nickname,Short Name,Maiden Name,Birthday,Gender,Location,Billing Information,"
+    "Directory Server,Mileage,Occupation,Hobby,Sensitivity,Priority,Subject,Notes,Language,Photo,Group Membership,"
+    "E-mail 1 - Type,E-mail 1 - Value,E-mail 2 - Type,E-mail 2 - Value,"
+    "Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value,Phone 3 - Type,Phone 3 - Value,"
+    "Phone 4 - Type,Phone 4 - Value,"
+    "Address 1 - Type,Address 1 - Formatted,Address 1 - Street,Address 1 - City,Address 1 - PO Box,"
+    "Address 1 - Region,Address 1 - Postal Code,Address 1 - Country,Address 1 - Extended Address,"
+    "Organization 1 - Type,Organization 1 - Name,Organization 1 - Yomi Name,Organization 1 - Title,"
+    "Organization 1 - Department,Organization 1 - Symbol,Organization 1 - Location,Organization 1 - Job Description"
+)
+# Outlook.com's export (People → Manage contacts → Export contacts)
+OUTLOOK_COM_DOCUMENTED = (
+    "First Name,Middle Name,Last Name,Title,Suffix,Nickname,Given Yomi,Surname Yomi,E-mail Address,"
+    "E-mail 2 Address,E-mail 3 Address,Home Phone,Home Phone 2,Business Phone,Business Phone 2,Mobile Phone,"
+    "Car Phone,Other Phone,Primary Phone,Pager,Business Fax,Home Fax,Other Fax,Company Main Phone,Callback,"
+    "Radio Phone,Telex,TTY/TDD Phone,IMAddress,Job Title,Department,Company,Office Location,Manager's Name,"
+    "Assistant's Name,Assistant's Phone,Company Yomi,Business Street,Business City,Business State,"
+    "Business Postal Code,Business Country/Region,Home Street,Home City,Home State,Home Postal Code,"
+    "Home Country/Region,Other Street,Other City,Other State,Other Postal Code,Other Country/Region,"
+    "Personal Web Page,Spouse,Schools,Hobby,Location,Web Page,Birthday,Anniversary,Notes"
+)
+
+
+def _contact(engine, who, **fields) -> int:
+    from crm_tui import db
+    from crm_tui.models import Contact
+
+    base = dict(account_id=who.account_id, owner_id=who.member_id,
+                created_at=datetime(2025, 1, 2, tzinfo=timezone.utc))
+    with db.write_session(engine) as s:
+        c = Contact(**base, **fields)
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+@pytest.fixture
+def people(demo_engine):
+    from datetime import date
+
+    who = sign_in(demo_engine, OWNER)
+    ann = _contact(demo_engine, who, first_name="Zoë", last_name="Ng, Jr.", company="Acme", email="zoe@x.example",
+                   email2="z2@x.example", phone1="555 0100", phone1_text_ok=False, phone2="=2+3",
+                   phone2_text_ok=True, phone3="555 0103", phone4="+1 555 0104", phone4_text_ok=True,
+                   street="1 Main St\nUnit 2", city="Austin", state="TX", postal_code="78701", country="USA",
+                   birthday=date(1980, 4, 1), category1="Buyer", category2="VIP", notes='Said "call me"\nlater')
+    firm = _contact(demo_engine, who, company="Harbor Homes", email2="info@harbor.example", phone3="-5 555")
+    return demo_engine, who, ann, firm
+
+
+def _csv_rows(raw: bytes) -> list[list[str]]:
+    import csv
+
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+
+def test_headers_are_the_documented_column_names():
+    from crm_tui.services import contact_csv
+
+    assert ",".join(contact_csv.GOOGLE_HEADER) == GOOGLE_DOCUMENTED
+    assert ",".join(contact_csv.OUTLOOK_HEADER) == OUTLOOK_COM_DOCUMENTED + ",Categories"
+
+
+def test_google_contacts_csv(people, tmp_path):
+    from crm_tui.services import export
+
+    engine, who, ann, firm = people
+    result = export.export_contacts(engine, who, [firm, ann], "google", out_dir=tmp_path)
+    assert result.path.name.endswith("-google.csv") and result.counts == {"contacts": 2}
+    raw = result.path.read_bytes()
+    assert raw.startswith(b"Name,Given Name,")  # no byte-order mark: as Google writes its own
+    header, a, f = _csv_rows(raw)
+    assert ",".join(header) == GOOGLE_DOCUMENTED
+    a, f = dict(zip(header, a)), dict(zip(header, f))
+    assert (a["Name"], a["Given Name"], a["Family Name"]) == ("Zoë Ng, Jr.", "Zoë", "Ng, Jr.")
+    assert a["Organization 1 - Name"] == "Acme" and a["Birthday"] == "1980-04-01"
+    assert a["Notes"] == 'Said "call me"\nlater' and a["Group Membership"] == "Buyer ::: VIP"
+    assert [(a[f"E-mail {n} - Type"], a[f"E-mail {n} - Value"]) for n in (1, 2)] == [
+        ("Other", "zoe@x.example"), ("Other", "z2@x.example")]
+    # texts-ok phones are mobiles; the others home, then other; no formula apostrophe
+    assert [(a[f"Phone {n} - Type"], a[f"Phone {n} - Value"]) for n in (1, 2, 3, 4)] == [
+        ("Home", "555 0100"), ("Mobile", "=2+3"), ("Other", "555 0103"), ("Mobile", "+1 555 0104")]
+    assert [a[f"Address 1 - {p}"] for p in ("Type", "Street", "City", "Region", "Postal Code", "Country")] == [
+        "Home", "1 Main St\nUnit 2", "Austin", "TX", "78701", "USA"]
+    assert f["Name"] == "" and f["Organization 1 - Name"] == "Harbor Homes"
+    assert (f["E-mail 1 - Value"], f["E-mail 2 - Value"]) == ("info@harbor.example", "")
+    assert (f["Phone 1 - Type"], f["Phone 1 - Value"], f["Address 1 - Type"]) == ("Home", "-5 555", "")
+
+
+def test_outlook_csv(people, tmp_path):
+    from crm_tui.services import export
+
+    engine, who, ann, firm = people
+    result = export.export_contacts(engine, who, [ann, firm], "outlook", out_dir=tmp_path)
+    assert result.path.name.endswith("-outlook.csv")
+    raw = result.path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfFirst Name,Middle Name,Last Name,")  # UTF-8 with a byte-order mark
+    header, a, f = _csv_rows(raw)
+    assert ",".join(header) == OUTLOOK_COM_DOCUMENTED + ",Categories"
+    a, f = dict(zip(header, a)), dict(zip(header, f))
+    assert (a["First Name"], a["Last Name"], a["Company"]) == ("Zoë", "Ng, Jr.", "Acme")
+    assert (a["E-mail Address"], a["E-mail 2 Address"]) == ("zoe@x.example", "z2@x.example")
+    assert {k: v for k, v in a.items() if v and k.endswith(("Phone", "Phone 2"))} == {
+        "Home Phone": "555 0100", "Mobile Phone": "=2+3", "Other Phone": "555 0103", "Home Phone 2": "+1 555 0104"}
+    assert [a[f"Home {p}"] for p in ("Street", "City", "State", "Postal Code", "Country/Region")] == [
+        "1 Main St\nUnit 2", "Austin", "TX", "78701", "USA"]
+    assert (a["Birthday"], a["Notes"], a["Categories"]) == ("1980-04-01", 'Said "call me"\nlater', "Buyer;VIP")
+    assert (f["First Name"], f["Company"], f["E-mail Address"], f["Home Phone"]) == (
+        "", "Harbor Homes", "info@harbor.example", "-5 555")
+
+
+@pytest.mark.parametrize("phones,expected", [
+    ([("a", True), ("b", False), ("c", False), ("d", False)],
+     {"Mobile Phone": "a", "Home Phone": "b", "Other Phone": "c", "Home Phone 2": "d"}),
+    ([("a", True), ("b", True), ("c", True), ("d", True)],
+     {"Mobile Phone": "a", "Other Phone": "b", "Home Phone 2": "c", "Home Phone": "d"}),
+    ([("", True), ("b", False), ("", False), ("d", True)], {"Home Phone": "b", "Mobile Phone": "d"}),
+])
+def test_outlook_phone_columns_hold_every_phone(phones, expected):
+    from crm_tui.services import contact_csv
+
+    assert contact_csv.outlook_phones(phones) == expected
+
+
+@pytest.mark.parametrize("fmt", ["google", "outlook"])
+def test_import_csvs_of_every_contact_on_both_paths_agree(demo_engine, tmp_path, monkeypatch, fmt):
+    from crm_tui.services import archive, export
+
+    who = sign_in(demo_engine, OWNER)
+    got = []
+    for fast in (True, False):
+        monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+        out = tmp_path / str(fast)
+        out.mkdir()
+        result = export.export_contacts(demo_engine, who, None, fmt, out_dir=out)
+        got.append(_csv_rows(result.path.read_bytes()))
+    assert got[0] == got[1] and len(got[0]) == 61
+
+
+def test_cli_exports_google_and_outlook_csv(demo_engine, db_url, tmp_path, capsys):
+    from pathlib import Path
+
+    from crm_tui import cli
+
+    for fmt, start in (("google", b"Name,"), ("outlook", b"\xef\xbb\xbfFirst Name,")):
+        code = cli.main(["--database-url", db_url, "contacts", "export", "--email", OWNER, "--all", "--format", fmt,
+                         "--out", str(tmp_path)])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        path = Path(out.splitlines()[0])
+        assert path.read_bytes().startswith(start) and len(_csv_rows(path.read_bytes())) == 61
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["--database-url", db_url, "contacts", "export", "--email", OWNER, "--all", "--format", "xlsx"])
+    assert usage.value.code == 2
+
+
+def test_the_formats_offered_are_the_services():
+    from crm_tui.cli import build_parser
+    from crm_tui.services import export
+    from crm_tui.tui.screens import contacts
+
+    assert list(contacts.FORMAT_NAMES) == list(export.FORMATS)
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["contacts"]
+    export_parser = next(a for a in sub._actions if a.dest == "contacts_command").choices["export"]
+    assert next(a for a in export_parser._actions if a.dest == "format").choices == list(export.FORMATS)

@@ -32,13 +32,19 @@ from sqlalchemy.orm import Session
 from crm_tui import db, paths
 from crm_tui.models import (Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage,
                             Todo)
-from crm_tui.services import archive, audit, clock, vformat
+from crm_tui.services import archive, audit, clock, contact_csv, vformat
 from crm_tui.services.archive import ArchiveWriter, Progress, _Progress
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
 
 VIEW_KINDS = ("contacts", "appointments", "todos", "email_templates")
-FORMATS = ("csv", "vcf")
+# Contacts → Group Actions: format -> what it is, and the end of its file name
+FORMATS = {
+    "csv": ("CSV (every field)", ".csv"),
+    "vcf": ("vCard", ".vcf"),
+    "google": ("Google Contacts CSV", "-google.csv"),
+    "outlook": ("Outlook CSV", "-outlook.csv"),
+}
 _ID_CHUNK = 500
 
 
@@ -519,9 +525,10 @@ def _chunked_where(ids: list[int] | None) -> Iterator:
 
 def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: str,
                     out_dir: str | os.PathLike | None = None, progress: Progress | None = None) -> ExportResult:
-    """Contacts → Group Actions: the chosen contacts (``ids``; None for all) as CSV or vCard."""
+    """Contacts → Group Actions: the chosen contacts (``ids``; None for all) as the lossless
+    CSV, vCard, Google Contacts CSV or Outlook CSV (see :data:`FORMATS`)."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; choose csv or vcf")
+        raise InvalidInput(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     if ids is not None:
         try:
             ids = sorted({int(i) for i in ids})
@@ -540,7 +547,7 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         else:
             total = conn.execute(select(func.count()).select_from(t).where(t.c.account_id == account_id)).scalar_one()
         tick = _Progress(total, progress)
-        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp()}", f".{fmt}")
+        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp()}", FORMATS[fmt][1])
         try:
             n = 0
             w = archive._MemberSink(target.file)
@@ -553,9 +560,11 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
                     for part in archive.row_batches(conn, Contact, account_id, cols, tick, neutral=True, where=where):
                         writer.writerows(part)
                         n += len(part)
-            else:
+            elif fmt == "vcf":
                 for where in _chunked_where(ids):
                     n += write_vcards(w, conn, account_id, tick, where)
+            else:
+                n = write_import_csv(w, conn, account_id, fmt, ids, tick)
             w.flush()
             target.sync()
         except BaseException:
@@ -564,7 +573,7 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
     try:
         target.file.seek(0)
         text = (line.decode("utf-8") for line in target.file)
-        if fmt == "csv":
+        if fmt != "vcf":
             got = sum(1 for _ in csv.reader(text)) - 1
         else:
             got = sum(1 for ln in text if ln.rstrip("\r\n") == "BEGIN:VCARD")
@@ -579,6 +588,26 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         audit.append(s, "contacts.export", actor=audit.actor_of(who.member_id), account_id=account_id,
                      details={"contacts": n, "format": fmt, "all": ids is None})
     return ExportResult(path, size, sha, {"contacts": n})
+
+
+def write_import_csv(sink, conn: Connection, account_id: int, fmt: str, ids: list[int] | None, tick) -> int:
+    """The contacts (``ids``; None for all) as a Google Contacts CSV (``fmt`` "google") or an
+    Outlook CSV ("outlook"): see :mod:`contact_csv`. Outlook's starts with a byte-order mark."""
+    header, render = ((contact_csv.GOOGLE_HEADER, contact_csv.google_rows) if fmt == "google"
+                      else (contact_csv.OUTLOOK_HEADER, contact_csv.outlook_rows))
+    if fmt == "outlook":
+        sink.write(archive.BOM)
+    writer = csv.writer(sink, lineterminator="\r\n")
+    writer.writerow(header)
+    t = Contact.__table__
+    n = 0
+    for where in _chunked_where(ids):
+        q = select(*(_raw(conn, t.c[c]) for c in contact_csv.COLUMNS)).where(t.c.account_id == account_id)
+        for part in _batches(conn, (q if where is None else q.where(where)).order_by(t.c.id)):
+            writer.writerows(render(part))
+            n += len(part)
+            tick(len(part))
+    return n
 
 
 def restore_from_archive(engine: Engine, path: str | os.PathLike, progress: Progress | None = None
