@@ -302,3 +302,85 @@ def test_the_formats_offered_are_the_services():
     sub = next(a for a in parser._actions if a.dest == "command").choices["contacts"]
     export_parser = next(a for a in sub._actions if a.dest == "contacts_command").choices["export"]
     assert next(a for a in export_parser._actions if a.dest == "format").choices == list(export.FORMATS)
+
+
+# --- email template file names --------------------------------------------------------------------
+
+
+def _safe_component(stem: str, limit: int = 100) -> None:
+    import unicodedata
+
+    from crm_tui.services import export
+
+    assert stem and stem == unicodedata.normalize("NFC", stem)
+    assert not stem.startswith(("-", ".")) and not stem.endswith(("-", ".", " "))
+    assert "/" not in stem and "\\" not in stem and ".." not in stem and "." not in stem
+    assert all(unicodedata.category(ch)[0] in "LNM" or ch == "-" for ch in stem), stem
+    assert len(stem.encode("utf-8")) <= limit + len("-file")
+    assert stem.split("-")[0] not in export._RESERVED or "-" in stem
+
+
+def test_template_file_names_keep_their_letters_and_stay_in_their_folder(demo_engine, tmp_path):
+    import unicodedata
+
+    from crm_tui import db
+    from crm_tui.models import EmailTemplate
+    from crm_tui.services import export
+
+    who = sign_in(demo_engine, OWNER)
+    names = ["日本語テンプレート", "Zoe\u0308's offer", "../../etc/passwd", "..", ".hidden", "a\\b/c", "CON", "Lpt1",
+             "nul.html", "x" * 300, "日本語" * 60, "Offer", "offer", "OFFER", "evil\u202elmth.exe", "\x1b[31m\x00",
+             "Straße"]
+    with db.write_session(demo_engine) as s:
+        s.add_all([EmailTemplate(account_id=who.account_id, name=n, subject="s", body="b") for n in names])
+    result = export.export_account(demo_engine, who, out_dir=tmp_path)
+    zf = zipfile.ZipFile(result.path)
+    members = [i for i in zf.infolist() if i.filename.startswith("email_templates/")]
+    stems = [i.filename[len("email_templates/"):-len(".html")] for i in members]
+    assert all(i.filename.endswith(".html") and i.filename.count("/") == 1 for i in members)
+    for stem in stems:
+        _safe_component(stem)
+    assert len({s.casefold() for s in stems}) == len(stems) == 8 + len(names)
+    for expected in ("日本語テンプレート", "zoë-s-offer", "etc-passwd", "hidden", "a-b-c", "con-file", "lpt1-file",
+                     "nul-html", "offer", "offer-2", "offer-3", "evil-lmth-exe", "31m", "straße"):
+        assert expected in stems, expected
+    assert stems[8 + 1] == "zo\u00eb-s-offer" == unicodedata.normalize("NFC", "zoe\u0308-s-offer")  # NFD in, NFC out
+    assert "x" * 100 in stems and ("日本語" * 11)[:33] in stems  # 100 bytes: 33 whole characters
+    japanese = next(i for i in members if "テンプレート" in i.filename)
+    assert japanese.flag_bits & 0x800  # the zip says the name is UTF-8, so unzip tools show it as such
+    # unpacked, every file lands in the folder
+    zf.extractall(tmp_path / "unpacked")
+    unpacked = sorted(p.name for p in (tmp_path / "unpacked" / "email_templates").iterdir())
+    assert sorted(f"{s}.html" for s in stems) == unpacked
+
+
+@pytest.mark.parametrize("text", ["", ".", "..", "/", "\\", "-", "\u0301", "\x00", "\u202e"])
+def test_a_name_with_nothing_left_gets_the_fallback(text):
+    from crm_tui.services import export
+
+    assert export.file_stem(text, "template-7") == "template-7"
+
+
+def test_a_long_name_is_cut_between_characters_not_inside_one():
+    from crm_tui.services import export
+
+    assert export.file_stem("é" * 80, "f") == "é" * 50  # 100 bytes
+    decomposed = "e\u0323\u0302" * 40  # e, dot below, circumflex: NFC makes ệ (3 bytes) per letter
+    assert export.file_stem(decomposed, "f") == "ệ" * 33
+    assert export.file_stem("a" + "\u0937\u094d" * 40, "f", limit=10) == "a" + "\u0937\u094d"  # ष् whole
+
+
+def test_any_name_gives_one_safe_file_name():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from crm_tui.services import export
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=200) | st.text(alphabet="./\\ -\x00\u202e\u0301aé日本CONcom1", max_size=120))
+    def check(text):
+        stem = export.file_stem(text, "template-1")
+        _safe_component(stem)
+        assert stem not in export._RESERVED
+
+    check()

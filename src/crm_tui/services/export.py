@@ -66,6 +66,38 @@ def safe_name(text: str, fallback: str, limit: int = 60) -> str:
     return name or fallback
 
 
+# Windows' reserved device names: reserved with any extension too (CON.html), whatever the case
+_RESERVED = frozenset(["con", "prn", "aux", "nul", *(f"{d}{n}" for d in ("com", "lpt") for n in "0123456789¹²³")])
+_KEEP = ("L", "N", "M")  # letters, digits and combining marks, of any script
+
+
+def file_stem(text: str, fallback: str, limit: int = 100) -> str:
+    """A file name (without its extension) from user text that keeps the text's own letters:
+    ``日本語テンプレート``, ``zoë-s-offer``. Normalised to NFC and lower-cased; anything but
+    letters, digits and combining marks (separators, dots, spaces, punctuation, control and
+    format characters such as a right-to-left override) becomes a single hyphen, and hyphens
+    are trimmed from both ends; so the name is never empty, hidden, ``.`` or ``..``, and never
+    holds a path. At most ``limit`` bytes of UTF-8 (cut between characters, never inside a
+    letter and its marks); a name Windows reserves (``con``, ``com1``…) gets ``-file``;
+    ``fallback`` if nothing is left."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text).lower():
+        kind = unicodedata.category(ch)[0]
+        if kind in _KEEP and (kind != "M" or (out and out[-1] != "-")):  # a mark only on a letter
+            out.append(ch)
+        elif out and out[-1] != "-":
+            out.append("-")
+    stem = "".join(out).strip("-")
+    if len(stem.encode("utf-8")) > limit:
+        cut = stem.encode("utf-8")[:limit].decode("utf-8", "ignore")
+        while cut and unicodedata.category(stem[len(cut)])[0] == "M":  # a letter's marks go with it
+            cut = cut[:-1]
+        stem = unicodedata.normalize("NFC", cut).strip("-")
+    if not stem:
+        return fallback
+    return f"{stem}-file" if stem in _RESERVED else stem
+
+
 def _folder(out_dir: str | os.PathLike | None) -> Path:
     if out_dir is None:
         folder = paths.downloads_dir()
@@ -275,17 +307,17 @@ def template_html(name: str, subject: str, body: str) -> str:
 
 def write_templates(w: ArchiveWriter, conn: Connection, account_id: int, tick) -> int:
     t = EmailTemplate.__table__
-    used: set[str] = set()
+    used: set[str] = set()  # case-folded: a case-insensitive file system must not merge two
     n = 0
     for r in conn.execute(select(t.c.id, t.c.name, t.c.subject, t.c.body)
                           .where(t.c.account_id == account_id).order_by(t.c.id)):
-        base = safe_name(r.name, f"template-{r.id}")
+        base = file_stem(r.name, f"template-{r.id}")
         name = base
         k = 1
-        while name in used:
+        while name.casefold() in used:
             k += 1
             name = f"{base}-{k}"
-        used.add(name)
+        used.add(name.casefold())
         w.write_text(f"email_templates/{name}.html", template_html(r.name, r.subject, r.body))
         n += 1
     tick(n)
