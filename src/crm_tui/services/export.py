@@ -369,7 +369,7 @@ Complete data (crm-tui can restore an account from these)
                           checksum of every file, to check nothing was damaged.
 
 Why some spreadsheet cells start with an apostrophe: a cell whose text starts with = + - @
-(a phone number such as +1 512 555 0100, say), a tab, a line break or an apostrophe is written
+(a phone number such as +1 512 555 0100, say), a tab, a carriage return or an apostrophe is written
 with one extra apostrophe in front. Spreadsheet programs then show it as text and never run it
 as a formula: a contact's name such as =HYPERLINK(...) must not become a live formula in your
 spreadsheet. crm-tui removes exactly that one apostrophe when it restores an account from these
