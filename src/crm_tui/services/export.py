@@ -307,7 +307,7 @@ def template_html(name: str, subject: str, body: str) -> str:
 
 def write_templates(w: ArchiveWriter, conn: Connection, account_id: int, tick) -> int:
     t = EmailTemplate.__table__
-    used: set[str] = set()  # case-folded: a case-insensitive file system must not merge two
+    used: set[str] = set()  # case-folded, so that no two names are one on a case-insensitive disk
     n = 0
     for r in conn.execute(select(t.c.id, t.c.name, t.c.subject, t.c.body)
                           .where(t.c.account_id == account_id).order_by(t.c.id)):
@@ -369,11 +369,11 @@ Complete data (crm-tui can restore an account from these)
                           checksum of every file, to check nothing was damaged.
 
 Why some spreadsheet cells start with an apostrophe: a cell whose text starts with = + - @
-(a phone number such as +1 512 555 0100, say), a tab, a carriage return or an apostrophe is written
-with one extra apostrophe in front. Spreadsheet programs then show it as text and never run it
-as a formula: a contact's name such as =HYPERLINK(...) must not become a live formula in your
-spreadsheet. crm-tui removes exactly that one apostrophe when it restores an account from these
-files, so nothing is lost. The CSV files start with a UTF-8 byte-order mark, so Excel and
+(a phone number such as +1 512 555 0100, say), a tab, a carriage return or an apostrophe is
+written with one extra apostrophe in front. Spreadsheet programs then show it as text and never
+run it as a formula: a contact's name such as =HYPERLINK(...) must not become a live formula in
+your spreadsheet. crm-tui removes exactly that one apostrophe when it restores an account from
+these files, so nothing is lost. The CSV files start with a UTF-8 byte-order mark, so Excel and
 LibreOffice show accented and other non-English letters (Zoë, 日本語) as they are.
 """
 
