@@ -300,12 +300,18 @@ async def test_section_keys_typed_behind_a_waiting_sign_in_reach_the_dashboard(d
     from conftest import PASSWORDS
     from pilot_kit import burst
 
+    from crm_tui.tui import keyflow
+
+    # the database takes longer to open than the key flow waits for workers
+    monkeypatch.setattr(keyflow, "WORKER_WAIT_SECONDS", 0.05)
     opened = _hold_database(monkeypatch)
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        while not any(w.group == "open-database" for w in app.workers):
+            await pilot.pause()
         burst(app, OWNER, "tab", PASSWORDS[OWNER], "enter", "2", "3", "1")
-        await pilot.pause()
+        for _ in range(20):  # a second or so: more than the key flow waits for a worker
+            await pilot.pause(0.05)
         opened.set()
         await settle(pilot)
         await settle(pilot)
