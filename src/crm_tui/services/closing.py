@@ -44,6 +44,7 @@ class Receipt:
     plan_code: str = ""
     tenure_months: int = 0
     team_size: int = 0
+    time_zone: str = ""  # the owner's (see services.zones): the receipt's times are shown in it
 
     def lines(self) -> list[tuple[str, int]]:
         return [(archive.KIND_LABELS[k], n) for k, n in self.counts.items()]
@@ -199,6 +200,7 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 account_name=account.name, closed_at=now, restore_until=until, counts=counts,
                 members_signed_out=len(members) - 1, plan_code=plan_code,
                 tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
+                time_zone=owner.time_zone,
             )
     except BaseException:
         if final is not None:
