@@ -150,12 +150,14 @@ def pinned_demo_template(tmp_path_factory):
 
 @pytest.fixture
 def demo_url(pinned_demo_template, tmp_path, monkeypatch):
-    """A private copy of the demo database, with the clock pinned and backups in tmp."""
+    """A private copy of the demo database, with the clock and the machine's zone pinned and
+    backups in tmp."""
     import shutil
 
     from pilot_kit import NOW
 
     monkeypatch.setenv("CRM_TUI_NOW", NOW)
+    monkeypatch.setenv("TZ", "UTC")  # the machine's zone, which members without a zone of their own see
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
     path = tmp_path / "crm.sqlite3"
