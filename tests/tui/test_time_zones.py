@@ -131,3 +131,19 @@ async def test_a_stored_zone_unknown_here_falls_back_to_the_machines(demo_url):
         await press(pilot, "escape", "p", "enter")
         assert static_text(app.screen, "#zone-current") == (
             "Time zone: UTC (UTC): the zone you chose, Mars/Olympus_Mons, is unknown on this machine")
+
+
+def test_the_dashboards_next_appointments_are_in_the_members_zone_and_line_up():
+    from crm_tui.services.dashboard import Dashboard
+    from crm_tui.tui.screens.main import figures_text
+
+    d = Dashboard(contacts=1, upcoming_appointments=2, open_todos=0, next_todos=(), next_appointments=(
+        (datetime(2026, 12, 8, 14, 0, tzinfo=NEW_YORK), "Showing"),
+        (datetime(2026, 12, 10, 9, 30, tzinfo=NEW_YORK), "Closing walkthrough"),
+    ))
+    assert figures_text(d, NEW_YORK)["next-appointments"].plain.splitlines() == [
+        "Tue 8 Dec 14:00 EST   Showing",
+        "Thu 10 Dec 09:30 EST  Closing walkthrough",
+    ]
+    assert figures_text(d, ZoneInfo("Asia/Tokyo"))["next-appointments"].plain.splitlines()[0] == (
+        "Wed 9 Dec 04:00 JST   Showing")
