@@ -18,8 +18,8 @@ class CalendarScreen(SectionScreen):
         with Vertical(classes="page"):
             yield Static("Calendar", classes="page-title", id="calendar-title")
             yield RecordTable(
-                [("when", "When", 15), ("time", "Time", 16), ("past", "", 4), ("what", "Appointment", 15),
-                 ("contact", "Contact", 12), ("owner", "By", 2)],
+                [("when", "When", 15), ("time", "Time", 16), ("past", "", 4), ("what", "Appointment", 16),
+                 ("contact", "Contact", 11), ("owner", "By", 2)],
                 id="calendar-table",
             )
         yield Footer()
