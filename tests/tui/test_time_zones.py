@@ -147,3 +147,36 @@ def test_the_dashboards_next_appointments_are_in_the_members_zone_and_line_up():
     ]
     assert figures_text(d, ZoneInfo("Asia/Tokyo"))["next-appointments"].plain.splitlines()[0] == (
         "Wed 9 Dec 04:00 JST   Showing")
+
+
+@run
+async def test_z_and_a_zone_typed_in_one_burst_are_saved(demo_url):
+    """'z, Europe/Paris, Enter' sent at once (tmux send-keys, a slow link) reaches the field."""
+    from pilot_kit import burst, settle
+
+    from crm_tui.services import auth
+    from crm_tui.tui.app import CrmApp
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "p", "enter")
+        burst(app, "zeurope/paris", "enter")
+        await settle(pilot)
+        assert "Time zone: Europe/Paris (CET)" in static_text(app.screen, "#zone-current")
+        assert auth.as_member(app.engine, OWNER).time_zone == "Europe/Paris"
+
+
+@run
+async def test_a_zone_changed_in_another_session_is_picked_up(demo_url):
+    from crm_tui.services import auth, profile
+    from crm_tui.tui.app import CrmApp
+
+    add_appointments(demo_url, "")
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        profile.set_time_zone(app.engine, auth.as_member(app.engine, OWNER), "America/New_York")  # the CLI, say
+        app.check_session()
+        await press(pilot, "2")
+        assert calendar_row(table_text(app.screen), BEFORE[1])[:2] == [BEFORE[0], "09:00–10:00 EST"]

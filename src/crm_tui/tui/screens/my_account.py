@@ -8,28 +8,36 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.form_input import FormInput, TypeAhead
 
 MATCHES_SHOWN = 4
 
 
+class AccountPage(TypeAhead, VerticalScroll):
+    """The page, focused first: z moves to the time-zone field at once (its binding runs here,
+    in turn with the keys), and the keys typed after it follow to the field."""
+
+    BINDINGS = [Binding("z", "screen.edit_zone", "Time zone", id="my-account-zone")]
+
+
 class MyAccountScreen(SectionScreen):
-    BINDINGS = [Binding("z", "edit_zone", "Time zone", id="my-account-zone")]
 
     def compose(self) -> ComposeResult:
         who = self.crm.who
         yield self.compose_top()
-        # the page has focus first (the section keys and z work; typed keys reach the field only after z)
-        with VerticalScroll(classes="page", id="my-account-page"):
-            yield Static("My Account", classes="page-title")
-            yield Static(safe(f"Name:     {who.name}\nEmail:    {who.email}\nRole:     {who.role}\n"
-                              f"Account:  {who.account_name}", multiline=True))
-            yield Static("Time zone: …", id="zone-current")
+        with Vertical(classes="page"):
+            # focused first (the section keys and z work; typed keys reach the field only after z);
+            # not around the field, so the keys the field leaves (Esc) go on to the screen
+            with AccountPage(id="my-account-page"):
+                yield Static("My Account", classes="page-title")
+                yield Static(safe(f"Name:     {who.name}\nEmail:    {who.email}\nRole:     {who.role}\n"
+                                  f"Account:  {who.account_name}", multiline=True))
+                yield Static("Time zone: …", id="zone-current")
             with Horizontal(id="zone-row"):
                 yield Label("Change (z), Enter:", id="zone-label")
                 yield FormInput(id="zone-input", compact=True, placeholder="e.g. America/New_York, or machine")
@@ -56,7 +64,7 @@ class MyAccountScreen(SectionScreen):
     # --- changing the zone ---------------------------------------------------------------------
 
     def action_edit_zone(self) -> None:
-        self.query_one("#zone-input", FormInput).focus()
+        self.set_focus(self.query_one("#zone-input", FormInput))  # at once: keys typed after z follow
 
     def action_back(self) -> None:
         """Esc in the field leaves the field; Esc elsewhere leaves the screen."""
