@@ -188,7 +188,9 @@ def test_export_file_names_and_readme_date_are_in_the_members_zone(fresh_demo, m
     assert result.path.name == f"acme-realty-{day}.zip"
     with zipfile.ZipFile(result.path) as zf:
         first = zf.read("README.txt").decode().splitlines()[0]
+        dated = {info.date_time[:3] for info in zf.infolist()}  # local times, as zip tools show them
     assert first == f"Acme Realty — all your data, exported by crm-tui on {day} ({named})"
+    assert dated == {tuple(int(part) for part in day.split("-"))}
     contacts = export.export_contacts(fresh_demo, who, None, "csv", out_dir=tmp_path)
     assert contacts.path.name == f"acme-realty-contacts-{day}.csv"
 

@@ -411,7 +411,7 @@ def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], prog
     is dated in ``time_zone`` (the exporting member's)."""
     counts = counts if counts is not None else archive.count_rows(conn, account_id)
     tick = progress if isinstance(progress, _Progress) else _Progress(rows_to_write(counts), progress)
-    w = ArchiveWriter(out, "export")
+    w = ArchiveWriter(out, "export", zone=zones.zone_for(time_zone))
     spills: dict[str, _Spill] = {}
     try:
         account = archive.account_record(conn, account_id)
