@@ -280,7 +280,7 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         if not window_open(t.restore_until, now):  # not purged yet: say what is true now
             raise RestoreRefused(
                 f"the account was closed on {t.closed_at:%d %b %Y} and its 3-month restore window ended "
-                f"on {t.restore_until:%d %B %Y}; it can no longer be restored (its backup is destroyed "
+                f"on {t.restore_until:%d %B %Y} (UTC); it can no longer be restored (its backup is destroyed "
                 "at the next purge); you're welcome to create a new account"
             )
         backup = s.get(Backup, t.backup_id) if t.backup_id else None
