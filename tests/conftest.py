@@ -18,6 +18,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CRM_TUI_DATABASE_URL", raising=False)
     monkeypatch.delenv("CRM_TUI_BACKUP_DIR", raising=False)
     monkeypatch.delenv("CRM_TUI_NOW", raising=False)
+    # The machine's zone, which members without a zone of their own see, is the same on every
+    # machine: UTC (tests about zones set their own).
+    monkeypatch.setenv("TZ", "UTC")
     yield home
     from crm_tui import db
 
@@ -150,14 +153,12 @@ def pinned_demo_template(tmp_path_factory):
 
 @pytest.fixture
 def demo_url(pinned_demo_template, tmp_path, monkeypatch):
-    """A private copy of the demo database, with the clock and the machine's zone pinned and
-    backups in tmp."""
+    """A private copy of the demo database, with the clock pinned and backups in tmp."""
     import shutil
 
     from pilot_kit import NOW
 
     monkeypatch.setenv("CRM_TUI_NOW", NOW)
-    monkeypatch.setenv("TZ", "UTC")  # the machine's zone, which members without a zone of their own see
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
     path = tmp_path / "crm.sqlite3"
