@@ -26,7 +26,6 @@ class AccountPage(TypeAhead, VerticalScroll):
 
 
 class MyAccountScreen(SectionScreen):
-
     def compose(self) -> ComposeResult:
         who = self.crm.who
         yield self.compose_top()
