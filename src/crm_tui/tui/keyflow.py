@@ -20,7 +20,9 @@ dispatched only when the last one's consequences have settled, that is, when
   the screen that shows its progress).
 
 So every key reaches the screen and widget that have focus after the keys before it, exactly
-as if the keys had been pressed slowly. Keys in :data:`IMMEDIATE` (quit) skip the queue.
+as if the keys had been pressed slowly. Text typed into a field is the exception that needs no
+wait: a field takes a printable key as text (no binding runs, nothing moves), so the keys of a
+typed name follow one another at once. Keys in :data:`IMMEDIATE` (quit) skip the queue.
 
 Keys typed before the app has taken the terminal (while it starts, over SSH) went through the
 terminal's line discipline, which turns Enter into a line feed: Textual reads that as Ctrl+J.
@@ -38,6 +40,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Callable
 
 from textual import events
+from textual.widgets import Input
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -53,7 +56,7 @@ class KeyFlow:
     def __init__(self, app: App) -> None:
         self.app = app
         self._backlog: deque[events.Key] = deque()
-        self._released: events.Key | None = None
+        self._released: list[events.Key] = []  # handed back to the app, not yet seen again
         self._runner: asyncio.Task[None] | None = None
         self._pauses: set[asyncio.Event] = set()
         self._arrived = asyncio.Event()  # a key joined the backlog
@@ -74,8 +77,8 @@ class KeyFlow:
     def hold(self, event: events.Key) -> bool:
         """Called by the app for a key that has not been dispatched yet: True if the key was
         taken into the queue (the app must not handle it now), False to handle it at once."""
-        if event is self._released:
-            self._released = None
+        if any(event is released for released in self._released):
+            self._released = [r for r in self._released if r is not event]
             return False
         if event.key in IMMEDIATE:
             return False
@@ -100,10 +103,14 @@ class KeyFlow:
             await self._paused()
             event = self._backlog.popleft()
             workers_before = set(app.workers)
-            self._released = event
+            self._released.append(event)
             if not app.post_message(event):
-                self._released = None
+                self._released.clear()
                 return
+            if event.is_printable and isinstance(app.focused, Input):
+                # typed into a field, which takes it as text: nothing moves, so the next key
+                # may follow at once (it queues behind this one for the same field)
+                continue
             try:
                 await self._settle(workers_before)
             except Exception as error:  # a bug here must not leave the keys stuck
