@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, Member, Plan
 from crm_tui.services import archive, audit, backups, clock
-from crm_tui.services.accounts import SUPPORT_EMAIL
+from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, normalise_email, reauthenticate
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
 
@@ -46,7 +46,7 @@ class Receipt:
     team_size: int = 0
 
     def lines(self) -> list[tuple[str, int]]:
-        return [(archive.KIND_LABELS[k], n) for k, n in self.counts.items()]
+        return count_lines(self.counts)
 
 
 # While an account's rows are deleted the page cache may grow to this many KiB: the
