@@ -326,7 +326,7 @@ def test_demo_close_restore_round_trip_through_the_cli(env, cli, monkeypatch):
     close = run_cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
                      "--reason", "Too expensive", "--comment", "  prices went up  "], env, "demo-owner\n")
     assert close.returncode == 0, close.stderr
-    assert "Acme Realty was closed" in close.stdout and "cases@allclients.com" in close.stdout
+    assert "“Acme Realty” was closed" in close.stdout and "cases@allclients.com" in close.stdout
     assert close.stderr == ""
 
     closed = run_cli(["admin", "closed", "--json"], env)

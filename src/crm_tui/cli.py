@@ -145,12 +145,7 @@ def cmd_account_close(args) -> int:
     who = _who(args)
     password = _read_password(args)
     receipt = closing.close_account(engine, who, args.confirm, password)
-    _say(f"{receipt.account_name} was closed and its data permanently deleted at "
-         f"{receipt.closed_at:%Y-%m-%d %H:%M} UTC:")
-    for label, n in receipt.lines():
-        print(f"  {n:>9,}  {label}")
-    print(f"Changed your mind? Email {receipt.support_email} by {receipt.restore_until:%d %B %Y} "
-          "to have it restored.")
+    _say(closing.receipt_text(receipt), multiline=True)
     if args.reason:
         try:
             survey.submit(engine, args.reason, args.comment or "", plan_code=receipt.plan_code,

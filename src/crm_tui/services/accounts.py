@@ -17,6 +17,7 @@ SUPPORT_EMAIL = "cases@allclients.com"
 TWILIO_NOTE = (
     "Your phone number itself is not cancelled here: cancel it separately in your Twilio account."
 )
+KEEP_EXPORT = "Keep your export: you can import it into a new account at any time."
 
 # One of each kind, for counts in words ("1 team member"); the plurals are archive.KIND_LABELS.
 KIND_NOUNS = {

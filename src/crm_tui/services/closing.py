@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,9 +23,10 @@ from sqlalchemy.engine import Engine
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, Member, Plan
 from crm_tui.services import archive, audit, backups, clock
-from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines
+from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, normalise_email, reauthenticate
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
+from crm_tui.text import noun, plural
 
 _EMAIL_PEPPER = b"crm-tui/owner-email/v1:"
 
@@ -44,9 +47,58 @@ class Receipt:
     plan_code: str = ""
     tenure_months: int = 0
     team_size: int = 0
+    audit_hash: str = ""  # the hash of the account.close audit event, the chain's link to this close
 
     def lines(self) -> list[tuple[str, int]]:
         return count_lines(self.counts)
+
+
+RECEIPT_WIDTH = 76  # fits an 80-column terminal and the goodbye screen without re-wrapping
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The deletion receipt, as the goodbye screen saves it and ``account close`` prints it:
+    the account, when (zone named), what was deleted, who lost access, until when it can be
+    restored and how, and the hash of the audit event that records the close."""
+    def para(text: str) -> list[str]:
+        # dates and times are kept on one line ("\0" holds their spaces while wrapping)
+        return [line.replace("\0", " ") for line in
+                textwrap.wrap(text, RECEIPT_WIDTH, break_on_hyphens=False)] + [""]
+
+    def whole(text: str) -> str:
+        return text.replace(" ", "\0")
+
+    lines = ["Deletion receipt", ""]
+    lines += para(f"The account “{receipt.account_name}” was closed and its data permanently "
+                  f"deleted on {whole(clock.shown(receipt.closed_at))}.")
+    lines += ["Deleted:", *count_table(receipt.lines()), ""]
+    n = receipt.members_signed_out
+    if n:
+        lines += para(f"{plural(n, 'team member')} lost access and {noun(n, 'was', 'were')} signed out.")
+    lines += para(f"Restorable until {whole(f'{receipt.restore_until:%d %B %Y}')}: email {receipt.support_email} "
+                  "from the owner's address to ask for a restore. After that date the data cannot "
+                  "be recovered.")
+    if receipt.audit_hash:
+        lines += ["Audit event (account.close), SHA-256:", f"  {receipt.audit_hash}"]
+    return "\n".join(lines).rstrip("\n")
+
+
+def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> Path:
+    """Write the receipt as a text file (0600, published whole, never over another file) in
+    the downloads folder, or ``out_dir``; returns its path."""
+    from crm_tui.services import export
+
+    folder = export._folder(out_dir)
+    stem = (f"{export.safe_name(receipt.account_name, 'account')}-closing-receipt-"
+            f"{receipt.closed_at.astimezone(timezone.utc):%Y%m%d-%H%M%S}")
+    target = export._TargetFile(folder, stem, ".txt")
+    try:
+        target.file.write((receipt_text(receipt) + "\n").encode("utf-8"))
+        target.sync()
+    except BaseException:
+        target.discard()
+        raise
+    return target.publish()
 
 
 # While an account's rows are deleted the page cache may grow to this many KiB: the
@@ -193,12 +245,13 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
             ))
             s.flush()
             delete_account_rows(conn, account.id)
-            audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
-                         details={"counts": counts, "restore_until": until.isoformat()})
+            event = audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
+                                 details={"counts": counts, "restore_until": until.isoformat()})
             receipt = Receipt(
                 account_name=account.name, closed_at=now, restore_until=until, counts=counts,
                 members_signed_out=len(members) - 1, plan_code=plan_code,
                 tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
+                audit_hash=event.hash,
             )
     except BaseException:
         if final is not None:
