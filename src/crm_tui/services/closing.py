@@ -206,14 +206,38 @@ def delete_account_rows(conn, account_id: int) -> None:
             driver.execute(f"PRAGMA cache_size = {cache}")
 
 
+NAME_MISMATCH = "the account name you typed does not match"
+
+
+def name_problem(typed: str, name: str) -> str | None:
+    """Why ``typed`` is not the account name, in words (lower case, no full stop); None when
+    it is. Spaces around the name and capital letters, easy to miss, are named."""
+    if typed == name:
+        return None
+    if not typed:
+        return "type the account name to confirm"
+    if typed.strip() == name.strip():
+        if name != name.strip():
+            return "the account name begins or ends with a space: type it exactly as shown"
+        ends = [where for where, extra in (("start", len(typed) - len(typed.lstrip())),
+                                           ("end", len(typed) - len(typed.rstrip()))) if extra]
+        spaces = len(typed) - len(typed.strip())
+        return (f"the name you typed has {'a space' if spaces == 1 else 'spaces'} at the "
+                f"{' and at the '.join(ends)}; the account name does not")
+    if typed.casefold() == name.casefold():
+        return "the name you typed differs in capital letters: type it exactly as shown"
+    return NAME_MISMATCH
+
+
 def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: str) -> Receipt:
     """Close the owner's account. All or nothing; refused unless the name matches exactly
     and the password is right."""
     with db.read_session(engine) as s:
         owner = load_actor(s, who, "account.close")
         account = s.get(Account, owner.account_id)
-        if confirm_name != account.name:
-            raise InvalidInput("the account name you typed does not match; nothing was deleted")
+        problem = name_problem(confirm_name, account.name)
+        if problem:
+            raise InvalidInput(f"{problem}; nothing was deleted")
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
@@ -223,8 +247,9 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         with db.write_session(engine, foreign_keys=False) as s:
             owner = load_actor(s, who, "account.close")
             account = s.get(Account, owner.account_id)
-            if confirm_name != account.name:
-                raise InvalidInput("the account name you typed does not match; nothing was deleted")
+            problem = name_problem(confirm_name, account.name)
+            if problem:
+                raise InvalidInput(f"{problem}; nothing was deleted")
             now = clock.now()
             conn = s.connection()
             plan_code = s.get(Plan, account.plan_id).code
