@@ -201,7 +201,7 @@ def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, messag
         delete = confirm.query_one("#close-delete", Button)
         if message is None:
             assert delete.disabled
-            assert "does not match" in text_of(confirm, "#close-status")
+            assert "differs in capital letters" in text_of(confirm, "#close-status")
             assert app.focused is confirm.query_one("#close-name", Input)
             await pilot.press("enter", "enter", "enter")  # nothing a key can do deletes
         else:

@@ -33,6 +33,8 @@ class GoodbyeScreen(CrmScreen):
         Binding("escape", "sign_out", "Sign out", id="back"),
         Binding("s", "sign_out", "Sign out", id="goodbye-sign-out"),
         Binding("r", "save_receipt", "Save receipt", id="goodbye-save-receipt"),
+        Binding("pagedown", "scroll_body(1)", "More", id="goodbye-page-down", show=False),
+        Binding("pageup", "scroll_body(-1)", "Scroll", id="goodbye-page-up", show=False),
     ]
     DEFAULT_CSS = """
     GoodbyeScreen #goodbye-title {
@@ -41,13 +43,13 @@ class GoodbyeScreen(CrmScreen):
         text-style: bold;
         padding: 0 1;
     }
-    GoodbyeScreen #goodbye-body { padding: 0 1; }
+    GoodbyeScreen #goodbye-body { height: 1fr; padding: 0 1; }
     GoodbyeScreen #goodbye-receipt { margin: 1 0; }
     GoodbyeScreen #goodbye-keep { border: round $primary; padding: 0 1; height: auto; }
     GoodbyeScreen #goodbye-saved { margin: 1 0 0 0; height: auto; }
     GoodbyeScreen #goodbye-saved.-error { color: $text-error; text-style: bold; }
     GoodbyeScreen #goodbye-survey { margin: 1 0 0 0; color: $text-muted; }
-    GoodbyeScreen #goodbye-actions { height: 1; margin: 1 0 0 0; }
+    GoodbyeScreen #goodbye-actions { height: 1; padding: 0 1; }
     GoodbyeScreen #goodbye-actions Button { margin: 0 2 0 0; }
     """
 
@@ -60,15 +62,16 @@ class GoodbyeScreen(CrmScreen):
         from crm_tui.services.closing import receipt_text
 
         yield Static("Goodbye — your account is closed", id="goodbye-title")
-        with VerticalScroll(id="goodbye-body"):
+        with VerticalScroll(id="goodbye-body", can_focus=False):  # page keys scroll it
             yield Static(safe(receipt_text(self.receipt), multiline=True), id="goodbye-receipt")
             yield Static(safe(f"{KEEP_EXPORT}\nPress r to save this receipt as a text file in your "
-                              "downloads folder."), id="goodbye-keep")
+                              "downloads folder.", multiline=True), id="goodbye-keep")
             yield Static("", id="goodbye-saved")
             yield Static("", id="goodbye-survey")
-            with Horizontal(id="goodbye-actions"):
-                yield Button("Sign out", id="goodbye-sign-out", variant="primary", compact=True)
-                yield Button("Save receipt", id="goodbye-save-receipt", compact=True)
+        # outside the scrolling body: focusing a button never scrolls the receipt's start away
+        with Horizontal(id="goodbye-actions"):
+            yield Button("Sign out", id="goodbye-sign-out", variant="primary", compact=True)
+            yield Button("Save receipt", id="goodbye-save-receipt", compact=True)
         yield Footer()
 
     def on_screen_resume(self) -> None:
@@ -101,6 +104,10 @@ class GoodbyeScreen(CrmScreen):
         saved = self.query_one("#goodbye-saved", Static)
         saved.update(safe(f"The receipt was not saved: {message}."))
         saved.add_class("-error")
+
+    def action_scroll_body(self, direction: int) -> None:
+        body = self.query_one("#goodbye-body", VerticalScroll)
+        body.scroll_page_down() if direction > 0 else body.scroll_page_up()
 
     def action_sign_out(self) -> None:
         self.app.sign_out(SIGNED_OUT)
