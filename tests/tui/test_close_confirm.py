@@ -212,6 +212,7 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
 
     downloads = isolated_dirs / "downloads"
     monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22")
 
     async def check(app, pilot, confirm):
         await to_name_field(app, pilot, confirm)
@@ -227,7 +228,10 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
         [saved] = list(downloads.iterdir())
         assert saved.read_text(encoding="utf-8") == shown + "\n"
         assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
-        assert text_of(goodbye, "#goodbye-saved") == f"Receipt saved: ~/downloads/{saved.name}"
+        said = text_of(goodbye, "#goodbye-saved")
+        assert said.startswith(f"Receipt saved: ~/downloads/{saved.name}\nFetch it: scp ")  # over SSH
+        body = goodbye.query_one("#goodbye-body")
+        assert body.region.contains_region(goodbye.query_one("#goodbye-saved").region)  # scrolled to
         assert app.screen is goodbye  # still there to read; Enter signs out
         await press(pilot, "enter")
         assert type(app.screen).__name__ == "SignInScreen"

@@ -94,11 +94,14 @@ class GoodbyeScreen(CrmScreen):
                           group="save-receipt")
 
     def receipt_saved(self, path) -> None:
-        from crm_tui.tui.screens.download import shown_path
+        from crm_tui.tui.screens.download import scp_line, shown_path
 
         saved = self.query_one("#goodbye-saved", Static)
-        saved.update(safe(f"Receipt saved: {shown_path(path)}"))
+        fetch = scp_line(path)
+        saved.update(safe(f"Receipt saved: {shown_path(path)}" + (f"\nFetch it: {fetch}" if fetch else ""),
+                          multiline=True))
         saved.remove_class("-error")
+        self.call_after_refresh(saved.scroll_visible, animate=False)
 
     def receipt_failed(self, message: str) -> None:
         saved = self.query_one("#goodbye-saved", Static)
