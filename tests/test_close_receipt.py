@@ -125,3 +125,10 @@ def test_account_close_prints_the_receipt_text(run, monkeypatch):
     assert receipt.audit_hash in out and "UTC" in out
 
 
+
+
+def test_the_receipt_makes_control_characters_in_the_name_visible():
+    from crm_tui.services.closing import receipt_text
+
+    receipt = receipt_text(a_receipt(account_name="Evil\x1b]0;owned\x07 Co"))
+    assert "“Evil␛]0;owned␇ Co”" in receipt and "\x1b" not in receipt and "\x07" not in receipt

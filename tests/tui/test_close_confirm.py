@@ -237,3 +237,33 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
         assert type(app.screen).__name__ == "SignInScreen"
 
     at_confirmation(demo_url, check)
+
+
+def test_a_hostile_account_name_is_shown_literally_to_type_and_on_the_receipt(demo_url, isolated_dirs, monkeypatch):
+    from crm_tui import db
+    from crm_tui.tui.widgets.form_input import FormInput
+
+    name = "[bold]Acme[/] \x1b[31mRealty"
+    with db.get_engine(demo_url).begin() as conn:
+        conn.execute(text("UPDATE account SET name = :n WHERE name = 'Acme Realty'"), {"n": name})
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(isolated_dirs / "downloads"))
+
+    def terminal_text(app) -> str:
+        return "\n".join("".join(seg.text for seg in line) for line in app.screen._compositor.render_strips())
+
+    async def check(app, pilot, confirm):
+        assert str(confirm.query_one("#close-name-label").visual) == "Type the account name: [bold]Acme[/] ␛[31mRealty"
+        assert "\x1b" not in terminal_text(app)
+        confirm.query_one("#close-name", FormInput).value = name  # what a paste would give
+        confirm.query_one("#close-password", FormInput).value = PASSWORDS[OWNER]
+        await press(pilot, "tab", "enter")  # from Cancel to Delete
+        await press(pilot, "escape")
+        goodbye = app.screen
+        assert "“[bold]Acme[/] ␛[31mRealty” was closed" in text_of(goodbye, "#goodbye-receipt")
+        await press(pilot, "r")
+        assert "\x1b" not in terminal_text(app)
+        [saved] = list((isolated_dirs / "downloads").iterdir())
+        assert saved.name.startswith("bold-acme-31mrealty-closing-receipt-")
+        assert "“[bold]Acme[/] ␛[31mRealty”" in saved.read_text(encoding="utf-8")  # no raw ESC in the file
+
+    at_confirmation(demo_url, check)

@@ -26,7 +26,7 @@ from crm_tui.services import archive, audit, backups, clock
 from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, normalise_email, reauthenticate
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
-from crm_tui.text import noun, plural
+from crm_tui.text import clean, noun, plural
 
 _EMAIL_PEPPER = b"crm-tui/owner-email/v1:"
 
@@ -69,7 +69,9 @@ def receipt_text(receipt: Receipt) -> str:
         return text.replace(" ", "\0")
 
     lines = ["Deletion receipt", ""]
-    lines += para(f"The account “{receipt.account_name}” was closed and its data permanently "
+    # the name is the one text a user typed: its control characters are made visible, as the
+    # file may be printed to a terminal
+    lines += para(f"The account “{clean(receipt.account_name)}” was closed and its data permanently "
                   f"deleted on {whole(clock.shown(receipt.closed_at))}.")
     lines += ["Deleted:", *count_table(receipt.lines()), ""]
     n = receipt.members_signed_out
