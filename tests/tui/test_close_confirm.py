@@ -267,3 +267,17 @@ def test_a_hostile_account_name_is_shown_literally_to_type_and_on_the_receipt(de
         assert "“[bold]Acme[/] ␛[31mRealty”" in saved.read_text(encoding="utf-8")  # no raw ESC in the file
 
     at_confirmation(demo_url, check)
+
+
+def test_after_cancelling_only_messages_the_confirmation_no_longer_lists_it(demo_url):
+    async def check(app, pilot, confirm):
+        assert confirm.query_one("#close-messages").display
+        assert "       30  text messages" in text_of(confirm, "#close-counts")
+        await press(pilot, "s", "x", *PASSWORDS[OWNER], "enter", "enter")  # Messages, cancel it
+        assert type(app.screen).__name__ == "MessagesScreen"
+        await press(pilot, "escape")
+        assert app.screen is confirm
+        assert not confirm.query_one("#close-messages").display
+        assert "        0  text messages" in text_of(confirm, "#close-counts")
+
+    at_confirmation(demo_url, check)

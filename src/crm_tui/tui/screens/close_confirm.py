@@ -157,15 +157,11 @@ class CloseConfirmScreen(CrmScreen):
         self.load_impact()
 
     def show_impact(self, impact) -> None:
-        from crm_tui.services.accounts import TWILIO_NOTE
+        from crm_tui.services.accounts import TWILIO_NOTE, count_table
 
         self.impact = impact
         total = sum(impact.counts.values())
-        lines = [f"What will be deleted ({total:,} records):"]
-        cells = [f"{n:>9,}  {label}" for label, n in impact.lines()]
-        half = (len(cells) + 1) // 2
-        for left, right in zip(cells[:half], cells[half:] + [""]):
-            lines.append(f"{left:<34}{right}")
+        lines = [f"What will be deleted ({plural(total, 'record')}):", *count_table(impact.lines())]
         self.query_one("#close-counts", Static).update(safe("\n".join(lines), multiline=True))
 
         if impact.members_losing_access:
@@ -178,12 +174,11 @@ class CloseConfirmScreen(CrmScreen):
         self.query_one("#close-team", Static).update(safe("\n".join(team), multiline=True))
 
         messages = self.query_one("#close-messages", Static)
+        messages.display = impact.messages_active  # read again after an alternative: it may have changed
         if impact.messages_active:
             phone = f" ({impact.messages_phone})" if impact.messages_phone else ""
             messages.update(safe(f"Messages is active{phone}: it stops and its text-message history is "
                                  f"deleted. {TWILIO_NOTE}"))
-        else:
-            messages.display = False
 
         # the whole name, wrapped if it is long: it is what has to be typed
         self.query_one("#close-name-label", Label).update(
