@@ -224,13 +224,17 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
         shown = text_of(goodbye, "#goodbye-receipt")
         assert shown == receipt_text(goodbye.receipt)
         assert "27 Nov 2026 10:00 UTC" in shown and goodbye.receipt.audit_hash in shown
+        body = goodbye.query_one("#goodbye-body")
+        await press(pilot, "pagedown")  # the rest of the receipt, below the fold at 80x24
+        assert body.scroll_y > 0
+        await press(pilot, "pageup")
+        assert body.scroll_y == 0
         await press(pilot, "r")
         [saved] = list(downloads.iterdir())
         assert saved.read_text(encoding="utf-8") == shown + "\n"
         assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
         said = text_of(goodbye, "#goodbye-saved")
         assert said.startswith(f"Receipt saved: ~/downloads/{saved.name}\nFetch it: scp ")  # over SSH
-        body = goodbye.query_one("#goodbye-body")
         assert body.region.contains_region(goodbye.query_one("#goodbye-saved").region)  # scrolled to
         assert app.screen is goodbye  # still there to read; Enter signs out
         await press(pilot, "enter")

@@ -54,8 +54,8 @@ class CloseConfirmScreen(CrmScreen):
         Binding("m", "alternative('team')", "Members", id="close-team"),
         Binding("s", "alternative('messages')", "Messages", id="close-messages"),
         Binding("c", "alternative('contacts')", "Contacts", id="close-contacts"),
-        Binding("pagedown", "scroll_info(1)", "More", id="close-page-down", show=False),
-        Binding("pageup", "scroll_info(-1)", "Scroll", id="close-page-up", show=False),
+        Binding("pagedown", "scroll_info(1)", "Scroll down", id="close-page-down", show=False),
+        Binding("pageup", "scroll_info(-1)", "Scroll up", id="close-page-up", show=False),
     ]
     DEFAULT_CSS = """
     CloseConfirmScreen #close-title {

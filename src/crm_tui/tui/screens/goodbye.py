@@ -33,8 +33,8 @@ class GoodbyeScreen(CrmScreen):
         Binding("escape", "sign_out", "Sign out", id="back"),
         Binding("s", "sign_out", "Sign out", id="goodbye-sign-out"),
         Binding("r", "save_receipt", "Save receipt", id="goodbye-save-receipt"),
-        Binding("pagedown", "scroll_body(1)", "More", id="goodbye-page-down", show=False),
-        Binding("pageup", "scroll_body(-1)", "Scroll", id="goodbye-page-up", show=False),
+        Binding("pagedown", "scroll_body(1)", "Scroll down", id="goodbye-page-down", show=False),
+        Binding("pageup", "scroll_body(-1)", "Scroll up", id="goodbye-page-up", show=False),
     ]
     DEFAULT_CSS = """
     GoodbyeScreen #goodbye-title {
