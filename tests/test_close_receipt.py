@@ -57,6 +57,15 @@ def test_the_time_is_shown_in_utc_with_the_zone_named():
 
     east = timezone(timedelta(hours=2))
     assert shown(datetime(2026, 12, 1, 1, 30, tzinfo=east)) == "30 Nov 2026 23:30 UTC"
+    assert shown(datetime(2026, 12, 1, 1, 30)) == "01 Dec 2026 01:30 UTC"  # naive, as stored: UTC
+
+
+def test_admin_closed_names_the_zone_of_its_times(run):
+    code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
+                         stdin="demo-owner\n")
+    assert code == 0, err
+    code, out, err = run(["admin", "closed"])
+    assert code == 0 and " UTC  restore until " in out
 
 
 def test_closing_carries_the_audit_events_hash_in_the_receipt(fresh_demo):

@@ -290,7 +290,7 @@ def cmd_admin_closed(args) -> int:
         print("No closed accounts.")
     for r in rows:
         total = sum(r.counts.values())
-        print(f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M}  restore until "
+        print(f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M} UTC  restore until "
               f"{r.restore_until:%Y-%m-%d}  {r.state:9} {'restorable' if r.restorable else '-':10} "
               f"{plural(total, 'row')}")
     return EXIT_OK

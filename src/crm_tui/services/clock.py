@@ -48,4 +48,6 @@ def shown(at: datetime) -> str:
 
     The one place times are worded for people: shown in UTC for now; members' own time zones
     (Member.time_zone) are to be applied here."""
+    if at.tzinfo is None:  # as the database gives it back: UTC
+        at = at.replace(tzinfo=timezone.utc)
     return f"{at.astimezone(timezone.utc):%d %b %Y %H:%M} UTC"
