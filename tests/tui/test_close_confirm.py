@@ -186,6 +186,7 @@ def test_after_transferring_ownership_instead_the_confirmation_closes(demo_url):
         await press(pilot, "escape")
         assert isinstance(app.screen, MainScreen)
         assert any("no longer the owner" in str(n.message) for n in app._notifications)
+        assert "(administrator)" in text_of(app.screen, "#welcome")
 
     app = at_confirmation(demo_url, check)
     with app.engine.connect() as conn:
