@@ -199,21 +199,20 @@ class CloseConfirmScreen(CrmScreen):
         return name_problem(self.query_one("#close-name", Input).value, self.impact.account_name)
 
     def tell_name_problem(self) -> None:
-        """Say what is wrong with the typed name; from now on the message follows the field."""
+        """Say what is wrong with the typed name (or that it matches now); once a mismatch has
+        been told, this runs on every change, so the message follows the field."""
         problem = self.name_problem()
         if problem:
             self.name_told = True
             self.status(problem[:1].upper() + problem[1:] + ".", error=True)
+        elif self.name_told:
+            self.status("The name matches.")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "close-name" and not self.deleting:
             self.query_one("#close-delete", Button).disabled = not self.name_matches()
             if self.name_told:
-                problem = self.name_problem()
-                if problem:
-                    self.status(problem[:1].upper() + problem[1:] + ".", error=True)
-                else:
-                    self.status("The name matches.")
+                self.tell_name_problem()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         # Enter only moves on: deleting always takes a deliberate press of the delete button
