@@ -286,3 +286,24 @@ def test_after_cancelling_only_messages_the_confirmation_no_longer_lists_it(demo
         assert "        0  text messages" in text_of(confirm, "#close-counts")
 
     at_confirmation(demo_url, check)
+
+
+def test_a_receipt_that_cannot_be_saved_says_why_and_the_screen_stays(demo_url, isolated_dirs, monkeypatch):
+    blocker = isolated_dirs / "not-a-folder"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the downloads folder would be")
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(blocker / "downloads"))
+
+    async def check(app, pilot, confirm):
+        await to_name_field(app, pilot, confirm)
+        await press(pilot, *"Acme Realty", "enter", *PASSWORDS[OWNER], "enter", "enter")
+        await press(pilot, "escape")
+        goodbye = app.screen
+        await press(pilot, "r")
+        said = text_of(goodbye, "#goodbye-saved")
+        assert said.startswith("The receipt was not saved: cannot create the downloads folder")
+        assert goodbye.query_one("#goodbye-saved").has_class("-error")
+        assert goodbye.query_one("#goodbye-body").region.contains_region(goodbye.query_one("#goodbye-saved").region)
+        assert app.screen is goodbye
+
+    at_confirmation(demo_url, check)

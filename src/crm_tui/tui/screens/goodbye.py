@@ -107,6 +107,7 @@ class GoodbyeScreen(CrmScreen):
         saved = self.query_one("#goodbye-saved", Static)
         saved.update(safe(f"The receipt was not saved: {message}."))
         saved.add_class("-error")
+        self.call_after_refresh(saved.scroll_visible, animate=False)
 
     def action_scroll_body(self, direction: int) -> None:
         body = self.query_one("#goodbye-body", VerticalScroll)
