@@ -171,7 +171,7 @@ def cmd_account_export(args) -> int:
     auth.confirm_with_password(engine, who, "data.export", _read_password(args))
     result = export.export_account(engine, who, out_dir=args.out)
     print(f"{result.path}")
-    print(f"size {result.size:,} bytes  sha256 {result.sha256}")
+    print(f"size {plural(result.size, 'byte')}  sha256 {result.sha256}")
     return EXIT_OK
 
 
