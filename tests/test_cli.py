@@ -160,13 +160,16 @@ def test_empty_stdin_is_refused(cli, demo_url, fresh_demo, tmp_path, name, stdin
     assert dump_database(fresh_demo) == before
 
 
-@pytest.mark.parametrize("typed", ["acme realty", "Acme Realty ", "Birch & Co Bookkeeping", ""])
-def test_close_with_the_wrong_account_name_is_refused(cli, demo_url, fresh_demo, typed):
+@pytest.mark.parametrize(("typed", "why"), [
+    ("acme realty", "differs in capital letters"), ("Acme Realty ", "has a space at the end"),
+    ("Birch & Co Bookkeeping", "does not match"), ("", "type the account name"),
+])
+def test_close_with_the_wrong_account_name_is_refused(cli, demo_url, fresh_demo, typed, why):
     before = dump_database(fresh_demo)
     code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", typed, "--password-stdin"],
                          stdin=PASSWORDS[OWNER] + "\n")
     assert code == 1
-    assert "does not match" in one_line(err)
+    assert why in one_line(err) and "nothing was deleted" in err
     assert dump_database(fresh_demo) == before
 
 
@@ -347,7 +350,7 @@ def test_demo_close_restore_round_trip_through_the_cli(env, cli, monkeypatch):
     close = run_cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
                      "--reason", "Too expensive", "--comment", "  prices went up  "], env, "demo-owner\n")
     assert close.returncode == 0, close.stderr
-    assert "Acme Realty was closed" in close.stdout and "cases@allclients.com" in close.stdout
+    assert "“Acme Realty” was closed" in close.stdout and "cases@allclients.com" in close.stdout
     assert close.stderr == ""
 
     closed = run_cli(["admin", "closed", "--json"], env)

@@ -86,7 +86,7 @@ def test_a_survey_that_cannot_be_saved_after_closing_still_reports_the_close(run
     code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
                           "--reason", "Too expensive", "--comment", "bye"], stdin="demo-owner\n")
     assert code == 0, err
-    assert "Acme Realty was closed" in out
+    assert "“Acme Realty” was closed" in out
     assert len(err.splitlines()) == 1 and "survey" in err and "not saved" in err
     with fresh_demo.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM account WHERE name = 'Acme Realty'")).scalar() == 0

@@ -14,6 +14,7 @@ import sys
 from typing import Callable
 
 from crm_tui import __version__
+from crm_tui.text import plural
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -72,11 +73,17 @@ def _print_json(payload) -> None:
     print(re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
-def _say(text: str) -> None:
+def _say(text: str, *, multiline: bool = False) -> None:
     """Print user-originated text to a terminal with control characters made visible."""
     from crm_tui.text import clean
 
-    print(clean(text))
+    print(clean(text, multiline=multiline))
+
+
+def _moved(result) -> str:
+    """What removing a member (or leaving) did with their records, counted in words."""
+    return (f"{plural(result.contacts_moved, 'contact')} and {plural(result.todos_moved, 'to-do')} "
+            f"moved to {result.owner_name}; {plural(result.appointments_deleted, 'appointment')} deleted.")
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -103,7 +110,7 @@ def cmd_demo(args) -> int:
     from crm_tui.services import demo
 
     users = demo.create(_engine(args), contacts=args.contacts, seed=args.seed, reset=args.reset)
-    print(f"Demo accounts ready: {demo.ACME} ({args.contacts} contacts) and {demo.BIRCH}.")
+    print(f"Demo accounts ready: {demo.ACME} ({plural(args.contacts, 'contact')}) and {demo.BIRCH}.")
     print(f"{'email':32} {'role':13} {'password':12} account")
     for u in users:
         print(f"{u.email:32} {u.role:13} {u.password:12} {u.account}")
@@ -147,12 +154,7 @@ def cmd_account_close(args) -> int:
     who = _who(args)
     password = _read_password(args)
     receipt = closing.close_account(engine, who, args.confirm, password)
-    _say(f"{receipt.account_name} was closed and its data permanently deleted on "
-         f"{zones.time_text(receipt.closed_at, zones.zone_for(receipt.time_zone), year=True)}:")
-    for label, n in receipt.lines():
-        print(f"  {n:>9,}  {label}")
-    print(f"Changed your mind? Email {receipt.support_email} by {zones.day_text(receipt.restore_until)} "
-          "to have it restored.")
+    _say(closing.receipt_text(receipt), multiline=True)
     if args.reason:
         try:
             survey.submit(engine, args.reason, args.comment or "", plan_code=receipt.plan_code,
@@ -178,7 +180,7 @@ def cmd_account_export(args) -> int:
     auth.confirm_with_password(engine, who, "data.export", _read_password(args))
     result = export.export_account(engine, who, out_dir=args.out)
     print(f"{result.path}")
-    print(f"size {result.size:,} bytes  sha256 {result.sha256}")
+    print(f"size {plural(result.size, 'byte')}  sha256 {result.sha256}")
     return EXIT_OK
 
 
@@ -208,7 +210,8 @@ def cmd_contacts_export(args) -> int:
             raise Refused("--ids names no contact")
     result = export.export_contacts(_engine(args), _who(args), ids, args.format, out_dir=args.out)
     print(f"{result.path}")
-    print(f"{result.counts['contacts']:,} contacts  size {result.size:,} bytes  sha256 {result.sha256}")
+    print(f"{plural(result.counts['contacts'], 'contact')}  size {plural(result.size, 'byte')}  "
+          f"sha256 {result.sha256}")
     return EXIT_OK
 
 
@@ -217,7 +220,8 @@ def cmd_team_list(args) -> int:
 
     for m in team.list_members(_engine(args), _who(args)):
         _say(f"{m.id:>5}  {m.name:24} {m.email:32} {m.role:13} "
-             f"{m.contacts} contacts, {m.todos} to-dos, {m.appointments} appointments")
+             f"{plural(m.contacts, 'contact')}, {plural(m.todos, 'to-do')}, "
+             f"{plural(m.appointments, 'appointment')}")
     return EXIT_OK
 
 
@@ -235,8 +239,7 @@ def cmd_team_remove(args) -> int:
     engine = _engine(args)
     who = _who(args)
     result = team.remove_member(engine, who, team.find_in_account(engine, who, args.member))
-    _say(f"Removed {result.name}: {result.contacts_moved} contacts and {result.todos_moved} to-dos "
-         f"moved to {result.owner_name}; {result.appointments_deleted} appointments deleted.")
+    _say(f"Removed {result.name}: {_moved(result)}")
     return EXIT_OK
 
 
@@ -255,8 +258,7 @@ def cmd_team_leave(args) -> int:
     from crm_tui.services import team
 
     result = team.leave_account(_engine(args), _who(args), _read_password(args))
-    _say(f"You left the account: {result.contacts_moved} contacts and {result.todos_moved} to-dos "
-         f"moved to {result.owner_name}; {result.appointments_deleted} appointments deleted.")
+    _say(f"You left the account: {_moved(result)}")
     return EXIT_OK
 
 
@@ -273,7 +275,7 @@ def cmd_messages_cancel(args) -> int:
     from crm_tui.services import billing, messages
 
     result = messages.cancel(_engine(args), _who(args), _read_password(args))
-    print(f"Messages cancelled: {result.messages_deleted} text messages deleted, "
+    print(f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted, "
           f"{billing.money(result.fee_removed_cents)}/month removed from billing.")
     print(result.twilio_note)
     return EXIT_OK
@@ -311,7 +313,8 @@ def cmd_admin_closed(args) -> int:
     for r in rows:
         total = sum(r.counts.values())
         print(f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M} UTC  restore until "
-              f"{r.restore_until:%Y-%m-%d} UTC  {r.state:9} {'restorable' if r.restorable else '-':10} {total:,} rows")
+              f"{r.restore_until:%Y-%m-%d} UTC  {r.state:9} {'restorable' if r.restorable else '-':10} "
+              f"{plural(total, 'row')}")
     return EXIT_OK
 
 
@@ -320,8 +323,9 @@ def cmd_admin_restore(args) -> int:
 
     result = closing.restore(_engine(args), args.email)
     total = sum(result.counts.values())
-    _say(f"Restored {result.account_name} (account {result.account_id}): {total:,} rows, "
-         f"{result.counts.get('team_members', 0)} team members. They can sign in again.")
+    members = result.counts.get("team_members", 0)
+    _say(f"Restored {result.account_name} (account {result.account_id}): {plural(total, 'row')}, "
+         f"{plural(members, 'team member')}. {'They' if members != 1 else 'The owner'} can sign in again.")
     return EXIT_OK
 
 
@@ -329,8 +333,8 @@ def cmd_admin_purge(args) -> int:
     from crm_tui.services import closing
 
     report = closing.purge(_engine(args))
-    print(f"Purged {report.purged} closed account(s) past their restore window; "
-          f"{report.files_removed} backup file(s) destroyed.")
+    print(f"Purged {plural(report.purged, 'closed account')} past their restore window; "
+          f"{plural(report.files_removed, 'backup file')} destroyed.")
     return EXIT_OK
 
 
@@ -356,7 +360,7 @@ def cmd_admin_audit(args) -> int:
         report = audit.verify(s)
     if not report.ok:
         raise Refused(f"the audit chain is broken at event {report.first_bad_id}")
-    print(f"Audit chain verified: {report.events} events.")
+    print(f"Audit chain verified: {plural(report.events, 'event')}.")
     return EXIT_OK
 
 

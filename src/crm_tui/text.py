@@ -33,3 +33,33 @@ def clean(text: object, *, multiline: bool = False, limit: int | None = None) ->
     if limit is not None and len(s) > limit:
         s = s[: max(0, limit - 1)] + "…"
     return s
+
+
+# --- counts in words ---------------------------------------------------------------------------
+
+# Nouns whose plural is not the regular one (the rules below cover "entry" → "entries").
+_IRREGULAR = {"person": "people", "is": "are", "was": "were", "has": "have"}
+
+
+def plural_of(noun: str) -> str:
+    """The plural of an English noun (or of the last word of a phrase: "history entry")."""
+    head, _, last = noun.rpartition(" ")
+    if last in _IRREGULAR:
+        word = _IRREGULAR[last]
+    elif len(last) > 1 and last.endswith("y") and last[-2] not in "aeiou":
+        word = last[:-1] + "ies"
+    elif last.endswith(("s", "x", "z", "ch", "sh")):
+        word = last + "es"
+    else:
+        word = last + "s"
+    return f"{head} {word}" if head else word
+
+
+def noun(n: int, singular: str, many: str | None = None) -> str:
+    """``singular`` when ``n`` is 1, else its plural (``many`` if given)."""
+    return singular if n == 1 else (many or plural_of(singular))
+
+
+def plural(n: int, singular: str, many: str | None = None) -> str:
+    """A count in words: "1 team member", "0 team members", "1,234 contacts"."""
+    return f"{n:,} {noun(n, singular, many)}"

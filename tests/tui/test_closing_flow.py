@@ -149,8 +149,8 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             receipt = text_of(app.screen, "#goodbye-receipt")
             assert "Acme Realty" in receipt and "27 Nov 2026" in receipt and "60  contacts" in receipt
             assert "Thank you" in text_of(app.screen, "#goodbye-survey")
-            restore = text_of(app.screen, "#goodbye-restore")
-            assert "27 February 2027" in restore and "cases@allclients.com" in restore
+            assert "27 February 2027" in receipt and "cases@allclients.com" in receipt
+            assert "import it into a new account" in text_of(app.screen, "#goodbye-keep")
             assert app.who is None  # the session is over: no check can pull this screen away
             await pilot.press("enter")
             await settle(pilot)
@@ -203,7 +203,7 @@ def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, messag
         delete = confirm.query_one("#close-delete", Button)
         if message is None:
             assert delete.disabled
-            assert "does not match" in text_of(confirm, "#close-status")
+            assert "differs in capital letters" in text_of(confirm, "#close-status")
             assert app.focused is confirm.query_one("#close-name", Input)
             await pilot.press("enter", "enter", "enter")  # nothing a key can do deletes
         else:

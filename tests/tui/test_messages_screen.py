@@ -36,12 +36,16 @@ async def test_owner_permanently_cancels_messages(demo_url):
         assert "cancel it separately in your Twilio account" in static_text(app.screen, "#twilio-note")
         assert texts(app.engine) == 30
         await press(pilot, "x")
-        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
+        # "Enter your password to confirm": typing goes to the password field
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "confirm-password"
         body = str(app.screen.query_one("#confirm-body Static").visual)
         assert "30 text messages" in body and "Twilio" in body
         await press(pilot, "escape")  # backs out; nothing deleted
         assert texts(app.engine) == 30
-        await press(pilot, "x", "shift+tab", *"wrong-password", "enter", "enter")
+        await press(pilot, "x", "enter")  # Enter in the empty field: Cancel, the default
+        assert not isinstance(app.screen, ConfirmModal)
+        assert texts(app.engine) == 30
+        await press(pilot, "x", *"wrong-password", "enter", "enter")
         assert isinstance(app.screen, ConfirmModal)
         assert "password" in static_text(app.screen, "#confirm-error").lower()
         assert texts(app.engine) == 30
@@ -57,9 +61,9 @@ async def test_owner_permanently_cancels_messages(demo_url):
 
 
 @run
-async def test_a_password_typed_ahead_from_the_cancel_button_lands_in_the_field(demo_url):
-    """The dialog opens on Cancel; "Shift+Tab, password" sent in one burst must reach the
-    password field, not be lost on Cancel."""
+async def test_a_password_typed_ahead_lands_in_the_field(demo_url):
+    """The dialog opens on the password field; a password sent in one burst reaches it, and
+    from Cancel "Shift+Tab, password" does too (not lost on a button)."""
     from textual.widgets import Input
 
     from crm_tui.tui.app import CrmApp
@@ -70,11 +74,17 @@ async def test_a_password_typed_ahead_from_the_cancel_button_lands_in_the_field(
         await sign_in(pilot, OWNER)
         await open_messages(pilot)
         await press(pilot, "x")
-        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
+        field = app.screen.query_one("#confirm-password", Input)
+        assert isinstance(app.screen, ConfirmModal) and app.focused is field
+        burst(app, PASSWORDS[OWNER])
+        await settle(pilot)
+        assert field.value == PASSWORDS[OWNER] and app.focused is field
+        field.value = ""
+        await press(pilot, "tab")
+        assert app.focused.id == "cancel"
         burst(app, "shift+tab", PASSWORDS[OWNER])
         await settle(pilot)
         await settle(pilot)
-        field = app.screen.query_one("#confirm-password", Input)
         assert field.value == PASSWORDS[OWNER] and app.focused is field
         assert texts(app.engine) == 30
 

@@ -168,14 +168,13 @@ async def test_the_demo_hint_drops_a_member_removed_while_signed_in(demo_url):
 
 
 def test_the_goodbye_receipt_counts_members_in_words():
-    from types import SimpleNamespace
-    from datetime import datetime, timezone
+    from datetime import date, datetime, timezone
 
-    from crm_tui.tui.screens.goodbye import receipt_text
+    from crm_tui.services.closing import Receipt, receipt_text
 
     def receipt(n):
-        return SimpleNamespace(account_name="A", closed_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
-                               lines=lambda: [("contacts", 3)], members_signed_out=n, time_zone="")
+        return Receipt(account_name="A", closed_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+                       restore_until=date(2027, 2, 27), counts={"contacts": 3}, members_signed_out=n)
 
     assert "1 team member lost access and was signed out." in receipt_text(receipt(1))
     assert "2 team members lost access and were signed out." in receipt_text(receipt(2))

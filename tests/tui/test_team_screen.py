@@ -69,8 +69,10 @@ async def test_team_player_is_offered_only_leave(demo_url):
         await press(pilot, "r", "a", "t")  # not offered: nothing opens
         assert type(app.screen).__name__ == "TeamScreen"
         await press(pilot, "l")
-        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
-        await press(pilot, "shift+tab", *PASSWORDS[PLAYER], "enter", "enter")
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "confirm-password"
+        await press(pilot, "enter")  # Enter in the empty password field: Cancel
+        assert type(app.screen).__name__ == "TeamScreen"
+        await press(pilot, "l", *PASSWORDS[PLAYER], "enter", "enter")
         await settle(pilot)
         assert type(app.screen).__name__ == "SignInScreen"
         assert "You left Acme Realty" in static_text(app.screen, "#signin-message")
@@ -98,3 +100,30 @@ async def test_members_session_ends_when_the_owner_closes_the_account(demo_url):
         assert isinstance(app.screen, SignInScreen)
         assert "This account has been closed by its owner" in static_text(app.screen, "#signin-message")
         assert app.who is None
+
+
+@run
+async def test_the_transfer_dialog_takes_the_password_typed_and_enter_alone_cancels(demo_url):
+    """It says "Enter your password to confirm": focus starts in the password field, so typing
+    lands there; Enter in the empty field is Cancel, and transfers nothing."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.widgets.confirm import ConfirmModal
+
+    def role_of(engine, email):
+        return rows(engine, "SELECT role FROM member WHERE email = :e", e=email)[0][0]
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "p", "down", "down", "enter")  # My Account, Billing & Plan, Team Members
+        assert type(app.screen).__name__ == "TeamScreen"
+        await press(pilot, "down", "t")  # Marcus Lee
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "confirm-password"
+        await press(pilot, "enter")
+        assert type(app.screen).__name__ == "TeamScreen"
+        assert role_of(app.engine, OWNER) == "owner"
+        await press(pilot, "t", *PASSWORDS[OWNER], "enter")
+        assert app.focused.id == "confirm" and role_of(app.engine, OWNER) == "owner"
+        await press(pilot, "enter")
+        assert type(app.screen).__name__ == "TeamScreen"
+        assert (role_of(app.engine, OWNER), role_of(app.engine, ADMIN)) == ("administrator", "owner")

@@ -11,10 +11,37 @@ from crm_tui import db
 from crm_tui.models import Account, Member, MessagesService, Plan
 from crm_tui.services.archive import KIND_LABELS, count_rows
 from crm_tui.services.auth import SUPPORT_EMAIL, SignedIn, load_actor
+from crm_tui.text import noun
 
 TWILIO_NOTE = (
     "Your phone number itself is not cancelled here: cancel it separately in your Twilio account."
 )
+KEEP_EXPORT = "Keep your export: you can import it into a new account at any time."
+
+# One of each kind, for counts in words ("1 team member"); the plurals are archive.KIND_LABELS.
+KIND_NOUNS = {
+    "contacts": "contact",
+    "appointments": "appointment",
+    "todos": "to-do",
+    "email_templates": "email template",
+    "autoresponders": "autoresponder",
+    "history": "history entry",
+    "text_messages": "text message",
+    "team_members": "team member",
+    "invoices": "invoice",
+}
+
+
+def count_lines(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """(the kind in words for that count, the count), in the order of ``counts``."""
+    return [(noun(n, KIND_NOUNS[k], KIND_LABELS[k]), n) for k, n in counts.items()]
+
+
+def count_table(lines: list[tuple[str, int]], column: int = 34) -> list[str]:
+    """Counts in two columns ("       60  contacts     12  appointments"), down then across."""
+    cells = [f"{n:>9,}  {label}" for label, n in lines]
+    half = (len(cells) + 1) // 2
+    return [f"{left:<{column}}{right}".rstrip() for left, right in zip(cells[:half], cells[half:] + [""])]
 
 
 @dataclass(frozen=True)
@@ -36,7 +63,7 @@ class Impact:
     messages_phone: str
 
     def lines(self) -> list[tuple[str, int]]:
-        return [(KIND_LABELS[k], n) for k, n in self.counts.items()]
+        return count_lines(self.counts)
 
     def as_json(self) -> dict:
         return {

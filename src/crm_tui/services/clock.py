@@ -47,3 +47,13 @@ def months_between(start: datetime, end: datetime) -> int:
     if end.day < start.day:
         months -= 1
     return max(0, months)
+
+
+def shown(at: datetime) -> str:
+    """A moment as people read it, with its zone named: "27 Nov 2026 10:00 UTC".
+
+    The one place times are worded for people: shown in UTC for now; members' own time zones
+    (Member.time_zone) are to be applied here."""
+    if at.tzinfo is None:  # as the database gives it back: UTC
+        at = at.replace(tzinfo=timezone.utc)
+    return f"{at.astimezone(timezone.utc):%d %b %Y %H:%M} UTC"

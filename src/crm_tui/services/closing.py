@@ -10,8 +10,10 @@ deleted rows leave the disk too (``secure_delete`` is on).
 from __future__ import annotations
 
 import json
+import os
+import textwrap
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, literal, select
@@ -19,12 +21,13 @@ from sqlalchemy.engine import Engine
 
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
-from crm_tui.services import archive, audit, backups, clock
-from crm_tui.services.accounts import SUPPORT_EMAIL
+from crm_tui.services import archive, audit, backups, clock, zones
+from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, reauthenticate
 from crm_tui.services.auth import email_hash  # sign-in reads the tombstone's hashes too
 from crm_tui.services.clock import window_open
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
+from crm_tui.text import clean, noun, plural
 
 @dataclass(frozen=True)
 class Receipt:
@@ -38,9 +41,60 @@ class Receipt:
     tenure_months: int = 0
     team_size: int = 0
     time_zone: str = ""  # the owner's (see services.zones): the receipt's times are shown in it
+    audit_hash: str = ""  # the hash of the account.close audit event, the chain's link to this close
 
     def lines(self) -> list[tuple[str, int]]:
-        return [(archive.KIND_LABELS[k], n) for k, n in self.counts.items()]
+        return count_lines(self.counts)
+
+
+RECEIPT_WIDTH = 76  # fits an 80-column terminal and the goodbye screen without re-wrapping
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The deletion receipt, as the goodbye screen saves it and ``account close`` prints it:
+    the account, when (zone named), what was deleted, who lost access, until when it can be
+    restored and how, and the hash of the audit event that records the close."""
+    def para(text: str) -> list[str]:
+        # dates and times are kept on one line ("\0" holds their spaces while wrapping)
+        return [line.replace("\0", " ") for line in
+                textwrap.wrap(text, RECEIPT_WIDTH, break_on_hyphens=False)] + [""]
+
+    def whole(text: str) -> str:
+        return text.replace(" ", "\0")
+
+    lines = ["Deletion receipt", ""]
+    # the name is the one text a user typed: its control characters are made visible, as the
+    # file may be printed to a terminal
+    lines += para(f"The account “{clean(receipt.account_name)}” was closed and its data permanently "
+                  f"deleted on {whole(zones.time_text(receipt.closed_at, zones.zone_for(receipt.time_zone), year=True))}.")
+    lines += ["Deleted:", *count_table(receipt.lines()), ""]
+    n = receipt.members_signed_out
+    if n:
+        lines += para(f"{plural(n, 'team member')} lost access and {noun(n, 'was', 'were')} signed out.")
+    lines += para(f"Restorable until {whole(zones.day_text(receipt.restore_until))}: email {receipt.support_email} "
+                  "from the owner's address to ask for a restore. After that date the data cannot "
+                  "be recovered.")
+    if receipt.audit_hash:
+        lines += ["Audit event (account.close), SHA-256:", f"  {receipt.audit_hash}"]
+    return "\n".join(lines).rstrip("\n")
+
+
+def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> Path:
+    """Write the receipt as a text file (0600, published whole, never over another file) in
+    the downloads folder, or ``out_dir``; returns its path."""
+    from crm_tui.services import export
+
+    folder = export._folder(out_dir)
+    stem = (f"{export.safe_name(receipt.account_name, 'account')}-closing-receipt-"
+            f"{receipt.closed_at.astimezone(timezone.utc):%Y%m%d-%H%M%S}")
+    target = export._TargetFile(folder, stem, ".txt")
+    try:
+        target.file.write((receipt_text(receipt) + "\n").encode("utf-8"))
+        target.sync()
+    except BaseException:
+        target.discard()
+        raise
+    return target.publish()
 
 
 # While an account's rows are deleted the page cache may grow to this many KiB: the
@@ -148,14 +202,38 @@ def delete_account_rows(conn, account_id: int) -> None:
             driver.execute(f"PRAGMA cache_size = {cache}")
 
 
+NAME_MISMATCH = "the account name you typed does not match"
+
+
+def name_problem(typed: str, name: str) -> str | None:
+    """Why ``typed`` is not the account name, in words (lower case, no full stop); None when
+    it is. Spaces around the name and capital letters, easy to miss, are named."""
+    if typed == name:
+        return None
+    if not typed:
+        return "type the account name to confirm"
+    if typed.strip() == name.strip():
+        if name != name.strip():
+            return "the account name begins or ends with a space: type it exactly as shown"
+        ends = [where for where, extra in (("start", len(typed) - len(typed.lstrip())),
+                                           ("end", len(typed) - len(typed.rstrip()))) if extra]
+        spaces = len(typed) - len(typed.strip())
+        return (f"the name you typed has {'a space' if spaces == 1 else 'spaces'} at the "
+                f"{' and at the '.join(ends)}; the account name does not")
+    if typed.casefold() == name.casefold():
+        return "the name you typed differs in capital letters: type it exactly as shown"
+    return NAME_MISMATCH
+
+
 def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: str) -> Receipt:
     """Close the owner's account. All or nothing; refused unless the name matches exactly
     and the password is right."""
     with db.read_session(engine) as s:
         owner = load_actor(s, who, "account.close")
         account = s.get(Account, owner.account_id)
-        if confirm_name != account.name:
-            raise InvalidInput("the account name you typed does not match; nothing was deleted")
+        problem = name_problem(confirm_name, account.name)
+        if problem:
+            raise InvalidInput(f"{problem}; nothing was deleted")
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
@@ -165,8 +243,9 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         with db.write_session(engine, foreign_keys=False) as s:
             owner = load_actor(s, who, "account.close")
             account = s.get(Account, owner.account_id)
-            if confirm_name != account.name:
-                raise InvalidInput("the account name you typed does not match; nothing was deleted")
+            problem = name_problem(confirm_name, account.name)
+            if problem:
+                raise InvalidInput(f"{problem}; nothing was deleted")
             now = clock.now()
             conn = s.connection()
             plan_code = s.get(Plan, account.plan_id).code
@@ -194,13 +273,14 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 {"closed_account_id": tombstone.id, "email_hash": email_hash(m.email),
                  "password_hash": m.password_hash} for m in members])
             delete_account_rows(conn, account.id)
-            audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
-                         details={"counts": counts, "restore_until": until.isoformat()})
+            event = audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
+                                 details={"counts": counts, "restore_until": until.isoformat()})
             receipt = Receipt(
                 account_name=account.name, closed_at=now, restore_until=until, counts=counts,
                 members_signed_out=len(members) - 1, plan_code=plan_code,
                 tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
                 time_zone=owner.time_zone,
+                audit_hash=event.hash,
             )
     except BaseException:
         if final is not None:

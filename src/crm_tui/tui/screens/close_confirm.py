@@ -1,7 +1,14 @@
 """The confirmation before closing the account: what is deleted (counts per kind), who loses
-access, the Messages/Twilio note, "export first" one key away, the support address and the
-warning. The owner types the account name and re-enters the password; focus starts on Cancel,
-Esc backs out, and no single key deletes anything."""
+access, the Messages/Twilio note, "export first" one key away, the alternatives the help
+article gives (transfer ownership, remove members one by one, cancel only Messages, export
+chosen contacts), each one key away, the support address and the warning. The owner types the
+account name and re-enters the password; focus starts on Cancel, Esc backs out, and no single
+key deletes anything.
+
+The screen's letter keys are plain (not priority) bindings, as ``e`` always was: in the name
+and password fields a letter is typed, never taken; they act from the buttons, where focus
+starts. Each alternative opens its screen on top of this one, and Esc comes back here (the
+counts are read again; if ownership was transferred meanwhile, this screen closes)."""
 
 from __future__ import annotations
 
@@ -10,19 +17,45 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from crm_tui.text import noun, plural
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 DELETE_LABEL = "Delete account permanently"
+EXPORT_NOTE = (
+    "Export first: press e to download all your data as one archive (contacts, calendar, "
+    "to-dos, templates, reports). This screen stays as it is. "
+)
+ALTERNATIVES = (
+    "Instead of closing everything (each opens on top of this screen; Esc comes back):\n"
+    "  t  transfer ownership to a team member (Team Members, then t)\n"
+    "  m  remove team members one by one (Team Members, then r)\n"
+    "  s  cancel only Messages (Automation → Messages → Settings)\n"
+    "  c  export chosen contacts (Contacts → Group Actions)"
+)
+# which screen each alternative opens, and what to do there
+ALTERNATIVE_SCREENS = {
+    "transfer": ("team", "Choose the team member who should become the owner, then press t."),
+    "team": ("team", "Choose a team member, then press r to remove only them."),
+    "messages": ("messages", "Press x to cancel only Messages; the account stays."),
+    "contacts": ("contacts", "Select contacts with Space, then press g for Group Actions to export "
+                             "the chosen ones (or all of them)."),
+}
 
 
 class CloseConfirmScreen(CrmScreen):
     BINDINGS = [
-        Binding("escape", "back", "Back out", id="back"),
-        Binding("e", "export", "Export first", id="close-export"),
-        Binding("pagedown", "scroll_info(1)", "More", id="close-page-down"),
-        Binding("pageup", "scroll_info(-1)", "Scroll", id="close-page-up", show=False),
+        # at 80 columns the footer holds Esc and the five letter keys; the page keys (the
+        # scrollbar shows there is more) are in the ? help
+        Binding("escape", "back", "Back", id="back"),
+        Binding("e", "export", "Export", id="close-export"),
+        Binding("t", "alternative('transfer')", "Transfer", id="close-transfer"),
+        Binding("m", "alternative('team')", "Members", id="close-team"),
+        Binding("s", "alternative('messages')", "Messages", id="close-messages"),
+        Binding("c", "alternative('contacts')", "Contacts", id="close-contacts"),
+        Binding("pagedown", "scroll_info(1)", "Scroll down", id="close-page-down", show=False),
+        Binding("pageup", "scroll_info(-1)", "Scroll up", id="close-page-up", show=False),
     ]
     DEFAULT_CSS = """
     CloseConfirmScreen #close-title {
@@ -41,8 +74,8 @@ class CloseConfirmScreen(CrmScreen):
         border-top: heavy $error;
         padding: 0 1;
     }
-    CloseConfirmScreen .close-row { height: 1; }
-    CloseConfirmScreen .close-label { width: 38; }
+    CloseConfirmScreen .close-row { height: auto; }
+    CloseConfirmScreen .close-label { width: 38; height: auto; }
     CloseConfirmScreen .close-row Input { width: 1fr; }
     CloseConfirmScreen #close-buttons { height: 1; margin: 1 0 0 0; }
     CloseConfirmScreen #close-buttons Button { margin: 0 2 0 0; }
@@ -54,9 +87,11 @@ class CloseConfirmScreen(CrmScreen):
         super().__init__()
         self.impact = None
         self.deleting = False
+        self.name_told = False  # a name mismatch was reported: the status follows the field
+        self.away = False  # an alternative's screen was opened on top of this one
 
     def compose(self) -> ComposeResult:
-        from crm_tui.services.accounts import SUPPORT_EMAIL
+        from crm_tui.services.accounts import KEEP_EXPORT, SUPPORT_EMAIL
 
         yield Static("Cancel & permanently delete your account", id="close-title")
         # Not focusable: Tab goes from Cancel straight to the name field (page keys scroll this).
@@ -69,11 +104,9 @@ class CloseConfirmScreen(CrmScreen):
             yield Static("Loading what would be deleted…", id="close-counts", classes="close-block")
             yield Static("", id="close-team", classes="close-block")
             yield Static("", id="close-messages", classes="close-block")
-            yield Static(
-                "Export first: press e to download all your data as one archive (contacts, "
-                "calendar, to-dos, templates, reports). This screen stays as it is.",
-                id="close-export-note", classes="close-block",
-            )
+            yield Static(EXPORT_NOTE + KEEP_EXPORT, id="close-export-note", classes="close-block",
+                         markup=False)
+            yield Static(ALTERNATIVES, id="close-alternatives", classes="close-block", markup=False)
             yield Static(
                 f"Having problems, or questions about your plan? Write to {SUPPORT_EMAIL} before "
                 "you close the account: we may be able to help.\n"
@@ -99,42 +132,58 @@ class CloseConfirmScreen(CrmScreen):
 
     def on_mount(self) -> None:
         self.query_one("#close-cancel", Button).focus()
+        self.load_impact()
+
+    def load_impact(self) -> None:
         from crm_tui.services import accounts
 
         self.call_service(accounts.impact, self.crm.engine, self.crm.who, done=self.show_impact,
                           failed=lambda m: self.status(f"Cannot prepare the closing: {m}", error=True),
                           group="close-impact")
 
+    def on_screen_resume(self) -> None:
+        """Back from an alternative: read the counts again (members may have been removed,
+        Messages cancelled); a member who is no longer the owner cannot close the account."""
+        if not self.away:
+            return
+        self.away = False
+        who = self.crm.who
+        if who is None:
+            return
+        if who.role != "owner":
+            self.app.notify("You are no longer the owner: only the owner can close the account.",
+                            severity="warning", timeout=8)
+            self.app.action_open("dashboard")
+            return
+        self.load_impact()
+
     def show_impact(self, impact) -> None:
-        from crm_tui.services.accounts import TWILIO_NOTE
+        from crm_tui.services.accounts import TWILIO_NOTE, count_table
 
         self.impact = impact
         total = sum(impact.counts.values())
-        lines = [f"What will be deleted ({total:,} records):"]
-        cells = [f"{n:>9,}  {label}" for label, n in impact.lines()]
-        half = (len(cells) + 1) // 2
-        for left, right in zip(cells[:half], cells[half:] + [""]):
-            lines.append(f"{left:<34}{right}")
+        lines = [f"What will be deleted ({plural(total, 'record')}):", *count_table(impact.lines())]
         self.query_one("#close-counts", Static).update(safe("\n".join(lines), multiline=True))
 
         if impact.members_losing_access:
-            team = [f"Team members who lose access ({len(impact.members_losing_access)}):"]
+            n = len(impact.members_losing_access)
+            team = [f"{plural(n, 'team member')} {noun(n, 'loses', 'lose')} access:"]
             team += [f"  • {m.name} <{m.email}> — {m.role}" for m in impact.members_losing_access]
-            team.append("To end only one person's access, remove them in Team Members instead.")
+            team.append("To end only one person's access, remove them in Team Members instead (m).")
         else:
             team = ["No team members: nobody else loses access."]
         self.query_one("#close-team", Static).update(safe("\n".join(team), multiline=True))
 
         messages = self.query_one("#close-messages", Static)
+        messages.display = impact.messages_active  # read again after an alternative: it may have changed
         if impact.messages_active:
             phone = f" ({impact.messages_phone})" if impact.messages_phone else ""
             messages.update(safe(f"Messages is active{phone}: it stops and its text-message history is "
                                  f"deleted. {TWILIO_NOTE}"))
-        else:
-            messages.display = False
 
+        # the whole name, wrapped if it is long: it is what has to be typed
         self.query_one("#close-name-label", Label).update(
-            safe(f"Type the account name: {impact.account_name}", limit=37))
+            safe("Type the account name: ") + safe(impact.account_name, style="bold"))
         self.query_one("#close-name", Input).disabled = False
         self.query_one("#close-password", Input).disabled = False
 
@@ -143,9 +192,28 @@ class CloseConfirmScreen(CrmScreen):
     def name_matches(self) -> bool:
         return self.impact is not None and self.query_one("#close-name", Input).value == self.impact.account_name
 
+    def name_problem(self) -> str | None:
+        from crm_tui.services.closing import name_problem
+
+        if self.impact is None:
+            return None
+        return name_problem(self.query_one("#close-name", Input).value, self.impact.account_name)
+
+    def tell_name_problem(self) -> None:
+        """Say what is wrong with the typed name (or that it matches now); once a mismatch has
+        been told, this runs on every change, so the message follows the field."""
+        problem = self.name_problem()
+        if problem:
+            self.name_told = True
+            self.status(problem[:1].upper() + problem[1:] + ".", error=True)
+        elif self.name_told:
+            self.status("The name matches.")
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "close-name" and not self.deleting:
             self.query_one("#close-delete", Button).disabled = not self.name_matches()
+            if self.name_told:
+                self.tell_name_problem()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         # Enter only moves on: deleting always takes a deliberate press of the delete button
@@ -153,7 +221,7 @@ class CloseConfirmScreen(CrmScreen):
         if event.input.id == "close-password":
             delete = self.query_one("#close-delete", Button)
             if delete.disabled:
-                self.status("The account name you typed does not match yet.", error=True)
+                self.tell_name_problem()
                 self.query_one("#close-name", Input).focus()
             else:
                 delete.focus()
@@ -198,6 +266,7 @@ class CloseConfirmScreen(CrmScreen):
             text += "; nothing was deleted"
         self.status(text + ".", error=True)
         if "name" in message:
+            self.name_told = True
             self.query_one("#close-name", Input).focus()
         else:
             password.focus()
@@ -231,10 +300,30 @@ class CloseConfirmScreen(CrmScreen):
 
         self.app.push_screen(DownloadScreen(), self.exported)
 
+    def action_alternative(self, which: str) -> None:
+        """Open the screen of an alternative to closing, on top of this one."""
+        if self.deleting or self.crm.who is None:
+            return
+        from crm_tui.tui.nav import screen_class
+
+        screen_id, hint = ALTERNATIVE_SCREENS[which]
+        if which == "transfer" and self.impact is not None and not self.impact.members_losing_access:
+            hint = ("Nobody else is in the account yet: add the new owner with a, then choose them "
+                    "and press t.")
+        if which == "messages" and self.impact is not None and not self.impact.messages_active:
+            hint = "Messages is not active on this account: there is nothing to cancel."
+        self.away = True
+        self.app.push_screen(screen_class(screen_id)())
+        self.app.clear_notifications()  # the hint of an alternative opened before
+        self.app.notify(hint, title="Instead of closing", timeout=10, markup=False)
+
     def exported(self, result) -> None:
         if result is None:
             return
         from crm_tui.tui.screens.download import describe
 
+        from crm_tui.services.accounts import KEEP_EXPORT
+
         self.query_one("#close-export-note", Static).update(
-            safe("Exported: " + describe(result) + "\nPress e to export again.", multiline=True))
+            safe("Exported: " + describe(result) + "\nPress e to export again. " + KEEP_EXPORT,
+                 multiline=True))

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from crm_tui.text import plural
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 
@@ -76,6 +77,6 @@ class ContactDetailScreen(SectionScreen):
         history = [f"{time_text(h.at, zone, year=True)}  {h.kind:<5}  {h.summary}" + (f"  ({h.member})" if h.member else "")
                    for h in d.history]
         if d.history_total > len(d.history):
-            history.append(f"… and {d.history_total - len(d.history):,} earlier entries")
+            history.append(f"… and {plural(d.history_total - len(d.history), 'earlier entry')}")
         self.query_one("#detail-history", Static).update(
             safe("\n".join(history) or "No history.", multiline=True, limit=20_000))

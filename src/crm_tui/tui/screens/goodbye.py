@@ -1,5 +1,5 @@
-"""Goodbye: the deletion receipt (what was deleted, counts, when), the restore-until date and
-how to ask for it; then sign-out."""
+"""Goodbye: the deletion receipt (what was deleted, counts, when, the restore-until date and
+how to ask for it, the audit event's hash), saved as a text file on a key; then sign-out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
-from crm_tui.services.zones import day_text, time_text, zone_for
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
 
@@ -29,24 +28,13 @@ def after_closing(app, receipt) -> None:
     app.push_screen(SurveyScreen(receipt), goodbye.survey_done)
 
 
-def receipt_text(receipt) -> str:
-    lines = [f"The account “{receipt.account_name}” was closed on "
-             f"{time_text(receipt.closed_at, zone_for(receipt.time_zone), year=True)}.", "", "Deleted:"]
-    cells = [f"{n:>9,}  {label}" for label, n in receipt.lines()]
-    half = (len(cells) + 1) // 2
-    for left, right in zip(cells[:half], cells[half:] + [""]):
-        lines.append(f"{left:<34}{right}".rstrip())
-    n = receipt.members_signed_out
-    if n:
-        lines += ["", f"{n} team member{'s' if n != 1 else ''} lost access and "
-                      f"{'were' if n != 1 else 'was'} signed out."]
-    return "\n".join(lines)
-
-
 class GoodbyeScreen(CrmScreen):
     BINDINGS = [
         Binding("escape", "sign_out", "Sign out", id="back"),
         Binding("s", "sign_out", "Sign out", id="goodbye-sign-out"),
+        Binding("r", "save_receipt", "Save receipt", id="goodbye-save-receipt"),
+        Binding("pagedown", "scroll_body(1)", "Scroll down", id="goodbye-page-down", show=False),
+        Binding("pageup", "scroll_body(-1)", "Scroll up", id="goodbye-page-up", show=False),
     ]
     DEFAULT_CSS = """
     GoodbyeScreen #goodbye-title {
@@ -55,11 +43,14 @@ class GoodbyeScreen(CrmScreen):
         text-style: bold;
         padding: 0 1;
     }
-    GoodbyeScreen #goodbye-body { padding: 0 1; }
+    GoodbyeScreen #goodbye-body { height: 1fr; padding: 0 1; }
     GoodbyeScreen #goodbye-receipt { margin: 1 0; }
-    GoodbyeScreen #goodbye-restore { border: round $primary; padding: 0 1; height: auto; }
+    GoodbyeScreen #goodbye-keep { border: round $primary; padding: 0 1; height: auto; }
+    GoodbyeScreen #goodbye-saved { margin: 1 0 0 0; height: auto; }
+    GoodbyeScreen #goodbye-saved.-error { color: $text-error; text-style: bold; }
     GoodbyeScreen #goodbye-survey { margin: 1 0 0 0; color: $text-muted; }
-    GoodbyeScreen #goodbye-actions { height: 1; margin: 1 0 0 0; }
+    GoodbyeScreen #goodbye-actions { height: 1; padding: 0 1; }
+    GoodbyeScreen #goodbye-actions Button { margin: 0 2 0 0; }
     """
 
     def __init__(self, receipt) -> None:
@@ -67,18 +58,20 @@ class GoodbyeScreen(CrmScreen):
         self.receipt = receipt
 
     def compose(self) -> ComposeResult:
-        r = self.receipt
+        from crm_tui.services.accounts import KEEP_EXPORT
+        from crm_tui.services.closing import receipt_text
+
         yield Static("Goodbye — your account is closed", id="goodbye-title")
-        with VerticalScroll(id="goodbye-body"):
-            yield Static(safe(receipt_text(r), multiline=True), id="goodbye-receipt")
-            yield Static(safe(
-                f"Changed your mind? The account can be restored, team members included, until "
-                f"{day_text(r.restore_until)}. Email {r.support_email} from the owner's address "
-                f"and ask for a restore. After that date the backup is destroyed and the data "
-                f"cannot be recovered."), id="goodbye-restore")
+        with VerticalScroll(id="goodbye-body", can_focus=False):  # page keys scroll it
+            yield Static(safe(receipt_text(self.receipt), multiline=True), id="goodbye-receipt")
+            yield Static(safe(f"{KEEP_EXPORT}\nPress r to save this receipt as a text file in your "
+                              "downloads folder.", multiline=True), id="goodbye-keep")
+            yield Static("", id="goodbye-saved")
             yield Static("", id="goodbye-survey")
-            with Horizontal(id="goodbye-actions"):
-                yield Button("Sign out", id="goodbye-sign-out", variant="primary", compact=True)
+        # outside the scrolling body: focusing a button never scrolls the receipt's start away
+        with Horizontal(id="goodbye-actions"):
+            yield Button("Sign out", id="goodbye-sign-out", variant="primary", compact=True)
+            yield Button("Save receipt", id="goodbye-save-receipt", compact=True)
         yield Footer()
 
     def on_screen_resume(self) -> None:
@@ -91,6 +84,34 @@ class GoodbyeScreen(CrmScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "goodbye-sign-out":
             self.action_sign_out()
+        elif event.button.id == "goodbye-save-receipt":
+            self.action_save_receipt()
+
+    def action_save_receipt(self) -> None:
+        from crm_tui.services.closing import save_receipt
+
+        self.call_service(save_receipt, self.receipt, done=self.receipt_saved, failed=self.receipt_failed,
+                          group="save-receipt")
+
+    def receipt_saved(self, path) -> None:
+        from crm_tui.tui.screens.download import scp_line, shown_path
+
+        saved = self.query_one("#goodbye-saved", Static)
+        fetch = scp_line(path)
+        saved.update(safe(f"Receipt saved: {shown_path(path)}" + (f"\nFetch it: {fetch}" if fetch else ""),
+                          multiline=True))
+        saved.remove_class("-error")
+        self.call_after_refresh(saved.scroll_visible, animate=False)
+
+    def receipt_failed(self, message: str) -> None:
+        saved = self.query_one("#goodbye-saved", Static)
+        saved.update(safe(f"The receipt was not saved: {message}."))
+        saved.add_class("-error")
+        self.call_after_refresh(saved.scroll_visible, animate=False)
+
+    def action_scroll_body(self, direction: int) -> None:
+        body = self.query_one("#goodbye-body", VerticalScroll)
+        body.scroll_page_down() if direction > 0 else body.scroll_page_up()
 
     def action_sign_out(self) -> None:
         self.app.sign_out(SIGNED_OUT)

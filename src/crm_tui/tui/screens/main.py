@@ -55,6 +55,8 @@ class MainScreen(SectionScreen):
     _drawn_with_figures = False
 
     def on_screen_resume(self) -> None:
+        if self.crm.who is not None:  # the role may have changed above (ownership transferred)
+            self.show_welcome()
         if self._drawn_with_figures:  # first shown, with the sign-in's figures
             self._drawn_with_figures = False
             self.crm.painted("dashboard")

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
+from crm_tui.text import noun, plural
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
@@ -125,7 +126,7 @@ class MessagesScreen(SectionScreen):
         total = st.sent + st.received
         body = safe(
             "Permanently cancel Messages?\n\n"
-            f"  • {total:,} text message{'s' if total != 1 else ''} (sent and received) are deleted for good\n"
+            f"  • {plural(total, 'text message')} (sent and received) {noun(total, 'is', 'are')} deleted for good\n"
             f"  • the {money(st.monthly_fee_cents)}/month add-on is removed from billing\n\n"
             f"{st.twilio_note}\n\nEnter your password to confirm.",
             multiline=True,
@@ -135,7 +136,7 @@ class MessagesScreen(SectionScreen):
             if result is None:
                 return
             self.load()
-            self.app.notify(safe(f"Messages cancelled: {result.messages_deleted:,} text messages deleted. "
+            self.app.notify(safe(f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted. "
                                  f"Remember to cancel {result.phone_number} in Twilio."), timeout=10)
 
         self.app.push_screen(

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
+from crm_tui.text import noun, plural
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput, FormRadioSet
@@ -68,7 +69,7 @@ class TeamScreen(SectionScreen):
         )
         seats = sum(1 for r in rows if r.role != OWNER)
         self.query_one("#team-status", Static).update(
-            f"{len(rows)} member{'s' if len(rows) != 1 else ''} ({seats} billed seat{'s' if seats != 1 else ''}). "
+            f"{plural(len(rows), 'member')} ({plural(seats, 'billed seat')}). "
             "Removing a member moves their contacts and to-dos to the owner and deletes their appointments."
         )
 
@@ -131,11 +132,12 @@ class TeamScreen(SectionScreen):
         engine, who = self.crm.engine, self.crm.who
         body = safe(
             f"Remove {impact.name} from the account?\n\n"
-            f"  • {impact.contacts_moved:,} contact{'s' if impact.contacts_moved != 1 else ''} "
-            f"move to the owner, {impact.owner_name}\n"
-            f"  • {impact.todos_moved:,} to-do{'s' if impact.todos_moved != 1 else ''} move to {impact.owner_name}\n"
-            f"  • {impact.appointments_deleted:,} calendar appointment"
-            f"{'s are' if impact.appointments_deleted != 1 else ' is'} permanently deleted\n\n"
+            f"  • {plural(impact.contacts_moved, 'contact')} {noun(impact.contacts_moved, 'moves', 'move')} "
+            f"to the owner, {impact.owner_name}\n"
+            f"  • {plural(impact.todos_moved, 'to-do')} {noun(impact.todos_moved, 'moves', 'move')} "
+            f"to {impact.owner_name}\n"
+            f"  • {plural(impact.appointments_deleted, 'calendar appointment')} "
+            f"{noun(impact.appointments_deleted, 'is', 'are')} permanently deleted\n\n"
             f"{impact.name} loses access at once.",
             multiline=True,
         )
@@ -144,9 +146,9 @@ class TeamScreen(SectionScreen):
             if result is None:
                 return
             self.load()
-            self.app.notify(safe(f"{result.name} was removed: {result.contacts_moved:,} contacts and "
-                                 f"{result.todos_moved:,} to-dos moved to {result.owner_name}, "
-                                 f"{result.appointments_deleted:,} appointments deleted."), timeout=8)
+            self.app.notify(safe(f"{result.name} was removed: {plural(result.contacts_moved, 'contact')} and "
+                                 f"{plural(result.todos_moved, 'to-do')} moved to {result.owner_name}, "
+                                 f"{plural(result.appointments_deleted, 'appointment')} deleted."), timeout=8)
 
         self.app.push_screen(
             ConfirmModal("Remove team member", body, "Remove member",

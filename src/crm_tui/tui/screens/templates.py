@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
+from crm_tui.text import plural
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.record_table import RecordTable
@@ -50,7 +51,7 @@ class TemplatesScreen(SectionScreen):
         self.query_one("#templates-title", Static).update(
             f"Automation → Email Templates · {len(rows):,}")
         self.query_one(RecordTable).set_records(
-            (t.id, (t.name, t.subject, f"{t.used_in} step{'s' if t.used_in != 1 else ''}" if t.used_in else "—"))
+            (t.id, (t.name, t.subject, plural(t.used_in, "step") if t.used_in else "—"))
             for t in rows
         )
         self.preview()

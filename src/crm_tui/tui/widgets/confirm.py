@@ -1,4 +1,7 @@
-"""A confirmation dialog: what will happen, an optional password, Cancel focused first.
+"""A confirmation dialog: what will happen, an optional password, Cancel focused first, or,
+when it asks for the password, the password field (the body says "Enter your password to
+confirm": typing must land there). Cancel stays the default: Enter in the empty password
+field cancels, Enter after a password moves to the confirm button, which takes its own press.
 
 The action itself runs in a thread worker while the dialog stays open, so a wrong password
 or a refusal is shown in place and the user can try again or back out with Esc."""
@@ -93,9 +96,16 @@ class ConfirmModal(CrmModal):
                                  compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        if self.password:
+            self.query_one("#confirm-password", Input).focus()
+        else:
+            self.query_one("#cancel", Button).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value:  # nothing typed: Enter means the default, Cancel
+            self.dismiss(None)
+            return
         self.query_one("#confirm", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
