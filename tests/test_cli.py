@@ -436,3 +436,39 @@ def test_a_database_folder_that_cannot_be_created(cli, monkeypatch, tmp_path):
     assert code == 1
     assert "cannot create the database file" in one_line(err)
     assert blocker.read_text() == "a file"
+
+
+def test_admin_survey_comments_shows_each_comment_with_its_reason_and_nothing_that_links_it(cli, demo_url):
+    """Support reads the comments, made visible as the rest of the output (no raw control
+    character), with no account name, id, email, date or plan beside them."""
+    import re
+
+    from crm_tui import db
+    from crm_tui.services import survey
+
+    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
+                          "--reason", "Too expensive", "--comment", "prices went up\nagain"], "demo-owner\n")
+    assert code == 0, err
+    engine = db.get_engine(demo_url)
+    survey.submit(engine, "Other", "\x1b[2Jwiped\u202eevil\x9b31m", plan_code="starter", tenure_months=7,
+                  team_size=4)
+    survey.submit(engine, "Other", "")  # no comment: not listed
+
+    code, out, err = cli(["admin", "survey", "--comments"])
+    assert (code, err) == (0, "")
+    assert out.splitlines() == ["Other: ␛[2Jwiped\ufffdevil\ufffd31m", "Too expensive: prices went up again"]
+    assert re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", out) is None
+    # the lines above are the whole output: no account id, name, email, month or plan beside them
+    for linked in ("Acme", OWNER, "starter", "professional", "2026", "Nov", "Dec"):
+        assert linked not in out
+
+    code, out, err = cli(["admin", "survey", "--comments", "--json"])
+    assert code == 0, err
+    assert json.loads(out) == [{"reason": "Other", "comment": "\x1b[2Jwiped\u202eevil\x9b31m"},
+                               {"reason": "Too expensive", "comment": "prices went up\nagain"}]
+    assert re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", out) is None  # escaped as \\u009b, \\u202e
+
+
+def test_admin_survey_comments_without_any(cli, demo_url):
+    code, out, err = cli(["admin", "survey", "--comments"])
+    assert (code, out, err) == (0, "No survey comments.\n", "")

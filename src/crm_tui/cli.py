@@ -341,6 +341,8 @@ def cmd_admin_purge(args) -> int:
 def cmd_admin_survey(args) -> int:
     from crm_tui.services import survey
 
+    if args.comments:
+        return _survey_comments(args)
     rows = survey.summary(_engine(args))
     if args.json:
         _print_json([r.__dict__ for r in rows])
@@ -349,6 +351,23 @@ def cmd_admin_survey(args) -> int:
         print("No survey responses.")
     for r in rows:
         print(f"{r.responses:>6}  {r.reason}  ({r.with_comment} with a comment)")
+    return EXIT_OK
+
+
+def _survey_comments(args) -> int:
+    """One line per comment, "reason: comment", made visible as the rest of the output is
+    (newlines and tabs become spaces, control characters their stand-ins); nothing that links
+    a comment to an account (see survey.comments)."""
+    from crm_tui.services import survey
+
+    rows = survey.comments(_engine(args))
+    if args.json:
+        _print_json([{"reason": r.reason, "comment": r.comment} for r in rows])
+        return EXIT_OK
+    if not rows:
+        print("No survey comments.")
+    for r in rows:
+        _say(f"{r.reason}: {r.comment}")
     return EXIT_OK
 
 
@@ -473,6 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--email", required=True, metavar="E", help="the owner's email")
     add(ad, "purge", cmd_admin_purge, "destroy backups whose restore window has passed")
     sp = add(ad, "survey", cmd_admin_survey, "leaving-survey answers by reason")
+    sp.add_argument("--comments", action="store_true",
+                    help="print every comment with its reason (never an account or a date)")
     sp.add_argument("--json", action="store_true")
     add(ad, "audit", cmd_admin_audit, "verify the audit log's hash chain")
     return p

@@ -78,10 +78,15 @@ def test_cli_output_carries_no_raw_control_character(template, tmp_path, capsys,
     code, out, err = h.run_cli(["team", "add", "--email", h.OWNER, "--member", "new@acme-realty.example",
                                 "--name", name, "--role", "team-player", *url], capsys, monkeypatch)
     assert code == 0, err
+    from crm_tui import db
+    from crm_tui.services import survey
+
+    survey.submit(db.get_engine(place.url), "Other", name[: survey.MAX_COMMENT])
     outputs = [out]
     for argv in (["team", "list", "--email", h.OWNER], ["account", "impact", "--email", h.OWNER],
                  ["account", "impact", "--json", "--email", h.OWNER], ["billing", "show", "--email", h.OWNER],
-                 ["team", "remove", "--email", h.OWNER, "--member", "new@acme-realty.example"]):
+                 ["team", "remove", "--email", h.OWNER, "--member", "new@acme-realty.example"],
+                 ["admin", "survey", "--comments"], ["admin", "survey", "--comments", "--json"]):
         code, out, err = h.run_cli([*argv, *url], capsys, monkeypatch)
         assert code == 0, (argv, err)
         outputs.append(out)

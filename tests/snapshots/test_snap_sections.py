@@ -1,7 +1,7 @@
-"""Snapshots of Contacts (and a contact, and Group Actions), Calendar, To-Dos, Email
-Templates, Autoresponders, Team Members (and the removal dialog), Messages settings (and
-its confirmation) and My Account (choosing a time zone) at 80×24 and 120×40. Clock and
-machine zone pinned and demo seed fixed: the same pictures every run."""
+"""Snapshots of Contacts (and a contact, Group Actions, and its keys help scrolled a page),
+Calendar, To-Dos, Email Templates, Autoresponders, Team Members (and the removal dialog),
+Messages settings (and its confirmation) and My Account (choosing a time zone) at 80×24 and
+120×40. Clock and machine zone pinned and demo seed fixed: the same pictures every run."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def keys(*pressed: str):
 FLOWS = {
     "contacts": keys("1"),
     "contacts-selected": keys("1", "space", "down", "space", "down"),
+    "contacts-keys": keys("1", "question_mark", "pagedown"),
     "group-actions": keys("1", "space", "space", "g"),
     "contact-detail": keys("1", "down", "enter"),
     "calendar": keys("2"),

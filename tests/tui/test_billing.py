@@ -7,6 +7,7 @@ from sqlalchemy import text
 from conftest import OWNER
 from pilot_kit import SIZE, run, settle, sign_in, text_of  # noqa: F401
 from test_closing_flow import open_billing_by_keys
+from test_qa_walk import shown_footer_keys
 
 
 
@@ -68,5 +69,31 @@ def test_change_plan_by_keys_and_esc_keeps_it(demo_url):
             assert plan_code(engine) == "starter"
             assert text_of(app.screen, "#billing-plan") == "Starter — $29.00/month"
             assert text_of(app.screen, "#billing-total") == "$84.00/month"
+
+    run(body())
+
+
+def test_end_to_the_danger_zone_is_in_the_footer_and_the_footer_fits_80_columns(demo_url):
+    """The danger zone is below the fold at 24 rows: the footer says End reaches it, and
+    every key of the footer is still drawn whole at 80 columns (Keys included)."""
+    from textual.widgets import Button
+    from textual.widgets._footer import FooterKey
+
+    from crm_tui.tui.app import CrmApp
+
+    async def body():
+        app = CrmApp(database_url=demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot, OWNER)
+            await open_billing_by_keys(pilot)
+            keys = {k.key for k in app.screen.query(FooterKey) if not k.has_class("-command-palette")}
+            assert "end" in keys
+            assert shown_footer_keys(app.screen) == keys  # each one whole, left of the palette key
+            assert {"end", "escape", "c", "p", "question_mark"} <= keys
+            end = next(k for k in app.screen.query(FooterKey) if k.key == "end")
+            assert end.description == "Danger zone"
+            await pilot.press("end")
+            await settle(pilot)
+            assert app.focused is app.screen.query_one("#close-account", Button)
 
     run(body())

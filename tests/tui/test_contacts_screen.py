@@ -163,3 +163,25 @@ async def test_group_actions_offers_google_and_outlook_csv(demo_url):
         picked = ",".join(map(str, app.screen_stack[-2].picked))
         emails = {e for (e,) in rows(app.engine, f"SELECT email FROM contact WHERE id IN ({picked})")}
         assert {r["E-mail Address"] for r in exported} == emails and len(exported) == 2
+
+
+@run
+async def test_enter_and_space_are_labelled_apart_in_the_footer_and_the_keys_help(demo_url):
+    """Space marks a row for Group Actions and Enter opens the contact: DataTable called both
+    "Select"."""
+    from textual.widgets._footer import FooterKey
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contact_detail import ContactDetailScreen
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "1")
+        active = app.screen.active_bindings
+        assert active["space"].binding.description == "Mark"
+        assert active["enter"].binding.description == "Open"
+        footer = {k.key: k.description for k in app.screen.query(FooterKey)}
+        assert footer["space"] == "Mark"
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ContactDetailScreen)

@@ -59,3 +59,21 @@ def summary(engine: Engine) -> list[ReasonCount]:
             .group_by(SurveyResponse.reason).order_by(func.count().desc(), SurveyResponse.reason)
         ).all()
         return [ReasonCount(r, n, int(c or 0)) for r, n, c in rows]
+
+
+@dataclass(frozen=True)
+class Comment:
+    reason: str
+    comment: str
+
+
+def comments(engine: Engine) -> list[Comment]:
+    """Every non-empty comment with its reason, for support to read, and nothing else: no
+    month, plan, tenure, team size or row id, and ordered by reason and then by the comment's
+    text, not by when it was written, so that nothing lines a comment up with a closed account."""
+    with db.read_session(engine) as s:
+        rows = s.execute(
+            select(SurveyResponse.reason, SurveyResponse.comment).where(func.length(SurveyResponse.comment) > 0)
+        ).all()
+    # sorted here, by code point: the same order on every database, whatever its collation
+    return [Comment(r, c) for r, c in sorted(rows)]

@@ -326,10 +326,28 @@ class CrmApp(App[None]):
         self.push_screen(ProfileMenu(), chosen)
 
     def action_show_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """The keys of the screen on top, in a panel the keyboard scrolls (see
+        :mod:`crm_tui.tui.screens.keys_help`); ? or Esc closes it."""
+        from crm_tui.tui.screens.keys_help import KeysScreen, key_rows
+
+        if isinstance(self.screen, KeysScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(KeysScreen(key_rows(self.screen)))
+
+    # Textual's "Keys" in the command palette opens the same panel (not its HelpPanel, which
+    # the keyboard cannot scroll)
+    def action_show_help_panel(self) -> None:
+        from crm_tui.tui.screens.keys_help import KeysScreen
+
+        if not isinstance(self.screen, KeysScreen):
+            self.action_show_keys()
+
+    def action_hide_help_panel(self) -> None:
+        from crm_tui.tui.screens.keys_help import KeysScreen
+
+        if isinstance(self.screen, KeysScreen):
+            self.screen.dismiss()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -60,10 +60,11 @@ class ChangePlanModal(CrmModal):
 
 class BillingScreen(SectionScreen):
     BINDINGS = [
-        Binding("c", "change_plan", "Change plan", id="billing-change-plan"),
+        Binding("c", "change_plan", "Plan", tooltip="Change plan", id="billing-change-plan"),
         Binding("pagedown", "page_down", "Page down", id="billing-page-down", show=False),
         Binding("pageup", "page_up", "Page up", id="billing-page-up", show=False),
-        Binding("end", "to_danger_zone", "Bottom", id="billing-bottom", show=False, priority=True),
+        # in the footer: the danger zone is below the fold at 24 rows, and End is the way there
+        Binding("end", "to_danger_zone", "Danger zone", id="billing-bottom", priority=True),
     ]
     DEFAULT_CSS = """
     BillingScreen .billing-row { height: 1; }

@@ -1,5 +1,5 @@
 """Contacts: a table paged in SQL (so it opens at once with 250,000 contacts), search,
-multi-select with space, Group Actions (g) to export, Enter for a contact's details."""
+multi-select with space (Mark), Group Actions (g) to export, Enter (Open) for a contact's details."""
 
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ class ContactTable(RecordTable):
         Binding("pageup,b", "prev_page", "Prev page", key_display="b", show=False, id="contacts-prev"),
         Binding("home", "first_page", "First page", show=False, id="contacts-first"),
         Binding("end", "last_page", "Last page", show=False, id="contacts-last"),
-        Binding("space", "toggle", "Select", id="contacts-toggle"),
+        # Space marks a row for Group Actions; Enter opens the contact (DataTable calls both
+        # "Select", which told the two keys apart in neither the footer nor the keys help)
+        Binding("space", "toggle", "Mark", id="contacts-toggle"),
+        Binding("enter", "select_cursor", "Open", show=False, id="contacts-open"),
         # the table's own, so that it runs in turn with keys typed behind it ("/" then a name)
         Binding("slash", "screen.search", "Search", id="contacts-search"),
     ]
