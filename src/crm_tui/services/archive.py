@@ -1269,3 +1269,46 @@ def _counted(rows: Iterator[dict], tick: _Progress) -> Iterator[dict]:
         if n % BATCH == 0:
             tick(BATCH)
     tick(n % BATCH)
+
+
+# --- reading data members row by row (for importing as a new account) ------------------------
+
+JSON_MEMBERS: dict[str, Any] = {
+    "team.json": Member,
+    "email_templates.json": EmailTemplate,
+    "autoresponders.json": Autoresponder,
+}
+
+
+def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict]:
+    """The rows of one data member as typed column values, ids and references as the
+    archive holds them (no ``account_id``); a spreadsheet cell's formula escape is undone.
+    Each autoresponder's row carries its steps' rows under ``"steps"``. The member's
+    checksum is checked once its last row has been read (a CSV member) or before the first
+    (a JSON member); a mismatch raises :class:`ArchiveError`."""
+    if name in CSV_MEMBERS:
+        reader = _MemberReader(zf, manifest, name)
+        uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
+        try:
+            for row in _csv_to_rows(reader, CSV_MEMBERS[name], 0, uncell):
+                del row["account_id"]
+                yield row
+        except csv.Error as exc:
+            raise ArchiveError(f"{name} is damaged: {exc}") from None
+        reader.check()
+        return
+    model = JSON_MEMBERS.get(name)
+    if model is None:
+        raise ArchiveError(f"{name} is not a data member")
+    items = _read_json(zf, manifest, name)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ArchiveError(f"{name} is not a list of records")
+    for item, row in zip(items, _json_to_rows(model, items, 0)):
+        del row["account_id"]
+        if model is Autoresponder:
+            steps = item.get("steps", [])
+            if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+                raise ArchiveError(f"{name} has an autoresponder whose steps are not records")
+            row["steps"] = [{k: v for k, v in step.items() if k != "account_id"}
+                            for step in _json_to_rows(AutoresponderStep, steps, 0)]
+        yield row
