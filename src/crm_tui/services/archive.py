@@ -21,6 +21,7 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -756,7 +757,7 @@ def verify_members(zf: zipfile.ZipFile, manifest: dict, names: Iterable[str] | N
         reader = _MemberReader(zf, manifest, name)
         try:
             reader.check()
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise ArchiveError(f"{name} is damaged: {exc}") from None
 
 
@@ -821,7 +822,7 @@ def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None =
         try:
             rows = _count_rows_in(reader) if count else entry.get("rows")
             reader.check()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, csv.Error) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, csv.Error, zlib.error) as exc:
             raise ArchiveError(f"{name} is damaged: {exc}") from None
         if reader.hashing.bytes != entry.get("bytes"):
             raise ArchiveError(f"{name} does not have the size its manifest gives")
