@@ -158,16 +158,15 @@ def _insert(conn: Connection, model, rows: Iterator[dict], account_id: int,
     return n, pairs
 
 
-def _checked_team(zf, manifest: dict) -> tuple[dict, list[dict]]:
+def _checked_team(zf, manifest: dict) -> list[dict]:
     team = list(archive.member_rows(zf, manifest, "team.json"))
     _ids(team, "team.json")
-    owners = [m for m in team if m.get("role") == ROLE_OWNER]
-    if len(owners) != 1:
+    if [m.get("role") for m in team].count(ROLE_OWNER) != 1:
         raise ArchiveError("team.json does not name exactly one owner")
     for m in team:
         if m.get("role") not in ROLES or not isinstance(m.get("email"), str):
             raise ArchiveError("team.json has a member without a known role or an email")
-    return owners[0], [m for m in team if m is not owners[0]]
+    return team
 
 
 def import_account(engine: Engine, path: str | os.PathLike, *, email: str, account_name: str,
@@ -189,7 +188,9 @@ def import_account(engine: Engine, path: str | os.PathLike, *, email: str, accou
         account = manifest.get("account")
         if not isinstance(account, dict) or not isinstance(account.get("plan_code"), str):
             raise ArchiveError("the archive's manifest does not describe an account")
-        owner, others = _checked_team(zf, manifest)
+        team = _checked_team(zf, manifest)
+        owner = next(m for m in team if m["role"] == ROLE_OWNER)
+        others = [m for m in team if m is not owner]
         # the slow hashes before the write transaction, which never waits on them
         owner_hash = hash_password(password)
         temporary = {m["id"]: secrets.token_urlsafe(9) for m in others}
@@ -205,7 +206,7 @@ def import_account(engine: Engine, path: str | os.PathLike, *, email: str, accou
                 raise InvalidInput(f"{email} belongs to a closed account that can still be restored "
                                    "(ask support); use another email; nothing was imported")
             try:
-                result = _import(conn, zf, manifest, account, owner, others, email, account_name,
+                result = _import(conn, zf, manifest, account, team, email, account_name,
                                  owner_hash, temporary, hashes, now)
             except (StatementError, DBAPIError) as exc:
                 first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
@@ -229,7 +230,7 @@ class _Result:
     members_map: dict[int, int]
 
 
-def _import(conn: Connection, zf, manifest: dict, account: dict, owner: dict, others: list[dict],
+def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict],
             email: str, account_name: str, owner_hash: str, temporary: dict[int, str],
             hashes: dict[int, str], now) -> _Result:
     acc = Account.__table__
@@ -259,8 +260,12 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, owner: dict, ot
     came_back: list[TemporaryPassword] = []
     not_members: list[str] = []
     seen = {email}
-    rows = [{**owner, "email": email, "password_hash": owner_hash}]
-    for m in others:
+    rows: list[dict] = []
+    for m in team:  # in the archive's order, which new ids keep
+        if m["role"] == ROLE_OWNER:
+            owner = m
+            rows.append({**m, "email": email, "password_hash": owner_hash})
+            continue
         address = normalise_email(m["email"])
         if address in seen or _email_in_use(conn, address):
             not_members.append(address)
@@ -271,7 +276,7 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, owner: dict, ot
     n, pairs = _insert(conn, Member, iter(rows), account_id, returning=True)
     members.update(pairs)
     owner_id = members[owner["id"]]
-    for m in others:
+    for m in team:
         members.setdefault(m["id"], owner_id)  # not back as a member: their records are the owner's
     counts = {"team_members": n}
 
@@ -316,7 +321,7 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, owner: dict, ot
         counts[kind], _ = _insert(conn, model, rows_of(name, refs), account_id)
 
     expected = manifest.get("counts", {})
-    read = {**counts, "team_members": 1 + len(others)}
+    read = {**counts, "team_members": len(team)}
     for kind, n in read.items():
         if kind in expected and expected[kind] != n:
             raise ArchiveError(f"the archive holds {n} {archive.KIND_LABELS[kind]}, its manifest says "
