@@ -14,7 +14,10 @@ from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 class SignInScreen(CrmScreen):
     _pending = False  # Enter was pressed while the database was still opening
-    BINDINGS = [Binding("escape", "clear", "Clear", id="clear")]
+    BINDINGS = [
+        Binding("escape", "clear", "Clear", id="clear"),
+        Binding("ctrl+o", "import_archive", "Import an archive", id="import-archive"),
+    ]
     # The form is one grid (labels column, fields column) rather than a row container per
     # field: the first screen paints sooner with fewer widgets, and looks the same.
     DEFAULT_CSS = """
@@ -95,6 +98,11 @@ class SignInScreen(CrmScreen):
         if self._pending:
             self._pending = False
             self._message("Opening the database…")
+
+    def action_import_archive(self) -> None:
+        from crm_tui.tui.screens.import_archive import ImportArchiveScreen
+
+        self.app.push_screen(ImportArchiveScreen())
 
     def attempt(self) -> None:
         email = self.query_one("#email", Input).value
