@@ -130,3 +130,42 @@ async def test_a_damaged_archive_or_bad_input_is_refused_on_the_form_and_nothing
         assert dump_database(app.engine) == before
         await press(pilot, "escape")
         assert isinstance(app.screen, SignInScreen)
+
+
+@run
+async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_lost(demo_url, tmp_path, monkeypatch):
+    import threading
+
+    from crm_tui.services import importer
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.import_archive import ImportArchiveScreen
+    from crm_tui.tui.screens.import_done import ImportDoneScreen
+
+    path = export_close_purge(demo_url, tmp_path / "exports")
+    started, release = threading.Event(), threading.Event()
+    real = importer.import_account
+
+    def held(*args, **kwargs):
+        started.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "import_account", held)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_import(pilot)
+        form = app.screen
+        for selector, value in (("#import-path", path), ("#import-email", NEW_OWNER), ("#import-name", "Acme Again"),
+                                ("#import-password", NEW_PASSWORD), ("#import-again", NEW_PASSWORD)):
+            form.query_one(selector).value = value
+        form.query_one("#import-again").focus()
+        await pilot.press("enter")
+        assert started.wait(30)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is form and isinstance(form, ImportArchiveScreen)
+        assert "under way" in static_text(form, "#import-message")
+        release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, ImportDoneScreen)
+        assert len(app.screen.result.members) == 2

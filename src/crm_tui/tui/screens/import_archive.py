@@ -69,6 +69,12 @@ class ImportArchiveScreen(CrmScreen):
                     yield FormButton("Import", id="import-go", variant="primary", compact=True)
         yield Footer()
 
+    def action_back(self) -> None:
+        if self.query_one("#import-go", Button).disabled:  # its temporary passwords are shown only here
+            self._message("The import is under way; its result follows in a moment.")
+            return
+        super().action_back()
+
     def on_mount(self) -> None:
         self.query_one("#import-path", Input).focus()
 
