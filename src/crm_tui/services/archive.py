@@ -1116,8 +1116,15 @@ class _Feed:
 
 
 def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_id: int,
-                       uncell: Callable[[str], str] | None, tick: _Progress) -> int:
+                       uncell: Callable[[str], str] | None, tick: _Progress,
+                       remap: dict[str, Callable[[tuple], list]] | None = None) -> int:
+    """``remap``: column name -> a function given a batch's stored values of that column
+    (in row order) and returning the values to insert instead (an import's new ids)."""
     rows, header, cols = _csv_header(reader, model)
+    remapped = [(header.index(name), f) for name, f in (remap or {}).items() if name in header]
+    if remap and len(remapped) != len(remap):
+        missing = sorted(set(remap) - set(header))
+        raise ArchiveError(f"{reader.name} lacks the column {missing[0]}")
     width = len(header)
     by_column = [(i, f) for i, f in enumerate(_column_converter(cols[h]) for h in header) if f is not None]
     by_cell = [(i, f) for i, f in enumerate(_sqlite_converter(cols[h]) for h in header) if f is not None]
@@ -1153,9 +1160,15 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
                 for i, f in by_column:
                     by_col[i] = f(by_col[i])
             except (ValueError, KeyError):
-                yield cell_by_cell(batch, line)
-            else:
-                yield list(zip(*by_col, repeat(account_id, len(batch))))
+                stored = cell_by_cell(batch, line)
+                if not remapped:
+                    yield stored
+                    line += len(batch)
+                    continue
+                by_col = list(zip(*stored))[:width]
+            for i, f in remapped:
+                by_col[i] = f(by_col[i])
+            yield list(zip(*by_col, repeat(account_id, len(batch))))
             line += len(batch)
 
     import sqlite3
@@ -1313,3 +1326,19 @@ def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict
             row["steps"] = [{k: v for k, v in step.items() if k != "account_id"}
                             for step in _json_to_rows(AutoresponderStep, steps, 0)]
         yield row
+
+
+def insert_member_sqlite(conn: Connection, zf: zipfile.ZipFile, manifest: dict, name: str, account_id: int,
+                         remap: dict[str, Callable[[tuple], list]]) -> int:
+    """SQLite: insert a CSV data member's rows under ``account_id`` the way restore does
+    (stored values straight from the text, multi-row statements), each batch's columns
+    named in ``remap`` replaced by what their function returns (new ids, remapped
+    references). Checks the member's checksum; returns how many rows."""
+    reader = _MemberReader(zf, manifest, name)
+    uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
+    try:
+        n = _insert_csv_sqlite(conn, reader, CSV_MEMBERS[name], account_id, uncell, _Progress(0, None), remap)
+    except csv.Error as exc:
+        raise ArchiveError(f"{name} is damaged: {exc}") from None
+    reader.check()
+    return n
