@@ -85,10 +85,19 @@ def owned_rows(engine, account_id: int) -> int:
                              "autoresponder_step", "history_entry", "text_message", "invoice"))
 
 
+@pytest.fixture(params=["fast", "typed"])
+def sqlite_path(request, monkeypatch) -> str:
+    """Both ways rows are inserted: SQLite's fast path, and the typed one (other databases)."""
+    from crm_tui.services import archive
+
+    monkeypatch.setattr(archive, "_FAST_SQLITE", request.param == "fast")
+    return request.param
+
+
 # --- the round trip the issue asks for ---------------------------------------------------------------
 
 
-def test_export_close_purge_import_export_gives_the_same_data_members(fresh_demo, tmp_path):
+def test_export_close_purge_import_export_gives_the_same_data_members(fresh_demo, tmp_path, sqlite_path):
     from crm_tui.services import clock, closing
 
     first = export(fresh_demo, OWNER, tmp_path / "first")
@@ -296,6 +305,17 @@ def dangling_contact(src: Path, dst: Path) -> Path:
     return resealed(src, dst, "appointments.csv", edit)
 
 
+def repeated_id(src: Path, dst: Path) -> Path:
+    """Two contacts under one id (checksums resealed): references to it would be ambiguous."""
+    def edit(data: bytes) -> bytes:
+        rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+        rows[2][rows[0].index("id")] = rows[1][rows[0].index("id")]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(rows)
+        return out.getvalue().encode()
+    return resealed(src, dst, "contacts.csv", edit)
+
+
 def two_owners(src: Path, dst: Path) -> Path:
     def edit(data: bytes) -> bytes:
         team = json.loads(data)
@@ -318,12 +338,14 @@ DAMAGE = {
     "member-missing": (lambda src, dst: rewrite(src, dst, lambda n, d: None if n == "todos.csv" else d),
                        "do not match its manifest"),
     "dangling-reference": (dangling_contact, "does not hold"),
+    "repeated-id": (repeated_id, "repeats an id|repeats the id of a contact"),
     "two-owners": (two_owners, "exactly one owner"),
 }
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_a_damaged_or_foreign_file_is_refused_with_one_line_and_nothing_changes(fresh_demo, tmp_path, damage):
+def test_a_damaged_or_foreign_file_is_refused_with_one_line_and_nothing_changes(fresh_demo, tmp_path, damage,
+                                                                                   sqlite_path):
     from crm_tui.services.errors import ArchiveError
 
     good = export(fresh_demo, OWNER, tmp_path / "good")

@@ -21,13 +21,14 @@ archive can be imported while its original account still exists, or twice.
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -36,19 +37,13 @@ from crm_tui.models import (
     ROLE_OWNER,
     ROLES,
     Account,
-    Appointment,
     Autoresponder,
     AutoresponderStep,
     ClosedAccount,
     ClosedMember,
-    Contact,
     EmailTemplate,
-    HistoryEntry,
-    Invoice,
     Member,
     MessagesService,
-    TextMessage,
-    Todo,
 )
 from crm_tui.services import archive, audit, billing, clock
 from crm_tui.services.auth import check_new_password, hash_password, normalise_email
@@ -142,6 +137,8 @@ def _insert(conn: Connection, model, rows: Iterator[dict], account_id: int,
         if returning:
             new = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), batch).scalars().all()
             pairs.extend(zip(olds, new))
+            if len({old for old, _ in pairs}) != len(pairs):
+                raise ArchiveError(f"the archive repeats the id of a {t.name.replace('_', ' ')}")
         else:
             conn.execute(insert(t), batch)
 
@@ -156,6 +153,52 @@ def _insert(conn: Connection, model, rows: Iterator[dict], account_id: int,
         flush(batch)
         n += len(batch)
     return n, pairs
+
+
+Refs = tuple[tuple[str, dict[int, int], bool], ...]  # (column, old id -> new id, nullable)
+
+
+def _insert_csv(conn: Connection, zf, manifest: dict, name: str, account_id: int, refs: Refs,
+                keep: dict[int, int] | None = None) -> int:
+    """Insert a CSV data member's rows under new ids, references remapped; ``keep`` gets
+    each row's old id -> new id. On SQLite the rows take restore's fast path, with ids given
+    here: the write transaction holds the database, so the next free ids are known."""
+    if not archive.fast_sqlite(conn):
+        def rows() -> Iterator[dict]:
+            for row in archive.member_rows(zf, manifest, name):
+                for column, ids, nullable in refs:
+                    _remap(row, column, ids, name, nullable)
+                yield row
+
+        n, pairs = _insert(conn, archive.CSV_MEMBERS[name], rows(), account_id, returning=keep is not None)
+        if keep is not None:
+            keep.update(pairs)
+        return n
+    table = archive.CSV_MEMBERS[name].__table__.name
+    used = conn.execute(text(f'SELECT max(id) FROM "{table}"')).scalar() or 0
+    seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table}).scalar() or 0
+    next_id = itertools.count(max(used, seq) + 1)
+
+    def new_ids(olds: tuple) -> list:
+        new = [next(next_id) for _ in olds]
+        if keep is not None:
+            before = len(keep)
+            keep.update(zip(olds, new))
+            if len(keep) != before + len(olds):
+                raise ArchiveError(f"{name} repeats an id")
+        return new
+
+    def mapper(column: str, ids: dict[int, int], nullable: bool) -> Callable[[tuple], list]:
+        def remap(olds: tuple) -> list:
+            try:
+                return [None if old is None and nullable else ids[old] for old in olds]
+            except KeyError as exc:
+                raise ArchiveError(f"{name} refers to a record the archive does not hold "
+                                   f"({column} {exc.args[0]!r})") from None
+        return remap
+
+    remap = {"id": new_ids, **{column: mapper(column, ids, nullable) for column, ids, nullable in refs}}
+    return archive.insert_member_sqlite(conn, zf, manifest, name, account_id, remap)
 
 
 def _checked_team(zf, manifest: dict) -> list[dict]:
@@ -287,10 +330,8 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict
             yield row
 
     contacts: dict[int, int] = {}
-    n, pairs = _insert(conn, Contact, rows_of("contacts.csv", (("owner_id", members, False),)),
-                       account_id, returning=True)
-    contacts.update(pairs)
-    counts["contacts"] = n
+    counts["contacts"] = _insert_csv(conn, zf, manifest, "contacts.csv", account_id,
+                                     (("owner_id", members, False),), keep=contacts)
 
     templates: dict[int, int] = {}
     n, pairs = _insert(conn, EmailTemplate, rows_of("email_templates.json", ()), account_id, returning=True)
@@ -311,14 +352,14 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict
     _insert(conn, AutoresponderStep, iter(step_rows), account_id)
 
     contact_ref = ("contact_id", contacts, True)
-    for name, model, kind, refs in (
-        ("appointments.csv", Appointment, "appointments", (("owner_id", members, False), contact_ref)),
-        ("todos.csv", Todo, "todos", (("assignee_id", members, False), contact_ref)),
-        ("history.csv", HistoryEntry, "history", (("member_id", members, False), contact_ref)),
-        ("messages.csv", TextMessage, "text_messages", (contact_ref,)),
-        ("invoices.csv", Invoice, "invoices", ()),
+    for name, kind, refs in (
+        ("appointments.csv", "appointments", (("owner_id", members, False), contact_ref)),
+        ("todos.csv", "todos", (("assignee_id", members, False), contact_ref)),
+        ("history.csv", "history", (("member_id", members, False), contact_ref)),
+        ("messages.csv", "text_messages", (contact_ref,)),
+        ("invoices.csv", "invoices", ()),
     ):
-        counts[kind], _ = _insert(conn, model, rows_of(name, refs), account_id)
+        counts[kind] = _insert_csv(conn, zf, manifest, name, account_id, refs)
 
     expected = manifest.get("counts", {})
     read = {**counts, "team_members": len(team)}
