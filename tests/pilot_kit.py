@@ -36,6 +36,7 @@ async def settle(pilot) -> None:
 
     for _ in range(3):
         await pilot.pause()
+        await pilot.app.keys.idle()  # keys held back by the key flow, each settled in turn
         for worker in list(pilot.app.workers):
             try:
                 await worker.wait()
@@ -68,7 +69,7 @@ async def sign_in(pilot, email: str, password: str | None = None, *, typed: bool
     assert isinstance(pilot.app.screen, MainScreen), pilot.app.screen
 
 
-KEY_NAMES = {"enter", "ctrl+j", "tab", "shift+tab", "escape", "up", "down", "backspace"}
+KEY_NAMES = {"enter", "ctrl+j", "tab", "shift+tab", "escape", "up", "down", "backspace", "end", "home"}
 
 
 def burst(app, *parts: str) -> None:
@@ -78,7 +79,7 @@ def burst(app, *parts: str) -> None:
     from textual.keys import _character_to_key
 
     chars = {"enter": "\r", "ctrl+j": "\n", "tab": "\t", "escape": "\x1b", "backspace": "\x7f",
-             "shift+tab": None, "up": None, "down": None}
+             "shift+tab": None, "up": None, "down": None, "end": None, "home": None}
     for part in parts:
         if part in KEY_NAMES:
             app.post_message(events.Key(part, chars[part]))

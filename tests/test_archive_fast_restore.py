@@ -47,13 +47,13 @@ def _rewrite(data: bytes, member: str, edit) -> bytes:
     """The archive with one CSV member's rows edited (and its manifest entry updated)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(src.read("manifest.json"))
-    rows = list(csv.reader(io.StringIO(src.read(member).decode("utf-8"), newline="")))
+    rows = list(csv.reader(io.StringIO(src.read(member).decode("utf-8-sig"), newline="")))
     header, body = rows[0], rows[1:]
     for row in body:
         edit(dict(zip(header, range(len(header)))), row)
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\r\n").writerows([header, *body])
-    raw = out.getvalue().encode("utf-8")
+    raw = ("\ufeff" + out.getvalue()).encode("utf-8")  # with its byte-order mark, as written
     manifest["members"][member] = {**manifest["members"][member], "sha256": hashlib.sha256(raw).hexdigest(),
                                    "bytes": len(raw)}
     buf = io.BytesIO()

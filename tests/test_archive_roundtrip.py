@@ -148,12 +148,15 @@ def two_databases(tmp_path):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(spec=accounts())
-def test_export_restore_export_is_lossless(two_databases, spec):
+@pytest.mark.parametrize("fast", [True, False], ids=["sqlite-fast-path", "portable-path"])
+def test_export_restore_export_is_lossless(two_databases, monkeypatch, fast, spec):
+    """On the SQLite fast path (raw tuples, stored text) and on the portable typed path."""
     from crm_tui import db
     from crm_tui.models import Account
     from crm_tui.services import archive
     from crm_tui.services.auth import UNUSABLE_PASSWORD
 
+    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
     source, target = two_databases
     account_id = build(source, spec)
     try:
@@ -170,10 +173,18 @@ def test_export_restore_export_is_lossless(two_databases, spec):
         for key in ("account", "counts", "format_version", "formula_escaped"):
             assert m1[key] == m2[key]
         assert m1["counts"] == counts
+        # every CSV member starts with a byte-order mark, which the manifest's checksum covers
+        import hashlib
+
+        for name in [n for n in first.namelist() if n.endswith(".csv")]:
+            raw = first.read(name)
+            assert raw.startswith(b"\xef\xbb\xbf") and not raw[3:].startswith(b"\xef\xbb\xbf"), name
+            assert m1["members"][name]["sha256"] == hashlib.sha256(raw).hexdigest()
+            assert m1["members"][name]["bytes"] == len(raw)
         # formula neutralisation: no contacts.csv cell opens as a formula in a spreadsheet
         import csv
 
-        for row in csv.reader(io.StringIO(first.read("contacts.csv").decode("utf-8"), newline="")):
+        for row in csv.reader(io.StringIO(first.read("contacts.csv").decode("utf-8-sig"), newline="")):
             assert all(not cell or cell[0] not in "=+-@\t\r" for cell in row)
     finally:
         for engine in (source, target):
@@ -203,3 +214,45 @@ def test_restore_from_an_export_file(demo_engine, tmp_path):
     assert all(z1.read(n) == z2.read(n) for n in DATA_MEMBERS)
     with pytest.raises(ArchiveError, match="no archive"):
         export.restore_from_archive(fresh, tmp_path / "nothing.zip")
+
+
+def _without_byte_order_marks(data: bytes) -> bytes:
+    """The archive as crm-tui wrote it before CSV members had a byte-order mark."""
+    import hashlib
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(src.read("manifest.json"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            raw = src.read(name)
+            if name.endswith(".csv"):
+                assert raw.startswith(b"\xef\xbb\xbf")
+                raw = raw[3:]
+                manifest["members"][name].update(sha256=hashlib.sha256(raw).hexdigest(), bytes=len(raw))
+            if name != "manifest.json":
+                dst.writestr(name, raw)
+        dst.writestr("manifest.json", json.dumps(manifest))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["sqlite-fast-path", "portable-path"])
+@pytest.mark.parametrize("marks", [True, False], ids=["with-byte-order-marks", "older-archive-without"])
+def test_an_export_restores_exactly_with_or_without_byte_order_marks(demo_engine, tmp_path, monkeypatch,
+                                                                      fast, marks):
+    from crm_tui import db
+    from crm_tui.services import archive
+    from crm_tui.services.auth import UNUSABLE_PASSWORD
+
+    who = sign_in(demo_engine, OWNER)
+    data = export_bytes(demo_engine, who.account_id)
+    if not marks:
+        data = _without_byte_order_marks(data)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    assert zf.read("contacts.csv").startswith(b"\xef\xbb\xbf") == marks
+    archive.verify_archive(zf)  # counts every CSV's rows: the mark is not a row
+    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+    target = db.get_engine(f"sqlite:///{tmp_path / 'target.db'}")
+    with db.write_session(target) as s:
+        account_id, _counts = archive.import_archive(s.connection(), zf, unusable_password=UNUSABLE_PASSWORD)
+    assert dump(target, account_id) == dump(demo_engine, who.account_id)

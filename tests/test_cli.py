@@ -120,6 +120,26 @@ def test_wrong_password_is_refused(cli, demo_url, fresh_demo, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", PASSWORD_COMMANDS)
+def test_a_member_of_a_closed_account_is_told_it_was_closed(cli, demo_url, fresh_demo, tmp_path, monkeypatch,
+                                                            name):
+    """With the right password, the sentence signing in shows (one line, exit 1); with a wrong
+    one, the answer any unknown email gets."""
+    monkeypatch.setenv("CRM_TUI_NOW", "2026-11-27T10:00:00+00:00")
+    assert cli(argv_for("account close"), stdin=PASSWORDS[OWNER] + "\n")[0] == 0
+    monkeypatch.setenv("CRM_TUI_NOW", "2026-12-20T10:00:00+00:00")
+    email = USER_COMMANDS[name][1]
+    code, out, err = cli(argv_for(name, out=tmp_path), stdin=PASSWORDS[email] + "\n")
+    assert code == 1 and out == ""
+    restore = ("You can have it restored" if email == OWNER else "It can be restored")
+    assert one_line(err) == (f"crm-tui: This account was closed on 27 November 2026. {restore} until "
+                             f"27 February 2027 {'by writing' if email == OWNER else 'if its owner writes'} "
+                             "to cases@allclients.com.")
+    code, out, err = cli(argv_for(name, out=tmp_path), stdin="not-the-password\n")
+    assert code == 1 and one_line(err) == f"crm-tui: no active user with the email {email!r}"
+    assert list(tmp_path.glob("*.zip")) == []
+
+
+@pytest.mark.parametrize("name", PASSWORD_COMMANDS)
 def test_missing_password_stdin_is_refused(cli, demo_url, fresh_demo, tmp_path, name):
     argv = [a for a in argv_for(name, out=tmp_path) if a != "--password-stdin"]
     before = dump_database(fresh_demo)

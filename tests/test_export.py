@@ -23,7 +23,7 @@ def rows(engine, sql, **params):
 
 
 def member_csv(zf: zipfile.ZipFile, name: str) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(zf.read(name).decode("utf-8"), newline="")))
+    return list(csv.DictReader(io.StringIO(zf.read(name).decode("utf-8-sig"), newline="")))
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ def test_export_chosen_contacts_as_csv(demo_engine, tmp_path):
     result = export.export_contacts(demo_engine, who, chosen, "csv", out_dir=tmp_path)
     assert result.path.name.startswith("acme-realty-contacts-") and result.path.suffix == ".csv"
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
-    got = list(csv.DictReader(io.StringIO(result.path.read_text("utf-8"), newline="")))
+    got = list(csv.DictReader(io.StringIO(result.path.read_text("utf-8-sig"), newline="")))
     assert [int(r["id"]) for r in got] == sorted({ids[5], ids[2], ids[9]})
     assert result.counts == {"contacts": 3}
 

@@ -101,6 +101,31 @@ def test_vcard_without_any_name_has_a_full_name():
     assert vobject.readOne(card()).fn.value == "(no name)"
 
 
+def _types(prop) -> list[str]:
+    return [t.upper() for t in prop.params.get("TYPE", [])]
+
+
+def test_the_first_email_and_the_first_phone_are_preferred():
+    c = vobject.readOne(card(first_name="Ann", emails=["", "second@x.example", "third@x.example"],
+                             phones=[("", True), ("+1 555 0100", False), ("+1 555 0101", True)]))
+    assert [(e.value, "PREF" in _types(e)) for e in c.email_list] == [("second@x.example", True),
+                                                                       ("third@x.example", False)]
+    assert [(t.value, "PREF" in _types(t)) for t in c.tel_list] == [("+1 555 0100", True), ("+1 555 0101", False)]
+    assert _types(c.tel_list[0]) == ["VOICE", "PREF"] and _types(c.tel_list[1]) == ["CELL"]
+    assert _types(c.email_list[0]) == ["INTERNET", "PREF"]
+
+
+def test_a_company_without_a_personal_name_is_a_company_card():
+    c = vobject.readOne(card(company="Acme; Sons, Ltd", emails=["info@acme.example"]))
+    assert c.fn.value == "Acme; Sons, Ltd"
+    assert c.n.value.family == "Acme; Sons, Ltd" and c.n.value.given == ""
+    assert c.org.value == ["Acme; Sons, Ltd"]
+    assert c.contents["x-abshowas"][0].value == "COMPANY"
+    person = vobject.readOne(card(first_name="Ann", company="Acme"))
+    assert person.fn.value == "Ann" and "x-abshowas" not in person.contents
+    assert vobject.readOne(card(last_name="Lee", company="Acme")).n.value.family == "Lee"
+
+
 def test_many_cards_parse_as_many():
     text = "".join(card(uid=vformat.uid(1, "contact", i), first_name=NASTY[i % len(NASTY)]) for i in range(30))
     cards = list(vobject.readComponents(text))

@@ -132,3 +132,19 @@ def test_vevents_fold_exactly_where_one_by_one_does(field, char):
 def test_vtodos_fold_exactly_where_one_by_one_does(field, char):
     for row in _variants(TODO, field, char):
         assert vformat.vtodos(5, STAMP, [row, TODO]) == todos_one_by_one(5, [row, TODO]), (field, len(row[field]))
+
+
+@pytest.mark.parametrize("changes", [
+    {1: "", 2: "", 3: "Acme"},                      # a company's card
+    {1: "", 2: "", 3: "Acme; Sons", 4: ""},         # ... escaped, without an email
+    {1: "", 2: "Lee", 3: "Acme"},                   # a person with a company
+    {1: "", 2: "", 3: "", 4: "", 5: "b@x.example"},  # only the second email: it is the preferred one
+    {6: "", 8: "+1 555 0102", 9: 1},                # the first phone is the second field
+    {6: "", 8: "", 10: "", 12: "+1 555 0104"},      # ... or the fourth
+])
+def test_preferred_and_company_cards_match_one_by_one(changes):
+    row = list(CARD)
+    for field, value in changes.items():
+        row[field] = value
+    assert vformat.vcards(5, [tuple(row)]) == cards_one_by_one(5, [tuple(row)])
+    assert ",PREF:" in vformat.vcards(5, [tuple(row)])

@@ -50,8 +50,17 @@ def _engine(args):
 
 def _who(args, email: str | None = None):
     from crm_tui.services import auth
+    from crm_tui.services.errors import NotFound
 
-    return auth.as_member(_engine(args), email or args.email)
+    engine = _engine(args)
+    try:
+        return auth.as_member(engine, email or args.email)
+    except NotFound:
+        if email is None and getattr(args, "password_stdin", False):
+            # A command that asks for the password: the right one of someone whose account
+            # was closed is told so, as signing in tells them (one hash checked either way).
+            auth.refuse_if_closed(engine, args.email, _read_password(args))
+        raise
 
 
 def _print_json(payload) -> None:
@@ -420,12 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     ct = sub.add_parser("contacts", help="contacts").add_subparsers(
         dest="contacts_command", metavar="ACTION", parser_class=_Parser, required=True)
-    sp = add(ct, "export", cmd_contacts_export, "export chosen contacts (or all) as CSV or vCard")
+    sp = add(ct, "export", cmd_contacts_export,
+             "export chosen contacts (or all) as CSV, vCard, Google Contacts CSV or Outlook CSV")
     needs_email(sp)
     which = sp.add_mutually_exclusive_group(required=True)
     which.add_argument("--ids", metavar="1,2,3", help="the contacts' ids, separated by commas")
     which.add_argument("--all", action="store_true", help="every contact of the account")
-    sp.add_argument("--format", required=True, choices=["csv", "vcf"])
+    sp.add_argument("--format", required=True, choices=["csv", "vcf", "google", "outlook"],
+                    help="csv: every field (crm-tui's own CSV); vcf: vCard 3.0; google: a Google Contacts "
+                         "CSV; outlook: an Outlook CSV")
     sp.add_argument("--out", metavar="DIR", help="folder to write to (default: your downloads folder)")
 
     tm = sub.add_parser("team", help="team members").add_subparsers(

@@ -90,7 +90,20 @@ todo = table(
 )
 
 closed_account = table(
-    "closed_account", column("id", Integer), column("account_id", Integer), column("state", String)
+    "closed_account",
+    column("id", Integer),
+    column("account_id", Integer),
+    column("state", String),
+    column("owner_email_hash", String),
+    column("closed_at", UTCDateTime),
+    column("restore_until", Date),
+)
+
+closed_member = table(
+    "closed_member",
+    column("closed_account_id", Integer),
+    column("email_hash", String),
+    column("password_hash", String),
 )
 
 backup = table("backup", column("id", Integer), column("file_name", String))
@@ -99,7 +112,7 @@ backup_key = table("backup_key", column("backup_id", Integer))
 
 setting = table("setting", column("key", String), column("value", String))
 
-ALL = (account, member, contact, appointment, todo, closed_account, backup, backup_key, setting)
+ALL = (account, member, contact, appointment, todo, closed_account, closed_member, backup, backup_key, setting)
 
 
 def database_is_empty(conn: Connection) -> bool:

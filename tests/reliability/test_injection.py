@@ -121,7 +121,7 @@ def test_export_neutralises_formulas_and_gives_the_text_back(template, tmp_path,
         for name in zf.namelist():
             if not name.endswith(".csv"):
                 continue
-            reader = csv.reader(io.StringIO(zf.read(name).decode("utf-8"), newline=""))
+            reader = csv.reader(io.StringIO(zf.read(name).decode("utf-8-sig"), newline=""))
             next(reader)
             for row in reader:
                 for cell in row:

@@ -168,11 +168,13 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             assert tomb[0] == "closed" and str(tomb[1]) == "2027-02-27"
             assert survey == [("Switching to another CRM", "found a cheaper CRM [bold]x", "professional", 3)]
 
-            # Signing in again is refused until support restores the account.
+            # Signing in again is refused until support restores the account, saying why.
             await pilot.press(*OWNER, "enter", *PASSWORDS[OWNER], "enter")
             await settle(pilot)
             assert isinstance(app.screen, SignInScreen)
-            assert "wrong email or password" in text_of(app.screen, "#signin-message").lower()
+            assert text_of(app.screen, "#signin-message") == (
+                "This account was closed on 27 November 2026. You can have it restored until "
+                "27 February 2027 by writing to cases@allclients.com.")
 
             await asyncio.to_thread(closing.restore, engine, OWNER)
             assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60

@@ -4,6 +4,7 @@ selected contacts."""
 from __future__ import annotations
 
 import csv
+import io
 
 from pilot_kit import count, press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
@@ -100,10 +101,12 @@ async def test_group_actions_during_a_search_says_all_is_the_whole_account(demo_
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, OWNER)
         await press(pilot, "1", "g")
-        assert option_labels(app.screen)[2] == "Export all 60 contacts to CSV"
+        assert option_labels(app.screen)[4] == "Export all 60 contacts to CSV"
         assert not app.screen.query("#group-search-note")
         await press(pilot, "escape", "slash", *"harbor", "enter", "g")
-        assert option_labels(app.screen)[2:] == ["Export every contact to CSV", "Export every contact to vCard"]
+        assert option_labels(app.screen)[4:] == ["Export every contact to CSV", "Export every contact to vCard",
+                                                 "Export every contact to Google Contacts CSV",
+                                                 "Export every contact to Outlook CSV"]
         assert "not only the matches" in static_text(app.screen, "#group-search-note")
 
 
@@ -132,3 +135,31 @@ async def test_a_search_typed_ahead_with_its_slash_in_one_burst_is_run(demo_url)
                                      "c.first_name LIKE '%harbor%' OR c.email LIKE '%harbor%' OR c.company LIKE '%harbor%')")
         assert found and len(found) == expected
         assert f"of {expected}" in static_text(app.screen, "#contacts-status")
+
+
+@run
+async def test_group_actions_offers_google_and_outlook_csv(demo_url):
+    """Beside CSV and vCard, the two import files: the chosen one is written, for the selected
+    contacts (Outlook's with its byte-order mark)."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.widgets.confirm import NoticeModal
+
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, OWNER)
+        await press(pilot, "1", "space", "space", "g")
+        assert option_labels(app.screen)[:4] == [
+            "Export 2 selected to CSV", "Export 2 selected to vCard", "Export 2 selected to Google Contacts CSV",
+            "Export 2 selected to Outlook CSV"]
+        await press(pilot, "down", "down", "down", "enter")  # Export 2 selected to Outlook CSV
+        await settle(pilot)
+        assert isinstance(app.screen, NoticeModal), app.screen
+        path = static_text(app.screen, "#notice-body").split("Saved to:")[1].split()[0]
+        assert path.endswith("-outlook.csv")
+        with open(path, "rb") as f:
+            raw = f.read()
+        assert raw.startswith(b"\xef\xbb\xbfFirst Name,Middle Name,Last Name,")
+        exported = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+        picked = ",".join(map(str, app.screen_stack[-2].picked))
+        emails = {e for (e,) in rows(app.engine, f"SELECT email FROM contact WHERE id IN ({picked})")}
+        assert {r["E-mail Address"] for r in exported} == emails and len(exported) == 2

@@ -282,7 +282,7 @@ async def test_a_sign_in_typed_ahead_can_be_taken_back_before_the_database_opens
         await pilot.pause()
         await pilot.pause()
         message = static_text(app.screen, "#signin-message")
-        assert message == ("Opening the database…" if change == "escape" else "Enter your email and password.")
+        assert message == ("Opening the database…" if change == "escape" else "Type your password.")
         opened.set()
         await settle(pilot)
         await settle(pilot)

@@ -10,9 +10,8 @@ from sqlalchemy.engine import Engine
 from crm_tui import db
 from crm_tui.models import Account, Member, MessagesService, Plan
 from crm_tui.services.archive import KIND_LABELS, count_rows
-from crm_tui.services.auth import SignedIn, load_actor
+from crm_tui.services.auth import SUPPORT_EMAIL, SignedIn, load_actor
 
-SUPPORT_EMAIL = "cases@allclients.com"
 TWILIO_NOTE = (
     "Your phone number itself is not cancelled here: cancel it separately in your Twilio account."
 )

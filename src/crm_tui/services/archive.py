@@ -9,6 +9,10 @@ reads. Rows stream from a database cursor into the zip; nothing holds a whole ta
 
 CSV is RFC 4180 (``\\r\\n`` line ends, minimal quoting), UTF-8, with a header row. Text columns
 are never NULL in the database, so an empty CSV field is ``NULL`` only for non-text columns.
+Every CSV member starts with a UTF-8 byte-order mark (:data:`BOM`), so spreadsheet programs
+(Excel, LibreOffice) read it as UTF-8: ``Zoë``, not ``ZoÃ«``. The manifest's sha256 and size
+cover the bytes as written, the mark included; reading skips it, and reads archives written
+before it was added (without one) alike.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from crm_tui.services import clock
 from crm_tui.services.errors import ArchiveError
 
 FORMAT = "crm-tui-account-archive"
+BOM = "\ufeff"  # starts every CSV member (see above)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 BATCH = 5000
@@ -282,6 +287,7 @@ class ArchiveWriter:
 
     def write_csv(self, name: str, header: list[str], rows: Iterable[list]) -> int:
         with self.member(name) as sink:
+            sink.write(BOM)
             writer = csv.writer(sink, lineterminator="\r\n")
             writer.writerow(header)
             counted = _Counter(rows)
@@ -293,6 +299,7 @@ class ArchiveWriter:
         """Like :meth:`write_csv` for rows that come in batches: each batch is formatted in
         one call and reaches the member as one string."""
         with self.member(name) as sink:
+            sink.write(BOM)
             buf = io.StringIO()
             writer = csv.writer(buf, lineterminator="\r\n")
             writer.writerow(header)
@@ -743,7 +750,9 @@ class _MemberReader:
             raise ArchiveError(f"the archive lacks {name}") from None
 
     def text(self) -> io.TextIOWrapper:
-        return io.TextIOWrapper(io.BufferedReader(self.hashing, 1 << 16), encoding="utf-8", newline="")
+        """The member as text; a byte-order mark at its start (CSV members have one since it
+        was added, older archives' do not) is skipped, while the checksum covers it."""
+        return io.TextIOWrapper(io.BufferedReader(self.hashing, 1 << 16), encoding="utf-8-sig", newline="")
 
     def check(self) -> None:
         while self.hashing.read(1 << 16):

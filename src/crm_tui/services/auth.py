@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -19,13 +19,22 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, tables
 from crm_tui.services import clock
-from crm_tui.services.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied, Throttled
+from crm_tui.services.errors import (
+    AccountClosed,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+)
 from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from crm_tui.models import Member
+
+SUPPORT_EMAIL = "cases@allclients.com"
 
 # --- the role table of DESIGN.md, in one place ---------------------------------------
 
@@ -109,6 +118,24 @@ def check_new_password(password: str, email: str = "") -> None:
 _DUMMY_HASH = (
     "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 )
+
+
+def _check_once(password: str, encoded: str) -> bool:
+    """:func:`check_password`, spending one hash's work even when ``encoded`` is no hash (an
+    unusable password), so an answer never comes sooner for one email than for another."""
+    if not encoded.startswith("scrypt$"):
+        check_password(password, _DUMMY_HASH)
+        return False
+    return check_password(password, encoded)
+
+
+_EMAIL_PEPPER = b"crm-tui/owner-email/v1:"
+
+
+def email_hash(email: str) -> str:
+    """What a tombstone keeps of an email (its owner's, each member's): enough to find it,
+    not to read it."""
+    return hashlib.sha256(_EMAIL_PEPPER + normalise_email(email).encode()).hexdigest()
 
 
 # --- throttling: after 5 wrong passwords in a row, a growing delay ---------------------
@@ -228,9 +255,9 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
         member_id = conn.execute(
             select(m.c.id).where(func.lower(m.c.email) == normalise_email(email))
         ).scalar_one_or_none()
+        closed = None if member_id is not None else _closed_membership(conn, email)
     if member_id is None:
-        # Spend the same work as a real check, so timing doesn't tell which emails exist.
-        check_password(password, _DUMMY_HASH)
+        _refuse_if_closed(closed, password, now)
         raise AuthenticationFailed("wrong email or password")
     try:
         _verify(engine, member_id, password, now)
@@ -247,6 +274,57 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
     if row is None:  # removed in the moment since its password was checked
         raise AuthenticationFailed("wrong email or password")
     return SignedIn(*row)
+
+
+def _closed_membership(conn: Connection, email: str):
+    """What the newest closed (not yet restored or purged) account keeps of a member with this
+    email: password hash, when it was closed, until when it can be restored, whether that
+    member was its owner. None if there is none."""
+    cm, ca = tables.closed_member, tables.closed_account
+    h = email_hash(email)
+    return conn.execute(
+        select(cm.c.password_hash, ca.c.closed_at, ca.c.restore_until,
+               (ca.c.owner_email_hash == h).label("owner"))
+        .join_from(cm, ca, ca.c.id == cm.c.closed_account_id)
+        .where(cm.c.email_hash == h, ca.c.state == "closed")
+        .order_by(ca.c.closed_at.desc()).limit(1)
+    ).first()
+
+
+def _refuse_if_closed(closed, password: str, now: datetime) -> None:
+    """Raise :class:`AccountClosed` if ``closed`` (from :func:`_closed_membership`) is there and
+    ``password`` is its member's. One password hash is checked either way (a made-up one when
+    there is none), so timing doesn't tell which emails exist or existed, and only the right
+    password learns that an account was closed."""
+    ok = _check_once(password, closed.password_hash if closed is not None else _DUMMY_HASH)
+    if ok and closed is not None:
+        raise AccountClosed(closed_notice(closed.closed_at, closed.restore_until, bool(closed.owner), now))
+
+
+def refuse_if_closed(engine: Engine, email: str, password: str, now: datetime | None = None) -> None:
+    """For an email that is no member's (the CLI, before it says so): raise
+    :class:`AccountClosed` with the sentence signing in shows if the email and password are
+    those of a member of a closed account; otherwise return, after the same hash work."""
+    with db.read_connection(engine) as conn:
+        closed = _closed_membership(conn, email)
+    _refuse_if_closed(closed, password, now or clock.now())
+
+
+def _day(d: date | datetime) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def closed_notice(closed_at: datetime, restore_until: date, owner: bool, now: datetime) -> str:
+    """What someone whose account was closed is told when signing in with the right password
+    (dates in UTC, as the restore window is reckoned)."""
+    closed = _day(closed_at.astimezone(timezone.utc))
+    if clock.window_open(restore_until, now):
+        how = (f"You can have it restored until {_day(restore_until)} by writing to {SUPPORT_EMAIL}."
+               if owner else
+               f"It can be restored until {_day(restore_until)} if its owner writes to {SUPPORT_EMAIL}.")
+        return f"This account was closed on {closed}. {how}"
+    return (f"This account was closed on {closed} and its data permanently deleted; its 3-month restore "
+            f"window ended on {_day(restore_until)}. You're welcome to create a new account.")
 
 
 def reauthenticate(engine: Engine, member_id: int, password: str, now: datetime | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import os
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 NOW_ENV = "CRM_TUI_NOW"
 
@@ -34,6 +34,12 @@ def add_months(day: date, months: int) -> date:
 def restore_until(closed_at: datetime) -> date:
     """The last day a closed account can be restored: 3 calendar months after closing."""
     return add_months(closed_at.astimezone(timezone.utc).date(), 3)
+
+
+def window_open(restore_until: date, now: datetime) -> bool:
+    """Restorable through the last second of ``restore_until`` (UTC)."""
+    end = datetime.combine(restore_until + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    return now < end
 
 
 def months_between(start: datetime, end: datetime) -> int:

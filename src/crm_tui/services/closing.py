@@ -9,29 +9,22 @@ deleted rows leave the disk too (``secure_delete`` is on).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.engine import Engine
 
 from crm_tui import db
-from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, Member, Plan
+from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
 from crm_tui.services import archive, audit, backups, clock
 from crm_tui.services.accounts import SUPPORT_EMAIL
-from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, normalise_email, reauthenticate
+from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, reauthenticate
+from crm_tui.services.auth import email_hash  # sign-in reads the tombstone's hashes too
+from crm_tui.services.clock import window_open
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
-
-_EMAIL_PEPPER = b"crm-tui/owner-email/v1:"
-
-
-def email_hash(email: str) -> str:
-    """What the tombstone keeps of the owner's email: enough to find it, not to read it."""
-    return hashlib.sha256(_EMAIL_PEPPER + normalise_email(email).encode()).hexdigest()
-
 
 @dataclass(frozen=True)
 class Receipt:
@@ -176,7 +169,9 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
             now = clock.now()
             conn = s.connection()
             plan_code = s.get(Plan, account.plan_id).code
-            members = s.execute(select(Member.id).where(Member.account_id == account.id)).scalars().all()
+            members = s.execute(
+                select(Member.id, Member.email, Member.password_hash).where(Member.account_id == account.id)
+            ).all()
 
             final, key, manifest, size = backups.write(conn, account.id)
             counts = manifest["counts"]
@@ -186,12 +181,17 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
             s.flush()
             s.add(BackupKey(backup_id=backup.id, key=key))
             until = clock.restore_until(now)
-            s.add(ClosedAccount(
+            tombstone = ClosedAccount(
                 account_id=account.id, owner_email_hash=email_hash(owner.email),
-                member_ids=",".join(str(m) for m in members), closed_at=now, restore_until=until,
+                member_ids=",".join(str(m.id) for m in members), closed_at=now, restore_until=until,
                 counts_json=json.dumps(counts, sort_keys=True), backup_id=backup.id,
-            ))
+            )
+            s.add(tombstone)
             s.flush()
+            # what signing in needs to tell these people the account was closed: hashes only
+            s.execute(insert(ClosedMember.__table__), [
+                {"closed_account_id": tombstone.id, "email_hash": email_hash(m.email),
+                 "password_hash": m.password_hash} for m in members])
             delete_account_rows(conn, account.id)
             audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
                          details={"counts": counts, "restore_until": until.isoformat()})
@@ -223,12 +223,6 @@ class ClosedInfo:
         return {"tombstone_id": self.tombstone_id, "account_id": self.account_id,
                 "closed_at": self.closed_at.isoformat(), "restore_until": self.restore_until.isoformat(),
                 "state": self.state, "counts": self.counts, "restorable": self.restorable}
-
-
-def window_open(restore_until: date, now: datetime) -> bool:
-    """Restorable through the last second of ``restore_until`` (UTC)."""
-    end = datetime.combine(restore_until + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-    return now < end
 
 
 def list_closed(engine: Engine, now: datetime | None = None) -> list[ClosedInfo]:
@@ -299,6 +293,7 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         name = s.execute(select(Account.name).where(Account.id == account_id)).scalar_one()
         t.state = "restored"
         t.restored_at = now
+        s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
         # The account is live again: its backup is no longer needed.
         s.execute(delete(BackupKey).where(BackupKey.backup_id == backup.id))
         backup.purged_at = now
@@ -332,6 +327,7 @@ def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
                     files.append(backups.locate(conn, backup))
             t.state = "purged"
             t.purged_at = now
+            s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
             audit.append(s, "account.purge", actor="system", account_id=t.account_id, details={}, at=now)
     removed = 0
     for path in files:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
@@ -325,10 +325,13 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
 
 def present_demo_users(engine: Engine) -> list[DemoUser]:
-    """The demo users that still have an account here (a closed account's users are gone)."""
-    with db.read_session(engine) as s:
-        emails = set(s.execute(select(Member.email).where(Member.email.in_([u.email for u in DEMO_USERS]))).scalars())
-    return [u for u in DEMO_USERS if u.email in emails]
+    """The demo users that still have an account here (a closed account's users are gone),
+    each with the role it holds now (a transfer of ownership changes two of them)."""
+    m = Member.__table__
+    with db.read_connection(engine) as conn:
+        roles = dict(conn.execute(
+            select(m.c.email, m.c.role).where(m.c.email.in_([u.email for u in DEMO_USERS]))).all())
+    return [replace(u, role=roles[u.email]) for u in DEMO_USERS if u.email in roles]
 
 
 def create(engine: Engine, *, contacts: int = 250, seed: int = 1, reset: bool = False) -> list[DemoUser]:

@@ -25,6 +25,11 @@ class Throttled(AuthenticationFailed):
         self.retry_after = retry_after
 
 
+class AccountClosed(AuthenticationFailed):
+    """The right password of someone whose account was closed: the message says when, and
+    until when it can be restored (or that it no longer can)."""
+
+
 class InvalidInput(DomainError):
     pass
 

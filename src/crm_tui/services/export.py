@@ -30,14 +30,21 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from crm_tui import db, paths
-from crm_tui.models import Account, Appointment, ClosedAccount, Contact, EmailTemplate, TextMessage, Todo
-from crm_tui.services import archive, audit, clock, vformat
+from crm_tui.models import (Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage,
+                            Todo)
+from crm_tui.services import archive, audit, clock, contact_csv, vformat
 from crm_tui.services.archive import ArchiveWriter, Progress, _Progress
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
 
 VIEW_KINDS = ("contacts", "appointments", "todos", "email_templates")
-FORMATS = ("csv", "vcf")
+# Contacts → Group Actions: format -> what it is, and the end of its file name
+FORMATS = {
+    "csv": ("CSV (every field)", ".csv"),
+    "vcf": ("vCard", ".vcf"),
+    "google": ("Google Contacts CSV", "-google.csv"),
+    "outlook": ("Outlook CSV", "-outlook.csv"),
+}
 _ID_CHUNK = 500
 
 
@@ -57,6 +64,38 @@ def safe_name(text: str, fallback: str, limit: int = 60) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     name = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:limit].strip("-")
     return name or fallback
+
+
+# Windows' reserved device names: reserved with any extension too (CON.html), whatever the case
+_RESERVED = frozenset(["con", "prn", "aux", "nul", *(f"{d}{n}" for d in ("com", "lpt") for n in "0123456789¹²³")])
+_KEEP = ("L", "N", "M")  # letters, digits and combining marks, of any script
+
+
+def file_stem(text: str, fallback: str, limit: int = 100) -> str:
+    """A file name (without its extension) from user text that keeps the text's own letters:
+    ``日本語テンプレート``, ``zoë-s-offer``. Normalised to NFC and lower-cased; anything but
+    letters, digits and combining marks (separators, dots, spaces, punctuation, control and
+    format characters such as a right-to-left override) becomes a single hyphen, and hyphens
+    are trimmed from both ends; so the name is never empty, hidden, ``.`` or ``..``, and never
+    holds a path. At most ``limit`` bytes of UTF-8 (cut between characters, never inside a
+    letter and its marks); a name Windows reserves (``con``, ``com1``…) gets ``-file``;
+    ``fallback`` if nothing is left."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text).lower():
+        kind = unicodedata.category(ch)[0]
+        if kind in _KEEP and (kind != "M" or (out and out[-1] != "-")):  # a mark only on a letter
+            out.append(ch)
+        elif out and out[-1] != "-":
+            out.append("-")
+    stem = "".join(out).strip("-")
+    if len(stem.encode("utf-8")) > limit:
+        cut = stem.encode("utf-8")[:limit].decode("utf-8", "ignore")
+        while cut and unicodedata.category(stem[len(cut)])[0] == "M":  # a letter's marks go with it
+            cut = cut[:-1]
+        stem = unicodedata.normalize("NFC", cut).strip("-")
+    if not stem:
+        return fallback
+    return f"{stem}-file" if stem in _RESERVED else stem
 
 
 def _folder(out_dir: str | os.PathLike | None) -> Path:
@@ -179,9 +218,24 @@ def _raw(conn: Connection, col):
     return col
 
 
+def contact_revised(dialect: str):
+    """When a contact last changed, for its vCard's REV. Contacts have no ``updated_at``
+    column (and nothing edits a contact's fields after it is added): a contact's record
+    changes when it is added and whenever a call, note or email is logged in its history,
+    so this is the newest of ``created_at`` and its latest history entry. One lookup per
+    contact on the history's ``contact_id`` index. On SQLite the stored UTC text (see
+    :func:`_raw`)."""
+    t, h = Contact.__table__, HistoryEntry.__table__
+    latest = select(func.max(h.c.at)).where(h.c.contact_id == t.c.id).scalar_subquery()
+    if dialect == "sqlite":  # max() of several arguments; the timestamps' text sorts as they do
+        return type_coerce(func.max(t.c.created_at, func.coalesce(latest, t.c.created_at)), String).label("revised")
+    return func.greatest(t.c.created_at, latest, type_=t.c.created_at.type).label("revised")  # NULLs ignored
+
+
 def _contact_select(conn: Connection, account_id: int, where=None):
     t = Contact.__table__
-    q = select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS)).where(t.c.account_id == account_id)
+    q = (select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS[:-1]), contact_revised(conn.dialect.name))
+         .where(t.c.account_id == account_id))
     if where is not None:
         q = q.where(where)
     return q.order_by(t.c.id)
@@ -253,17 +307,17 @@ def template_html(name: str, subject: str, body: str) -> str:
 
 def write_templates(w: ArchiveWriter, conn: Connection, account_id: int, tick) -> int:
     t = EmailTemplate.__table__
-    used: set[str] = set()
+    used: set[str] = set()  # case-folded, so that no two names are one on a case-insensitive disk
     n = 0
     for r in conn.execute(select(t.c.id, t.c.name, t.c.subject, t.c.body)
                           .where(t.c.account_id == account_id).order_by(t.c.id)):
-        base = safe_name(r.name, f"template-{r.id}")
+        base = file_stem(r.name, f"template-{r.id}")
         name = base
         k = 1
-        while name in used:
+        while name.casefold() in used:
             k += 1
             name = f"{base}-{k}"
-        used.add(name)
+        used.add(name.casefold())
         w.write_text(f"email_templates/{name}.html", template_html(r.name, r.subject, r.body))
         n += 1
     tick(n)
@@ -314,8 +368,13 @@ Complete data (crm-tui can restore an account from these)
   manifest.json           the format version, the number of rows of each kind and a SHA-256
                           checksum of every file, to check nothing was damaged.
 
-A spreadsheet cell whose text starts with = + - @ or ' is written with an extra leading
-apostrophe, so spreadsheet programs show it as text and never run it as a formula.
+Why some spreadsheet cells start with an apostrophe: a cell whose text starts with = + - @
+(a phone number such as +1 512 555 0100, say), a tab, a carriage return or an apostrophe is
+written with one extra apostrophe in front. Spreadsheet programs then show it as text and never
+run it as a formula: a contact's name such as =HYPERLINK(...) must not become a live formula in
+your spreadsheet. crm-tui removes exactly that one apostrophe when it restores an account from
+these files, so nothing is lost. The CSV files start with a UTF-8 byte-order mark, so Excel and
+LibreOffice show accented and other non-English letters (Zoë, 日本語) as they are.
 """
 
 
@@ -345,11 +404,11 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
     appointments.csv and todos.csv (the calendars join each row's contact)."""
     c = Contact.__table__
 
-    def getter(model, wanted) -> itemgetter:
-        names = [col.name for col in archive.columns(model)] + ["first_name", "last_name", "email"]
+    def getter(model, wanted, joined=("first_name", "last_name", "email")) -> itemgetter:
+        names = [col.name for col in archive.columns(model)] + list(joined)
         return itemgetter(*[names.index(n) for n in wanted])
 
-    cards = getter(Contact, _CONTACT_COLS)
+    cards = getter(Contact, _CONTACT_COLS, joined=("revised",))
     events = getter(Appointment, ("id", "description", "start", "end", "colour", "first_name", "last_name", "email"))
     todos = getter(Todo, ("id", "summary", "details", "priority", "due", "category", "status", "completed_at",
                           "first_name", "last_name", "email"))
@@ -359,7 +418,8 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
         return t.outerjoin(c, c.c.id == t.c.contact_id)
 
     return {
-        "contacts.csv": _Spill(lambda rows: vformat.vcards(account_id, map(cards, rows)), tick),
+        "contacts.csv": _Spill(lambda rows: vformat.vcards(account_id, map(cards, rows)), tick,
+                               (contact_revised("sqlite"),), lambda t: t),
         "appointments.csv": _Spill(lambda rows: vformat.vevents(account_id, stamp, map(events, rows)), tick,
                                    contact, with_contact),
         "todos.csv": _Spill(lambda rows: vformat.vtodos(account_id, stamp, map(todos, rows)), tick,
@@ -497,9 +557,10 @@ def _chunked_where(ids: list[int] | None) -> Iterator:
 
 def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: str,
                     out_dir: str | os.PathLike | None = None, progress: Progress | None = None) -> ExportResult:
-    """Contacts → Group Actions: the chosen contacts (``ids``; None for all) as CSV or vCard."""
+    """Contacts → Group Actions: the chosen contacts (``ids``; None for all) as the lossless
+    CSV, vCard, Google Contacts CSV or Outlook CSV (see :data:`FORMATS`)."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; choose csv or vcf")
+        raise InvalidInput(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     if ids is not None:
         try:
             ids = sorted({int(i) for i in ids})
@@ -518,21 +579,24 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         else:
             total = conn.execute(select(func.count()).select_from(t).where(t.c.account_id == account_id)).scalar_one()
         tick = _Progress(total, progress)
-        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp()}", f".{fmt}")
+        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp()}", FORMATS[fmt][1])
         try:
             n = 0
             w = archive._MemberSink(target.file)
             if fmt == "csv":
                 cols = archive.columns(Contact)
+                w.write(archive.BOM)  # for spreadsheet programs, as the archive's CSV members
                 writer = csv.writer(w, lineterminator="\r\n")
                 writer.writerow([c.name for c in cols])
                 for where in _chunked_where(ids):
                     for part in archive.row_batches(conn, Contact, account_id, cols, tick, neutral=True, where=where):
                         writer.writerows(part)
                         n += len(part)
-            else:
+            elif fmt == "vcf":
                 for where in _chunked_where(ids):
                     n += write_vcards(w, conn, account_id, tick, where)
+            else:
+                n = write_import_csv(w, conn, account_id, fmt, ids, tick)
             w.flush()
             target.sync()
         except BaseException:
@@ -541,7 +605,7 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
     try:
         target.file.seek(0)
         text = (line.decode("utf-8") for line in target.file)
-        if fmt == "csv":
+        if fmt != "vcf":
             got = sum(1 for _ in csv.reader(text)) - 1
         else:
             got = sum(1 for ln in text if ln.rstrip("\r\n") == "BEGIN:VCARD")
@@ -556,6 +620,26 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         audit.append(s, "contacts.export", actor=audit.actor_of(who.member_id), account_id=account_id,
                      details={"contacts": n, "format": fmt, "all": ids is None})
     return ExportResult(path, size, sha, {"contacts": n})
+
+
+def write_import_csv(sink, conn: Connection, account_id: int, fmt: str, ids: list[int] | None, tick) -> int:
+    """The contacts (``ids``; None for all) as a Google Contacts CSV (``fmt`` "google") or an
+    Outlook CSV ("outlook"): see :mod:`contact_csv`. Outlook's starts with a byte-order mark."""
+    header, render = ((contact_csv.GOOGLE_HEADER, contact_csv.google_rows) if fmt == "google"
+                      else (contact_csv.OUTLOOK_HEADER, contact_csv.outlook_rows))
+    if fmt == "outlook":
+        sink.write(archive.BOM)
+    writer = csv.writer(sink, lineterminator="\r\n")
+    writer.writerow(header)
+    t = Contact.__table__
+    n = 0
+    for where in _chunked_where(ids):
+        q = select(*(_raw(conn, t.c[c]) for c in contact_csv.COLUMNS)).where(t.c.account_id == account_id)
+        for part in _batches(conn, (q if where is None else q.where(where)).order_by(t.c.id)):
+            writer.writerows(render(part))
+            n += len(part)
+            tick(len(part))
+    return n
 
 
 def restore_from_archive(engine: Engine, path: str | os.PathLike, progress: Progress | None = None

@@ -155,23 +155,31 @@ def vcard(
     note: str = "",
     revised: datetime | str | None = None,
 ) -> str:
-    """One vCard 3.0. ``phones`` are (number, can receive texts) pairs."""
+    """One vCard 3.0. ``phones`` are (number, can receive texts) pairs; the first email and the
+    first phone are marked preferred (``TYPE=PREF``, vCard 3.0's form of 4.0's ``PREF=1``).
+
+    A card with a company and no personal name is a company's card: the company is its FN
+    and N, with ``X-ABShowAs:COMPANY`` (Apple Contacts then files and shows it as a company).
+    ``revised`` is the REV: when the contact last changed."""
     emails = [e for e in emails if e]
     phones = [(n, t) for n, t in phones if n]
     categories = [c for c in categories if c]
+    business = bool(company) and not first_name and not last_name
     full = " ".join([p for p in (first_name, last_name) if p]) or company or (emails[0] if emails else "(no name)")
     # one search over all the values; most cards need no escaping at all
     values = "".join([uid, full, last_name, first_name, company, street, city, state, postal_code, country,
                       note, *emails, *categories, *(n for n, _t in phones)])
     esc = escape if _NEEDS_ESCAPE.search(values) else str
     out = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{esc(uid)}", f"FN:{esc(full)}",
-           f"N:{esc(last_name)};{esc(first_name)};;;"]
+           f"N:{esc(company)};;;;" if business else f"N:{esc(last_name)};{esc(first_name)};;;"]
     if company:
         out.append(f"ORG:{esc(company)}")
-    for email in emails:
-        out.append(f"EMAIL;TYPE=INTERNET:{esc(email)}")
-    for number, texts in phones:
-        out.append(f"TEL;TYPE={'CELL' if texts else 'VOICE'}:{esc(number)}")
+    if business:
+        out.append("X-ABShowAs:COMPANY")
+    for k, email in enumerate(emails):
+        out.append(f"EMAIL;TYPE=INTERNET{',PREF' if k == 0 else ''}:{esc(email)}")
+    for k, (number, texts) in enumerate(phones):
+        out.append(f"TEL;TYPE={'CELL' if texts else 'VOICE'}{',PREF' if k == 0 else ''}:{esc(number)}")
     if street or city or state or postal_code or country:
         out.append(f"ADR;TYPE=HOME:;;{esc(street)};{esc(city)};{esc(state)};{esc(postal_code)};"
                    f"{esc(country)}")
@@ -282,11 +290,12 @@ def fold_all(text: str) -> str:
                           for ln in lines]).decode("utf-8")
 
 
-# the columns vcards() takes, in order
+# the columns vcards() takes, in order: the contact's own, then ``revised``, when it last
+# changed (the REV; the export computes it, see export.contact_revised)
 CARD_COLUMNS = ("id", "first_name", "last_name", "company", "email", "email2", "phone1", "phone1_text_ok",
                 "phone2", "phone2_text_ok", "phone3", "phone3_text_ok", "phone4", "phone4_text_ok", "street",
                 "city", "state", "postal_code", "country", "birthday", "category1", "category2", "notes",
-                "created_at")
+                "revised")
 
 
 def vcards(account_id: int, rows: Iterable[tuple]) -> str:
@@ -306,24 +315,34 @@ def vcards(account_id: int, rows: Iterable[tuple]) -> str:
                 categories=(category1, category2), note=note, revised=revised))  # folded already
             continue
         if first and last:
-            full = f"{first} {last}"
-        else:
-            full = first or last or company or email or email2 or "(no name)"
-        add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{full}\r\nN:{last};{first};;;\r\n")
-        if company:
+            add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{first} {last}\r\n"
+                f"N:{last};{first};;;\r\n")
+        elif first or last or not company:
+            add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\n"
+                f"FN:{first or last or email or email2 or '(no name)'}\r\nN:{last};{first};;;\r\n")
+        else:  # a company's card
+            add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{company}\r\n"
+                f"N:{company};;;;\r\nORG:{company}\r\nX-ABShowAs:COMPANY\r\n")
+        if company and (first or last):
             add(f"ORG:{company}\r\n")
         if email:
-            add(f"EMAIL;TYPE=INTERNET:{email}\r\n")
-        if email2:
-            add(f"EMAIL;TYPE=INTERNET:{email2}\r\n")
+            add(f"EMAIL;TYPE=INTERNET,PREF:{email}\r\n")
+            if email2:
+                add(f"EMAIL;TYPE=INTERNET:{email2}\r\n")
+        elif email2:
+            add(f"EMAIL;TYPE=INTERNET,PREF:{email2}\r\n")
+        pref = ",PREF"  # on the first phone only
         if phone1:
-            add(f"TEL;TYPE={'CELL' if text1 else 'VOICE'}:{phone1}\r\n")
+            add(f"TEL;TYPE={'CELL' if text1 else 'VOICE'}{pref}:{phone1}\r\n")
+            pref = ""
         if phone2:
-            add(f"TEL;TYPE={'CELL' if text2 else 'VOICE'}:{phone2}\r\n")
+            add(f"TEL;TYPE={'CELL' if text2 else 'VOICE'}{pref}:{phone2}\r\n")
+            pref = ""
         if phone3:
-            add(f"TEL;TYPE={'CELL' if text3 else 'VOICE'}:{phone3}\r\n")
+            add(f"TEL;TYPE={'CELL' if text3 else 'VOICE'}{pref}:{phone3}\r\n")
+            pref = ""
         if phone4:
-            add(f"TEL;TYPE={'CELL' if text4 else 'VOICE'}:{phone4}\r\n")
+            add(f"TEL;TYPE={'CELL' if text4 else 'VOICE'}{pref}:{phone4}\r\n")
         if street or city or state or postal_code or country:
             add(f"ADR;TYPE=HOME:;;{street};{city};{state};{postal_code};{country}\r\n")
         if birthday:

@@ -6,12 +6,13 @@ import os
 import threading
 from typing import Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from crm_tui.tui import commands
+from crm_tui.tui.keyflow import KeyFlow
 from crm_tui.tui.nav import screen_class
 
 SESSION_CHECK_SECONDS = 2.0
@@ -46,6 +47,14 @@ class CrmApp(App[None]):
         self._arriving = None  # who signed in, while the dashboard waits for its figures
         self._figures_timer = None
         self._warming = False
+        self.keys = KeyFlow(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        # keys from the terminal go through the key flow: one at a time, each once the last
+        # one has settled (see crm_tui.tui.keyflow)
+        if isinstance(event, events.Key) and not event.is_forwarded and self.keys.hold(event):
+            return
+        await super().on_event(event)
 
     # --- start-up: paint first, then open the database in a worker ----------------------
 

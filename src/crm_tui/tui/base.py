@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
@@ -78,14 +79,26 @@ class ServiceCalls:
         self.app.notify(message, severity="error", markup=False, timeout=8)  # type: ignore[attr-defined]
 
 
-class CrmScreen(ServiceCalls, Screen):
+class OnTop:
+    """Mixin for screens: Textual's ``dismiss`` pops whatever screen is on top, so a screen
+    dismissed twice (or by a late callback, after something else was pushed over it) would pop
+    a screen the user did not leave. Here only the screen on top leaves, and only once."""
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if self is not self.app.screen or not self.is_attached:  # type: ignore[attr-defined]
+            return AwaitComplete()
+        return super().dismiss(result)  # type: ignore[misc]
+
+
+class CrmScreen(OnTop, ServiceCalls, Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="back")]
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        if self is self.app.screen and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
 
 
-class CrmModal(ServiceCalls, ModalScreen):
+class CrmModal(OnTop, ServiceCalls, ModalScreen):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def action_cancel(self) -> None:

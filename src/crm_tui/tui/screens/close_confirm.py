@@ -92,7 +92,8 @@ class CloseConfirmScreen(CrmScreen):
                                 placeholder="re-enter it")
             with Horizontal(id="close-buttons"):
                 yield FormButton("Cancel", id="close-cancel", variant="primary", compact=True)
-                yield FormButton(DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True)
+                yield FormButton(DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True,
+                                 deliberate=True)
             yield Static("", id="close-status")
         yield Footer()
 

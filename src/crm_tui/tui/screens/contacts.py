@@ -20,6 +20,9 @@ from crm_tui.tui.widgets.record_table import RecordTable
 PAGE = 100
 MARK = "●"
 EXPORT_ROLES = ("owner", "administrator")
+# Group Actions' formats, as the export service names them (services.export.FORMATS; not
+# imported here, so that the database stack loads after the first screen)
+FORMAT_NAMES = {"csv": "CSV", "vcf": "vCard", "google": "Google Contacts CSV", "outlook": "Outlook CSV"}
 
 
 class ContactTable(RecordTable):
@@ -310,7 +313,7 @@ class GroupActionsModal(CrmModal):
         align: center middle;
     }
     GroupActionsModal > #group-box {
-        width: 50;
+        width: 60;
         height: auto;
         border: round $primary;
         background: $surface;
@@ -337,10 +340,10 @@ class GroupActionsModal(CrmModal):
         with Vertical(id="group-box"):
             yield Static("Group Actions", classes="page-title")
             yield OptionList(
-                Option(f"Export {n} selected to CSV", id="selected:csv", disabled=not self.picked),
-                Option(f"Export {n} selected to vCard", id="selected:vcf", disabled=not self.picked),
-                Option(f"Export {everyone} to CSV", id="all:csv"),
-                Option(f"Export {everyone} to vCard", id="all:vcf"),
+                *(Option(f"Export {n} selected to {name}", id=f"selected:{fmt}", disabled=not self.picked)
+                  for fmt, name in FORMAT_NAMES.items()),
+                None,
+                *(Option(f"Export {everyone} to {name}", id=f"all:{fmt}") for fmt, name in FORMAT_NAMES.items()),
                 id="group-options",
             )
             if self.searching:
@@ -384,7 +387,7 @@ class ExportModal(CrmModal):
 
     def compose(self) -> ComposeResult:
         what = f"{len(self.ids):,} selected contacts" if self.ids is not None else "all contacts"
-        kind = "CSV" if self.fmt == "csv" else "vCard"
+        kind = FORMAT_NAMES[self.fmt]
         with Vertical(id="export-box"):
             yield Static(f"Exporting {what} to {kind}…", classes="page-title")
             yield ProgressBar(total=None, show_eta=False, id="export-progress")

@@ -93,6 +93,19 @@ class SignInScreen(CrmScreen):
         if event.button.id == "sign-in":
             self.attempt()
 
+    def _ask_for_missing(self, email: str, password: str) -> bool:
+        """Focus the field still to be typed and say so; False when both are there."""
+        if not email.strip() or "@" not in email:
+            self._message("Type your email address, such as you@example.com." if email.strip()
+                          else "Type your email.", error=True)
+            self.query_one("#email", Input).focus()
+            return True
+        if not password:
+            self._message("Type your password.", error=True)
+            self.query_one("#password", Input).focus()
+            return True
+        return False
+
     def action_clear(self) -> None:
         self.query_one("#password", Input).value = ""
         if self._pending:
@@ -110,16 +123,13 @@ class SignInScreen(CrmScreen):
         if self.crm.engine is None:
             if self.crm.database_problem:  # its message stays
                 return
-            if email.strip() and password:
+            if not self._ask_for_missing(email, password):
                 self._pending = True
                 self._message("Signing in as soon as the database is open…")
-            else:
-                self._message("Enter your email and password.", error=True)
             return
         if self.query_one("#sign-in", Button).disabled:  # a sign-in is under way
             return
-        if not email.strip() or not password:
-            self._message("Enter your email and password.", error=True)
+        if self._ask_for_missing(email, password):
             return
         self.query_one("#sign-in", Button).disabled = True
         self._message("Signing in…")
@@ -137,8 +147,19 @@ class SignInScreen(CrmScreen):
         """In a worker: sign in, then read the dashboard's figures here, so the dashboard is
         drawn once, with them (see :meth:`CrmApp.password_accepted`)."""
         from crm_tui.services import auth
+        from crm_tui.services.errors import AccountClosed, AuthenticationFailed, Throttled
 
-        who = auth.sign_in(engine, email, password)
+        try:
+            who = auth.sign_in(engine, email, password)
+        except AccountClosed as exc:  # the right password of someone whose account was closed
+            self._answer(self._account_closed, str(exc))
+            return
+        except Throttled as exc:
+            self._answer(self._throttled, str(exc))
+            return
+        except AuthenticationFailed as exc:
+            self._answer(self._wrong, str(exc))
+            return
         self.app.call_from_thread(self._password_accepted, who)
         try:
             from crm_tui.services.dashboard import dashboard
@@ -152,16 +173,47 @@ class SignInScreen(CrmScreen):
         self.query_one("#password", Input).value = ""  # the button stays off until signed out
         self.crm.password_accepted(who)
 
-    def _failed(self, message: str) -> None:
+    def _answer(self, callback, message: str) -> None:
+        """From the worker: hand a refusal to ``callback`` on the UI thread (as call_service
+        hands its ``failed``), its text cleaned."""
+        from textual.worker import get_current_worker
+
+        from crm_tui.text import clean
+
+        self.app.call_from_thread(self._deliver, get_current_worker(), callback, clean(message))
+
+    def _again(self, focus: str, message: str) -> None:
+        """A sign-in was refused: the password is cleared, and focus goes to ``focus``, the
+        field to type next, which ``message`` names."""
         self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).value = ""
+        self.query_one(focus, Input).focus()
+        self._message(message, error=True)
+
+    def _failed(self, message: str) -> None:
+        # The database could not answer: the password stays, and Enter in it tries again.
+        self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).focus()
         self._message(message[:1].upper() + message[1:] + ".", error=True)
+
+    def _wrong(self, _message: str) -> None:
+        self._again("#password", "Wrong email or password. Type the password again.")
+
+    def _throttled(self, message: str) -> None:
+        self._again("#password", message[:1].upper() + message[1:] + ". Then type the password again.")
+
+    def _account_closed(self, message: str) -> None:
+        # Nothing to type again for this email: another one, perhaps (it is selected on focus).
+        self._again("#email", message)
+        # the hint may still list that account's users, if it was closed since it was read
+        self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
 
     def signed_out(self, message: str) -> None:
         self.query_one("#sign-in", Button).disabled = self.crm.engine is None
         self.query_one("#password", Input).value = ""
+        self.query_one("#email", Input).value = ""
         self.query_one("#email", Input).focus()
-        self._message(message, error=bool(message) and "signed out" not in message)
+        note = f"{message} " if message else ""
+        self._message(note + "Type your email to sign in.", error=bool(message) and "signed out" not in message)
         if self.crm.engine is not None:  # a member may have been removed or the account closed
             self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")

@@ -2,10 +2,7 @@
 
 Cells are always :func:`crm_tui.tui.safe.safe` Content (never a ``str``, which DataTable
 would parse as markup). Content cells do not report a width to DataTable, so each column
-has a fixed one.
-
-Keys typed ahead follow focus as in a form (:mod:`crm_tui.tui.widgets.form_input`): "/" then a
-search typed in one burst lands in the search field, not on the table that had focus."""
+has a fixed one."""
 
 from __future__ import annotations
 
@@ -14,12 +11,11 @@ from typing import Any, Iterable
 from textual.widgets import DataTable
 
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.form_input import TypeAhead
 
 CELL_LIMIT = 200  # characters kept of one cell (a 10,000-character name renders as 200)
 
 
-class RecordTable(TypeAhead, DataTable):
+class RecordTable(DataTable):
     DEFAULT_CSS = """
     RecordTable {
         height: 1fr;

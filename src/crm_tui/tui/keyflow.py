@@ -1,0 +1,153 @@
+"""Keys from the terminal are handled one at a time, each once the last one has settled.
+
+Over a slow link (or from a fast typist, or ``tmux send-keys``) several keys arrive in one
+burst. Textual hands every key, as it arrives, to the widget focused at that moment; a key's
+binding runs only when the key has bubbled up to the app, and a screen it pushes is mounted and
+focused later still. So the keys behind an Enter that opens a screen would land in the screen
+being left: lost, typed into the wrong field (a password in clear), or acting twice on a modal
+that is already going (a second dismiss pops the screen beneath it).
+
+:class:`KeyFlow` holds the keys of a burst back and releases them in order: the next key is
+dispatched only when the last one's consequences have settled, that is, when
+
+* every message it caused has been handled (by the app and by every widget of the screen
+  that is current then, including a screen it pushed or uncovered), and
+* the workers it started have finished (including those of a screen it opened, which load
+  what that screen shows), except a worker that put up a screen meanwhile (one that waits for
+  a modal's answer), or :data:`WORKER_WAIT_SECONDS` have passed (a long job: keys then go to
+  the screen that shows its progress).
+
+So every key reaches the screen and widget that have focus after the keys before it, exactly
+as if the keys had been pressed slowly. Keys in :data:`IMMEDIATE` (quit) skip the queue.
+
+Keys typed before the app has taken the terminal (while it starts, over SSH) went through the
+terminal's line discipline, which turns Enter into a line feed: Textual reads that as Ctrl+J.
+The app binds nothing to Ctrl+J (over SSH it is indistinguishable from Enter), so it is taken as
+the Enter it was.
+
+This is the one place that relies on Textual's internals (a pump's message queue and the app's
+``on_event`` for keys); ``pyproject.toml`` pins the Textual range it is tested with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+from textual import events
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+IMMEDIATE = frozenset({"ctrl+q", "ctrl+c"})
+WORKER_WAIT_SECONDS = 2.0
+MESSAGE_WAIT_SECONDS = 2.0
+_POLL_SECONDS = 0.01
+
+
+class KeyFlow:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._backlog: deque[events.Key] = deque()
+        self._released: events.Key | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    def hold(self, event: events.Key) -> bool:
+        """Called by the app for a key that has not been dispatched yet: True if the key was
+        taken into the queue (the app must not handle it now), False to handle it at once."""
+        if event is self._released:
+            self._released = None
+            return False
+        if event.key in IMMEDIATE:
+            return False
+        if event.key == "ctrl+j":
+            enter = events.Key("enter", "\r")
+            enter.time = event.time
+            event = enter
+        self._backlog.append(event)
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run(), name="crm-tui-keys")
+        return True
+
+    async def idle(self) -> None:
+        """Wait until every key held back has been handled and has settled."""
+        while self._runner is not None and not self._runner.done():
+            await asyncio.wait([self._runner])
+
+    async def _run(self) -> None:
+        app = self.app
+        while self._backlog and app.is_running:
+            event = self._backlog.popleft()
+            workers_before = set(app.workers)
+            self._released = event
+            if not app.post_message(event):
+                self._released = None
+                return
+            try:
+                await self._settle(workers_before)
+            except Exception as error:  # a bug here must not leave the keys stuck
+                app._handle_exception(error)
+                return
+
+    async def _settle(self, workers_before: set) -> None:
+        app = self.app
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WORKER_WAIT_SECONDS
+        passed: set = set()  # workers not waited for: one that changed the screens waits on them
+        while True:
+            await self._drain()
+            started = [
+                w for w in app.workers if w not in workers_before and w not in passed and not w.is_finished
+            ]
+            if not started or loop.time() >= deadline:
+                return
+            stack = list(app.screen_stack)
+            while (
+                any(not w.is_finished for w in started)
+                and app.screen_stack == stack
+                and loop.time() < deadline
+            ):
+                await asyncio.sleep(_POLL_SECONDS)
+            if app.screen_stack != stack:
+                passed.update(w for w in started if not w.is_finished)
+
+    async def _drain(self) -> None:
+        """Wait until the app and every node of the current screen have handled every message
+        queued for them, including those that handling queued in turn."""
+        app = self.app
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MESSAGE_WAIT_SECONDS
+        while loop.time() < deadline:
+            try:
+                nodes = [app, *app.screen.walk_children(with_self=True)]
+            except Exception:  # no screen (the app is closing)
+                return
+            pending = []
+            for node in nodes:
+                done = loop.create_future()
+                if node.call_later(done.set_result, None):
+                    pending.append((node, done))
+            while pending and loop.time() < deadline:
+                # a node removed meanwhile (a screen popped) never runs what was queued for it
+                pending = [(n, f) for n, f in pending if not f.done() and self._current(n)]
+                if pending:
+                    await asyncio.wait([f for _, f in pending], timeout=_POLL_SECONDS * 5)
+            try:
+                nodes = [app, *app.screen.walk_children(with_self=True)]
+            except Exception:
+                return
+            if all(node._message_queue.empty() for node in nodes):
+                return
+
+    def _current(self, node) -> bool:
+        """Whether ``node`` is the app or part of the screen that is current now."""
+        app = self.app
+        if node is app:
+            return True
+        if node._closing or node._closed or not node.is_attached:
+            return False
+        try:
+            return node.screen is app.screen
+        except Exception:
+            return False
