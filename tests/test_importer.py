@@ -49,7 +49,7 @@ def read_members(path: Path) -> dict[str, list]:
     out: dict[str, list] = {}
     with zipfile.ZipFile(path) as zf:
         for name in DATA_MEMBERS:
-            raw = zf.read(name).decode("utf-8")
+            raw = zf.read(name).decode("utf-8-sig")
             out[name] = (list(csv.DictReader(io.StringIO(raw, newline=""))) if name.endswith(".csv")
                          else json.loads(raw))
     return out
@@ -295,11 +295,12 @@ def dangling_contact(src: Path, dst: Path) -> Path:
     """appointments.csv pointing at a contact the archive does not hold (checksums resealed):
     found only while rows are inserted, so the rows before it must go too."""
     def edit(data: bytes) -> bytes:
-        rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         column = rows[0].index("contact_id")
         last = next(i for i in range(len(rows) - 1, 0, -1) if rows[i][column])
         rows[last][column] = "999999999"
-        out = io.StringIO()
+        out = io.StringIO("\ufeff")
+        out.seek(1)
         csv.writer(out, lineterminator="\r\n").writerows(rows)
         return out.getvalue().encode()
     return resealed(src, dst, "appointments.csv", edit)
@@ -308,9 +309,10 @@ def dangling_contact(src: Path, dst: Path) -> Path:
 def repeated_id(src: Path, dst: Path) -> Path:
     """Two contacts under one id (checksums resealed): references to it would be ambiguous."""
     def edit(data: bytes) -> bytes:
-        rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         rows[2][rows[0].index("id")] = rows[1][rows[0].index("id")]
-        out = io.StringIO()
+        out = io.StringIO("\ufeff")
+        out.seek(1)
         csv.writer(out, lineterminator="\r\n").writerows(rows)
         return out.getvalue().encode()
     return resealed(src, dst, "contacts.csv", edit)

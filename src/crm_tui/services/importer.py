@@ -46,8 +46,7 @@ from crm_tui.models import (
     MessagesService,
 )
 from crm_tui.services import archive, audit, billing, clock
-from crm_tui.services.auth import check_new_password, hash_password, normalise_email
-from crm_tui.services.closing import email_hash
+from crm_tui.services.auth import check_new_password, email_hash, hash_password, normalise_email
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
 from crm_tui.services.team import _EMAIL
 
