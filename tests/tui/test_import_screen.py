@@ -140,6 +140,8 @@ async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_los
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.import_archive import ImportArchiveScreen
     from crm_tui.tui.screens.import_done import ImportDoneScreen
+    from crm_tui.tui.screens.signin import SignInScreen
+    from textual import events
 
     path = export_close_purge(demo_url, tmp_path / "exports")
     started, release = threading.Event(), threading.Event()
@@ -161,11 +163,17 @@ async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_los
         form.query_one("#import-again").focus()
         await pilot.press("enter")
         assert started.wait(30)
-        await pilot.press("escape")
+        form.action_back()  # what Esc does on the form while the import runs
         await pilot.pause()
         assert app.screen is form and isinstance(form, ImportArchiveScreen)
         assert "under way" in static_text(form, "#import-message")
+        # Esc and Enter typed during the import reach the form or the result, never ending
+        # the result before it was seen
+        pilot.app.post_message(events.Key("escape", "\x1b"))
+        pilot.app.post_message(events.Key("enter", "\r"))
         release.set()
         await settle(pilot)
         assert isinstance(app.screen, ImportDoneScreen)
         assert len(app.screen.result.members) == 2
+        await press(pilot, "enter")  # pressed once it shows: Sign in
+        assert isinstance(app.screen, SignInScreen)

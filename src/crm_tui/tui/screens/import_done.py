@@ -3,6 +3,7 @@ password (shown here once, never stored in clear); then back to sign in."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -10,6 +11,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import FormButton
 
 
 def result_text(result) -> str:
@@ -69,11 +71,22 @@ class ImportDoneScreen(CrmScreen):
             yield Static(safe(passwords_text(self.result), multiline=True), id="import-done-passwords")
             yield Static(safe(not_members_text(self.result), multiline=True), id="import-done-others")
             with Horizontal(id="import-done-actions"):
-                yield Button("Sign in", id="import-done-sign-in", variant="primary", compact=True)
+                yield FormButton("Sign in", id="import-done-sign-in", variant="primary", compact=True,
+                                 deliberate=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    _shown_at = float("inf")
+
+    def on_mount(self, event: events.Mount) -> None:
+        self._shown_at = event.time
         self.query_one("#import-done-sign-in", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A key typed while the import ran (Esc meant for the form) must not take the
+        passwords away before they were seen: only keys pressed once they show count."""
+        if event.time < self._shown_at:
+            event.stop()
+            event.prevent_default()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "import-done-sign-in":
