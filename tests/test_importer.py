@@ -427,3 +427,16 @@ def test_cli_refusals_are_one_line_and_change_nothing(cli, fresh_demo, tmp_path,
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("crm-tui: ") and message in lines[0], err
     assert dump_database(fresh_demo) == before
+
+
+def test_while_the_original_is_closed_and_restorable_its_members_emails_stay_reserved(fresh_demo, tmp_path):
+    from crm_tui.services import closing
+
+    path = export(fresh_demo, OWNER, tmp_path)
+    closing.close_account(fresh_demo, sign_in(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
+    result = import_(fresh_demo, path)
+    assert result.members == () and sorted(result.not_members) == sorted([ADMIN, PLAYER])
+    # support can still restore the original, team members included
+    restored = closing.restore(fresh_demo, OWNER)
+    assert restored.counts["team_members"] == 3
+    assert sign_in(fresh_demo, ADMIN).account_id == restored.account_id
