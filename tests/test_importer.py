@@ -440,3 +440,29 @@ def test_while_the_original_is_closed_and_restorable_its_members_emails_stay_res
     restored = closing.restore(fresh_demo, OWNER)
     assert restored.counts["team_members"] == 3
     assert sign_in(fresh_demo, ADMIN).account_id == restored.account_id
+
+
+def test_cli_at_a_terminal_asks_for_the_new_password_twice(cli, fresh_demo, tmp_path, monkeypatch):
+    import getpass
+    import sys
+
+    path = export(fresh_demo, OWNER, tmp_path)
+    answers: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": answers.pop(0))
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    before = dump_database(fresh_demo)
+    for typed, code in (([NEW_PASSWORD, NEW_PASSWORD + "x"], 1), ([NEW_PASSWORD, NEW_PASSWORD], 0)):
+        answers[:] = typed
+        argv = ["account", "import", str(path), "--email", NEW_OWNER, "--name", "Acme Again", "--password-stdin"]
+        from crm_tui import cli as cli_module
+
+        monkeypatch.setattr(sys, "stdin", Terminal())
+        got = cli_module.main(argv)
+        assert got == code and answers == []
+        if code:
+            assert dump_database(fresh_demo) == before
+    assert sign_in_as(fresh_demo, NEW_OWNER, NEW_PASSWORD).account_name == "Acme Again"

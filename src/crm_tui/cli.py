@@ -186,6 +186,11 @@ def cmd_account_import(args) -> int:
     from crm_tui.services import importer
 
     password = _read_password(args)
+    if sys.stdin is not None and sys.stdin.isatty():  # a new password typed unseen: once more
+        import getpass
+
+        if getpass.getpass("Again: ") != password:
+            raise Refused("the two passwords differ; nothing was imported")
     result = importer.import_account(_engine(args), args.archive, email=args.email, account_name=args.name,
                                      password=password)
     total = sum(result.counts.values())
