@@ -318,6 +318,22 @@ def repeated_id(src: Path, dst: Path) -> Path:
     return resealed(src, dst, "contacts.csv", edit)
 
 
+def bad_timestamp(src: Path, dst: Path) -> Path:
+    def edit(data: bytes) -> bytes:
+        templates = json.loads(data)
+        templates[0]["created_at"] = "yesterday"
+        return json.dumps(templates).encode()
+    return resealed(src, dst, "team.json", edit)
+
+
+def bad_template_name(src: Path, dst: Path) -> Path:
+    def edit(data: bytes) -> bytes:
+        templates = json.loads(data)
+        templates[-1]["name"] = {"not": "text"}
+        return json.dumps(templates).encode()
+    return resealed(src, dst, "email_templates.json", edit)
+
+
 def two_owners(src: Path, dst: Path) -> Path:
     def edit(data: bytes) -> bytes:
         team = json.loads(data)
@@ -342,6 +358,8 @@ DAMAGE = {
     "dangling-reference": (dangling_contact, "does not hold"),
     "repeated-id": (repeated_id, "repeats an id|repeats the id of a contact"),
     "two-owners": (two_owners, "exactly one owner"),
+    "bad-timestamp": (bad_timestamp, "team.json holds a value crm-tui cannot read"),
+    "bad-value-type": (bad_template_name, "cannot read|refused a row"),
 }
 
 

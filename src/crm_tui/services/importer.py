@@ -230,7 +230,10 @@ def import_account(engine: Engine, path: str | os.PathLike, *, email: str, accou
         account = manifest.get("account")
         if not isinstance(account, dict) or not isinstance(account.get("plan_code"), str):
             raise ArchiveError("the archive's manifest does not describe an account")
-        team = _checked_team(zf, manifest)
+        try:
+            team = _checked_team(zf, manifest)
+        except (ValueError, TypeError) as exc:
+            raise ArchiveError(f"team.json holds a value crm-tui cannot read ({exc})") from None
         owner = next(m for m in team if m["role"] == ROLE_OWNER)
         others = [m for m in team if m is not owner]
         # the slow hashes before the write transaction, which never waits on them
@@ -250,6 +253,9 @@ def import_account(engine: Engine, path: str | os.PathLike, *, email: str, accou
             try:
                 result = _import(conn, zf, manifest, account, team, email, account_name,
                                  owner_hash, temporary, hashes, now)
+            except (ValueError, TypeError) as exc:  # a JSON member's value of the wrong kind
+                raise ArchiveError(f"the archive holds a value crm-tui cannot read ({exc}); "
+                                   "nothing was imported") from None
             except (StatementError, DBAPIError) as exc:
                 first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
                 raise ArchiveError(f"the database refused a row of the archive ({first[0] if first else 'error'}); "
