@@ -288,3 +288,32 @@ async def test_a_sign_in_typed_ahead_can_be_taken_back_before_the_database_opens
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen) and app.who is None
         assert app.engine is not None
+
+
+@run
+async def test_section_keys_typed_behind_a_waiting_sign_in_reach_the_dashboard(demo_url, monkeypatch):
+    """'email Tab password Enter 2 3 1' typed while the database is still opening: the section
+    keys wait for the dashboard and take the user to Contacts, none lost on the sign-in screen."""
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contacts import ContactsScreen
+
+    from conftest import PASSWORDS
+    from pilot_kit import burst
+
+    from crm_tui.tui import keyflow
+
+    # the database takes longer to open than the key flow waits for workers
+    monkeypatch.setattr(keyflow, "WORKER_WAIT_SECONDS", 0.05)
+    opened = _hold_database(monkeypatch)
+    app = CrmApp(database_url=demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        while not any(w.group == "open-database" for w in app.workers):
+            await pilot.pause()
+        burst(app, OWNER, "tab", PASSWORDS[OWNER], "enter", "2", "3", "1")
+        for _ in range(20):  # a second or so: more than the key flow waits for a worker
+            await pilot.pause(0.05)
+        opened.set()
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, ContactsScreen), app.screen_stack
+        assert [type(s).__name__ for s in app.screen_stack[1:3]] == ["SignInScreen", "MainScreen"]

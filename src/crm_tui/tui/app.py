@@ -31,6 +31,7 @@ class CrmApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "show_keys", "Keys", id="keys"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False),
     ]
 
     def __init__(self, database_url: str | None = None, *, engine=None) -> None:
@@ -52,9 +53,24 @@ class CrmApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         # keys from the terminal go through the key flow: one at a time, each once the last
         # one has settled (see crm_tui.tui.keyflow)
-        if isinstance(event, events.Key) and not event.is_forwarded and self.keys.hold(event):
-            return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if event.key == "ctrl+c" and not self._text_selected():
+                self.exit()  # as terminal users expect; with text selected, ctrl+c copies it
+                return
+            if self.keys.hold(event):
+                return
         await super().on_event(event)
+
+    def _text_selected(self) -> bool:
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and not focused.selection.is_empty:
+            return True
+        try:
+            return bool(self.screen.selections)
+        except Exception:
+            return False
 
     # --- start-up: paint first, then open the database in a worker ----------------------
 

@@ -12,6 +12,8 @@ dispatched only when the last one's consequences have settled, that is, when
 
 * every message it caused has been handled (by the app and by every widget of the screen
   that is current then, including a screen it pushed or uncovered), and
+* no screen has paused the flow (:meth:`KeyFlow.pause`: a screen change is on its way that
+  no worker of this key's shows, such as signing in once the database has opened), and
 * the workers it started have finished (including those of a screen it opened, which load
   what that screen shows), except a worker that put up a screen meanwhile (one that waits for
   a modal's answer), or :data:`WORKER_WAIT_SECONDS` have passed (a long job: keys then go to
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from textual import events
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 IMMEDIATE = frozenset({"ctrl+q", "ctrl+c"})
 WORKER_WAIT_SECONDS = 2.0
+PAUSE_SECONDS = 15.0
 MESSAGE_WAIT_SECONDS = 2.0
 _POLL_SECONDS = 0.01
 
@@ -52,6 +55,21 @@ class KeyFlow:
         self._backlog: deque[events.Key] = deque()
         self._released: events.Key | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._pauses: set[asyncio.Event] = set()
+        self._arrived = asyncio.Event()  # a key joined the backlog
+
+    def pause(self) -> Callable[[], None]:
+        """Hold the keys behind the one being handled until the function returned is called
+        (or :data:`PAUSE_SECONDS` have passed): for a screen change that is on its way but not
+        through a worker the key started. Calling the function again does nothing."""
+        done = asyncio.Event()
+        self._pauses.add(done)
+
+        def release() -> None:
+            done.set()
+            self._pauses.discard(done)
+
+        return release
 
     def hold(self, event: events.Key) -> bool:
         """Called by the app for a key that has not been dispatched yet: True if the key was
@@ -66,6 +84,7 @@ class KeyFlow:
             enter.time = event.time
             event = enter
         self._backlog.append(event)
+        self._arrived.set()
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="crm-tui-keys")
         return True
@@ -78,6 +97,7 @@ class KeyFlow:
     async def _run(self) -> None:
         app = self.app
         while self._backlog and app.is_running:
+            await self._paused()
             event = self._backlog.popleft()
             workers_before = set(app.workers)
             self._released = event
@@ -101,7 +121,7 @@ class KeyFlow:
                 w for w in app.workers if w not in workers_before and w not in passed and not w.is_finished
             ]
             if not started or loop.time() >= deadline:
-                return
+                break
             stack = list(app.screen_stack)
             while (
                 any(not w.is_finished for w in started)
@@ -111,6 +131,27 @@ class KeyFlow:
                 await asyncio.sleep(_POLL_SECONDS)
             if app.screen_stack != stack:
                 passed.update(w for w in started if not w.is_finished)
+        await self._paused()
+
+    async def _paused(self) -> None:
+        """Wait while a screen has paused the flow; Esc, the key that always backs out, is
+        not kept waiting (on the sign-in screen it takes a waiting sign-in back)."""
+        if not self._pauses:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PAUSE_SECONDS
+        while self._pauses and loop.time() < deadline:
+            if self._backlog and self._backlog[0].key == "escape":
+                break
+            self._arrived.clear()
+            waits = [asyncio.ensure_future(e.wait()) for e in [*self._pauses, self._arrived]]
+            await asyncio.wait(waits, timeout=max(0.0, deadline - loop.time()),
+                               return_when=asyncio.FIRST_COMPLETED)
+            for wait in waits:
+                wait.cancel()
+            self._pauses = {e for e in self._pauses if not e.is_set()}
+        self._pauses.clear()
+        await self._drain()
 
     async def _drain(self) -> None:
         """Wait until the app and every node of the current screen have handled every message

@@ -14,6 +14,7 @@ from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 class SignInScreen(CrmScreen):
     _pending = False  # Enter was pressed while the database was still opening
+    _release_keys = None  # set while a sign-in is under way: keys typed behind it wait for it
     BINDINGS = [
         Binding("escape", "clear", "Clear", id="clear"),
         Binding("ctrl+o", "import_archive", "Import an archive", id="import-archive"),
@@ -65,7 +66,22 @@ class SignInScreen(CrmScreen):
         self.crm.warm_up()
 
     def database_failed(self, message: str) -> None:
+        self._keys_follow()
         self._message(f"Cannot open the database: {message}", error=True)
+
+    def _keys_wait(self) -> None:
+        """A sign-in is under way: keys typed behind its Enter are for the dashboard (or, if it
+        is refused, for this screen), so they wait until one or the other is showing."""
+        if self._release_keys is None:
+            self._release_keys = self.app.keys.pause()
+
+    def _keys_follow(self) -> None:
+        if self._release_keys is not None:
+            self._release_keys()
+            self._release_keys = None
+
+    def on_screen_suspend(self) -> None:  # the dashboard is showing
+        self._keys_follow()
 
     def _demo_users(self):
         from crm_tui.services import demo
@@ -110,6 +126,7 @@ class SignInScreen(CrmScreen):
         self.query_one("#password", Input).value = ""
         if self._pending:
             self._pending = False
+            self._keys_follow()
             self._message("Opening the database…")
 
     def action_import_archive(self) -> None:
@@ -125,6 +142,7 @@ class SignInScreen(CrmScreen):
                 return
             if not self._ask_for_missing(email, password):
                 self._pending = True
+                self._keys_wait()
                 self._message("Signing in as soon as the database is open…")
             return
         if self.query_one("#sign-in", Button).disabled:  # a sign-in is under way
@@ -132,6 +150,7 @@ class SignInScreen(CrmScreen):
         if self._ask_for_missing(email, password):
             return
         self.query_one("#sign-in", Button).disabled = True
+        self._keys_wait()
         self._message("Signing in…")
         self.call_service(self._sign_in, self.crm.engine, email, password, failed=self._failed,
                           group="sign-in")
@@ -185,6 +204,7 @@ class SignInScreen(CrmScreen):
     def _again(self, focus: str, message: str) -> None:
         """A sign-in was refused: the password is cleared, and focus goes to ``focus``, the
         field to type next, which ``message`` names."""
+        self._keys_follow()
         self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).value = ""
         self.query_one(focus, Input).focus()
@@ -192,6 +212,7 @@ class SignInScreen(CrmScreen):
 
     def _failed(self, message: str) -> None:
         # The database could not answer: the password stays, and Enter in it tries again.
+        self._keys_follow()
         self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).focus()
         self._message(message[:1].upper() + message[1:] + ".", error=True)
