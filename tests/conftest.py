@@ -18,6 +18,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CRM_TUI_DATABASE_URL", raising=False)
     monkeypatch.delenv("CRM_TUI_BACKUP_DIR", raising=False)
     monkeypatch.delenv("CRM_TUI_NOW", raising=False)
+    # The machine's zone, which members without a zone of their own see, is the same on every
+    # machine: UTC (tests about zones set their own).
+    monkeypatch.setenv("TZ", "UTC")
     yield home
     from crm_tui import db
 

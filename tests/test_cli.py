@@ -27,6 +27,7 @@ USER_COMMANDS = {
                       OWNER, True),
     "account export": (["account", "export", "--email", "{email}", "--password-stdin", "--out", "{out}"],
                        OWNER, True),
+    "account time-zone": (["account", "time-zone", "--email", "{email}", "--set", "Europe/Paris"], OWNER, False),
     "team list": (["team", "list", "--email", "{email}"], OWNER, False),
     "team add": (["team", "add", "--email", "{email}", "--member", "new@acme-realty.example", "--name", "New",
                   "--role", "team-player"], OWNER, False),

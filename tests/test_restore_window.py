@@ -90,7 +90,7 @@ def test_restore_one_second_after_the_window_is_refused(fresh_demo, monkeypatch,
         closing.restore(fresh_demo, OWNER, now=too_late)
     message = str(refused.value)
     # not purged yet, so not "permanently deleted": the window's end, and what happens next
-    assert f"window ended on {until:%d %B %Y}" in message and "can no longer be restored" in message
+    assert f"window ended on {until:%d %B %Y} (UTC);" in message and "can no longer be restored" in message
     assert "permanently deleted" not in message and GONE in message and "\n" not in message
     assert [r.restorable for r in closing.list_closed(fresh_demo, now=too_late)] == [False]
     with fresh_demo.connect() as conn:

@@ -131,7 +131,7 @@ def cmd_account_impact(args) -> int:
 
 
 def cmd_account_close(args) -> int:
-    from crm_tui.services import closing, survey
+    from crm_tui.services import closing, survey, zones
     from crm_tui.services.errors import DomainError
 
     # The survey answer is checked before closing: a refusal after the close would say
@@ -147,11 +147,11 @@ def cmd_account_close(args) -> int:
     who = _who(args)
     password = _read_password(args)
     receipt = closing.close_account(engine, who, args.confirm, password)
-    _say(f"{receipt.account_name} was closed and its data permanently deleted at "
-         f"{receipt.closed_at:%Y-%m-%d %H:%M} UTC:")
+    _say(f"{receipt.account_name} was closed and its data permanently deleted on "
+         f"{zones.time_text(receipt.closed_at, zones.zone_for(receipt.time_zone), year=True)}:")
     for label, n in receipt.lines():
         print(f"  {n:>9,}  {label}")
-    print(f"Changed your mind? Email {receipt.support_email} by {receipt.restore_until:%d %B %Y} "
+    print(f"Changed your mind? Email {receipt.support_email} by {zones.day_text(receipt.restore_until)} "
           "to have it restored.")
     if args.reason:
         try:
@@ -211,6 +211,19 @@ def archive_label(kind: str) -> str:
     from crm_tui.services.archive import KIND_LABELS
 
     return KIND_LABELS.get(kind, kind)
+
+
+def cmd_account_time_zone(args) -> int:
+    from crm_tui.services import profile
+
+    engine = _engine(args)
+    who = _who(args)
+    if args.set is not None:
+        zone = profile.set_time_zone(engine, who, args.set)
+    else:
+        zone = profile.time_zone(engine, who)
+    _say(f"Times are shown in {zone.describe()}.")
+    return EXIT_OK
 
 
 def cmd_contacts_export(args) -> int:
@@ -328,8 +341,8 @@ def cmd_admin_closed(args) -> int:
         print("No closed accounts.")
     for r in rows:
         total = sum(r.counts.values())
-        print(f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M}  restore until "
-              f"{r.restore_until:%Y-%m-%d}  {r.state:9} {'restorable' if r.restorable else '-':10} {total:,} rows")
+        print(f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M} UTC  restore until "
+              f"{r.restore_until:%Y-%m-%d} UTC  {r.state:9} {'restorable' if r.restorable else '-':10} {total:,} rows")
     return EXIT_OK
 
 
@@ -424,6 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     needs_email(sp)
     needs_password(sp)
     sp.add_argument("--out", metavar="DIR", help="folder to write to (default: your downloads folder)")
+    sp = add(acc, "time-zone", cmd_account_time_zone, "show or set the time zone your times are shown in")
+    needs_email(sp)
+    sp.add_argument("--set", metavar="ZONE",
+                    help="an IANA name such as America/New_York; \"\" for the zone of the machine")
 
     sp = add(acc, "import", cmd_account_import,
              "make a new account, owned by you, of an archive that 'account export' wrote")

@@ -67,6 +67,7 @@ member = table(
     column("password_hash", String),
     column("failed_logins", Integer),
     column("last_failed_at", UTCDateTime),
+    column("time_zone", String),
 )
 
 contact = table("contact", column("id", Integer), column("account_id", Integer))

@@ -1,7 +1,7 @@
 """Snapshots of Contacts (and a contact, and Group Actions), Calendar, To-Dos, Email
-Templates, Autoresponders, Team Members (and the removal dialog) and Messages settings (and
-its confirmation) at 80×24 and 120×40. Clock pinned and demo seed fixed: the same pictures
-every run."""
+Templates, Autoresponders, Team Members (and the removal dialog), Messages settings (and
+its confirmation) and My Account (choosing a time zone) at 80×24 and 120×40. Clock and
+machine zone pinned and demo seed fixed: the same pictures every run."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ FLOWS = {
     "messages-confirm": keys("4", "down", "down", "enter", "x"),
     "team": keys("p", "down", "down", "enter"),
     "team-remove": keys("p", "down", "down", "enter", "down", "down", "r"),
+    "my-account-zone": keys("p", "enter", "z", *"new"),
 }
 
 

@@ -175,7 +175,7 @@ def test_the_goodbye_receipt_counts_members_in_words():
 
     def receipt(n):
         return SimpleNamespace(account_name="A", closed_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
-                               lines=lambda: [("contacts", 3)], members_signed_out=n)
+                               lines=lambda: [("contacts", 3)], members_signed_out=n, time_zone="")
 
     assert "1 team member lost access and was signed out." in receipt_text(receipt(1))
     assert "2 team members lost access and were signed out." in receipt_text(receipt(2))

@@ -29,7 +29,7 @@ import zlib
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from itertools import chain, islice, repeat
 from operator import itemgetter
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -268,6 +268,7 @@ class ArchiveWriter:
     compresslevel: int = 1
     members: dict[str, dict] = field(default_factory=dict)
     formula_escaped: list[str] = field(default_factory=list)
+    zone: tzinfo | None = None  # of the members' dates (an export: the member's); None: the machine's
 
     def __post_init__(self) -> None:
         self.zip = zipfile.ZipFile(
@@ -279,7 +280,7 @@ class ArchiveWriter:
 
     def info(self, name: str) -> zipfile.ZipInfo:
         """A member entry dated now (local time, as zip tools show it), private when unpacked."""
-        info = zipfile.ZipInfo(name, date_time=clock.now().astimezone().timetuple()[:6])
+        info = zipfile.ZipInfo(name, date_time=clock.now().astimezone(self.zone).timetuple()[:6])
         info.compress_type = zipfile.ZIP_DEFLATED
         info._compresslevel = self.compresslevel  # Python 3.11's name (3.13 keeps it as an alias)
         info.external_attr = 0o100600 << 16

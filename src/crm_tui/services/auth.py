@@ -218,6 +218,7 @@ class SignedIn:
     name: str
     role: str
     account_name: str
+    time_zone: str = ""  # the member's IANA zone; "" for the machine's (see services.zones)
 
     @property
     def initials(self) -> str:
@@ -245,7 +246,8 @@ def identity(s: Session, member: Member) -> SignedIn:
     from crm_tui.models import Account
 
     account = s.get(Account, member.account_id)
-    return SignedIn(member.id, member.account_id, member.email, member.name, member.role, account.name)
+    return SignedIn(member.id, member.account_id, member.email, member.name, member.role, account.name,
+                    member.time_zone)
 
 
 def sign_in(engine: Engine, email: str, password: str, now: datetime | None = None) -> SignedIn:
@@ -267,7 +269,8 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
         raise AuthenticationFailed("wrong email or password") from None
     with db.read_connection(engine) as conn:
         row = conn.execute(
-            select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"))
+            select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"),
+                   m.c.time_zone)
             .join_from(m, a, a.c.id == m.c.account_id)
             .where(m.c.id == member_id)
         ).first()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db
 from crm_tui.models import ROLE_OWNER, Account, Invoice, Member, MessagesService, Plan
-from crm_tui.services import audit, clock
+from crm_tui.services import audit, clock, zones
 from crm_tui.services.auth import SignedIn, load_actor
 from crm_tui.services.errors import InvalidInput, NotFound
 
@@ -123,7 +123,8 @@ def summary(engine: Engine, who: SignedIn, invoices: int = 6) -> BillingSummary:
             messages_active=messages_active,
             messages_fee_cents=fee,
             monthly_total_cents=plan.monthly_price_cents + seats * plan.seat_price_cents + fee,
-            next_billing=next_billing_date(account.billing_day, clock.now().date()),
+            # the next billing day from the owner's today (billing days are days where they are)
+            next_billing=next_billing_date(account.billing_day, zones.date_of(clock.now(), zones.zone_for(member.time_zone))),
             card=card,
             invoices=lines,
             plans=plans,

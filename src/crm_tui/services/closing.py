@@ -37,6 +37,7 @@ class Receipt:
     plan_code: str = ""
     tenure_months: int = 0
     team_size: int = 0
+    time_zone: str = ""  # the owner's (see services.zones): the receipt's times are shown in it
 
     def lines(self) -> list[tuple[str, int]]:
         return [(archive.KIND_LABELS[k], n) for k, n in self.counts.items()]
@@ -199,6 +200,7 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 account_name=account.name, closed_at=now, restore_until=until, counts=counts,
                 members_signed_out=len(members) - 1, plan_code=plan_code,
                 tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
+                time_zone=owner.time_zone,
             )
     except BaseException:
         if final is not None:
@@ -272,7 +274,7 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         if not window_open(t.restore_until, now):  # not purged yet: say what is true now
             raise RestoreRefused(
                 f"the account was closed on {t.closed_at:%d %b %Y} and its 3-month restore window ended "
-                f"on {t.restore_until:%d %B %Y}; it can no longer be restored (its backup is destroyed "
+                f"on {t.restore_until:%d %B %Y} (UTC); it can no longer be restored (its backup is destroyed "
                 "at the next purge); you're welcome to create a new account"
             )
         backup = s.get(Backup, t.backup_id) if t.backup_id else None

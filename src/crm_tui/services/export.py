@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from crm_tui import db, paths
 from crm_tui.models import (Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage,
                             Todo)
-from crm_tui.services import archive, audit, clock, contact_csv, vformat
+from crm_tui.services import archive, audit, clock, contact_csv, vformat, zones
 from crm_tui.services.archive import ArchiveWriter, Progress, _Progress
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
@@ -196,8 +196,9 @@ def _sha256_of(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _stamp() -> str:
-    return clock.now().date().isoformat()
+def _stamp(time_zone: str = "") -> str:
+    """Today's date in the member's zone (``time_zone``: see services.zones), as exports name it."""
+    return zones.date_of(clock.now(), zones.zone_for(time_zone)).isoformat()
 
 
 # --- view members --------------------------------------------------------------------------------
@@ -344,7 +345,7 @@ def monthly_summary(conn: Connection, account_id: int) -> list[list]:
 
 
 README = """\
-{account} — all your data, exported by crm-tui on {date}
+{account} — all your data, exported by crm-tui on {date} ({zone})
 
 This folder holds two kinds of files.
 
@@ -428,7 +429,8 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
 
 
 def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, account: dict,
-                       counts: dict[str, int], tick, stamp: str, spilled: dict[str, _Spill]) -> dict[str, int]:
+                       counts: dict[str, int], tick, stamp: str, spilled: dict[str, _Spill],
+                       time_zone: str = "") -> dict[str, int]:
     """The view members; those in ``spilled`` were written while their data members were
     read and are copied in."""
     views: dict[str, int] = {}
@@ -451,7 +453,8 @@ def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, acco
     w.write_csv("reports/summary.csv", SUMMARY_HEADER,
                 ([archive.neutralise(str(v)) for v in row] for row in summary))
     w.write_text("README.txt", README.format(
-        account=account["name"], date=_stamp(), contacts=counts["contacts"],
+        account=account["name"], date=_stamp(time_zone), zone=zones.zone_name(zones.zone_for(time_zone)),
+        contacts=counts["contacts"],
         appointments=counts["appointments"], todos=counts["todos"]))
     return views
 
@@ -463,11 +466,12 @@ def rows_to_write(counts: dict[str, int]) -> int:
 
 
 def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], progress: Progress | None = None,
-                         counts: dict[str, int] | None = None) -> dict:
-    """Data members (no password hashes, formulas neutralised) and view members."""
+                         counts: dict[str, int] | None = None, time_zone: str = "") -> dict:
+    """Data members (no password hashes, formulas neutralised) and view members; README.txt
+    is dated in ``time_zone`` (the exporting member's)."""
     counts = counts if counts is not None else archive.count_rows(conn, account_id)
     tick = progress if isinstance(progress, _Progress) else _Progress(rows_to_write(counts), progress)
-    w = ArchiveWriter(out, "export")
+    w = ArchiveWriter(out, "export", zone=zones.zone_for(time_zone))
     spills: dict[str, _Spill] = {}
     try:
         account = archive.account_record(conn, account_id)
@@ -477,7 +481,7 @@ def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], prog
         with archive.bulk_work():
             archive.write_data_members(w, conn, account_id, include_password_hashes=False, progress=tick,
                                        neutralise_formulas=True, counts=counts, taps=spills)
-            write_view_members(w, conn, account_id, account, counts, tick, stamp, spills)
+            write_view_members(w, conn, account_id, account, counts, tick, stamp, spills, time_zone)
         return w.close(archive.base_manifest("export", account, counts))
     except BaseException:
         w.abort()
@@ -507,9 +511,9 @@ def export_account(engine: Engine, who: SignedIn, out_dir: str | os.PathLike | N
         counts = archive.count_rows(conn, account_id)
         # the bar covers writing, then re-reading every row to verify it
         tick = _Progress(2 * rows_to_write(counts), progress)
-        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-{_stamp()}", ".zip")
+        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-{_stamp(actor.time_zone)}", ".zip")
         try:
-            manifest = write_export_archive(conn, account_id, target.file, tick, counts)
+            manifest = write_export_archive(conn, account_id, target.file, tick, counts, actor.time_zone)
             target.sync()
         except BaseException:
             target.discard()
@@ -579,7 +583,8 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         else:
             total = conn.execute(select(func.count()).select_from(t).where(t.c.account_id == account_id)).scalar_one()
         tick = _Progress(total, progress)
-        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp()}", FORMATS[fmt][1])
+        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp(actor.time_zone)}",
+                             FORMATS[fmt][1])
         try:
             n = 0
             w = archive._MemberSink(target.file)

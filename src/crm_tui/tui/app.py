@@ -260,6 +260,16 @@ class CrmApp(App[None]):
             return
         if fresh.member_id == who.member_id and fresh.role != who.role and self.who is who:
             self.call_from_thread(self.role_changed, fresh.role)
+        if fresh.member_id == who.member_id and fresh.time_zone != who.time_zone and self.who is who:
+            self.call_from_thread(self.time_zone_changed, fresh.time_zone)
+
+    def time_zone_changed(self, name: str) -> None:
+        """The member chose another time zone (in My Account, or in another session): screens
+        drawn from now on show times in it."""
+        import dataclasses
+
+        if self.who is not None:
+            self.who = dataclasses.replace(self.who, time_zone=name)
 
     def role_changed(self, role: str) -> None:
         """Another session changed this member's role: go back to the dashboard, where only

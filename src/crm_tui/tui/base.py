@@ -40,6 +40,15 @@ class ServiceCalls:
     def crm(self) -> "CrmApp":
         return self.app  # type: ignore[attr-defined]
 
+    @property
+    def zone(self):
+        """The signed-in member's time zone, every time on screen is shown in (the machine's
+        when nobody is signed in)."""
+        from crm_tui.services import zones
+
+        who = self.crm.who
+        return zones.zone_for(who.time_zone if who is not None else "")
+
     def call_service(
         self,
         fn: Callable[..., Any],

@@ -18,8 +18,8 @@ class CalendarScreen(SectionScreen):
         with Vertical(classes="page"):
             yield Static("Calendar", classes="page-title", id="calendar-title")
             yield RecordTable(
-                [("when", "When", 15), ("time", "Time", 11), ("past", "", 4), ("what", "Appointment", 19),
-                 ("contact", "Contact", 13), ("owner", "By", 2)],
+                [("when", "When", 15), ("time", "Time", 16), ("past", "", 4), ("what", "Appointment", 16),
+                 ("contact", "Contact", 11), ("owner", "By", 2)],
                 id="calendar-table",
             )
         yield Footer()
@@ -37,12 +37,15 @@ class CalendarScreen(SectionScreen):
         self.call_service(records.appointments, self.crm.engine, self.crm.who, done=self.show, group="calendar")
 
     def show(self, data) -> None:
+        from crm_tui.services.zones import day_of, span_text
+
+        zone = self.zone
         shown = len(data.rows)
         more = f" (the {shown:,} nearest shown)" if shown < data.total else ""
         self.query_one("#calendar-title", Static).update(
             f"Calendar · {data.upcoming:,} upcoming, {data.total - data.upcoming:,} past{more}")
         self.query_one(RecordTable).set_records(
-            (a.id, (f"{a.start:%a %d %b %Y}", f"{a.start:%H:%M}–{a.end:%H:%M}",
+            (a.id, (day_of(a.start, zone), span_text(a.start, a.end, zone),
                     "" if a.upcoming else "past", a.description, a.contact or "—", initials(a.owner)))
             for a in data.rows
         )

@@ -46,6 +46,9 @@ class ContactDetailScreen(SectionScreen):
                           done=self.show, group="contact-detail")
 
     def show(self, d) -> None:
+        from crm_tui.services.zones import date_of, time_text
+
+        zone = self.zone
         self.query_one("#detail-title", Static).update(safe(d.name or "(no name)", limit=200, style="bold"))
         lines = []
 
@@ -67,10 +70,10 @@ class ContactDetailScreen(SectionScreen):
         field("Birthday", d.birthday.strftime("%d %B %Y") if d.birthday else "")
         field("Categories", ", ".join(d.categories))
         field("Owner", d.owner)
-        field("Added", f"{d.created_at:%d %b %Y}")
+        field("Added", f"{date_of(d.created_at, zone):%d %b %Y}")
         self.query_one("#detail-main", Static).update(safe("\n".join(lines), multiline=True))
         self.query_one("#detail-notes", Static).update(safe(d.notes or "No notes.", multiline=True, limit=20_000))
-        history = [f"{h.at:%d %b %Y}  {h.kind:<5}  {h.summary}" + (f"  ({h.member})" if h.member else "")
+        history = [f"{time_text(h.at, zone, year=True)}  {h.kind:<5}  {h.summary}" + (f"  ({h.member})" if h.member else "")
                    for h in d.history]
         if d.history_total > len(d.history):
             history.append(f"… and {d.history_total - len(d.history):,} earlier entries")

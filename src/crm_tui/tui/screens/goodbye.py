@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
+from crm_tui.services.zones import day_text, time_text, zone_for
 from crm_tui.tui.base import CrmScreen
 from crm_tui.tui.safe import safe
 
@@ -30,7 +31,7 @@ def after_closing(app, receipt) -> None:
 
 def receipt_text(receipt) -> str:
     lines = [f"The account “{receipt.account_name}” was closed on "
-             f"{receipt.closed_at:%d %b %Y at %H:%M} UTC.", "", "Deleted:"]
+             f"{time_text(receipt.closed_at, zone_for(receipt.time_zone), year=True)}.", "", "Deleted:"]
     cells = [f"{n:>9,}  {label}" for label, n in receipt.lines()]
     half = (len(cells) + 1) // 2
     for left, right in zip(cells[:half], cells[half:] + [""]):
@@ -72,7 +73,7 @@ class GoodbyeScreen(CrmScreen):
             yield Static(safe(receipt_text(r), multiline=True), id="goodbye-receipt")
             yield Static(safe(
                 f"Changed your mind? The account can be restored, team members included, until "
-                f"{r.restore_until:%d %B %Y}. Email {r.support_email} from the owner's address "
+                f"{day_text(r.restore_until)}. Email {r.support_email} from the owner's address "
                 f"and ask for a restore. After that date the backup is destroyed and the data "
                 f"cannot be recovered."), id="goodbye-restore")
             yield Static("", id="goodbye-survey")

@@ -24,7 +24,7 @@ class MainScreen(SectionScreen):
         data = self.crm.first_dashboard if not self.crm.dashboard_pending else None
         self.crm.first_dashboard = None
         self._drawn_with_figures = data is not None
-        text = figures_text(data)
+        text = figures_text(data, self.zone)
         yield self.compose_top()
         with VerticalScroll(id="dashboard"):
             yield Static("", id="welcome")
@@ -81,17 +81,23 @@ class MainScreen(SectionScreen):
         self.call_service(dashboard, self.crm.engine, self.crm.who, done=self.show_data, group="dashboard")
 
     def show_data(self, d) -> None:
-        for widget_id, text in figures_text(d).items():
+        for widget_id, text in figures_text(d, self.zone).items():
             self.query_one(f"#{widget_id}", Static).update(text)
         self.crm.painted("dashboard")
 
 
-def figures_text(d) -> dict:
-    """What the dashboard's figure widgets show for the figures ``d`` (None: not read yet)."""
+def figures_text(d, zone=None) -> dict:
+    """What the dashboard's figure widgets show for the figures ``d`` (None: not read yet),
+    times in ``zone`` (the member's; the machine's when None)."""
+    from crm_tui.services.zones import time_text, zone_for
+
     if d is None:
         return {"tile-contacts": "Contacts\n…", "tile-appointments": "Upcoming\n…", "tile-todos": "Open to-dos\n…",
                 "next-appointments": "…", "next-todos": "…"}
-    appts = [f"{when:%a %d %b %H:%M}  {clean_line(text)}" for when, text in d.next_appointments]
+    zone = zone if zone is not None else zone_for("")
+    whens = [time_text(when, zone) for when, _text in d.next_appointments]
+    width = max(map(len, whens), default=0)  # "Tue 8 Dec" and "Thu 10 Dec": the descriptions line up
+    appts = [f"{when:<{width}}  {clean_line(text)}" for when, (_when, text) in zip(whens, d.next_appointments)]
     todos = [f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
              for due, prio, text in d.next_todos]
     return {

@@ -77,6 +77,7 @@ class MessagesScreen(SectionScreen):
 
     def show(self, st) -> None:
         from crm_tui.services.billing import money
+        from crm_tui.services.zones import time_text
 
         self.settings = st
         status = {"active": "Active", "cancelled": "Cancelled", "none": "Not set up"}.get(st.status, st.status)
@@ -87,9 +88,9 @@ class MessagesScreen(SectionScreen):
                          ("  (removed from billing)" if st.status == "cancelled" else ""))
             lines.append(f"Messages:       {st.sent:,} sent, {st.received:,} received")
             if st.activated_at:
-                lines.append(f"Active since:   {st.activated_at:%d %b %Y}")
+                lines.append(f"Active since:   {time_text(st.activated_at, self.zone, year=True)}")
             if st.cancelled_at:
-                lines.append(f"Cancelled on:   {st.cancelled_at:%d %b %Y}")
+                lines.append(f"Cancelled on:   {time_text(st.cancelled_at, self.zone, year=True)}")
         self.query_one("#messages-settings", Static).update(safe("\n".join(lines), multiline=True))
         twilio = self.query_one("#twilio-note", Static)
         twilio.update(safe(st.twilio_note, multiline=True))

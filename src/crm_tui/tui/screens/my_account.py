@@ -1,23 +1,46 @@
-"""My Account: who is signed in, and in which account."""
+"""My Account: who is signed in, in which account, and the time zone times are shown in.
+
+``z`` goes to the time-zone field: type an IANA name (any case; the names that match show
+below as you type), Enter saves it. "machine" means the zone of the machine the app runs on.
+A name that is not a zone gets one line saying so, and nothing changes."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Input, Label, Static
 
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.form_input import FormInput
+
+MATCHES_SHOWN = 4
+
+
+class AccountPage(VerticalScroll):
+    """The page, focused first: z moves to the time-zone field."""
+
+    BINDINGS = [Binding("z", "screen.edit_zone", "Time zone", id="my-account-zone")]
 
 
 class MyAccountScreen(SectionScreen):
     def compose(self) -> ComposeResult:
         who = self.crm.who
         yield self.compose_top()
-        with VerticalScroll(classes="page"):
-            yield Static("My Account", classes="page-title")
-            yield Static(safe(f"Name:     {who.name}\nEmail:    {who.email}\nRole:     {who.role}\n"
-                              f"Account:  {who.account_name}", multiline=True))
+        with Vertical(classes="page"):
+            # focused first (the section keys and z work; typed keys reach the field only after z);
+            # not around the field, so the keys the field leaves (Esc) go on to the screen
+            with AccountPage(id="my-account-page"):
+                yield Static("My Account", classes="page-title")
+                yield Static(safe(f"Name:     {who.name}\nEmail:    {who.email}\nRole:     {who.role}\n"
+                                  f"Account:  {who.account_name}", multiline=True))
+                yield Static("Time zone: …", id="zone-current")
+            with Horizontal(id="zone-row"):
+                yield Label("Change (z), Enter:", id="zone-label")
+                yield FormInput(id="zone-input", compact=True, placeholder="e.g. America/New_York, or machine")
+            yield Static("", id="zone-matches")
+            yield Static("", id="zone-error")
             hint = {
                 "owner": "As the owner you can reach Billing & Plan from the profile menu (p).",
                 "administrator": "Administrators manage the team and Messages; only the owner sees billing.",
@@ -25,3 +48,71 @@ class MyAccountScreen(SectionScreen):
             }[who.role]
             yield Static(hint, classes="muted")
         yield Footer()
+
+    def on_mount(self) -> None:
+        from crm_tui.services import profile
+
+        self.query_one("#my-account-page").focus()
+        self.call_service(profile.time_zone, self.crm.engine, self.crm.who, done=self.show_zone,
+                          group="my-account")
+
+    def show_zone(self, zone) -> None:
+        self.query_one("#zone-current", Static).update(safe(f"Time zone: {zone.describe()}"))
+
+    # --- changing the zone ---------------------------------------------------------------------
+
+    def action_edit_zone(self) -> None:
+        self.set_focus(self.query_one("#zone-input", FormInput))
+
+    def action_back(self) -> None:
+        """Esc in the field leaves the field; Esc elsewhere leaves the screen."""
+        field = self.query_one("#zone-input", FormInput)
+        if self.focused is field:
+            field.value = ""
+            self.query_one("#zone-error", Static).update("")
+            self.query_one("#my-account-page").focus()
+            return
+        super().action_back()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        from crm_tui.services.zones import matching
+
+        text = event.value.strip()
+        found = matching(text) if text else []
+        if not found:
+            shown = ""
+        elif len(found) <= MATCHES_SHOWN:
+            shown = "  ".join(found)
+        else:
+            shown = "  ".join(found[:MATCHES_SHOWN]) + f"  … {len(found) - MATCHES_SHOWN:,} more"
+        self.query_one("#zone-matches", Static).update(safe(shown))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from crm_tui.services import profile, zones
+        from crm_tui.services.errors import InvalidInput
+
+        event.stop()
+        text = event.value.strip()
+        try:
+            name = zones.checked(text)
+        except InvalidInput as exc:
+            found = zones.matching(text) if text else []
+            if len(found) != 1:  # one match is as good as typing it whole
+                self.query_one("#zone-error", Static).update(safe(str(exc)[:1].upper() + str(exc)[1:]))
+                return
+            name = found[0]
+        self.query_one("#zone-error", Static).update("")
+        self.call_service(profile.set_time_zone, self.crm.engine, self.crm.who, name,
+                          done=self.zone_saved, failed=self.zone_refused, group="my-account")
+
+    def zone_saved(self, zone) -> None:
+        self.crm.time_zone_changed(zone.stored)
+        self.show_zone(zone)
+        field = self.query_one("#zone-input", FormInput)
+        field.value = ""
+        self.query_one("#zone-matches", Static).update("")
+        self.query_one("#my-account-page").focus()
+        self.app.notify(f"Times are now shown in {zone.name} ({zone.abbreviation}).", markup=False)
+
+    def zone_refused(self, message: str) -> None:
+        self.query_one("#zone-error", Static).update(safe(message[:1].upper() + message[1:]))
