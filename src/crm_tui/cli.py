@@ -184,6 +184,37 @@ def cmd_account_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_account_import(args) -> int:
+    from crm_tui.services import importer
+
+    password = _read_password(args)
+    if sys.stdin is not None and sys.stdin.isatty():  # a new password typed unseen: once more
+        import getpass
+
+        if getpass.getpass("Again: ") != password:
+            raise Refused("the two passwords differ; nothing was imported")
+    result = importer.import_account(_engine(args), args.archive, email=args.email, account_name=args.name,
+                                     password=password)
+    total = sum(result.counts.values())
+    _say(f"Imported {result.account_name} (account {result.account_id}): {total:,} rows. "
+         f"Its owner is {result.owner_email}.")
+    for kind, n in result.counts.items():
+        print(f"  {n:>9,}  {archive_label(kind)}")
+    if result.members:
+        print("Team members, each with a one-time temporary password to hand over (shown only now):")
+        for m in result.members:
+            _say(f"  {m.email}  {m.role}  {m.password}")
+    for address in result.not_members:
+        _say(f"Not back as a team member (the email is in use): {address}; their records are the owner's now.")
+    return EXIT_OK
+
+
+def archive_label(kind: str) -> str:
+    from crm_tui.services.archive import KIND_LABELS
+
+    return KIND_LABELS.get(kind, kind)
+
+
 def cmd_account_time_zone(args) -> int:
     from crm_tui.services import profile
 
@@ -433,6 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
     needs_email(sp)
     sp.add_argument("--set", metavar="ZONE",
                     help="an IANA name such as America/New_York; \"\" for the zone of the machine")
+
+    sp = add(acc, "import", cmd_account_import,
+             "make a new account, owned by you, of an archive that 'account export' wrote")
+    sp.add_argument("archive", metavar="ARCHIVE", help="the .zip file")
+    needs_email(sp, "the new owner's email (yours; it must not belong to another account)")
+    sp.add_argument("--name", required=True, metavar="NAME", help="the new account's name")
+    needs_password(sp)
 
     ct = sub.add_parser("contacts", help="contacts").add_subparsers(
         dest="contacts_command", metavar="ACTION", parser_class=_Parser, required=True)

@@ -25,6 +25,7 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -766,7 +767,7 @@ def verify_members(zf: zipfile.ZipFile, manifest: dict, names: Iterable[str] | N
         reader = _MemberReader(zf, manifest, name)
         try:
             reader.check()
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise ArchiveError(f"{name} is damaged: {exc}") from None
 
 
@@ -831,7 +832,7 @@ def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None =
         try:
             rows = _count_rows_in(reader) if count else entry.get("rows")
             reader.check()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, csv.Error) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, csv.Error, zlib.error) as exc:
             raise ArchiveError(f"{name} is damaged: {exc}") from None
         if reader.hashing.bytes != entry.get("bytes"):
             raise ArchiveError(f"{name} does not have the size its manifest gives")
@@ -1125,8 +1126,15 @@ class _Feed:
 
 
 def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_id: int,
-                       uncell: Callable[[str], str] | None, tick: _Progress) -> int:
+                       uncell: Callable[[str], str] | None, tick: _Progress,
+                       remap: dict[str, Callable[[tuple], list]] | None = None) -> int:
+    """``remap``: column name -> a function given a batch's stored values of that column
+    (in row order) and returning the values to insert instead (an import's new ids)."""
     rows, header, cols = _csv_header(reader, model)
+    remapped = [(header.index(name), f) for name, f in (remap or {}).items() if name in header]
+    if remap and len(remapped) != len(remap):
+        missing = sorted(set(remap) - set(header))
+        raise ArchiveError(f"{reader.name} lacks the column {missing[0]}")
     width = len(header)
     by_column = [(i, f) for i, f in enumerate(_column_converter(cols[h]) for h in header) if f is not None]
     by_cell = [(i, f) for i, f in enumerate(_sqlite_converter(cols[h]) for h in header) if f is not None]
@@ -1162,9 +1170,15 @@ def _insert_csv_sqlite(conn: Connection, reader: _MemberReader, model, account_i
                 for i, f in by_column:
                     by_col[i] = f(by_col[i])
             except (ValueError, KeyError):
-                yield cell_by_cell(batch, line)
-            else:
-                yield list(zip(*by_col, repeat(account_id, len(batch))))
+                stored = cell_by_cell(batch, line)
+                if not remapped:
+                    yield stored
+                    line += len(batch)
+                    continue
+                by_col = list(zip(*stored))[:width]
+            for i, f in remapped:
+                by_col[i] = f(by_col[i])
+            yield list(zip(*by_col, repeat(account_id, len(batch))))
             line += len(batch)
 
     import sqlite3
@@ -1279,3 +1293,62 @@ def _counted(rows: Iterator[dict], tick: _Progress) -> Iterator[dict]:
         if n % BATCH == 0:
             tick(BATCH)
     tick(n % BATCH)
+
+
+# --- reading data members row by row (for importing as a new account) ------------------------
+
+JSON_MEMBERS: dict[str, Any] = {
+    "team.json": Member,
+    "email_templates.json": EmailTemplate,
+    "autoresponders.json": Autoresponder,
+}
+
+
+def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict]:
+    """The rows of one data member as typed column values, ids and references as the
+    archive holds them (no ``account_id``); a spreadsheet cell's formula escape is undone.
+    Each autoresponder's row carries its steps' rows under ``"steps"``. The member's
+    checksum is checked once its last row has been read (a CSV member) or before the first
+    (a JSON member); a mismatch raises :class:`ArchiveError`."""
+    if name in CSV_MEMBERS:
+        reader = _MemberReader(zf, manifest, name)
+        uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
+        try:
+            for row in _csv_to_rows(reader, CSV_MEMBERS[name], 0, uncell):
+                del row["account_id"]
+                yield row
+        except csv.Error as exc:
+            raise ArchiveError(f"{name} is damaged: {exc}") from None
+        reader.check()
+        return
+    model = JSON_MEMBERS.get(name)
+    if model is None:
+        raise ArchiveError(f"{name} is not a data member")
+    items = _read_json(zf, manifest, name)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ArchiveError(f"{name} is not a list of records")
+    for item, row in zip(items, _json_to_rows(model, items, 0)):
+        del row["account_id"]
+        if model is Autoresponder:
+            steps = item.get("steps", [])
+            if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+                raise ArchiveError(f"{name} has an autoresponder whose steps are not records")
+            row["steps"] = [{k: v for k, v in step.items() if k != "account_id"}
+                            for step in _json_to_rows(AutoresponderStep, steps, 0)]
+        yield row
+
+
+def insert_member_sqlite(conn: Connection, zf: zipfile.ZipFile, manifest: dict, name: str, account_id: int,
+                         remap: dict[str, Callable[[tuple], list]]) -> int:
+    """SQLite: insert a CSV data member's rows under ``account_id`` the way restore does
+    (stored values straight from the text, multi-row statements), each batch's columns
+    named in ``remap`` replaced by what their function returns (new ids, remapped
+    references). Checks the member's checksum; returns how many rows."""
+    reader = _MemberReader(zf, manifest, name)
+    uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
+    try:
+        n = _insert_csv_sqlite(conn, reader, CSV_MEMBERS[name], account_id, uncell, _Progress(0, None), remap)
+    except csv.Error as exc:
+        raise ArchiveError(f"{name} is damaged: {exc}") from None
+    reader.check()
+    return n

@@ -19,7 +19,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, tables
 from crm_tui.services import clock
-from crm_tui.services.errors import AccountClosed, AuthenticationFailed, NotFound, PermissionDenied, Throttled
+from crm_tui.services.errors import (
+    AccountClosed,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+)
 from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
 
 if TYPE_CHECKING:
@@ -95,6 +102,17 @@ def check_password(password: str, encoded: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_new_password(password: str, email: str = "") -> None:
+    """Refuse a password a new owner chooses that is too short or is their email address."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if email and password.strip().lower() == normalise_email(email):
+        raise InvalidInput("the password cannot be your email address")
 
 
 _DUMMY_HASH = (

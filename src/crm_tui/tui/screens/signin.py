@@ -15,7 +15,10 @@ from crm_tui.tui.widgets.form_input import FormButton, FormInput
 class SignInScreen(CrmScreen):
     _pending = False  # Enter was pressed while the database was still opening
     _release_keys = None  # set while a sign-in is under way: keys typed behind it wait for it
-    BINDINGS = [Binding("escape", "clear", "Clear", id="clear")]
+    BINDINGS = [
+        Binding("escape", "clear", "Clear", id="clear"),
+        Binding("ctrl+o", "import_archive", "Import an archive", id="import-archive"),
+    ]
     # The form is one grid (labels column, fields column) rather than a row container per
     # field: the first screen paints sooner with fewer widgets, and looks the same.
     DEFAULT_CSS = """
@@ -125,6 +128,11 @@ class SignInScreen(CrmScreen):
             self._pending = False
             self._keys_follow()
             self._message("Opening the database…")
+
+    def action_import_archive(self) -> None:
+        from crm_tui.tui.screens.import_archive import ImportArchiveScreen
+
+        self.app.push_screen(ImportArchiveScreen())
 
     def attempt(self) -> None:
         email = self.query_one("#email", Input).value
