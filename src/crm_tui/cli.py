@@ -597,6 +597,10 @@ def build_parser() -> argparse.ArgumentParser:
     def needs_password(sp):
         """A destructive step: the password is asked again whatever the session."""
         sp.set_defaults(destructive=True)
+        for action in sp._actions:
+            if action.dest == "password_stdin":
+                action.help = ("required: this step asks for the password whatever the session; read it from "
+                               "standard input (else it is asked without echo at a terminal)")
 
     add(sub, "paths", cmd_paths, "show where crm-tui keeps its files")
     sp = add(sub, "login", cmd_login, "check your password once and act as you without it for 12 hours "
