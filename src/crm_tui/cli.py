@@ -179,12 +179,15 @@ def _record_session_use(args) -> None:
 
 
 def _print_json(payload) -> None:
-    """JSON escapes C0 controls itself; DEL, C1 (such as CSI, U+009B) and bidi overrides in
-    user text are escaped here too, so none reaches a terminal raw. The JSON means the same."""
+    """JSON escapes C0 controls itself; DEL, C1 (such as CSI, U+009B), bidi overrides and
+    zero-width characters in user text (:data:`crm_tui.text.INVISIBLE`) are escaped here too,
+    so none reaches a terminal raw. The JSON means the same."""
     import re
 
+    from crm_tui.text import INVISIBLE
+
     text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
-    print(re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text))
+    print(re.sub(f"[{INVISIBLE}]", lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _say(text: str) -> None:
