@@ -119,7 +119,10 @@ class CloseConfirmScreen(CrmScreen):
 
         if impact.members_losing_access:
             team = [f"Team members who lose access ({len(impact.members_losing_access)}):"]
-            team += [f"  • {m.name} <{m.email}> — {m.role}" for m in impact.members_losing_access]
+            from crm_tui.tui.widgets.record_table import fit_text
+
+            team += [f"  • {fit_text(m.name, 24)} <{fit_text(m.email, 30)}> — {m.role}"
+                     for m in impact.members_losing_access]
             team.append("To end only one person's access, remove them in Team Members instead.")
         else:
             team = ["No team members: nobody else loses access."]
