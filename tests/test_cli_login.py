@@ -320,3 +320,16 @@ def test_the_default_database_and_demo_may_be_made_without_create(cli, tmp_path,
     code, out, err = cli(["demo", "--contacts", "3", "--database-url", f"sqlite:///{made}"])
     assert code == 0 and "Demo accounts ready" in out, err
     assert made.exists()
+
+
+def test_the_app_is_not_started_on_a_database_url_naming_nothing(cli, tmp_path, monkeypatch):
+    import crm_tui.tui.launch as launch
+
+    started: list = []
+    monkeypatch.setattr(launch, "run_app", lambda url: started.append(url) or 0)
+    missing = tmp_path / "nope" / "crm.sqlite3"
+    code, out, err = cli(["--database-url", f"sqlite:///{missing}"])
+    assert code == 1 and str(missing) in one_line(err) and "--create" in err
+    assert started == [] and not missing.parent.exists()
+    code, out, err = cli(["--database-url", f"sqlite:///{missing}", "--create"])
+    assert code == 0 and started == [f"sqlite:///{missing}"]

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Callable, Iterator
 
 from crm_tui import __version__
@@ -357,7 +357,8 @@ def _out_dir(args) -> Iterator[str | None]:
                 made.insert(0, p)
         except OSError as exc:
             for p in made:
-                p.rmdir()
+                with suppress(OSError):
+                    p.rmdir()
             raise Refused(f"cannot create the folder {clean(folder)}: {exc.strerror or exc}") from None
     try:
         yield str(folder)
@@ -373,14 +374,10 @@ def _out_dir(args) -> Iterator[str | None]:
 def cmd_login(args) -> int:
     from crm_tui import session_file
     from crm_tui.services import auth, sessions
-    from crm_tui.services.errors import AuthenticationFailed, NotFound
 
     engine = _engine(args)
-    password = _read_password(args)
-    try:
-        who = auth.sign_in(engine, args.email, password)
-    except NotFound:  # pragma: no cover - sign_in answers unknown emails itself
-        raise AuthenticationFailed("wrong email or password") from None
+    # as signing in to the app: throttled, and the same answer for an unknown email
+    who = auth.sign_in(engine, args.email, _read_password(args))
     token = sessions.create(engine, who, label=_session_label())
     try:
         path = session_file.save(_database_key(args), who.email, token)
