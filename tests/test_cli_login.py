@@ -333,3 +333,9 @@ def test_the_app_is_not_started_on_a_database_url_naming_nothing(cli, tmp_path, 
     assert started == [] and not missing.parent.exists()
     code, out, err = cli(["--database-url", f"sqlite:///{missing}", "--create"])
     assert code == 0 and started == [f"sqlite:///{missing}"]
+
+
+def test_paths_names_the_sessions_file(cli, isolated_dirs):
+    code, out, err = cli(["paths"])
+    assert code == 0
+    assert f"sessions:  {isolated_dirs / 'config' / 'crm-tui' / 'sessions.json'}\n" in out

@@ -224,6 +224,7 @@ def cmd_paths(args) -> int:
     print(f"data:      {paths.data_dir()}")
     print(f"backups:   {paths.backup_dir()}")
     print(f"downloads: {paths.downloads_dir()}")
+    print(f"sessions:  {paths.sessions_file()}")
     return EXIT_OK
 
 
