@@ -74,6 +74,13 @@ def _database_key(args) -> str:
 
 
 def _engine(args, *, may_create: bool = False):
+    from crm_tui import db
+
+    _check_database_url(args, may_create)
+    return db.get_engine(args.database_url)
+
+
+def _check_database_url(args, may_create: bool = False) -> None:
     from crm_tui import db, paths
 
     url = paths.resolve_database_url(args.database_url)
@@ -84,7 +91,6 @@ def _engine(args, *, may_create: bool = False):
             path = None  # get_engine says what is wrong with the URL
         if path is not None:
             _refuse_to_create(path)
-    return db.get_engine(args.database_url)
 
 
 def _refuse_to_create(path) -> None:
@@ -161,21 +167,23 @@ def _authenticate(args, engine, who) -> None:
 
 
 def _record_session_use(args) -> None:
-    """After a command a session authorized: it lasts 12 hours from now. A database that
-    cannot be written (opened read-only) still answered the command: skip it then."""
+    """After a command a session authorized: it lasts 12 hours from now. The command has
+    done its work and said so by then: a database that cannot record it (opened read-only,
+    or busy past the timeout) leaves the session ending 12 hours after its last recorded use,
+    and the command still succeeds."""
     touch = getattr(args, "_touch", None)
     if touch is None:
         return
+    from sqlalchemy.exc import SQLAlchemyError
+
     from crm_tui import db
     from crm_tui.services import sessions
-    from sqlalchemy.exc import OperationalError
 
     engine, session_id = touch
     try:
         sessions.touch(engine, session_id)
-    except (OperationalError, db.DatabaseError) as exc:
-        if "readonly" not in str(exc):
-            raise
+    except (SQLAlchemyError, db.DatabaseError):
+        pass
 
 
 def _print_json(payload) -> None:
@@ -201,16 +209,7 @@ def _say(text: str) -> None:
 
 
 def cmd_app(args) -> int:
-    from crm_tui import db, paths
-
-    url = paths.resolve_database_url(args.database_url)
-    if not args.create and url != paths.default_database_url():
-        try:
-            path = db.sqlite_path(url)
-        except Exception:
-            path = None
-        if path is not None:
-            _refuse_to_create(path)
+    _check_database_url(args)
     from crm_tui.tui.launch import run_app
 
     return run_app(args.database_url)
