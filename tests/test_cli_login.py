@@ -266,6 +266,12 @@ def test_an_argument_that_is_not_utf8_is_named_and_nothing_is_done(fresh_demo, t
         assert proc.stderr.decode() == f"crm-tui: {option} is not valid text (UTF-8); nothing was done\n"
         assert proc.stdout == b""
     assert dump_database(fresh_demo) == before
+    for locale in ("C.UTF-8", "C"):  # strict decoding, and the C locale's surrogate escapes
+        proc = _run_bytes([b"team", b"list", b"--email", OWNER.encode(), b"--password-stdin"],
+                          {**env, "LC_ALL": locale}, b"demo-\xffowner\n")
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.decode() == "crm-tui: the password on standard input is not valid text (UTF-8)\n"
+    assert dump_database(fresh_demo) == before  # not even a failed attempt counted
 
 
 def test_a_survey_comment_that_is_not_text_refuses_the_close(cli, demo_url, fresh_demo):

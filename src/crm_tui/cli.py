@@ -51,7 +51,8 @@ def _read_password(args) -> str:
         else:
             raise Refused("this step needs the password: type it at a terminal, or pass --password-stdin "
                           "and pipe it in")
-    except UnicodeDecodeError:
+        line.encode("utf-8")  # bytes that are no UTF-8 may arrive as lone surrogates
+    except (UnicodeDecodeError, UnicodeEncodeError):
         raise Refused("the password on standard input is not valid text (UTF-8)") from None
     password = line.rstrip("\r\n")
     if not password:
