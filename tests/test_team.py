@@ -159,8 +159,9 @@ def test_there_is_only_ever_one_owner(fresh_demo):
     ("dana@\u03b1\u03b2c.example", "mixes scripts (Greek and Latin)"),
     ("dana@x\u0661.example", "not letters, digits or hyphens"),  # Arabic-Indic digit
     ("dana\u200b@acme-realty.example", "not an email address"),  # zero-width space
+    ("dana@\u0430\u0440\u0440\u04cf\u0435.example", "reads as a Latin one"),  # "apple", all Cyrillic
 ], ids=["cyrillic-local", "cyrillic-domain", "latin-alpha", "fullwidth", "accent-local", "greek-latin",
-        "arabic-digit", "zero-width"])
+        "arabic-digit", "zero-width", "whole-script"])
 def test_look_alike_addresses_are_refused_in_one_line(cli_engine_admin, email, needle):
     from crm_tui.services import team
     from crm_tui.services.errors import InvalidInput
@@ -175,7 +176,9 @@ def test_look_alike_addresses_are_refused_in_one_line(cli_engine_admin, email, n
 
 @pytest.mark.parametrize("email", ["new.person+crm@acme-realty.example", "dana@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
                                    "kenji@\u4f8b\u3048.\u30c6\u30b9\u30c8", "anna@b\u00fccher.example",
-                                   "soren@k\u00f8benhavn.example"])
+                                   "soren@k\u00f8benhavn.example",
+                                   "olga@\u0440\u043e\u0441.\u0440\u0444",  # "рос.рф": under a Cyrillic TLD
+                                   "olga@\u043c\u043e\u0441\u043a\u0432\u0430.example"])  # "москва": м, в read as no Latin letter
 def test_plain_and_single_script_international_addresses_are_accepted(cli_engine_admin, email):
     from crm_tui.services import team
 

@@ -46,6 +46,9 @@ _ASCII_LABEL = re.compile(r"^[a-z0-9-]+$")
 _SCRIPT_FAMILIES = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"})
 # Latin letters of their own (no ASCII letter with a mark), allowed in a Latin domain name.
 _LATIN_LETTERS = frozenset("æøßðþœłđħ")
+# Cyrillic and Greek letters that read as Latin ones (a subset of Unicode's confusables): a
+# name made of them only, such as "аррӏе" in Cyrillic, reads as a Latin name.
+_READS_AS_LATIN = frozenset("аеорсухѕіјԁһӏԛԝүк" "οαικρυχνε")
 
 
 def _script(ch: str) -> str:
@@ -70,7 +73,8 @@ def email_problem(email: str) -> str | None:
     local, _, domain = email.rpartition("@")
     if not _LOCAL_PART.match(local):
         return "the part before @ may hold only Latin letters, digits and . _ + -"
-    for label in domain.split("."):
+    labels = domain.split(".")
+    for label in labels:
         if not label or label.startswith("-") or label.endswith("-"):
             return "not an email address"
         if _ASCII_LABEL.match(label):
@@ -86,6 +90,11 @@ def email_problem(email: str) -> str | None:
                    and not unicodedata.normalize("NFD", ch)[0].isascii()]
             if odd:
                 return f"the domain uses a letter that looks like another ({odd[0]!r})"
+        letters = [ch for ch in label if ch.isalpha()]
+        if (scripts and "LATIN" not in scripts and _ASCII_LABEL.match(labels[-1])
+                and all(ch in _READS_AS_LATIN for ch in letters)):
+            # under a Latin top-level domain (.com), as browsers refuse to show such names
+            return f"the domain name {label!r} reads as a Latin one but is written in another script"
     return None
 
 
