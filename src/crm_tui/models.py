@@ -339,7 +339,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = AUTOINC
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime
-    actor: str  # "member:<id>", "support", "system"
+    actor: str  # "member:<id>", "operator:<os user>" (admin commands), "support", "system"
     action: str
     account_id: Optional[int] = Field(default=None, index=True)
     details_json: str = "{}"
