@@ -39,20 +39,21 @@ def _sql(engine, statement: str, **params) -> None:
 
 def test_an_email_with_control_characters_is_not_an_email(run, fresh_demo):
     before = dump_database(fresh_demo)
-    code, out, err = run(["team", "add", "--email", OWNER, "--member", f"{ESC}]0;x\x07a@acme.example",
-                          "--name", "New", "--role", "team-player"])
+    code, out, err = run(["team", "add", "--email", OWNER, "--password-stdin", "--member",
+                          f"{ESC}]0;x\x07a@acme.example", "--name", "New", "--role", "team-player"],
+                         stdin="demo-owner\n")
     assert code == 1
     assert "not an email address" in err
     assert RAW_CONTROL.search(out + err) is None
     assert dump_database(fresh_demo) == before
-    code, out, err = run(["team", "add", "--email", OWNER, "--member", "a\u202eb@acme.example",
-                          "--name", "New", "--role", "team-player"])
+    code, out, err = run(["team", "add", "--email", OWNER, "--password-stdin", "--member", "a\u202eb@acme.example",
+                          "--name", "New", "--role", "team-player"], stdin="demo-owner\n")
     assert code == 1 and RAW_CONTROL.search(out + err) is None
 
 
 def test_messages_show_makes_a_stored_phone_number_visible(run, fresh_demo):
     _sql(fresh_demo, "UPDATE messages_service SET phone_number = :p", p=f"+1 555{ESC}[2J")
-    code, out, err = run(["messages", "show", "--email", OWNER])
+    code, out, err = run(["messages", "show", "--email", OWNER, "--password-stdin"], stdin="demo-owner\n")
     assert code == 0, err
     assert RAW_CONTROL.search(out) is None
     assert "+1 555␛[2J" in out
@@ -60,7 +61,7 @@ def test_messages_show_makes_a_stored_phone_number_visible(run, fresh_demo):
 
 def test_billing_show_makes_the_stored_card_visible(run, fresh_demo):
     _sql(fresh_demo, "UPDATE account SET card_brand = :b WHERE name = 'Acme Realty'", b=f"Visa{ESC}[31m")
-    code, out, err = run(["billing", "show", "--email", OWNER])
+    code, out, err = run(["billing", "show", "--email", OWNER, "--password-stdin"], stdin="demo-owner\n")
     assert code == 0, err
     assert RAW_CONTROL.search(out) is None
     assert "Visa␛[31m ending" in out
@@ -68,8 +69,9 @@ def test_billing_show_makes_the_stored_card_visible(run, fresh_demo):
 
 def test_a_refusal_naming_a_typed_folder_is_printed_visible(run, tmp_path):
     missing = tmp_path / f"no{ESC}[31mwhere"
-    code, out, err = run(["contacts", "export", "--email", OWNER, "--all", "--format", "csv",
-                          "--out", str(missing)])
+    missing.write_text("a file, not a folder")
+    code, out, err = run(["contacts", "export", "--email", OWNER, "--all", "--format", "csv", "--password-stdin",
+                          "--out", str(missing)], stdin="demo-owner\n")
     assert code == 1
     assert len(err.splitlines()) == 1 and err.startswith("crm-tui: ")
     assert RAW_CONTROL.search(err) is None

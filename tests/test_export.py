@@ -270,13 +270,14 @@ def test_cli_account_export(demo_engine, db_url, tmp_path, capsys, monkeypatch):
 def test_cli_contacts_export(demo_engine, db_url, tmp_path, capsys, monkeypatch):
     _who, ids = contact_ids(demo_engine, OWNER)
     code, out, err = run_cli(["--database-url", db_url, "contacts", "export", "--email", OWNER,
-                              "--ids", f"{ids[0]},{ids[1]}", "--format", "vcf", "--out", str(tmp_path)],
-                             "", capsys, monkeypatch)
+                              "--ids", f"{ids[0]},{ids[1]}", "--format", "vcf", "--out", str(tmp_path),
+                              "--password-stdin"], PASSWORDS[OWNER] + "\n", capsys, monkeypatch)
     assert code == 0, err
     assert len(list(vobject.readComponents(Path(out.splitlines()[0]).read_text("utf-8")))) == 2
     for argv, needle in ((["--ids", "1,x", "--format", "csv"], "--ids takes"),
                          (["--all", "--format", "csv"], "only the owner or an administrator")):
         email = PLAYER if "--all" in argv else OWNER
         code, _out, err = run_cli(["--database-url", db_url, "contacts", "export", "--email", email, *argv,
-                                   "--out", str(tmp_path)], "", capsys, monkeypatch)
+                                   "--out", str(tmp_path), "--password-stdin"], PASSWORDS[email] + "\n",
+                                  capsys, monkeypatch)
         assert code == 1 and needle in err and len(err.strip().splitlines()) == 1

@@ -275,14 +275,16 @@ def test_import_csvs_of_every_contact_on_both_paths_agree(demo_engine, tmp_path,
     assert got[0] == got[1] and len(got[0]) == 61
 
 
-def test_cli_exports_google_and_outlook_csv(demo_engine, db_url, tmp_path, capsys):
+def test_cli_exports_google_and_outlook_csv(demo_engine, db_url, tmp_path, capsys, monkeypatch):
+    import io
     from pathlib import Path
 
     from crm_tui import cli
 
     for fmt, start in (("google", b"Name,"), ("outlook", b"\xef\xbb\xbfFirst Name,")):
+        monkeypatch.setattr("sys.stdin", io.StringIO("demo-owner\n"))
         code = cli.main(["--database-url", db_url, "contacts", "export", "--email", OWNER, "--all", "--format", fmt,
-                         "--out", str(tmp_path)])
+                         "--out", str(tmp_path), "--password-stdin"])
         out, err = capsys.readouterr()
         assert code == 0, err
         path = Path(out.splitlines()[0])

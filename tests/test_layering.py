@@ -101,7 +101,7 @@ raise SystemExit(run())
     plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.strip() == "APP None False False"
-    with_url = subprocess.run([sys.executable, "-c", code, "--database-url", "sqlite:///x.db"],
+    with_url = subprocess.run([sys.executable, "-c", code, "--database-url", "sqlite:///x.db", "--create"],
                               capture_output=True, text=True, timeout=60)
     assert with_url.returncode == 0, with_url.stderr
     assert with_url.stdout.strip() == "APP sqlite:///x.db True True"

@@ -148,3 +148,46 @@ def test_there_is_only_ever_one_owner(fresh_demo):
         with e.begin() as conn:
             conn.execute(text("UPDATE member SET role = 'owner' WHERE email = :e"), {"e": ADMIN})
     assert rows(e, "SELECT count(*) FROM member WHERE role = 'owner'") == [(2,)]  # Acme and Birch
+
+
+@pytest.mark.parametrize(("email", "needle"), [
+    ("d\u0430na@acme-realty.example", "before @ may hold only Latin letters"),  # Cyrillic а
+    ("dana@\u0430cme-realty.example", "mixes scripts (Cyrillic and Latin)"),
+    ("dana@acme-re\u0251lty.example", "looks like another"),  # Latin alpha, not a
+    ("\uff44ana@acme-realty.example", "compatibility forms"),  # full-width d
+    ("dan\u00e9@acme-realty.example", "before @ may hold only Latin letters"),
+    ("dana@\u03b1\u03b2c.example", "mixes scripts (Greek and Latin)"),
+    ("dana@x\u0661.example", "not letters, digits or hyphens"),  # Arabic-Indic digit
+    ("dana\u200b@acme-realty.example", "not an email address"),  # zero-width space
+    ("dana@\u0430\u0440\u0440\u04cf\u0435.example", "reads as a Latin one"),  # "apple", all Cyrillic
+], ids=["cyrillic-local", "cyrillic-domain", "latin-alpha", "fullwidth", "accent-local", "greek-latin",
+        "arabic-digit", "zero-width", "whole-script"])
+def test_look_alike_addresses_are_refused_in_one_line(cli_engine_admin, email, needle):
+    from crm_tui.services import team
+    from crm_tui.services.errors import InvalidInput
+
+    engine, admin = cli_engine_admin
+    before = dump_database(engine)
+    with pytest.raises(InvalidInput) as refused:
+        team.add_member(engine, admin, email, "Dana Lookalike", "team player")
+    assert needle in str(refused.value) and "\n" not in str(refused.value)
+    assert dump_database(engine) == before
+
+
+@pytest.mark.parametrize("email", ["new.person+crm@acme-realty.example", "dana@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+                                   "kenji@\u4f8b\u3048.\u30c6\u30b9\u30c8", "anna@b\u00fccher.example",
+                                   "soren@k\u00f8benhavn.example",
+                                   "olga@\u0440\u043e\u0441.\u0440\u0444",  # "рос.рф": under a Cyrillic TLD
+                                   "olga@\u043c\u043e\u0441\u043a\u0432\u0430.example"])  # "москва": м, в read as no Latin letter
+def test_plain_and_single_script_international_addresses_are_accepted(cli_engine_admin, email):
+    from crm_tui.services import team
+
+    engine, admin = cli_engine_admin
+    assert team.add_member(engine, admin, email, "New Person", "team player").email == email
+
+
+@pytest.fixture
+def cli_engine_admin(fresh_demo):
+    from crm_tui.services import auth
+
+    return fresh_demo, auth.as_member(fresh_demo, ADMIN)

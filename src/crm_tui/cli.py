@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable
+from contextlib import contextmanager, suppress
+from typing import Callable, Iterator
 
 from crm_tui import __version__
 from crm_tui.text import plural
@@ -28,32 +29,98 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"crm-tui: {message} (see '{self.prog} --help')\n")
 
 
-def _read_password(args) -> str:
-    if not getattr(args, "password_stdin", False):
-        raise Refused("this step needs the password: pass --password-stdin and pipe it in")
-    if sys.stdin is not None and sys.stdin.isatty():
-        import getpass  # typed at a terminal: don't echo it
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
 
-        line = getpass.getpass("Password: ")
-    else:
-        line = sys.stdin.readline() if sys.stdin is not None else ""
+
+def _read_password(args) -> str:
+    """The acting member's password: from standard input with ``--password-stdin``, else
+    asked without echo when standard input is a terminal. Read once per command."""
+    cached = getattr(args, "_password", None)
+    if cached is not None:
+        return cached
+    import getpass
+
+    try:
+        if getattr(args, "password_stdin", False):
+            if _stdin_is_terminal():  # typed at a terminal: don't echo it
+                line = getpass.getpass("Password: ")
+            else:
+                line = sys.stdin.readline() if sys.stdin is not None else ""
+        elif _stdin_is_terminal():
+            line = getpass.getpass(f"Password for {getattr(args, 'email', '')}: ")
+        else:
+            raise Refused("this step needs the password: type it at a terminal, or pass --password-stdin "
+                          "and pipe it in")
+        line.encode("utf-8")  # bytes that are no UTF-8 may arrive as lone surrogates
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        raise Refused("the password on standard input is not valid text (UTF-8)") from None
     password = line.rstrip("\r\n")
     if not password:
         raise Refused("no password was given on standard input")
+    args._password = password
     return password
 
 
-def _engine(args):
+def _database_key(args) -> str:
+    """The database the command runs on, as the session file names it (an absolute path
+    for a SQLite file, so a session made in one folder works from another)."""
+    from crm_tui import db, paths
+
+    url = paths.resolve_database_url(args.database_url)
+    try:
+        path = db.sqlite_path(url)
+    except Exception:
+        return url
+    return f"sqlite:///{path.expanduser().resolve()}" if path is not None else url
+
+
+def _engine(args, *, may_create: bool = False):
     from crm_tui import db
 
+    _check_database_url(args, may_create)
     return db.get_engine(args.database_url)
 
 
-def _who(args, email: str | None = None):
+def _check_database_url(args, may_create: bool = False) -> None:
+    from crm_tui import db, paths
+
+    url = paths.resolve_database_url(args.database_url)
+    if not (may_create or getattr(args, "create", False)) and url != paths.default_database_url():
+        try:
+            path = db.sqlite_path(url)
+        except Exception:
+            path = None  # get_engine says what is wrong with the URL
+        if path is not None:
+            _refuse_to_create(path)
+
+
+def _refuse_to_create(path) -> None:
+    """Only the default database is made on first use: a file another URL names must be
+    there already (a typo would otherwise make an empty database somewhere), and be no
+    empty file (a schema would be written into it). ``--create`` makes one."""
+    from crm_tui.text import clean
+
+    if path.is_dir():
+        return  # get_engine says it is a folder
+    if not path.exists():
+        parent = path.parent
+        if parent.exists() and not parent.is_dir():
+            raise Refused(f"{clean(parent)} is not a folder")
+        raise Refused(f"there is no database at {clean(path)}; pass --create to make a new one there")
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        return
+    if empty:
+        raise Refused(f"{clean(path)} is an empty file, not a crm-tui database; pass --create to make one in it")
+
+
+def _member(args, engine, email: str | None = None):
+    """The member the command names, before any authentication."""
     from crm_tui.services import auth
     from crm_tui.services.errors import NotFound
 
-    engine = _engine(args)
     try:
         return auth.as_member(engine, email or args.email)
     except NotFound:
@@ -64,13 +131,73 @@ def _who(args, email: str | None = None):
         raise
 
 
+def _who(args, *, destructive: bool | None = None):
+    """The acting member, authenticated. A destructive step checks the password itself
+    (whatever session there is), so here it is only named; any other command needs the
+    member's password or a ``crm-tui login`` session of theirs on this database."""
+    if destructive is None:
+        destructive = getattr(args, "destructive", False)
+    engine = _engine(args)
+    who = _member(args, engine)
+    if not destructive:
+        _authenticate(args, engine, who)
+    return who
+
+
+def _authenticate(args, engine, who) -> None:
+    from crm_tui import session_file
+    from crm_tui.services import auth, sessions
+    from crm_tui.services.errors import AuthenticationFailed
+    from crm_tui.text import clean
+
+    if not getattr(args, "password_stdin", False):
+        token = session_file.token_for(_database_key(args), who.email)
+        problem = f"not signed in as {clean(who.email)}"
+        if token is not None:
+            try:
+                checked = sessions.check(engine, token, who.member_id)
+            except AuthenticationFailed as exc:
+                problem = f"{exc} ({clean(who.email)})"
+            else:
+                if checked.stale:  # recorded once the command has done its work
+                    args._touch = (engine, checked.session_id)
+                return
+        if not _stdin_is_terminal():
+            raise Refused(f"{problem}: run 'crm-tui login --email {clean(who.email)}' first, "
+                          "or pass --password-stdin")
+    auth.reauthenticate(engine, who.member_id, _read_password(args))
+
+
+def _record_session_use(args) -> None:
+    """After a command a session authorized: it lasts 12 hours from now. The command has
+    done its work and said so by then: a database that cannot record it (opened read-only,
+    or busy past the timeout) leaves the session ending 12 hours after its last recorded use,
+    and the command still succeeds."""
+    touch = getattr(args, "_touch", None)
+    if touch is None:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crm_tui import db
+    from crm_tui.services import sessions
+
+    engine, session_id = touch
+    try:
+        sessions.touch(engine, session_id)
+    except (SQLAlchemyError, db.DatabaseError):
+        pass
+
+
 def _print_json(payload) -> None:
-    """JSON escapes C0 controls itself; DEL, C1 (such as CSI, U+009B) and bidi overrides in
-    user text are escaped here too, so none reaches a terminal raw. The JSON means the same."""
+    """JSON escapes C0 controls itself; DEL, C1 (such as CSI, U+009B), bidi overrides and
+    zero-width characters in user text (:data:`crm_tui.text.INVISIBLE`) are escaped here too,
+    so none reaches a terminal raw. The JSON means the same."""
     import re
 
+    from crm_tui.text import INVISIBLE
+
     text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
-    print(re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text))
+    print(re.sub(f"[{INVISIBLE}]", lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _say(text: str, *, multiline: bool = False) -> None:
@@ -90,6 +217,7 @@ def _moved(result) -> str:
 
 
 def cmd_app(args) -> int:
+    _check_database_url(args)
     from crm_tui.tui.launch import run_app
 
     return run_app(args.database_url)
@@ -103,13 +231,15 @@ def cmd_paths(args) -> int:
     print(f"data:      {paths.data_dir()}")
     print(f"backups:   {paths.backup_dir()}")
     print(f"downloads: {paths.downloads_dir()}")
+    print(f"sessions:  {paths.sessions_file()}")
     return EXIT_OK
 
 
 def cmd_demo(args) -> int:
     from crm_tui.services import demo
 
-    users = demo.create(_engine(args), contacts=args.contacts, seed=args.seed, reset=args.reset)
+    # demo makes a database to try things in: it may make one wherever the URL says
+    users = demo.create(_engine(args, may_create=True), contacts=args.contacts, seed=args.seed, reset=args.reset)
     print(f"Demo accounts ready: {demo.ACME} ({plural(args.contacts, 'contact')}) and {demo.BIRCH}.")
     print(f"{'email':32} {'role':13} {'password':12} account")
     for u in users:
@@ -151,7 +281,7 @@ def cmd_account_close(args) -> int:
         except DomainError as exc:
             raise Refused(f"{exc}; nothing was closed") from None
     engine = _engine(args)
-    who = _who(args)
+    who = _who(args, destructive=True)
     password = _read_password(args)
     receipt = closing.close_account(engine, who, args.confirm, password)
     _say(closing.receipt_text(receipt), multiline=True)
@@ -176,9 +306,10 @@ def cmd_account_export(args) -> int:
     from crm_tui.services import auth, export
 
     engine = _engine(args)
-    who = _who(args)
+    who = _who(args, destructive=True)
     auth.confirm_with_password(engine, who, "data.export", _read_password(args))
-    result = export.export_account(engine, who, out_dir=args.out)
+    with _out_dir(args) as out:
+        result = export.export_account(engine, who, out_dir=out)
     print(f"{result.path}")
     print(f"size {plural(result.size, 'byte')}  sha256 {result.sha256}")
     return EXIT_OK
@@ -229,7 +360,7 @@ def cmd_account_time_zone(args) -> int:
 
 
 def cmd_contacts_export(args) -> int:
-    from crm_tui.services import export
+    from crm_tui.services import auth, export
 
     ids = None
     if args.ids is not None:
@@ -239,10 +370,100 @@ def cmd_contacts_export(args) -> int:
             raise Refused("--ids takes contact ids separated by commas, such as 3,7,12") from None
         if not ids:
             raise Refused("--ids names no contact")
-    result = export.export_contacts(_engine(args), _who(args), ids, args.format, out_dir=args.out)
+    engine = _engine(args)
+    who = _who(args, destructive=True)
+    auth.confirm_with_password(engine, who, "data.export", _read_password(args))
+    with _out_dir(args) as out:
+        result = export.export_contacts(engine, who, ids, args.format, out_dir=out)
     print(f"{result.path}")
     print(f"{plural(result.counts['contacts'], 'contact')}  size {plural(result.size, 'byte')}  "
           f"sha256 {result.sha256}")
+    return EXIT_OK
+
+
+@contextmanager
+def _out_dir(args) -> Iterator[str | None]:
+    """``--out DIR``: an empty name is refused (it would mean the current folder); a folder
+    that does not exist is made (0700, with its parents), and taken away again, if still
+    empty, when the export fails."""
+    from crm_tui.text import clean
+
+    if args.out is None:
+        yield None
+        return
+    if not args.out.strip():
+        raise Refused("--out names no folder (for the current folder, write --out .)")
+    from pathlib import Path
+
+    folder = Path(args.out).expanduser()
+    made: list[Path] = []
+    if not folder.exists() and not folder.is_symlink():
+        missing = [folder, *(p for p in folder.parents if not p.exists())]
+        try:
+            for p in reversed(missing):  # the outermost first, each private
+                p.mkdir(mode=0o700)
+                made.insert(0, p)
+        except OSError as exc:
+            for p in made:
+                with suppress(OSError):
+                    p.rmdir()
+            raise Refused(f"cannot create the folder {clean(folder)}: {exc.strerror or exc}") from None
+    try:
+        yield str(folder)
+    except BaseException:
+        for p in made:  # the deepest first
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def cmd_login(args) -> int:
+    from crm_tui import session_file
+    from crm_tui.services import auth, sessions
+
+    engine = _engine(args)
+    # as signing in to the app: throttled, and the same answer for an unknown email
+    who = auth.sign_in(engine, args.email, _read_password(args))
+    token = sessions.create(engine, who, label=_session_label())
+    try:
+        path = session_file.save(_database_key(args), who.email, token)
+    except BaseException:
+        sessions.end(engine, token)
+        raise
+    _say(f"Signed in as {who.email} ({who.role}, {who.account_name}). Commands run as you without "
+         "the password until 12 hours pass unused or 'crm-tui logout'; closing, exporting, transferring, "
+         "leaving and cancelling Messages still ask for it.")
+    _say(f"The session is kept in {path}.")
+    return EXIT_OK
+
+
+def _session_label() -> str:
+    import socket
+
+    from crm_tui.services import audit
+
+    return f"command line, {audit.operator().split(':', 1)[1]}@{socket.gethostname()}"
+
+
+def cmd_logout(args) -> int:
+    from crm_tui import session_file
+    from crm_tui.services import sessions
+
+    key = _database_key(args)
+    saved = [e for e in session_file.saved(key) if args.email is None or
+             e.lower() == args.email.strip().lower()]
+    if not saved:
+        who = f" as {args.email.strip()}" if args.email else ""
+        raise Refused(f"not signed in{who} on this database")
+    engine = _engine(args)
+    for email in saved:
+        token = session_file.token_for(key, email)
+        if token is not None:
+            sessions.end(engine, token)
+        session_file.forget(key, email)
+        _say(f"Signed out {email}.")
     return EXIT_OK
 
 
@@ -278,7 +499,7 @@ def cmd_team_transfer(args) -> int:
     from crm_tui.services import team
 
     engine = _engine(args)
-    who = _who(args)
+    who = _who(args, destructive=True)
     target = team.find_in_account(engine, who, args.to)
     name = team.transfer_ownership(engine, who, target, _read_password(args))
     _say(f"{name} now owns the account; you are an administrator.")
@@ -288,7 +509,7 @@ def cmd_team_transfer(args) -> int:
 def cmd_team_leave(args) -> int:
     from crm_tui.services import team
 
-    result = team.leave_account(_engine(args), _who(args), _read_password(args))
+    result = team.leave_account(_engine(args), _who(args, destructive=True), _read_password(args))
     _say(f"You left the account: {_moved(result)}")
     return EXIT_OK
 
@@ -305,7 +526,7 @@ def cmd_messages_show(args) -> int:
 def cmd_messages_cancel(args) -> int:
     from crm_tui.services import billing, messages
 
-    result = messages.cancel(_engine(args), _who(args), _read_password(args))
+    result = messages.cancel(_engine(args), _who(args, destructive=True), _read_password(args))
     print(f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted, "
           f"{billing.money(result.fee_removed_cents)}/month removed from billing.")
     print(result.twilio_note)
@@ -350,9 +571,9 @@ def cmd_admin_closed(args) -> int:
 
 
 def cmd_admin_restore(args) -> int:
-    from crm_tui.services import closing
+    from crm_tui.services import audit, closing
 
-    result = closing.restore(_engine(args), args.email)
+    result = closing.restore(_engine(args), args.email, actor=audit.operator())
     total = sum(result.counts.values())
     members = result.counts.get("team_members", 0)
     _say(f"Restored {result.account_name} (account {result.account_id}): {plural(total, 'row')}, "
@@ -361,9 +582,9 @@ def cmd_admin_restore(args) -> int:
 
 
 def cmd_admin_purge(args) -> int:
-    from crm_tui.services import closing
+    from crm_tui.services import audit, closing
 
-    report = closing.purge(_engine(args))
+    report = closing.purge(_engine(args), actor=audit.operator())
     print(f"Purged {plural(report.purged, 'closed account')} past their restore window; "
           f"{plural(report.files_removed, 'backup file')} destroyed.")
     return EXIT_OK
@@ -421,6 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database-url", metavar="URL", default=argparse.SUPPRESS,
                         help="any SQLAlchemy URL (default: CRM_TUI_DATABASE_URL, else the embedded SQLite file)")
+    common.add_argument("--create", action="store_true", default=argparse.SUPPRESS,
+                        help="make the SQLite database the URL names if it is not there (only the default "
+                             "one, and demo's, are made without it)")
 
     p = _Parser(prog="crm-tui", description="A keyboard-first terminal CRM.", parents=[common])
     p.add_argument("--version", action="version", version=f"crm-tui {__version__}")
@@ -434,12 +658,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     def needs_email(sp, help="the acting user's email"):
         sp.add_argument("--email", required=True, metavar="E", help=help)
+        sp.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input (without it: a 'crm-tui login' session, "
+                             "else asked without echo at a terminal)")
 
     def needs_password(sp):
-        sp.add_argument("--password-stdin", action="store_true",
-                        help="required: read the password from standard input (asked without echo at a terminal)")
+        """A destructive step: the password is asked again whatever the session."""
+        sp.set_defaults(destructive=True)
+        for action in sp._actions:
+            if action.dest == "password_stdin":
+                action.help = ("required: this step asks for the password whatever the session; read it from "
+                               "standard input (else it is asked without echo at a terminal)")
 
     add(sub, "paths", cmd_paths, "show where crm-tui keeps its files")
+    sp = add(sub, "login", cmd_login, "check your password once and act as you without it for 12 hours "
+             "(idle); destructive steps still ask for it")
+    needs_email(sp, "your email")
+    sp = add(sub, "logout", cmd_logout, "end your command-line session(s) on this database")
+    sp.add_argument("--email", metavar="E", help="end only this user's session (default: every one here)")
     sp = add(sub, "demo", cmd_demo, "create the demo accounts and print their users")
     sp.add_argument("--reset", action="store_true", help="delete existing demo accounts first")
     sp.add_argument("--contacts", type=int, default=250, metavar="N", help="contacts in Acme Realty (default 250)")
@@ -477,6 +713,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(ct, "export", cmd_contacts_export,
              "export chosen contacts (or all) as CSV, vCard, Google Contacts CSV or Outlook CSV")
     needs_email(sp)
+    needs_password(sp)
     which = sp.add_mutually_exclusive_group(required=True)
     which.add_argument("--ids", metavar="1,2,3", help="the contacts' ids, separated by commas")
     which.add_argument("--all", action="store_true", help="every contact of the account")
@@ -542,10 +779,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "database_url"):
         args.database_url = None
+    if not hasattr(args, "create"):
+        args.create = False
+    bad = _not_text(args)
+    if bad is not None:
+        print(f"crm-tui: {bad} is not valid text (UTF-8); nothing was done", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        return args.func(args)
+        code = args.func(args)
+        if code == EXIT_OK:
+            _record_session_use(args)
+        return code
     except BaseException as exc:
         return outcome_of(exc)
+
+
+def _not_text(args) -> str | None:
+    """The option whose value cannot be encoded as UTF-8: bytes that are no UTF-8 reach
+    Python as lone surrogates (PEP 383), and would fail half-way through the command."""
+    for dest, value in vars(args).items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "--" + dest.replace("_", "-")
+    return None
 
 
 def outcome_of(exc: BaseException) -> int:

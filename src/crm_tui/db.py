@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard ne
     from sqlalchemy.orm import Session
 
 # The newest migration; checked without importing Alembic on the common path.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 # Closing a very large account holds the write lock for tens of seconds; others wait, not fail.
 BUSY_TIMEOUT_MS = 60_000
 _WRITE = "crm_tui_write"
@@ -69,7 +69,22 @@ def _prepare_sqlite_file(path: Path) -> None:
         raise DatabaseError(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
-def _install_sqlite_events(engine: Engine) -> None:
+def _read_only_url(path: Path) -> str | None:
+    """For a database file this process cannot write (a read-only mount, a file without write
+    permission): a URL that opens it read-only, so it can still be read. None if writable.
+
+    SQLite reads a WAL database read-only through its ``-shm`` file; where that cannot be made
+    (the folder is read-only too) the file is opened as immutable, which a read-only mount is."""
+    from urllib.parse import quote
+
+    if os.access(path, os.W_OK):
+        return None
+    shm = path.with_name(path.name + "-shm")
+    immutable = not shm.exists() and not os.access(path.parent, os.W_OK)
+    return f"sqlite:///file:{quote(str(path))}?mode=ro{'&immutable=1' if immutable else ''}&uri=true"
+
+
+def _install_sqlite_events(engine: Engine, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no branch - trivial
         # Let SQLAlchemy's "begin" event issue BEGIN itself (deferred or immediate).
@@ -79,7 +94,7 @@ def _install_sqlite_events(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA secure_delete = ON")
         mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
+        if mode != "wal" and not read_only:
             cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
@@ -105,20 +120,27 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     except Exception:
         raise DatabaseError(f"not a database URL: {resolved!r}") from None
     file_path = sqlite_path(resolved)
+    target, read_only = resolved, False
     if file_path is not None:
         _prepare_sqlite_file(file_path)
+        ro_url = _read_only_url(file_path)
+        if ro_url is not None:
+            target, read_only = ro_url, True
     kwargs: dict = {}
     if backend == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
     try:
-        engine = create_engine(resolved, **kwargs)
+        engine = create_engine(target, **kwargs)
     except Exception as exc:  # missing driver, malformed URL
         raise DatabaseError(f"cannot use database URL {resolved!r}: {_one_line(exc)}") from None
     if engine.dialect.name == "sqlite":
-        _install_sqlite_events(engine)
+        _install_sqlite_events(engine, read_only)
     if migrate:
         try:
-            ensure_schema(engine)
+            if read_only:
+                _check_schema_read_only(engine, file_path)
+            else:
+                ensure_schema(engine)
         except DatabaseError:
             engine.dispose()
             raise
@@ -160,6 +182,20 @@ def ensure_schema(engine: Engine) -> None:
     if rev == SCHEMA_REVISION:
         return
     run_migrations(engine)
+
+
+def _check_schema_read_only(engine: Engine, path: Path | None) -> None:
+    """A database opened read-only can be read if its schema is current; it cannot be
+    brought up to date."""
+    from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+    try:
+        rev = current_revision(engine)
+    except SADatabaseError as exc:
+        raise DatabaseError(f"not a usable database: {_one_line(exc)}") from None
+    if rev != SCHEMA_REVISION:
+        raise DatabaseError(f"the database {path} is read-only and needs an upgrade (schema {rev or 'none'} "
+                            f"to {SCHEMA_REVISION}); open it once where it can be written")
 
 
 def alembic_config(engine: Engine):

@@ -94,6 +94,22 @@ def _one_owner_elsewhere(table, connection, **_kw) -> None:
         _ONE_OWNER_INDEX.dialect_kwargs["postgresql_where"] = text(ONE_OWNER)
 
 
+class CliSession(SQLModel, table=True):
+    """A ``crm-tui login`` session: the command line acting as a member without the password
+    on every command. Only the token's hash is kept; the token itself lives in a 0600 file in
+    the user's config folder. It ends after :data:`crm_tui.services.sessions.IDLE` unused,
+    with ``crm-tui logout``, when revoked from My Account, and with its member."""
+
+    __tablename__ = "cli_session"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(unique=True)
+    label: str = ""  # where it was made: "<os user>@<host>"
+    created_at: datetime
+    last_used_at: datetime
+
+
 class Contact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contact_account_name", "account_id", "last_name", "first_name", "id"),
@@ -323,7 +339,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = AUTOINC
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime
-    actor: str  # "member:<id>", "support", "system"
+    actor: str  # "member:<id>", "operator:<os user>" (admin commands), "support", "system"
     action: str
     account_id: Optional[int] = Field(default=None, index=True)
     details_json: str = "{}"

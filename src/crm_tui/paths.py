@@ -35,6 +35,17 @@ def backup_dir() -> Path:
     return data_dir() / "backups"
 
 
+def config_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME)
+
+
+def sessions_file() -> Path:
+    """Where ``crm-tui login`` keeps its tokens (0600, in a 0700 folder)."""
+    return config_dir() / "sessions.json"
+
+
 def downloads_dir() -> Path:
     import platformdirs
 

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import re
 
-# C0 controls (but \t, \n), DEL, C1 controls, and bidirectional overrides/isolates that could
-# reorder what the terminal shows.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls (but \t, \n), DEL, C1 controls, bidirectional overrides/isolates that could
+# reorder what the terminal shows, and invisible format characters that would hide inside a
+# name or an address: zero-width space, joiners and marks (U+200B-U+200F), word joiner and
+# invisible operators (U+2060-U+2064), deprecated format controls (U+206A-U+206F), the
+# Mongolian vowel separator (U+180E), the byte-order mark / zero-width no-break space
+# (U+FEFF) and interlinear annotation controls (U+FFF9-U+FFFB).
+INVISIBLE = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+             "\ufeff\ufff9-\ufffb")
+_CONTROL = re.compile(f"[{INVISIBLE}]")
 _PICTURE = {**{c: chr(0x2400 + c) for c in range(0x20)}, 0x7F: "\u2421"}
 
 
@@ -20,7 +26,8 @@ def _visible(match: re.Match) -> str:
 
 
 def clean(text: object, *, multiline: bool = False, limit: int | None = None) -> str:
-    """``text`` with control characters replaced by visible stand-ins (ESC shows as ␛).
+    """``text`` with control characters replaced by visible stand-ins (ESC shows as ␛; the
+    others, bidi and zero-width characters among them, as �).
 
     Single-line text also turns newlines and tabs into spaces; ``limit`` cuts long text
     with an ellipsis."""

@@ -71,7 +71,9 @@ def build_demo(place: Place, contacts: int = 40, seed: int = 7) -> None:
     set_env(place.env())
     engine = db.get_engine(place.url)
     demo.create(engine, contacts=contacts, seed=seed)
-    backups.sweep(engine)  # records the database id that names the backup folder
+    with db.write_connection(engine) as conn:  # the database id that names the backup folder,
+        backups.database_folder(conn)          # as the first backup would record it
+    backups.sweep(engine)
     db.checkpoint(engine)
     forget_engines()
 

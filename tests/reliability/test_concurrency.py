@@ -27,7 +27,7 @@ CLOSE_CONTACTS = int(os.environ.get("CONCURRENCY_CONTACTS", "40"))
 
 
 def _spawn(place: h.Place, *args: str) -> subprocess.Popen:
-    env = {**os.environ, **place.env(), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **place.env(), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     env.pop("CRM_TUI_NOW")  # a live clock, as users have
     return subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -75,6 +75,10 @@ def test_cli_output_carries_no_raw_control_character(template, tmp_path, capsys,
     place = _fresh(template, tmp_path / "cli")
     _set(place, "UPDATE account SET name = ? WHERE id = ?", account, h.ACME_ID)
     url = ["--database-url", place.url]
+    code, out, err = h.run_cli(["login", "--email", h.OWNER, "--password-stdin", *url], capsys, monkeypatch,
+                               h.PASSWORDS[h.OWNER])
+    assert code == 0, err
+    assert RAW_CONTROL.search(out) is None  # it names the account
     code, out, err = h.run_cli(["team", "add", "--email", h.OWNER, "--member", "new@acme-realty.example",
                                 "--name", name, "--role", "team-player", *url], capsys, monkeypatch)
     assert code == 0, err

@@ -73,5 +73,24 @@ def verify(s: Session) -> ChainReport:
     return ChainReport(count, True)
 
 
+def operator() -> str:
+    """The actor of an ``admin`` command: the operating-system user running it (the
+    effective uid's name, which the environment cannot change), as ``operator:<name>``."""
+    import os
+
+    try:
+        import pwd
+
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):  # no pwd module (Windows) or no passwd entry
+        import getpass
+
+        try:
+            name = getpass.getuser()
+        except Exception:
+            name = f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"operator:{name}"
+
+
 def actor_of(member_id: int | None) -> str:
     return f"member:{member_id}" if member_id is not None else "support"

@@ -40,14 +40,19 @@ def _fsync_dir(path: Path) -> None:
 DATABASE_ID = "database_id"
 
 
-def database_folder(conn: Connection) -> Path:
+def database_folder(conn: Connection, *, create: bool = True) -> Path | None:
     """This database's own backup folder: ``<backups>/<database id>``. Other databases'
-    backups (a second ``--database-url``) live beside it and are never touched."""
+    backups (a second ``--database-url``) live beside it and are never touched.
+
+    The id is made (a ``setting`` row) the first time a backup is written; with
+    ``create=False`` a database without one has no folder (None) and nothing is written."""
     from sqlalchemy import insert
 
     t = tables.setting
     value = conn.execute(select(t.c.value).where(t.c.key == DATABASE_ID)).scalar()
     if value is None:
+        if not create:
+            return None
         value = uuid.uuid4().hex
         conn.execute(insert(t), [{"key": DATABASE_ID, "value": value}])
     return paths.backup_dir() / value
@@ -62,7 +67,7 @@ def write(conn: Connection, account_id: int, folder: Path | None = None) -> tupl
     from crm_tui.services.archive import write_backup_archive
 
     paths.ensure_private_dir(paths.backup_dir())
-    folder = paths.ensure_private_dir(folder or database_folder(conn))
+    folder = paths.ensure_private_dir(folder or database_folder(conn))  # type: ignore[arg-type]
     final = folder / f"{uuid.uuid4().hex}{SUFFIX}"
     pending = final.with_name(final.name + PENDING)
     key = crypto.new_key()
@@ -89,7 +94,10 @@ def finish(final: Path) -> None:
 
 
 def locate(conn: Connection, backup: Backup) -> Path:
-    return database_folder(conn) / backup.file_name
+    folder = database_folder(conn, create=False)
+    if folder is None:
+        raise ArchiveError(f"the backup file {backup.file_name} is missing (this database has no backup folder)")
+    return folder / backup.file_name
 
 
 def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
@@ -126,8 +134,8 @@ def sweep(engine: Engine) -> list[str]:
     It runs inside a write transaction, so no close can be half-way through meanwhile."""
     done: list[str] = []
     with db.write_connection(engine) as conn:
-        folder = database_folder(conn)
-        if not folder.is_dir():
+        folder = database_folder(conn, create=False)  # no id yet: no backup was ever written
+        if folder is None or not folder.is_dir():
             return done
         b = tables.backup
         rows = {row.file_name: row for row in conn.execute(select(b.c.id, b.c.file_name))}

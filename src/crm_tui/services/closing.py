@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
-from crm_tui.services import archive, audit, backups, clock, zones
+from crm_tui.services import archive, audit, backups, clock, sessions, zones
 from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, reauthenticate
 from crm_tui.services.auth import email_hash  # sign-in reads the tombstone's hashes too
@@ -272,6 +272,7 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
             s.execute(insert(ClosedMember.__table__), [
                 {"closed_account_id": tombstone.id, "email_hash": email_hash(m.email),
                  "password_hash": m.password_hash} for m in members])
+            sessions.end_for_account(conn, account.id)  # command-line logins refer to members
             delete_account_rows(conn, account.id)
             event = audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
                                  details={"counts": counts, "restore_until": until.isoformat()})
@@ -338,8 +339,9 @@ def _tombstone_for(s, email: str) -> ClosedAccount:
     return rows[0]
 
 
-def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored:
-    """Support's restore: everything returns, team members included, in one transaction."""
+def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: str = "support") -> Restored:
+    """Support's restore: everything returns, team members included, in one transaction.
+    ``actor`` is who the audit log names (the CLI passes ``operator:<os user>``)."""
     now = now or clock.now()
     backups.sweep(engine)
     with db.write_session(engine) as s:
@@ -379,7 +381,7 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         # The account is live again: its backup is no longer needed.
         s.execute(delete(BackupKey).where(BackupKey.backup_id == backup.id))
         backup.purged_at = now
-        audit.append(s, "account.restore", actor="support", account_id=account_id, details={"counts": counts}, at=now)
+        audit.append(s, "account.restore", actor=actor, account_id=account_id, details={"counts": counts}, at=now)
     path.unlink(missing_ok=True)
     return Restored(account_id, name, counts)
 
@@ -390,7 +392,7 @@ class PurgeReport:
     files_removed: int
 
 
-def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
+def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system") -> PurgeReport:
     """Destroy the backups of accounts whose restore window has passed: key, then file."""
     now = now or clock.now()
     files: list[Path] = []
@@ -410,7 +412,7 @@ def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
             t.state = "purged"
             t.purged_at = now
             s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
-            audit.append(s, "account.purge", actor="system", account_id=t.account_id, details={}, at=now)
+            audit.append(s, "account.purge", actor=actor, account_id=t.account_id, details={}, at=now)
     removed = 0
     for path in files:
         if path.exists():

@@ -30,6 +30,10 @@ def checked(reason: str, comment: str = "") -> str:
     if reason not in REASONS:
         raise InvalidInput(f"reason must be one of: {'; '.join(REASONS)}")
     comment = comment.strip()
+    try:
+        comment.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8, as Python hands it over (PEP 383)
+        raise InvalidInput("the comment is not valid text (UTF-8)") from None
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters")
     return comment

@@ -40,6 +40,64 @@ ADDABLE_ROLES = (ROLE_ADMIN, ROLE_TEAM_PLAYER)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+_LOCAL_PART = re.compile(r"^[a-z0-9._+-]+$")
+_ASCII_LABEL = re.compile(r"^[a-z0-9-]+$")
+# Scripts written together in one name: Japanese mixes Han and kana, Korean Han and Hangul.
+_SCRIPT_FAMILIES = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"})
+# Latin letters of their own (no ASCII letter with a mark), allowed in a Latin domain name.
+_LATIN_LETTERS = frozenset("æøßðþœłđħ")
+# Cyrillic and Greek letters that read as Latin ones (a subset of Unicode's confusables): a
+# name made of them only, such as "аррӏе" in Cyrillic, reads as a Latin name.
+_READS_AS_LATIN = frozenset("аеорсухѕіјԁһӏԛԝүк" "οαικρυχνε")
+
+
+def _script(ch: str) -> str:
+    """The script of a letter, from its Unicode name ("CYRILLIC SMALL LETTER A" → CYRILLIC)."""
+    import unicodedata
+
+    return unicodedata.name(ch, "UNKNOWN").split()[0]
+
+
+def email_problem(email: str) -> str | None:
+    """Why an address is refused for a new member, or None. Look-alike addresses
+    (``dаna@…`` with a Cyrillic а) are refused: the local part is ASCII letters, digits and
+    ``. _ + -``; each label of the domain is ASCII, or the letters of one other script (an
+    internationalised domain) with digits and hyphens, never a mix; and the address must be
+    what NFKC makes of it (no full-width or other compatibility forms)."""
+    import unicodedata
+
+    if not _EMAIL.match(email) or not email.isprintable():  # no control or bidi characters
+        return "not an email address"
+    if unicodedata.normalize("NFKC", email) != email:
+        return "it uses compatibility forms of letters (such as full-width ones); type it plainly"
+    local, _, domain = email.rpartition("@")
+    if not _LOCAL_PART.match(local):
+        return "the part before @ may hold only Latin letters, digits and . _ + -"
+    labels = domain.split(".")
+    for label in labels:
+        if not label or label.startswith("-") or label.endswith("-"):
+            return "not an email address"
+        if _ASCII_LABEL.match(label):
+            continue
+        scripts = {_script(ch) for ch in label if ch.isalpha()}
+        others = {ch for ch in label if not ch.isalpha() and not ch.isdigit() and ch != "-"}
+        if others or any(not ch.isascii() and ch.isdigit() for ch in label):
+            return "the domain holds characters that are not letters, digits or hyphens"
+        if len(scripts) > 1 and not any(scripts <= family for family in _SCRIPT_FAMILIES):
+            return f"the domain mixes scripts ({' and '.join(sorted(s.title() for s in scripts))}) in one name"
+        if scripts == {"LATIN"}:  # Latin beyond ASCII: accented letters, not look-alikes such as ɑ or ı
+            odd = [ch for ch in label if not ch.isascii() and ch not in _LATIN_LETTERS
+                   and not unicodedata.normalize("NFD", ch)[0].isascii()]
+            if odd:
+                return f"the domain uses a letter that looks like another ({odd[0]!r})"
+        letters = [ch for ch in label if ch.isalpha()]
+        if (scripts and "LATIN" not in scripts and _ASCII_LABEL.match(labels[-1])
+                and all(ch in _READS_AS_LATIN for ch in letters)):
+            # under a Latin top-level domain (.com), as browsers refuse to show such names
+            return f"the domain name {label!r} reads as a Latin one but is written in another script"
+    return None
+
+
 @dataclass(frozen=True)
 class MemberRow:
     id: int
@@ -182,8 +240,10 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
                password: str | None = None) -> NewMember:
     email = normalise_email(email)
     name = name.strip()
-    if not _EMAIL.match(email) or not email.isprintable():  # no control or bidi characters
-        raise InvalidInput(f"not an email address: {email!r}")
+    problem = email_problem(email)
+    if problem is not None:
+        raise InvalidInput(f"not an email address: {email!r}" if problem == "not an email address" else
+                           f"{email!r} is refused: {problem}")
     if not name:
         raise InvalidInput("a team member needs a name")
     if role not in ADDABLE_ROLES:

@@ -168,7 +168,10 @@ class CloseConfirmScreen(CrmScreen):
         if impact.members_losing_access:
             n = len(impact.members_losing_access)
             team = [f"{plural(n, 'team member')} {noun(n, 'loses', 'lose')} access:"]
-            team += [f"  • {m.name} <{m.email}> — {m.role}" for m in impact.members_losing_access]
+            from crm_tui.tui.widgets.record_table import fit_text
+
+            team += [f"  • {fit_text(m.name, 24)} <{fit_text(m.email, 30)}> — {m.role}"
+                     for m in impact.members_losing_access]
             team.append("To end only one person's access, remove them in Team Members instead (m).")
         else:
             team = ["No team members: nobody else loses access."]

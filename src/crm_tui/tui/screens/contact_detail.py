@@ -70,7 +70,9 @@ class ContactDetailScreen(SectionScreen):
         field("Address", address)
         field("Birthday", d.birthday.strftime("%d %B %Y") if d.birthday else "")
         field("Categories", ", ".join(d.categories))
-        field("Owner", d.owner)
+        from crm_tui.tui.widgets.record_table import fit_text
+
+        field("Owner", fit_text(d.owner, 60))
         field("Added", f"{date_of(d.created_at, zone):%d %b %Y}")
         self.query_one("#detail-main", Static).update(safe("\n".join(lines), multiline=True))
         self.query_one("#detail-notes", Static).update(safe(d.notes or "No notes.", multiline=True, limit=20_000))

@@ -1,8 +1,10 @@
-"""My Account: who is signed in, in which account, and the time zone times are shown in.
+"""My Account: who is signed in, in which account, the time zone times are shown in, and the
+command-line sessions (``crm-tui login``) the member has.
 
 ``z`` goes to the time-zone field: type an IANA name (any case; the names that match show
 below as you type), Enter saves it. "machine" means the zone of the machine the app runs on.
-A name that is not a zone gets one line saying so, and nothing changes."""
+A name that is not a zone gets one line saying so, and nothing changes. ``x`` ends the
+command-line session selected."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from textual.widgets import Footer, Input, Label, Static
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormInput
+from crm_tui.tui.widgets.keys import quiet_nav_bindings
+from crm_tui.tui.widgets.record_table import RecordTable
 
 MATCHES_SHOWN = 4
 
@@ -25,6 +29,14 @@ class AccountPage(VerticalScroll):
 
 
 class MyAccountScreen(SectionScreen):
+    BINDINGS = quiet_nav_bindings() + [
+        Binding("x", "revoke", "End session", id="account-revoke-session"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: dict[str, object] = {}
+
     def compose(self) -> ComposeResult:
         who = self.crm.who
         yield self.compose_top()
@@ -47,6 +59,12 @@ class MyAccountScreen(SectionScreen):
                 "team player": "Team players work with contacts, calendar and to-dos.",
             }[who.role]
             yield Static(hint, classes="muted")
+            yield Static("Command-line sessions", classes="page-title", id="sessions-title")
+            yield RecordTable(
+                [("where", "Where", 26), ("since", "Signed in", 20), ("used", "Last used", 20)],
+                id="sessions-table",
+            )
+            yield Static("", id="sessions-status", classes="muted")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -55,6 +73,7 @@ class MyAccountScreen(SectionScreen):
         self.query_one("#my-account-page").focus()
         self.call_service(profile.time_zone, self.crm.engine, self.crm.who, done=self.show_zone,
                           group="my-account")
+        self.load()
 
     def show_zone(self, zone) -> None:
         self.query_one("#zone-current", Static).update(safe(f"Time zone: {zone.describe()}"))
@@ -116,3 +135,37 @@ class MyAccountScreen(SectionScreen):
 
     def zone_refused(self, message: str) -> None:
         self.query_one("#zone-error", Static).update(safe(message[:1].upper() + message[1:]))
+
+    def load(self) -> None:
+        from crm_tui.services import sessions
+
+        self.call_service(sessions.list_for, self.crm.engine, self.crm.who, done=self.show, group="my-sessions")
+
+    def show(self, rows) -> None:
+        self.sessions = {str(r.id): r for r in rows}
+        table = self.query_one("#sessions-table", RecordTable)
+        from crm_tui.services.zones import time_text, zone_for
+
+        zone = zone_for(self.crm.who.time_zone)
+        table.set_records((r.id, (r.label or "command line", time_text(r.created_at, zone),
+                                  time_text(r.last_used_at, zone))) for r in rows)
+        status = self.query_one("#sessions-status", Static)
+        if rows:
+            status.update("Each ends after 12 hours unused. x ends the one selected (the command line "
+                          "then asks for the password, or 'crm-tui login' again).")
+        else:
+            status.update("None. 'crm-tui login --email ...' lets the command line act as you for 12 hours.")
+
+    def action_revoke(self) -> None:
+        from crm_tui.services import sessions
+
+        key = self.query_one("#sessions-table", RecordTable).current_key()
+        if key is None or key not in self.sessions:
+            return
+
+        def ended(_result) -> None:
+            self.app.notify("Session ended.", markup=False)
+            self.load()
+
+        self.call_service(sessions.revoke, self.crm.engine, self.crm.who, int(key), done=ended,
+                          group="my-sessions-revoke")

@@ -62,6 +62,12 @@ def fit(content, width: int):
     return content.truncate(width, ellipsis=True) if content.cell_length > width else content
 
 
+def fit_text(value: object, width: int) -> str:
+    """User text cleaned (:func:`crm_tui.text.clean`) and cut with :func:`fit`, for a line
+    that is put together before it is shown (a 3,000-character name then takes ``width``)."""
+    return fit(safe("" if value is None else value), width).plain
+
+
 def cell_content(value: object):
     from textual.content import Content
 
