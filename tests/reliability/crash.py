@@ -8,8 +8,9 @@ the outside that
 * ``PRAGMA integrity_check`` is ``ok`` and ``PRAGMA foreign_key_check`` is empty;
 * the whole database (every row of every table) is either exactly as before or exactly as
   after an uninterrupted run of the operation, never in between;
-* after ``backups.sweep`` (what the app runs at its next close, restore or purge) every
-  backup file has a row and a key, every key has its finished file, nothing is pending;
+* after ``backups.sweep`` (what the app runs at its next close, restore or purge) and
+  ``backups.remove_destroyed`` (what the next purge runs) every backup file has a row and a
+  key, every key has its finished file, nothing is pending;
 * closed accounts restore to exactly what they held; purged ones refuse to restore;
 * the audit chain verifies.
 
@@ -332,6 +333,11 @@ def check_trial(op: Operation, place: h.Place, ref: Reference) -> tuple[str, boo
     if not h.audit_ok(place.url):
         problems.append("audit chain does not verify")
     swept = bool(backups.sweep(engine))  # what the next close/restore/purge does first
+    # and what the next purge does: remove the files whose key a restore or purge destroyed
+    # before it could remove them itself (a sweep never removes a finished file)
+    removed, warnings = backups.remove_destroyed(engine)
+    swept = swept or bool(removed)
+    problems.extend(f"tidying: {w}" for w in warnings)
     if h.dump(place.db) != state:
         problems.append("sweep changed database rows")
     on_disk, finished, keyed = _backup_state(place)

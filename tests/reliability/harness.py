@@ -48,7 +48,10 @@ class Place:
                 "CRM_TUI_DATABASE_URL": self.url}
 
     def files(self) -> list[Path]:
-        return sorted(p for p in self.backups.rglob("*") if p.is_file()) if self.backups.exists() else []
+        """The backup files (not the folder's ``owner`` file, which names its database)."""
+        if not self.backups.exists():
+            return []
+        return sorted(p for p in self.backups.rglob("*") if p.is_file() and p.name != "owner")
 
 
 def set_env(env: dict[str, str]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.engine import Engine
@@ -158,7 +157,7 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
-    final: Path | None = None
+    pending: backups.Pending | None = None
     try:
         # foreign keys off: delete_account_rows checks references itself, see there
         with db.write_session(engine, foreign_keys=False) as s:
@@ -173,13 +172,13 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 select(Member.id, Member.email, Member.password_hash).where(Member.account_id == account.id)
             ).all()
 
-            final, key, manifest, size = backups.write(conn, account.id)
-            counts = manifest["counts"]
-            backup = Backup(account_id=account.id, file_name=final.name, created_at=now, size=size,
-                            sha256="", format_version=archive.FORMAT_VERSION)
+            pending = backups.write(conn, account.id)
+            counts = pending.manifest["counts"]
+            backup = Backup(account_id=account.id, file_name=pending.final.name, created_at=now,
+                            size=pending.size, sha256="", format_version=archive.FORMAT_VERSION)
             s.add(backup)
             s.flush()
-            s.add(BackupKey(backup_id=backup.id, key=key))
+            s.add(BackupKey(backup_id=backup.id, key=pending.key))
             until = clock.restore_until(now)
             tombstone = ClosedAccount(
                 account_id=account.id, owner_email_hash=email_hash(owner.email),
@@ -201,10 +200,10 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
             )
     except BaseException:
-        if final is not None:
-            final.with_name(final.name + backups.PENDING).unlink(missing_ok=True)
+        if pending is not None:
+            pending.abandon()
         raise
-    backups.finish(final)
+    pending.finish()
     db.checkpoint(engine)
     return receipt
 
@@ -280,8 +279,8 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         if backup is None or key is None:
             raise RestoreRefused("the backup of that account no longer exists; it cannot be restored")
         conn = s.connection()
-        path = backups.locate(conn, backup)
-        with backups.decrypt_to_temp(path, key) as plain:
+        where = backups.locate_name(conn, backup.file_name)
+        with backups.decrypt_to_temp(where.path, key) as plain:
             zf = archive.open_zip(plain)
             manifest = archive.read_manifest(zf)
             if manifest["account"]["id"] != t.account_id:
@@ -298,7 +297,11 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
         s.execute(delete(BackupKey).where(BackupKey.backup_id == backup.id))
         backup.purged_at = now
         audit.append(s, "account.restore", actor="support", account_id=account_id, details={"counts": counts}, at=now)
-    path.unlink(missing_ok=True)
+    if where.own:  # a copy of another database leaves the file it shares with it alone
+        try:
+            where.path.unlink(missing_ok=True)
+        except OSError:
+            pass  # the key is gone; the next purge removes the file
     return Restored(account_id, name, counts)
 
 
@@ -311,32 +314,27 @@ class PurgeReport:
 def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
     """Destroy the backups of accounts whose restore window has passed: key, then file."""
     now = now or clock.now()
-    files: list[Path] = []
     with db.write_session(engine) as s:
         due = [
             t for t in s.execute(select(ClosedAccount).where(ClosedAccount.state == "closed")).scalars()
             if not window_open(t.restore_until, now)
         ]
-        conn = s.connection()
         for t in due:
             if t.backup_id:
                 backup = s.get(Backup, t.backup_id)
                 s.execute(delete(BackupKey).where(BackupKey.backup_id == t.backup_id))
                 if backup is not None:
                     backup.purged_at = now
-                    files.append(backups.locate(conn, backup))
             t.state = "purged"
             t.purged_at = now
             s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
             audit.append(s, "account.purge", actor="system", account_id=t.account_id, details={}, at=now)
-    removed = 0
-    for path in files:
-        if path.exists():
-            path.unlink()
-            removed += 1
+    # Then the files: these, and any an earlier restore or purge could not remove. A copy of
+    # another database leaves the files it shares with it alone (see backups).
     backups.sweep(engine)
+    removed, _failed = backups.remove_destroyed(engine)
     db.checkpoint(engine)  # also completes one an earlier close had to leave pending
-    return PurgeReport(len(due), removed)
+    return PurgeReport(len(due), len(removed))
 
 
 def account_count(engine: Engine) -> int:
