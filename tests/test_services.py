@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database, pin_clock
 
 UTC = timezone.utc
 T0 = datetime(2027, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -312,7 +312,7 @@ def test_demo_is_deterministic_and_its_bulk_path_stores_what_sqlalchemy_would(tm
     from crm_tui import db
     from crm_tui.services import demo
 
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-03-15T10:00:00+00:00")
+    pin_clock(monkeypatch, "2027-03-15T10:00:00+00:00")
     fast = db.get_engine(f"sqlite:///{tmp_path / 'fast.sqlite3'}")
     demo.create(fast, contacts=120, seed=5)
     again = db.get_engine(f"sqlite:///{tmp_path / 'again.sqlite3'}")

@@ -133,7 +133,7 @@ def _child(op: Operation, place: h.Place, wfd: int) -> None:
         def mark(c: str) -> None:
             os.write(wfd, f"{c} {time.monotonic():.6f}\n".encode())
 
-        h.set_env(place.env(op.now))
+        h.use(place, op.now)
         engine = db.get_engine(place.url)
 
         def is_write(conn) -> bool:
@@ -328,7 +328,7 @@ def check_trial(op: Operation, place: h.Place, ref: Reference) -> tuple[str, boo
         differs = h.diff_tables(state, ref.before)
         return "half-done", False, [f"neither before nor after; tables differing from before: {differs}"]
 
-    h.set_env(place.env(op.now))
+    h.use(place, op.now)
     engine = db.get_engine(place.url)
     if not h.audit_ok(place.url):
         problems.append("audit chain does not verify")
@@ -529,6 +529,7 @@ def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: in
             return results
     finally:
         h.forget_engines()
+        h.set_clock(None)
         os.environ.clear()
         os.environ.update(saved)
 

@@ -85,7 +85,7 @@ def run_cli(argv: list[str], password: str | None, capsys, monkeypatch) -> tuple
 def test_cli_action_by_role(action, role, scope, allowed, template, tmp_path, capsys, monkeypatch) -> None:
     own, other, _allowed, mutates, needs_password = ACTIONS[action]
     place = h.copy_place(template, h.Place(tmp_path / "db"))
-    h.set_env(place.env())
+    h.use(place)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     email = BIRCH_OWNER if role == "other owner" else ROLES[role]

@@ -70,7 +70,7 @@ def template(tmp_path_factory) -> h.Place:
 @pytest.fixture
 def place(template, tmp_path) -> h.Place:
     p = h.copy_place(template, h.Place(tmp_path / "db"))
-    h.set_env(p.env())
+    h.use(p)
     return p
 
 
@@ -270,7 +270,7 @@ def test_a_damaged_backup_is_refused_and_kept(fault, closed, capsys, monkeypatch
 
 
 def test_restore_after_the_window(closed, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("CRM_TUI_NOW", h.AFTER_WINDOW)
+    h.pin_clock(monkeypatch, h.AFTER_WINDOW)
     before = h.dump(closed.db)
     code, _out, err = _restore(closed, capsys, monkeypatch)
     assert h.one_line_refusal(code, err) and "can no longer be restored" in err, err

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.engine import Engine
@@ -311,10 +311,32 @@ class PurgeReport:
     files_removed: int
 
 
+def newest_recorded_time(s) -> datetime | None:
+    """The latest moment this database has recorded an event at (audit events, closings,
+    restores, purges, backups)."""
+    from crm_tui.models import AuditEvent
+
+    found = [
+        s.execute(select(func.max(column))).scalar()
+        for column in (AuditEvent.at, ClosedAccount.closed_at, ClosedAccount.restored_at,
+                       ClosedAccount.purged_at, Backup.created_at, Backup.purged_at)
+    ]
+    found = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in found if t is not None]
+    return max(found) if found else None
+
+
 def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
-    """Destroy the backups of accounts whose restore window has passed: key, then file."""
+    """Destroy the backups of accounts whose restore window has passed: key, then file.
+
+    Refused when the clock reads earlier than the newest time the database has recorded (a
+    clock set back would otherwise decide which windows have passed)."""
     now = now or clock.now()
     with db.write_session(engine) as s:
+        newest = newest_recorded_time(s)
+        if newest is not None and now < newest:
+            raise InvalidInput(
+                f"the clock reads {now:%Y-%m-%d %H:%M:%S} UTC, earlier than {newest:%Y-%m-%d %H:%M:%S} UTC "
+                "recorded in the database (has the clock been set back?); nothing was purged")
         due = [
             t for t in s.execute(select(ClosedAccount).where(ClosedAccount.state == "closed")).scalars()
             if not window_open(t.restore_until, now)
