@@ -1,5 +1,5 @@
 """Encrypted backups on disk: written and fsynced before a close commits, read by restore,
-destroyed by purge (the key first, then the file).
+destroyed by purge (the key first, then the file, overwritten before it is unlinked).
 
 Which files a database may delete
 ---------------------------------
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 SUFFIX = ".crmbak"
 PENDING = ".pending"
 OWNER_FILE = "owner"
+SHRED_CHUNK = 1 << 20
 DATABASE_ID = "database_id"
 # ids this database had before it found itself a copy: folders it may read, never change
 SHARED_IDS = "shared_backup_ids"
@@ -325,6 +326,26 @@ def key_for(s: Session, backup_id: int) -> bytes | None:
 # --- destroying -----------------------------------------------------------------------------
 
 
+def shred(path: Path) -> None:
+    """Overwrite the file in place with zeros, its full length, fsync it, then unlink it.
+
+    This defeats anyone who later reads the file system through its normal interface or a
+    copy of it; on copy-on-write file systems and SSDs the old blocks may survive elsewhere
+    (use full-disk encryption against that). The key was destroyed first in any case."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        length = os.fstat(fd).st_size
+        zeros = bytes(min(SHRED_CHUNK, max(length, 1)))
+        done = 0
+        while done < length:
+            done += os.pwrite(fd, zeros[: min(len(zeros), length - done)], done)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path.unlink()
+    _fsync_dir(path.parent)
+
+
 def _writer_gone(path: Path) -> int | None:
     """Open ``path`` and take its lock: the fd (the caller closes it) when its writer is
     gone, None while a writer still holds it (or the file vanished)."""
@@ -373,7 +394,7 @@ def sweep(engine: Engine) -> list[str]:
                     entry.unlink(missing_ok=True)
                     done.append(f"removed unfinished {name}")
                 else:  # committed, then its key destroyed (restore or purge) before the rename
-                    entry.unlink(missing_ok=True)
+                    shred(entry)
                     done.append(f"destroyed {name}")
             finally:
                 os.close(fd)
@@ -381,7 +402,7 @@ def sweep(engine: Engine) -> list[str]:
 
 
 def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
-    """Remove the files, in this database's own folder, of backups whose key this
+    """Overwrite and unlink the files, in this database's own folder, of backups whose key this
     database destroyed (a restore or purge whose removal was interrupted or failed).
     Returns (removed names, warnings)."""
     removed: list[str] = []
@@ -397,7 +418,7 @@ def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
             if not where.own or not where.path.exists():
                 continue
             try:
-                where.path.unlink()
+                shred(where.path)
             except OSError as exc:
                 warnings.append(f"could not remove the backup file {name} ({exc.strerror or exc}); "
                                 "the next purge tries again")

@@ -309,6 +309,8 @@ def restore(engine: Engine, email: str, now: datetime | None = None) -> Restored
 class PurgeReport:
     purged: int
     files_removed: int
+    # files the purge could not remove (it committed: the keys are gone); the next one retries
+    warnings: tuple[str, ...] = ()
 
 
 def newest_recorded_time(s) -> datetime | None:
@@ -325,11 +327,22 @@ def newest_recorded_time(s) -> datetime | None:
     return max(found) if found else None
 
 
+def _check_secure_delete(conn) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.exec_driver_sql("PRAGMA secure_delete").scalar() != 1:
+        raise db.DatabaseError("SQLite's secure_delete is off on this connection; nothing was purged")
+
+
 def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
-    """Destroy the backups of accounts whose restore window has passed: key, then file.
+    """Destroy the backups of accounts whose restore window has passed: the key (its row
+    deleted with ``secure_delete`` on, the WAL that held it checkpointed and truncated), then
+    the file (overwritten with zeros and fsynced before it is unlinked).
 
     Refused when the clock reads earlier than the newest time the database has recorded (a
-    clock set back would otherwise decide which windows have passed)."""
+    clock set back would otherwise decide which windows have passed). Once the keys are
+    destroyed the purge stands: a file it cannot remove is reported in ``warnings`` and
+    removed by the next purge."""
     now = now or clock.now()
     with db.write_session(engine) as s:
         newest = newest_recorded_time(s)
@@ -337,6 +350,8 @@ def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
             raise InvalidInput(
                 f"the clock reads {now:%Y-%m-%d %H:%M:%S} UTC, earlier than {newest:%Y-%m-%d %H:%M:%S} UTC "
                 "recorded in the database (has the clock been set back?); nothing was purged")
+        conn = s.connection()
+        _check_secure_delete(conn)
         due = [
             t for t in s.execute(select(ClosedAccount).where(ClosedAccount.state == "closed")).scalars()
             if not window_open(t.restore_until, now)
@@ -351,12 +366,19 @@ def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
             t.purged_at = now
             s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
             audit.append(s, "account.purge", actor="system", account_id=t.account_id, details={}, at=now)
+    notes: list[str] = []
+    if not db.checkpoint(engine):  # the deleted keys leave the WAL; also completes an earlier one
+        notes.append("another connection is still reading, so the write-ahead log could not be truncated "
+                     "yet; the destroyed keys leave it when the app next opens the database or at the next purge")
     # Then the files: these, and any an earlier restore or purge could not remove. A copy of
     # another database leaves the files it shares with it alone (see backups).
-    backups.sweep(engine)
-    removed, _failed = backups.remove_destroyed(engine)
-    db.checkpoint(engine)  # also completes one an earlier close had to leave pending
-    return PurgeReport(len(due), len(removed))
+    try:
+        backups.sweep(engine)
+        removed, warnings = backups.remove_destroyed(engine)
+    except (OSError, db.DatabaseError) as exc:
+        removed, warnings = [], [f"could not tidy the backup folder ({getattr(exc, 'strerror', None) or exc}); "
+                                 "the next purge tries again"]
+    return PurgeReport(len(due), len(removed), tuple(notes + warnings))
 
 
 def account_count(engine: Engine) -> int:
