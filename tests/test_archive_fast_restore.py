@@ -19,7 +19,7 @@ import zipfile
 import pytest
 from sqlalchemy import text
 
-from conftest import OWNER, sign_in, pin_clock
+from conftest import OWNER, pin_clock, sign_in
 
 # the vCard/iCalendar members: on SQLite written from the same read as their data members
 VIEWS = ("contacts.vcf", "appointments.ics", "todos.ics")

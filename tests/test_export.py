@@ -14,7 +14,7 @@ import pytest
 import vobject
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, sign_in, pin_clock
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, pin_clock, sign_in
 
 
 def rows(engine, sql, **params):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 
 import pytest

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PLAYER, sign_in, pin_clock
+from conftest import ADMIN, OTHER_OWNER, OWNER, PLAYER, pin_clock, sign_in
 
 
 def names_in_db(engine, account_id, query=None):
