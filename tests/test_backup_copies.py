@@ -284,3 +284,27 @@ def test_a_sweep_leaves_a_pending_file_while_its_writer_holds_it(original):
         os.close(held_r)
     assert backups.sweep(engine) == [f"removed unfinished {pending.name}"]
     assert not pending.exists()
+
+
+def test_a_close_that_committed_stands_when_its_file_cannot_be_renamed(original, monkeypatch):
+    """The rename after the commit fails (a folder it may not write to): the close is done
+    and says so; the next sweep names the file, and the account restores."""
+    from crm_tui import db, paths
+    from crm_tui.services import auth, backups, closing
+
+    engine = db.get_engine(f"sqlite:///{original}")
+    real = os.replace
+
+    def refused(src, dst, *args, **kwargs):
+        if str(src).endswith(backups.PENDING):
+            raise PermissionError(13, "Permission denied", str(src))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(backups.os, "replace", refused)
+    receipt = closing.close_account(engine, auth.as_member(engine, OWNER), ACME, PASSWORDS[OWNER])
+    assert receipt.account_name == ACME
+    assert len(pending_files(paths.backup_dir())) == 1
+    monkeypatch.setattr(backups.os, "replace", real)
+    closing.restore(engine, OWNER)  # its sweep finishes the file first
+    assert auth.as_member(engine, OWNER).account_name == ACME
+    assert pending_files(paths.backup_dir()) == [] and backup_files(paths.backup_dir()) == []

@@ -182,10 +182,10 @@ class Located:
     own: bool  # in this database's own folder: it may delete it
 
 
-def locate_name(conn: Connection, file_name: str) -> Located:
+def locate_name(conn: Connection, file_name: str, ids: tuple[str | None, list[str]] | None = None) -> Located:
     """Where a backup file is: this database's folder, else a folder it shares read-only
-    with the database it was copied from. Writes nothing."""
-    value, shared = _ids(conn)
+    with the database it was copied from. Writes nothing. ``ids``: :func:`_ids`, if read."""
+    value, shared = ids or _ids(conn)
     own = paths.backup_dir() / (value or "-")
     if not (own / file_name).exists():
         for old in reversed(shared):
@@ -413,12 +413,15 @@ def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
         keyed = set(conn.execute(select(tables.backup_key.c.backup_id)).scalars())
         names = [r.file_name for r in conn.execute(
             select(b.c.id, b.c.file_name).where(b.c.purged_at.is_not(None))) if r.id not in keyed]
+        ids = _ids(conn)
         for name in names:
-            where = locate_name(conn, name)
+            where = locate_name(conn, name, ids)
             if not where.own or not where.path.exists():
                 continue
             try:
                 shred(where.path)
+            except FileNotFoundError:
+                continue  # another purge got there first
             except OSError as exc:
                 warnings.append(f"could not remove the backup file {name} ({exc.strerror or exc}); "
                                 "the next purge tries again")

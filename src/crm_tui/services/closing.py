@@ -203,7 +203,10 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         if pending is not None:
             pending.abandon()
         raise
-    pending.finish()
+    try:
+        pending.finish()
+    except OSError:
+        pass  # the close stands: its row and key are committed; the next sweep names the file
     db.checkpoint(engine)
     return receipt
 
@@ -375,9 +378,9 @@ def purge(engine: Engine, now: datetime | None = None) -> PurgeReport:
     try:
         backups.sweep(engine)
         removed, warnings = backups.remove_destroyed(engine)
-    except (OSError, db.DatabaseError) as exc:
-        removed, warnings = [], [f"could not tidy the backup folder ({getattr(exc, 'strerror', None) or exc}); "
-                                 "the next purge tries again"]
+    except Exception as exc:  # the purge has committed: report, never undo or hide it
+        reason = getattr(exc, "strerror", None) or str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        removed, warnings = [], [f"could not remove the backup files ({reason}); the next purge tries again"]
     return PurgeReport(len(due), len(removed), tuple(notes + warnings))
 
 
