@@ -308,3 +308,16 @@ def test_a_close_that_committed_stands_when_its_file_cannot_be_renamed(original,
     closing.restore(engine, OWNER)  # its sweep finishes the file first
     assert auth.as_member(engine, OWNER).account_name == ACME
     assert pending_files(paths.backup_dir()) == [] and backup_files(paths.backup_dir()) == []
+
+
+def test_an_owner_file_left_half_written_by_a_killed_process_is_swept(original):
+    from crm_tui import db
+    from crm_tui.services import backups
+
+    engine = db.get_engine(f"sqlite:///{original}")
+    with db.write_connection(engine) as conn:
+        folder = backups.database_folder(conn)
+    left = folder / f"{backups.CLAIM_TEMP}{'3' * 32}"
+    left.write_bytes(b'{"pa')
+    assert backups.sweep(engine) == [f"removed unfinished {left.name}"]
+    assert sorted(p.name for p in folder.iterdir()) == [backups.OWNER_FILE]

@@ -109,12 +109,18 @@ def _read_claim(folder: Path) -> dict | None:
         return {}  # unreadable: nobody's claim can be proven; treat as another's
 
 
+CLAIM_TEMP = f".{OWNER_FILE}."
+
+
 def _write_claim(folder: Path, me: dict) -> None:
+    """Write the folder's owner file (through a temporary file, locked while it is written:
+    a sweep removes one whose writer was killed)."""
     claim = {**me, "folder": str(folder.resolve())}
-    tmp = folder / f".{OWNER_FILE}.{uuid.uuid4().hex}"
+    tmp = folder / f"{CLAIM_TEMP}{uuid.uuid4().hex}"
     try:
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             os.write(fd, json.dumps(claim).encode())
             os.fsync(fd)
         finally:
@@ -379,6 +385,15 @@ def sweep(engine: Engine) -> list[str]:
         keyed = set(conn.execute(select(tables.backup_key.c.backup_id)).scalars())
         for entry in sorted(folder.iterdir()):
             name = entry.name
+            if name.startswith(CLAIM_TEMP):  # an owner file a killed process was writing
+                fd = _writer_gone(entry)
+                if fd is not None:
+                    try:
+                        entry.unlink(missing_ok=True)
+                        done.append(f"removed unfinished {name}")
+                    finally:
+                        os.close(fd)
+                continue
             if not name.endswith(SUFFIX + PENDING):
                 continue
             fd = _writer_gone(entry)
