@@ -321,3 +321,19 @@ def test_an_owner_file_left_half_written_by_a_killed_process_is_swept(original):
     left.write_bytes(b'{"pa')
     assert backups.sweep(engine) == [f"removed unfinished {left.name}"]
     assert sorted(p.name for p in folder.iterdir()) == [backups.OWNER_FILE]
+
+
+def test_one_database_under_two_urls_keeps_its_one_folder(original):
+    """Named by a URL (as a server database is), the same database reached two ways never
+    takes itself for a copy: its id, and so its folder, stay put."""
+    from crm_tui import db
+    from crm_tui.services import backups
+
+    by_path = db.get_engine(f"sqlite:///{original}")
+    by_uri = db.get_engine(f"sqlite:///file:{original}?uri=true")
+    folders = set()
+    for engine in (by_path, by_uri, by_path, by_uri):
+        backups.sweep(engine)
+        with db.write_connection(engine) as conn:
+            folders.add(backups.database_folder(conn))
+    assert len(folders) == 1

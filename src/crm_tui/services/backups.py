@@ -6,7 +6,7 @@ Which files a database may delete
 A database's backups live in ``<backups>/<database id>``. The id is stored inside the
 database, so a copy of the database file (``cp``, a restored server backup, a second host
 pointed at the same backup folder) carries the same id and would find the original's folder.
-Nothing here ever deletes a file because a database lacks a row for it:
+Nothing here deletes a backup because a database lacks a row for it:
 
 * the folder holds an ``owner`` file naming the database file that uses it (its path, device
   and inode). A database that finds the folder claimed by another database file that still
@@ -14,7 +14,10 @@ Nothing here ever deletes a file because a database lacks a row for it:
   backups it writes from then on, and only reads the backups it was copied with from the
   original's folder; it never deletes anything there. A folder that was copied along with
   its database (the whole data folder moved to another disk or machine, as the crash tests
-  do) names a folder other than the one it is in, and simply passes to its new database;
+  do) names a folder other than the one it is in, and simply passes to its new database.
+  A server database (PostgreSQL) is named by its URL, which hosts may spell differently, so
+  it cannot be told from its copy this way: it always uses the folder its id names, and the
+  rules below are what protect a copy's files there;
 * while a backup is written, and until its name is final, the writing process holds an
   exclusive ``flock`` on the ``.pending`` file. The sweep only touches a ``.pending`` file whose
   lock it can take, i.e. whose writer is gone: it finishes it when this database committed its
@@ -90,9 +93,9 @@ def _same_database(a: dict, b: dict) -> bool:
 
 
 def _claimant_present(claim: dict) -> bool:
-    """Whether the database named by a folder's owner file is still there."""
+    """Whether the database file named by a folder's owner file is still there."""
     if "ino" not in claim:
-        return True  # a server database: assume it is (the safe answer)
+        return False  # a server database's claim: a file database may take the folder over
     try:
         st = os.stat(claim["path"])
     except (OSError, KeyError):
@@ -133,8 +136,16 @@ def _write_claim(folder: Path, me: dict) -> None:
 
 
 def _owns(folder: Path, me: dict) -> bool:
-    """Whether this database may write and delete in ``folder`` (claiming it if nobody has)."""
+    """Whether this database may write and delete in ``folder`` (claiming it if nobody has).
+
+    Only a database file can be told from its copy. A server database is named by its URL,
+    and two hosts may spell the same database's URL differently: it always owns the folder
+    its id names (as every host using it must), and the claim is only informative."""
     claim = _read_claim(folder)
+    if "ino" not in me:
+        if claim is None:
+            _write_claim(folder, me)
+        return True
     if claim is not None and claim:
         if _same_database(claim, me):
             if claim.get("path", claim.get("url")) != me.get("path", me.get("url")):
