@@ -84,7 +84,10 @@ async def shoot(template: Path, work: Path, name: str, keys: tuple[str, ...] | N
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="crm-shots-"))
-    os.environ.update({"CRM_TUI_NOW": NOW, "CRM_TUI_BACKUP_DIR": str(work / "backups"), "TZ": "UTC",
+    from crm_tui.services import clock
+
+    clock.set_fixed(NOW)  # the same day in every screenshot
+    os.environ.update({"CRM_TUI_BACKUP_DIR": str(work / "backups"), "TZ": "UTC",
                        "XDG_DOWNLOAD_DIR": str(work / "downloads"), "HOME": str(work)})
     os.environ.pop("SSH_CONNECTION", None)
     time.tzset()

@@ -17,14 +17,29 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CRM_TUI_DATABASE_URL", raising=False)
     monkeypatch.delenv("CRM_TUI_BACKUP_DIR", raising=False)
-    monkeypatch.delenv("CRM_TUI_NOW", raising=False)
+    monkeypatch.delenv("CRM_TUI_NOW", raising=False)  # read by nothing now; an old shell may set it
+    from crm_tui.services import clock
+
+    clock.set_fixed(None)  # the system clock, unless the test pins it
     # The machine's zone, which members without a zone of their own see, is the same on every
     # machine: UTC (tests about zones set their own).
     monkeypatch.setenv("TZ", "UTC")
     yield home
+    clock.set_fixed(None)
     from crm_tui import db
 
     db.dispose_all()
+
+
+def pin_clock(monkeypatch: pytest.MonkeyPatch, when) -> None:
+    """Pin the domain clock for the rest of the test (an ISO string or a datetime; None: the
+    system clock again). In-process only; a subprocess runs ``tests/clocked.py``."""
+    from crm_tui.services import clock
+
+    monkeypatch.setattr(clock, "_fixed", None if when is None else clock.parse(when))
+
+
+CLOCKED = Path(__file__).with_name("clocked.py")
 
 
 @pytest.fixture
@@ -145,7 +160,7 @@ def pinned_demo_template(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("pinned-demo") / "crm.sqlite3"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CRM_TUI_NOW", NOW)
+        pin_clock(mp, NOW)
         demo.create(db.get_engine(f"sqlite:///{path}"), contacts=60, seed=7)
         db.dispose_all()
     return path
@@ -158,7 +173,7 @@ def demo_url(pinned_demo_template, tmp_path, monkeypatch):
 
     from pilot_kit import NOW
 
-    monkeypatch.setenv("CRM_TUI_NOW", NOW)
+    pin_clock(monkeypatch, NOW)
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
     path = tmp_path / "crm.sqlite3"

@@ -19,7 +19,7 @@ import zipfile
 import pytest
 from sqlalchemy import text
 
-from conftest import OWNER, sign_in
+from conftest import OWNER, pin_clock, sign_in
 
 # the vCard/iCalendar members: on SQLite written from the same read as their data members
 VIEWS = ("contacts.vcf", "appointments.ics", "todos.ics")
@@ -190,7 +190,7 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
     member comes out as the typed path alone writes it."""
     from crm_tui.services import archive
 
-    monkeypatch.setenv("CRM_TUI_NOW", PINNED)  # both exports stamp the same time
+    pin_clock(monkeypatch, PINNED)  # both exports stamp the same time
     engine = fresh_demo
     who = sign_in(engine, OWNER)
     with engine.begin() as conn:
@@ -217,7 +217,7 @@ def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_pa
     Group Actions' CSV, come out as the typed path writes them."""
     from crm_tui.services import archive, export
 
-    monkeypatch.setenv("CRM_TUI_NOW", PINNED)  # both exports stamp the same time (DTSTAMP)
+    pin_clock(monkeypatch, PINNED)  # both exports stamp the same time (DTSTAMP)
     engine = fresh_demo
     who = sign_in(engine, OWNER)
     starts = ["=1+1", "+1 555", "-x", "@SUM(A1)", "\tab", "\rcr", "'quoted", "a\x00=b", "=", "", "plain"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, dump_database
+from conftest import ADMIN, CLOCKED, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, dump_database, pin_clock
 
 NOBODY = "nobody@example.com"
 
@@ -139,9 +139,9 @@ def test_a_member_of_a_closed_account_is_told_it_was_closed(cli, demo_url, fresh
                                                             name):
     """With the right password, the sentence signing in shows (one line, exit 1); with a wrong
     one, the answer any unknown email gets."""
-    monkeypatch.setenv("CRM_TUI_NOW", "2026-11-27T10:00:00+00:00")
+    pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
     assert cli(argv_for("account close"), stdin=PASSWORDS[OWNER] + "\n")[0] == 0
-    monkeypatch.setenv("CRM_TUI_NOW", "2026-12-20T10:00:00+00:00")
+    pin_clock(monkeypatch, "2026-12-20T10:00:00+00:00")
     email = USER_COMMANDS[name][1]
     code, out, err = cli(argv_for(name, out=tmp_path), stdin=PASSWORDS[email] + "\n")
     assert code == 1 and out == ""
@@ -316,7 +316,6 @@ def env(tmp_path, isolated_dirs) -> dict:
     e = dict(os.environ)
     e["CRM_TUI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     e["CRM_TUI_BACKUP_DIR"] = str(tmp_path / "backups")
-    e.pop("CRM_TUI_NOW", None)
     e.pop("CRM_TUI_DEBUG", None)
     return e
 
@@ -405,16 +404,17 @@ def test_demo_close_restore_round_trip_through_the_cli(env, cli, monkeypatch):
 def test_restore_after_the_window_through_the_cli(env, cli, fresh_demo, monkeypatch):
     monkeypatch.setenv("CRM_TUI_DATABASE_URL", str(fresh_demo.url))
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", env["CRM_TUI_BACKUP_DIR"])
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-11-30T18:00:00+00:00")
+    pin_clock(monkeypatch, "2027-11-30T18:00:00+00:00")
     code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
                          stdin="demo-owner\n")
     assert code == 0, err
     assert "29 February 2028" in out
-    monkeypatch.setenv("CRM_TUI_NOW", "2028-03-01T00:00:00+00:00")
+    pin_clock(monkeypatch, "2028-03-01T00:00:00+00:00")
     code, out, err = cli(["admin", "purge"])
     assert code == 0 and "Purged 1" in out and "1 backup file" in out
-    late = {**env, "CRM_TUI_DATABASE_URL": str(fresh_demo.url), "CRM_TUI_NOW": "2028-03-01T00:00:00+00:00"}
-    refused = run_cli(["admin", "restore", "--email", OWNER], late)
+    late = {**env, "CRM_TUI_DATABASE_URL": str(fresh_demo.url)}
+    refused = subprocess.run([sys.executable, str(CLOCKED), "2028-03-01T00:00:00+00:00", "--", "admin", "restore",
+                              "--email", OWNER], capture_output=True, text=True, env=late, timeout=120)
     assert refused.returncode == 1
     line = one_line(refused.stderr)
     assert "permanently deleted" in line and "you're welcome to create a new account" in line

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import ADMIN, OWNER, PASSWORDS, PLAYER, dump_database
+from conftest import ADMIN, OWNER, PASSWORDS, PLAYER, dump_database, pin_clock
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_an_expired_session_is_refused_and_a_used_one_lasts(cli, demo_url, fresh
     login(cli, OWNER)
     with fresh_demo.begin() as conn:
         last = conn.execute(text("SELECT last_used_at FROM cli_session")).scalar()
-    monkeypatch.setenv("CRM_TUI_NOW", "2099-01-01T08:00:00+00:00")  # long after: expired
+    pin_clock(monkeypatch, "2099-01-01T08:00:00+00:00")  # long after: expired
     before = dump_database(fresh_demo)
     code, out, err = cli(["billing", "show", "--email", OWNER])
     assert code == 1
@@ -137,11 +137,11 @@ def test_an_expired_session_is_refused_and_a_used_one_lasts(cli, demo_url, fresh
                              "first, or pass --password-stdin")
     assert dump_database(fresh_demo) == before
     # made again, then used 11 hours later: it then lasts 12 hours from that use
-    monkeypatch.setenv("CRM_TUI_NOW", "2099-01-01T08:00:00+00:00")
+    pin_clock(monkeypatch, "2099-01-01T08:00:00+00:00")
     login(cli, OWNER)
-    monkeypatch.setenv("CRM_TUI_NOW", "2099-01-01T19:00:00+00:00")
+    pin_clock(monkeypatch, "2099-01-01T19:00:00+00:00")
     assert cli(["billing", "show", "--email", OWNER])[0] == 0
-    monkeypatch.setenv("CRM_TUI_NOW", "2099-01-02T06:00:00+00:00")  # 22 h after login
+    pin_clock(monkeypatch, "2099-01-02T06:00:00+00:00")  # 22 h after login
     code, out, err = cli(["billing", "show", "--email", OWNER])
     assert code == 0, err
     with fresh_demo.begin() as conn:
@@ -190,14 +190,14 @@ def test_admin_restore_and_purge_audit_the_operating_system_user(cli, demo_url, 
     user = pwd.getpwuid(os.geteuid()).pw_name
     monkeypatch.setenv("USER", "someone-else")
     monkeypatch.setenv("LOGNAME", "someone-else")
-    monkeypatch.setenv("CRM_TUI_NOW", "2026-11-27T10:00:00+00:00")
+    pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
     code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
                          stdin="demo-owner\n")
     assert code == 0, err
     assert cli(["admin", "restore", "--email", OWNER])[0] == 0
     assert cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
                stdin="demo-owner\n")[0] == 0
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-06-01T10:00:00+00:00")
+    pin_clock(monkeypatch, "2027-06-01T10:00:00+00:00")
     assert cli(["admin", "purge"])[0] == 0
     with fresh_demo.begin() as conn:
         actors = dict(conn.execute(text(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, pin_clock
 
 UTC = timezone.utc
 CLOSED_AT = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # restorable through 27 February 2027
@@ -23,9 +23,9 @@ ACME_MEMBERS = (OWNER, ADMIN, PLAYER)
 def close_acme(engine, monkeypatch):
     from crm_tui.services import auth, closing
 
-    monkeypatch.setenv("CRM_TUI_NOW", CLOSED_AT.isoformat())
+    pin_clock(monkeypatch, CLOSED_AT.isoformat())
     closing.close_account(engine, auth.as_member(engine, OWNER), "Acme Realty", PASSWORDS[OWNER])
-    monkeypatch.delenv("CRM_TUI_NOW")
+    pin_clock(monkeypatch, None)
 
 
 def closed_members(engine) -> list[tuple]:
@@ -132,10 +132,10 @@ def test_a_second_closed_account_is_kept_apart(fresh_demo, monkeypatch):
     from crm_tui.services.errors import AccountClosed
 
     close_acme(fresh_demo, monkeypatch)
-    monkeypatch.setenv("CRM_TUI_NOW", (CLOSED_AT + timedelta(days=3)).isoformat())
+    pin_clock(monkeypatch, (CLOSED_AT + timedelta(days=3)).isoformat())
     closing.close_account(fresh_demo, auth.as_member(fresh_demo, OTHER_OWNER), "Birch & Co Bookkeeping",
                           PASSWORDS[OTHER_OWNER])
-    monkeypatch.delenv("CRM_TUI_NOW")
+    pin_clock(monkeypatch, None)
     assert len(closed_members(fresh_demo)) == 4
     birch = sign_in_error(fresh_demo, OTHER_OWNER, PASSWORDS[OTHER_OWNER], IN_WINDOW)
     assert isinstance(birch, AccountClosed) and "closed on 30 November 2026" in str(birch)

@@ -258,7 +258,8 @@ def test_wal_and_backup_files_are_private_and_the_wal_is_emptied_after_closing(f
     closing.close_account(fresh_demo, auth.as_member(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
     assert wal.stat().st_size == 0  # checkpointed with TRUNCATE: the deleted rows left the WAL
     root = paths.backup_dir()
-    files = [p for p in root.rglob("*") if p.is_file()]
+    files = [p for p in root.rglob("*") if p.is_file() and p.name != "owner"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in root.rglob("owner"))
     folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
     assert len(files) == 1
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600

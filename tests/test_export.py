@@ -14,7 +14,7 @@ import pytest
 import vobject
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, sign_in
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, pin_clock, sign_in
 
 
 def rows(engine, sql, **params):
@@ -42,7 +42,7 @@ def test_file_name_mode_checksum_and_default_folder(demo_engine, tmp_path, monke
     from crm_tui import paths
     from crm_tui.services import clock, export
 
-    monkeypatch.setenv("CRM_TUI_NOW", "2026-03-04T10:00:00+00:00")
+    pin_clock(monkeypatch, "2026-03-04T10:00:00+00:00")
     who = sign_in(demo_engine, OWNER)
     first = export.export_account(demo_engine, who)
     assert first.path == paths.downloads_dir() / "acme-realty-2026-03-04.zip"

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, pin_clock
 
 UTC = timezone.utc
 
@@ -48,15 +48,15 @@ def test_birch_is_untouched_by_everything_done_to_acme(fresh_demo, monkeypatch):
     team.leave_account(e, auth.as_member(e, new.email), "pw-temp-1")
     unchanged("leave")
 
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-01-10T12:00:00+00:00")
+    pin_clock(monkeypatch, "2027-01-10T12:00:00+00:00")
     closing.close_account(e, auth.as_member(e, OWNER), "Acme Realty", PASSWORDS[OWNER])
-    monkeypatch.delenv("CRM_TUI_NOW")
+    pin_clock(monkeypatch, None)
     unchanged("close")
     closing.restore(e, OWNER, now=datetime(2027, 1, 11, tzinfo=UTC))
     unchanged("restore")
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-01-12T12:00:00+00:00")
+    pin_clock(monkeypatch, "2027-01-12T12:00:00+00:00")
     closing.close_account(e, auth.as_member(e, OWNER), "Acme Realty", PASSWORDS[OWNER])
-    monkeypatch.delenv("CRM_TUI_NOW")
+    pin_clock(monkeypatch, None)
     report = closing.purge(e, now=datetime(2027, 4, 13, tzinfo=UTC))
     assert report.purged == 1
     unchanged("purge")
@@ -69,11 +69,11 @@ def test_purge_takes_only_the_accounts_whose_window_has_passed(fresh_demo, monke
     e = fresh_demo
     birch = auth.as_member(e, OTHER_OWNER)
     birch_before = dump_account(e, birch.account_id)
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-01-31T08:00:00+00:00")
+    pin_clock(monkeypatch, "2027-01-31T08:00:00+00:00")
     closing.close_account(e, auth.as_member(e, OWNER), "Acme Realty", PASSWORDS[OWNER])
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-02-01T08:00:00+00:00")
+    pin_clock(monkeypatch, "2027-02-01T08:00:00+00:00")
     closing.close_account(e, birch, "Birch & Co Bookkeeping", PASSWORDS[OTHER_OWNER])
-    monkeypatch.delenv("CRM_TUI_NOW")
+    pin_clock(monkeypatch, None)
     # Acme's window ends with 30 Apr, Birch's with 1 May
     report = closing.purge(e, now=datetime(2027, 5, 1, 12, 0, tzinfo=UTC))
     assert (report.purged, report.files_removed) == (1, 1)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PLAYER, sign_in
+from conftest import ADMIN, OTHER_OWNER, OWNER, PLAYER, pin_clock, sign_in
 
 
 def names_in_db(engine, account_id, query=None):
@@ -152,7 +152,7 @@ def test_contact_detail_has_every_field(demo_engine):
 def test_lists_are_scoped_and_ordered(demo_engine, monkeypatch):
     from crm_tui.services import clock, records
 
-    monkeypatch.setenv("CRM_TUI_NOW", "2026-11-27T10:00:00+00:00")
+    pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
     who = sign_in(demo_engine, OWNER)
     appts = records.appointments(demo_engine, who)
     assert len(appts.rows) == appts.total > 0

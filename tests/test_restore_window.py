@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, pin_clock
 
 UTC = timezone.utc
 GONE = "you're welcome to create a new account"
@@ -49,10 +49,10 @@ def test_restore_until_uses_the_utc_day_of_closing():
 def close_acme_at(engine, monkeypatch, when: datetime):
     from crm_tui.services import auth, closing
 
-    monkeypatch.setenv("CRM_TUI_NOW", when.isoformat())
+    pin_clock(monkeypatch, when.isoformat())
     who = auth.as_member(engine, OWNER)
     receipt = closing.close_account(engine, who, "Acme Realty", PASSWORDS[OWNER])
-    monkeypatch.delenv("CRM_TUI_NOW")
+    pin_clock(monkeypatch, None)
     return who, receipt
 
 
@@ -99,7 +99,7 @@ def test_restore_one_second_after_the_window_is_refused(fresh_demo, monkeypatch,
 
 
 def backup_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "owner")  # not the folder's claim
 
 
 def test_purge_destroys_the_key_then_the_file_and_restore_refuses(fresh_demo, monkeypatch, isolated_dirs):

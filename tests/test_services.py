@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database
+from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database, pin_clock
 
 UTC = timezone.utc
 T0 = datetime(2027, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -188,7 +188,7 @@ def test_close_refuses_wrong_name_and_wrong_password_changing_nothing(fresh_demo
     after.pop("member"), before.pop("member")
     assert after == before
     backups = paths.backup_dir()
-    assert not backups.exists() or not any(p.is_file() for p in backups.rglob("*"))
+    assert not backups.exists() or not any(p.is_file() and p.name != "owner" for p in backups.rglob("*"))
 
 
 @pytest.mark.parametrize("where", ["while writing the backup", "after the rows were deleted"])
@@ -223,26 +223,28 @@ def test_close_is_atomic_when_something_fails(fresh_demo, isolated_dirs, monkeyp
     after = dump_database(fresh_demo)
     after.pop("setting", None), before.pop("setting", None)  # the backup folder's name
     assert after == before
-    leftovers = [p for p in paths.backup_dir().rglob("*") if p.is_file()]
-    assert leftovers == []
+    leftovers = [p for p in paths.backup_dir().rglob("*") if p.is_file() and p.name != "owner"]
+    assert leftovers == []  # (a backup folder's "owner" file names the database it belongs to)
     monkeypatch.undo()
     # and it can be closed properly afterwards
     closing.close_account(fresh_demo, who, "Acme Realty", PASSWORDS[OWNER])
 
 
-def test_a_pending_backup_from_a_crash_is_swept(fresh_demo, isolated_dirs):
+def test_a_pending_backup_from_a_crash_is_swept_and_a_finished_one_kept(fresh_demo, isolated_dirs):
+    """A pending file nobody holds and this database has no row for is its own unfinished
+    work: removed. A finished file is never removed by the sweep, row or no row."""
     from crm_tui import db
     from crm_tui.services import backups
 
     with db.write_session(fresh_demo) as s:
         folder = backups.database_folder(s.connection())
-    folder.mkdir(parents=True)
     stray = folder / ("0" * 32 + backups.SUFFIX + backups.PENDING)
     stray.write_bytes(b"half a backup")
     keyless = folder / ("1" * 32 + backups.SUFFIX)
-    keyless.write_bytes(b"a backup whose key is gone")
+    keyless.write_bytes(b"a finished backup this database has no row for")
     done = backups.sweep(fresh_demo)
-    assert len(done) == 2 and not stray.exists() and not keyless.exists()
+    assert done == [f"removed unfinished {stray.name}"]
+    assert not stray.exists() and keyless.exists()
 
 
 def test_the_survey_keeps_no_account_link(fresh_demo):
@@ -310,7 +312,7 @@ def test_demo_is_deterministic_and_its_bulk_path_stores_what_sqlalchemy_would(tm
     from crm_tui import db
     from crm_tui.services import demo
 
-    monkeypatch.setenv("CRM_TUI_NOW", "2027-03-15T10:00:00+00:00")
+    pin_clock(monkeypatch, "2027-03-15T10:00:00+00:00")
     fast = db.get_engine(f"sqlite:///{tmp_path / 'fast.sqlite3'}")
     demo.create(fast, contacts=120, seed=5)
     again = db.get_engine(f"sqlite:///{tmp_path / 'again.sqlite3'}")

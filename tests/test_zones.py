@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import OWNER, PASSWORDS
+from conftest import OWNER, PASSWORDS, pin_clock
 
 from crm_tui.services import zones
 from crm_tui.services.errors import InvalidInput
@@ -151,17 +151,24 @@ def test_cli_shows_sets_and_refuses_a_zone(fresh_demo, monkeypatch, capsys):
 
     monkeypatch.setenv("CRM_TUI_DATABASE_URL", str(fresh_demo.url))
     monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.setenv("CRM_TUI_NOW", "2026-12-03T14:00:00+00:00")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    base = ["account", "time-zone", "--email", OWNER]
+    pin_clock(monkeypatch, "2026-12-03T14:00:00+00:00")
+    base = ["account", "time-zone", "--email", OWNER, "--password-stdin"]
+
+    def typed_password():
+        monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORDS[OWNER] + "\n"))
+
+    typed_password()
     assert cli.main(base) == 0
     assert capsys.readouterr().out == "Times are shown in UTC (UTC), the zone of this machine.\n"
+    typed_password()
     assert cli.main([*base, "--set", "America/New_York"]) == 0
     assert capsys.readouterr().out == "Times are shown in America/New_York (EST).\n"
+    typed_password()
     assert cli.main([*base, "--set", "Mars/Olympus_Mons"]) == 1
     err = capsys.readouterr().err
     assert err.splitlines() == ["crm-tui: unknown time zone 'Mars/Olympus_Mons'; type an IANA name such as "
                                 "America/New_York"]
+    typed_password()
     assert cli.main(base) == 0
     assert capsys.readouterr().out == "Times are shown in America/New_York (EST).\n"
 
@@ -181,7 +188,7 @@ def test_export_file_names_and_readme_date_are_in_the_members_zone(fresh_demo, m
     from crm_tui.services import auth, export, profile
 
     monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.setenv("CRM_TUI_NOW", LATE_EVENING)
+    pin_clock(monkeypatch, LATE_EVENING)
     who = auth.as_member(fresh_demo, OWNER)
     profile.set_time_zone(fresh_demo, who, member_zone)
     result = export.export_account(fresh_demo, who, out_dir=tmp_path)
@@ -197,16 +204,17 @@ def test_export_file_names_and_readme_date_are_in_the_members_zone(fresh_demo, m
 
 def test_the_receipt_is_in_the_owners_zone_and_names_it(fresh_demo, monkeypatch, tmp_path):
     from crm_tui.services import auth, closing, profile
-    from crm_tui.tui.screens.goodbye import receipt_text
+    from crm_tui.services.closing import receipt_text
 
     monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.setenv("CRM_TUI_NOW", LATE_EVENING)
+    pin_clock(monkeypatch, LATE_EVENING)
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     who = auth.as_member(fresh_demo, OWNER)
     profile.set_time_zone(fresh_demo, who, "America/New_York")
     receipt = closing.close_account(fresh_demo, who, "Acme Realty", PASSWORDS[OWNER])
     assert receipt.time_zone == "America/New_York"
-    assert receipt_text(receipt).startswith("The account “Acme Realty” was closed on Thu 3 Dec 2026 22:30 EST.")
+    assert "“Acme Realty” was closed and its data permanently deleted on Thu 3 Dec 2026 22:30 EST." in " ".join(
+        receipt_text(receipt).split())
     assert zones.day_text(receipt.restore_until) == "4 March 2027 (UTC)"  # the window is reckoned in UTC
 
 
@@ -216,7 +224,7 @@ def test_the_next_billing_date_counts_from_the_owners_today(fresh_demo, monkeypa
     from crm_tui.services import auth, billing, profile
 
     monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.setenv("CRM_TUI_NOW", LATE_EVENING)  # 4 Dec in UTC, 3 Dec in New York
+    pin_clock(monkeypatch, LATE_EVENING)  # 4 Dec in UTC, 3 Dec in New York
     who = auth.as_member(fresh_demo, OWNER)
     with db.write_session(fresh_demo) as s:
         s.get(Account, who.account_id).billing_day = 4

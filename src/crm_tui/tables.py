@@ -107,7 +107,7 @@ closed_member = table(
     column("password_hash", String),
 )
 
-backup = table("backup", column("id", Integer), column("file_name", String))
+backup = table("backup", column("id", Integer), column("file_name", String), column("purged_at", UTCDateTime))
 
 backup_key = table("backup_key", column("backup_id", Integer))
 

@@ -28,3 +28,6 @@ def restore_environment():
     yield
     os.environ.clear()
     os.environ.update(saved)
+    from crm_tui.services import clock
+
+    clock.set_fixed(None)

@@ -8,8 +8,9 @@ the outside that
 * ``PRAGMA integrity_check`` is ``ok`` and ``PRAGMA foreign_key_check`` is empty;
 * the whole database (every row of every table) is either exactly as before or exactly as
   after an uninterrupted run of the operation, never in between;
-* after ``backups.sweep`` (what the app runs at its next close, restore or purge) every
-  backup file has a row and a key, every key has its finished file, nothing is pending;
+* after ``backups.sweep`` (what the app runs at its next close, restore or purge) and
+  ``backups.remove_destroyed`` (what the next purge runs) every backup file has a row and a
+  key, every key has its finished file, nothing is pending;
 * closed accounts restore to exactly what they held; purged ones refuse to restore;
 * the audit chain verifies.
 
@@ -132,7 +133,7 @@ def _child(op: Operation, place: h.Place, wfd: int) -> None:
         def mark(c: str) -> None:
             os.write(wfd, f"{c} {time.monotonic():.6f}\n".encode())
 
-        h.set_env(place.env(op.now))
+        h.use(place, op.now)
         engine = db.get_engine(place.url)
 
         def is_write(conn) -> bool:
@@ -327,11 +328,16 @@ def check_trial(op: Operation, place: h.Place, ref: Reference) -> tuple[str, boo
         differs = h.diff_tables(state, ref.before)
         return "half-done", False, [f"neither before nor after; tables differing from before: {differs}"]
 
-    h.set_env(place.env(op.now))
+    h.use(place, op.now)
     engine = db.get_engine(place.url)
     if not h.audit_ok(place.url):
         problems.append("audit chain does not verify")
     swept = bool(backups.sweep(engine))  # what the next close/restore/purge does first
+    # and what the next purge does: remove the files whose key a restore or purge destroyed
+    # before it could remove them itself (a sweep never removes a finished file)
+    removed, warnings = backups.remove_destroyed(engine)
+    swept = swept or bool(removed)
+    problems.extend(f"tidying: {w}" for w in warnings)
     if h.dump(place.db) != state:
         problems.append("sweep changed database rows")
     on_disk, finished, keyed = _backup_state(place)
@@ -523,6 +529,7 @@ def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: in
             return results
     finally:
         h.forget_engines()
+        h.set_clock(None)
         os.environ.clear()
         os.environ.update(saved)
 

@@ -43,16 +43,38 @@ class Place:
     def backups(self) -> Path:
         return self.root / "backups"
 
-    def env(self, now: str = PINNED_NOW) -> dict[str, str]:
-        return {"CRM_TUI_BACKUP_DIR": str(self.backups), "CRM_TUI_NOW": now,
-                "CRM_TUI_DATABASE_URL": self.url}
+    def env(self) -> dict[str, str]:
+        return {"CRM_TUI_BACKUP_DIR": str(self.backups), "CRM_TUI_DATABASE_URL": self.url}
 
     def files(self) -> list[Path]:
-        return sorted(p for p in self.backups.rglob("*") if p.is_file()) if self.backups.exists() else []
+        """The backup files (not the folder's ``owner`` file, which names its database)."""
+        if not self.backups.exists():
+            return []
+        return sorted(p for p in self.backups.rglob("*") if p.is_file() and p.name != "owner")
 
 
 def set_env(env: dict[str, str]) -> None:
     os.environ.update(env)
+
+
+def set_clock(now: str | None) -> None:
+    """Pin this process's domain clock (None: the system clock)."""
+    from crm_tui.services import clock
+
+    clock.set_fixed(now)
+
+
+def use(place: Place, now: str | None = PINNED_NOW) -> None:
+    """Point this process at ``place`` (database and backup folder), the clock pinned at ``now``."""
+    set_env(place.env())
+    set_clock(now)
+
+
+def pin_clock(monkeypatch, now: str) -> None:
+    """Pin the clock for the rest of a test."""
+    from crm_tui.services import clock
+
+    monkeypatch.setattr(clock, "_fixed", clock.parse(now))
 
 
 def forget_engines() -> None:
@@ -68,7 +90,7 @@ def build_demo(place: Place, contacts: int = 40, seed: int = 7) -> None:
     from crm_tui.services import backups, demo
 
     place.root.mkdir(parents=True, exist_ok=True)
-    set_env(place.env())
+    use(place)
     engine = db.get_engine(place.url)
     demo.create(engine, contacts=contacts, seed=seed)
     with db.write_connection(engine) as conn:  # the database id that names the backup folder,

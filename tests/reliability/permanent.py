@@ -35,7 +35,7 @@ def add_markers(place: h.Place, account_id: int = h.ACME_ID) -> None:
     from crm_tui.models import (Appointment, Contact, EmailTemplate, HistoryEntry, Member, TextMessage,
                                 Todo)
 
-    h.set_env(place.env())
+    h.use(place)
     engine = db.get_engine(place.url)
     at = datetime(2026, 3, 1, tzinfo=timezone.utc)
     with db.write_session(engine) as s:

@@ -120,7 +120,7 @@ def assert_refused_and_unchanged(code, out, err, before, place, out_dir) -> None
 def test_cli_action_by_role(action, role, scope, auth, allowed, template, tmp_path, capsys, monkeypatch) -> None:
     _own, _other, _allowed, mutates, _destructive = ACTIONS[action]
     place = h.copy_place(template, h.Place(tmp_path / "db"))
-    h.set_env(place.env())
+    h.use(place)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     email = BIRCH_OWNER if role == "other owner" else ROLES[role]

@@ -53,7 +53,7 @@ def _fresh(template: h.Place, root: Path) -> h.Place:
 
     shutil.rmtree(root, ignore_errors=True)
     place = h.copy_place(template, h.Place(root))
-    h.set_env(place.env())
+    h.use(place)
     return place
 
 

@@ -21,7 +21,7 @@ from . import permanent as p
 def _open(place: h.Place, *, secure_delete_off_file: bool = False):
     from crm_tui import db
 
-    h.set_env(place.env())
+    h.use(place)
     place.root.mkdir(parents=True, exist_ok=True)
     if secure_delete_off_file:
         p.create_with_secure_delete_off(place.db)
@@ -92,7 +92,7 @@ def test_closing_leaves_no_personal_string_on_disk(tmp_path: Path, origin: str, 
     # After the 3-month window, purge destroys key and file; restore refuses.
     for c in held:
         c.close()
-    h.set_env({"CRM_TUI_NOW": h.AFTER_WINDOW})
+    h.set_clock(h.AFTER_WINDOW)
     report = closing.purge(engine)
     assert (report.purged, report.files_removed) == (1, 1)
     assert place.files() == []

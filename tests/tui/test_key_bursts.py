@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pilot_kit import NOW, SIZE, burst, run, settle, sign_in
 
-from conftest import OWNER
+from conftest import OWNER, pin_clock
 
 # The app's own keys: the sections, the profile menu, moving and choosing, leaving, and text.
 KEYS = ["1", "2", "3", "4", "p", "down", "up", "enter", "end", "escape", "tab", "shift+tab", "Ab", "z"]
@@ -99,7 +99,7 @@ async def walk(url: str, bursts: list[list[str]], slowly: bool) -> list[tuple]:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(bursts=BURSTS)
 def test_a_burst_does_what_the_same_keys_pressed_slowly_do(pinned_demo_template, monkeypatch, bursts):
-    monkeypatch.setenv("CRM_TUI_NOW", NOW)
+    pin_clock(monkeypatch, NOW)
     folder = Path(tempfile.mkdtemp(prefix="bursts-"))
     try:
         monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(folder / "backups"))

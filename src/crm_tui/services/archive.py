@@ -1244,6 +1244,10 @@ def import_archive(
     counts: dict[str, int] = {}
 
     team = _read_json(zf, manifest, "team.json")
+    from crm_tui.services import reserved  # a closed account's emails stay its own
+
+    reserved.refuse_reserved(conn, [str(item.get("email", "")) for item in team],
+                             what="nothing was restored", except_account=account_id)
     mem = _table(Member)
     for item in team:
         clash = conn.execute(

@@ -1,16 +1,45 @@
 """Encrypted backups on disk: written and fsynced before a close commits, read by restore,
-destroyed by purge (the key first, then the file)."""
+destroyed by purge (the key first, then the file, overwritten before it is unlinked).
+
+Which files a database may delete
+---------------------------------
+A database's backups live in ``<backups>/<database id>``. The id is stored inside the
+database, so a copy of the database file (``cp``, a restored server backup, a second host
+pointed at the same backup folder) carries the same id and would find the original's folder.
+Nothing here deletes a backup because a database lacks a row for it:
+
+* the folder holds an ``owner`` file naming the database file that uses it (its path, device
+  and inode). A database that finds the folder claimed by another database file that still
+  exists under that path is a copy: it takes a new id (and a folder of its own) for the
+  backups it writes from then on, and only reads the backups it was copied with from the
+  original's folder; it never deletes anything there. A folder that was copied along with
+  its database (the whole data folder moved to another disk or machine, as the crash tests
+  do) names a folder other than the one it is in, and simply passes to its new database.
+  A server database (PostgreSQL) is named by its URL, which hosts may spell differently, so
+  it cannot be told from its copy this way: it always uses the folder its id names, and the
+  rules below are what protect a copy's files there;
+* while a backup is written, and until its name is final, the writing process holds an
+  exclusive ``flock`` on the ``.pending`` file. The sweep only touches a ``.pending`` file whose
+  lock it can take, i.e. whose writer is gone: it finishes it when this database committed its
+  row and key, and removes it when it did not (the writer's transaction never committed, so
+  nothing refers to it);
+* a finished ``.crmbak`` file is only removed by the restore or purge that destroyed its key
+  (or, when that was interrupted, by the next purge: its row says the key was destroyed).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import tempfile
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, paths, tables
@@ -27,6 +56,11 @@ if TYPE_CHECKING:
 
 SUFFIX = ".crmbak"
 PENDING = ".pending"
+OWNER_FILE = "owner"
+SHRED_CHUNK = 1 << 20
+DATABASE_ID = "database_id"
+# ids this database had before it found itself a copy: folders it may read, never change
+SHARED_IDS = "shared_backup_ids"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -37,67 +71,246 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-DATABASE_ID = "database_id"
+# --- which database file this is, and which folder is its own --------------------------
 
 
-def database_folder(conn: Connection, *, create: bool = True) -> Path | None:
-    """This database's own backup folder: ``<backups>/<database id>``. Other databases'
-    backups (a second ``--database-url``) live beside it and are never touched.
+def _identity(conn: Connection) -> dict:
+    """What names this database from the outside: for a SQLite file its path, device and
+    inode (a copy has another inode; a file moved on the same disk keeps it); otherwise its
+    URL without the password."""
+    url = conn.engine.url
+    path = db.sqlite_path(url.render_as_string(hide_password=False))
+    if path is not None:
+        st = os.stat(path)
+        return {"path": str(path.resolve()), "dev": st.st_dev, "ino": st.st_ino}
+    return {"url": url.render_as_string(hide_password=True)}
 
-    The id is made (a ``setting`` row) the first time a backup is written; with
-    ``create=False`` a database without one has no folder (None) and nothing is written."""
-    from sqlalchemy import insert
 
+def _same_database(a: dict, b: dict) -> bool:
+    if "ino" in a and "ino" in b:
+        return (a["dev"], a["ino"]) == (b["dev"], b["ino"])
+    return a.get("url") is not None and a.get("url") == b.get("url")
+
+
+def _claimant_present(claim: dict) -> bool:
+    """Whether the database file named by a folder's owner file is still there."""
+    if "ino" not in claim:
+        return False  # a server database's claim: a file database may take the folder over
+    try:
+        st = os.stat(claim["path"])
+    except (OSError, KeyError):
+        return False
+    return (st.st_dev, st.st_ino) == (claim.get("dev"), claim.get("ino"))
+
+
+def _read_claim(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / OWNER_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: nobody's claim can be proven; treat as another's
+
+
+CLAIM_TEMP = f".{OWNER_FILE}."
+
+
+def _write_claim(folder: Path, me: dict) -> None:
+    """Write the folder's owner file (through a temporary file, locked while it is written:
+    a sweep removes one whose writer was killed)."""
+    claim = {**me, "folder": str(folder.resolve())}
+    tmp = folder / f"{CLAIM_TEMP}{uuid.uuid4().hex}"
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, json.dumps(claim).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, folder / OWNER_FILE)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+
+
+def _owns(folder: Path, me: dict) -> bool:
+    """Whether this database may write and delete in ``folder`` (claiming it if nobody has).
+
+    Only a database file can be told from its copy. A server database is named by its URL,
+    and two hosts may spell the same database's URL differently: it always owns the folder
+    its id names (as every host using it must), and the claim is only informative."""
+    claim = _read_claim(folder)
+    if "ino" not in me:
+        if claim is None:
+            _write_claim(folder, me)
+        return True
+    if claim is not None and claim:
+        if _same_database(claim, me):
+            if claim.get("path", claim.get("url")) != me.get("path", me.get("url")):
+                _write_claim(folder, me)  # the same file, moved: keep the claim current
+            return True
+        if claim.get("folder") == str(folder.resolve()) and _claimant_present(claim):
+            return False  # another database uses this very folder: this one is its copy
+    elif claim is not None:
+        return False
+    _write_claim(folder, me)
+    return True
+
+
+def _ids(conn: Connection) -> tuple[str | None, list[str]]:
     t = tables.setting
-    value = conn.execute(select(t.c.value).where(t.c.key == DATABASE_ID)).scalar()
+    values = dict(conn.execute(select(t.c.key, t.c.value).where(t.c.key.in_([DATABASE_ID, SHARED_IDS]))).all())
+    shared = [v for v in values.get(SHARED_IDS, "").split(",") if v]
+    return values.get(DATABASE_ID), shared
+
+
+def database_folder(conn: Connection) -> Path:
+    """This database's own backup folder, ``<backups>/<database id>``, created and claimed
+    (inside a write transaction). A copy of another database that still uses the folder its
+    id names takes a new id here; see the module's notes."""
+    t = tables.setting
+    value, shared = _ids(conn)
+    me = _identity(conn)
+    paths.ensure_private_dir(paths.backup_dir())
     if value is None:
-        if not create:
-            return None
         value = uuid.uuid4().hex
         conn.execute(insert(t), [{"key": DATABASE_ID, "value": value}])
-    return paths.backup_dir() / value
+    folder = paths.ensure_private_dir(paths.backup_dir() / value)
+    if _owns(folder, me):
+        return folder
+    # a copy: read the backups it came with from the original's folder; write its own apart
+    new = uuid.uuid4().hex
+    conn.execute(update(t).where(t.c.key == DATABASE_ID).values(value=new))
+    shared.append(value)
+    if conn.execute(select(t.c.key).where(t.c.key == SHARED_IDS)).first():
+        conn.execute(update(t).where(t.c.key == SHARED_IDS).values(value=",".join(shared)))
+    else:
+        conn.execute(insert(t), [{"key": SHARED_IDS, "value": ",".join(shared)}])
+    folder = paths.ensure_private_dir(paths.backup_dir() / new)
+    _write_claim(folder, me)
+    return folder
 
 
-def write(conn: Connection, account_id: int, folder: Path | None = None) -> tuple[Path, bytes, dict, int]:
-    """Write the account's encrypted backup as ``<name>.crmbak.pending``, fsynced.
+@dataclass(frozen=True)
+class Located:
+    path: Path
+    own: bool  # in this database's own folder: it may delete it
 
-    Returns (final path, key, manifest, size). The caller records the key in the database
-    and, once that commits, calls :func:`finish` to drop the ``.pending`` suffix."""
+
+def locate_name(conn: Connection, file_name: str, ids: tuple[str | None, list[str]] | None = None) -> Located:
+    """Where a backup file is: this database's folder, else a folder it shares read-only
+    with the database it was copied from. Writes nothing. ``ids``: :func:`_ids`, if read."""
+    value, shared = ids or _ids(conn)
+    own = paths.backup_dir() / (value or "-")
+    if not (own / file_name).exists():
+        for old in reversed(shared):
+            other = paths.backup_dir() / old / file_name
+            if other.exists():
+                return Located(other, False)
+    return Located(own / file_name, True)
+
+
+def locate(conn: Connection, backup: Backup) -> Path:
+    return locate_name(conn, backup.file_name).path
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    """A backup written as ``<name>.crmbak.pending``, fsynced, its writer's lock held until
+    :meth:`finish` (after the caller committed its key) or :meth:`abandon`."""
+
+    final: Path
+    key: bytes
+    manifest: dict
+    size: int
+    _fd: int = field(repr=False, default=-1)
+
+    @property
+    def path(self) -> Path:
+        return self.final.with_name(self.final.name + PENDING)
+
+    def finish(self) -> None:
+        try:
+            finish(self.final)
+        finally:
+            self._release()
+
+    def abandon(self) -> None:
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # the lock goes with it
+            self._fd = -1
+
+
+def _create_locked(folder: Path) -> tuple[Path, int]:
+    """A new ``.pending`` file, exclusively locked by this process. The lock is taken after
+    the file is created; a sweep that got in between (it would have found no writer) may have
+    removed it, so the name is checked to still be this file, else another is made."""
+    while True:
+        final = folder / f"{uuid.uuid4().hex}{SUFFIX}"
+        pending = final.with_name(final.name + PENDING)
+        fd = os.open(pending, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.stat(pending).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            return final, fd
+        os.close(fd)
+
+
+def write(conn: Connection, account_id: int) -> Pending:
+    """Write the account's encrypted backup as ``<name>.crmbak.pending``, fsynced, under this
+    process's lock. The caller records the key in the database and, once that commits, calls
+    :meth:`Pending.finish` to drop the ``.pending`` suffix (or :meth:`Pending.abandon`)."""
     from crm_tui.services import crypto
     from crm_tui.services.archive import write_backup_archive
 
-    paths.ensure_private_dir(paths.backup_dir())
-    folder = paths.ensure_private_dir(folder or database_folder(conn))  # type: ignore[arg-type]
-    final = folder / f"{uuid.uuid4().hex}{SUFFIX}"
-    pending = final.with_name(final.name + PENDING)
-    key = crypto.new_key()
-    fd = os.open(pending, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    folder = database_folder(conn)
+    final, fd = _create_locked(folder)
+    pending = Pending(final, crypto.new_key(), {}, 0, fd)
     try:
-        with os.fdopen(fd, "wb") as raw:
-            enc = crypto.EncryptingWriter(raw, key)
-            manifest = write_backup_archive(conn, account_id, enc)
+        with os.fdopen(os.dup(fd), "wb") as raw:
+            enc = crypto.EncryptingWriter(raw, pending.key)
+            pending.manifest = write_backup_archive(conn, account_id, enc)
             enc.close()
             raw.flush()
             os.fsync(raw.fileno())
         _fsync_dir(folder)
+        pending.size = os.fstat(fd).st_size
     except BaseException:
-        pending.unlink(missing_ok=True)
+        pending.abandon()
         raise
-    return final, key, manifest, pending.stat().st_size
+    return pending
 
 
 def finish(final: Path) -> None:
     pending = final.with_name(final.name + PENDING)
-    if pending.exists():
+    try:
         os.replace(pending, final)
-        _fsync_dir(final.parent)
+    except FileNotFoundError:
+        if not final.exists():
+            raise
+        return  # finished already (by a sweep after this writer was gone)
+    _fsync_dir(final.parent)
 
 
-def locate(conn: Connection, backup: Backup) -> Path:
-    folder = database_folder(conn, create=False)
-    if folder is None:
-        raise ArchiveError(f"the backup file {backup.file_name} is missing (this database has no backup folder)")
-    return folder / backup.file_name
+# --- reading ------------------------------------------------------------------------------
 
 
 def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
@@ -127,33 +340,133 @@ def key_for(s: Session, backup_id: int) -> bytes | None:
     return s.execute(select(BackupKey.key).where(BackupKey.backup_id == backup_id)).scalar()
 
 
-def sweep(engine: Engine) -> list[str]:
-    """Tidy what a crash may have left: finish committed backups still marked pending,
-    delete pending files no backup row names, delete files whose key is gone.
+# --- destroying -----------------------------------------------------------------------------
 
-    It runs inside a write transaction, so no close can be half-way through meanwhile."""
+
+def shred(path: Path) -> None:
+    """Overwrite the file in place with zeros, its full length, fsync it, then unlink it.
+
+    This defeats anyone who later reads the file system through its normal interface or a
+    copy of it; on copy-on-write file systems and SSDs the old blocks may survive elsewhere
+    (use full-disk encryption against that). The key was destroyed first in any case."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        length = os.fstat(fd).st_size
+        zeros = bytes(min(SHRED_CHUNK, max(length, 1)))
+        done = 0
+        while done < length:
+            done += os.pwrite(fd, zeros[: min(len(zeros), length - done)], done)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path.unlink()
+    _fsync_dir(path.parent)
+
+
+def _writer_gone(path: Path) -> int | None:
+    """Open ``path`` and take its lock: the fd (the caller closes it) when its writer is
+    gone, None while a writer still holds it (or the file vanished)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def sweep(engine: Engine) -> list[str]:
+    """Tidy what a crash may have left in this database's own folder: a ``.pending`` file
+    whose writer is gone is finished when this database committed its row and key, and
+    removed when it did not. Finished files, files being written, and other databases'
+    folders are never touched.
+
+    It runs inside a write transaction, so no close of this database is half-way meanwhile."""
     done: list[str] = []
     with db.write_connection(engine) as conn:
-        folder = database_folder(conn, create=False)  # no id yet: no backup was ever written
-        if folder is None or not folder.is_dir():
-            return done
         b = tables.backup
         rows = {row.file_name: row for row in conn.execute(select(b.c.id, b.c.file_name))}
         keyed = set(conn.execute(select(tables.backup_key.c.backup_id)).scalars())
-        for entry in sorted(folder.iterdir()):
-            name = entry.name
-            if name.endswith(SUFFIX + PENDING):
-                final_name = name[: -len(PENDING)]
-                row = rows.get(final_name)
-                if row is not None and row.id in keyed:
-                    finish(folder / final_name)
-                    done.append(f"finished {final_name}")
-                else:
+        if _ids(conn)[0] is not None:
+            _sweep_folder(database_folder(conn), rows, keyed, done)
+        else:
+            # No id: no backup of this database was ever committed, and none is made here (a
+            # refused command changes nothing). A close that crashed before its commit took
+            # its id with it, but its folder's owner file names this very database file.
+            me = _identity(conn)
+            if "ino" in me and paths.backup_dir().is_dir():
+                for folder in sorted(paths.backup_dir().iterdir()):
+                    claim = _read_claim(folder) if folder.is_dir() else None
+                    if claim and _same_database(claim, me):
+                        _sweep_folder(folder, rows, keyed, done)
+    return done
+
+
+def _sweep_folder(folder: Path, rows: dict, keyed: set, done: list[str]) -> None:
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        if name.startswith(CLAIM_TEMP):  # an owner file a killed process was writing
+            fd = _writer_gone(entry)
+            if fd is not None:
+                try:
                     entry.unlink(missing_ok=True)
                     done.append(f"removed unfinished {name}")
-            elif name.endswith(SUFFIX):
-                row = rows.get(name)
-                if row is None or row.id not in keyed:
-                    entry.unlink(missing_ok=True)
-                    done.append(f"removed keyless {name}")
-    return done
+                finally:
+                    os.close(fd)
+            continue
+        if not name.endswith(SUFFIX + PENDING):
+            continue
+        fd = _writer_gone(entry)
+        if fd is None:
+            continue  # its writer is still at work
+        try:
+            final_name = name[: -len(PENDING)]
+            row = rows.get(final_name)
+            if row is not None and row.id in keyed:
+                finish(folder / final_name)
+                done.append(f"finished {final_name}")
+            elif row is None:
+                entry.unlink(missing_ok=True)
+                done.append(f"removed unfinished {name}")
+            else:  # committed, then its key destroyed (restore or purge) before the rename
+                shred(entry)
+                done.append(f"destroyed {name}")
+        finally:
+            os.close(fd)
+
+
+def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
+    """Overwrite and unlink the files, in this database's own folder, of backups whose key this
+    database destroyed (a restore or purge whose removal was interrupted or failed).
+    Returns (removed names, warnings)."""
+    removed: list[str] = []
+    warnings: list[str] = []
+    b = tables.backup
+    with db.write_connection(engine) as conn:
+        if _ids(conn)[0] is None:  # it never wrote a backup
+            return removed, warnings
+        database_folder(conn)
+        keyed = set(conn.execute(select(tables.backup_key.c.backup_id)).scalars())
+        names = [r.file_name for r in conn.execute(
+            select(b.c.id, b.c.file_name).where(b.c.purged_at.is_not(None))) if r.id not in keyed]
+        ids = _ids(conn)
+        for name in names:
+            where = locate_name(conn, name, ids)
+            if not where.own or not where.path.exists():
+                continue
+            try:
+                shred(where.path)
+            except FileNotFoundError:
+                continue  # another purge got there first
+            except OSError as exc:
+                warnings.append(f"could not remove the backup file {name} ({exc.strerror or exc}); "
+                                "the next purge tries again")
+            else:
+                removed.append(name)
+    return removed, warnings

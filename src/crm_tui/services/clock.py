@@ -1,25 +1,37 @@
 """The one clock of the domain: aware UTC datetimes.
 
-``CRM_TUI_NOW`` (an ISO 8601 timestamp) pins the clock, for support drills and tests of
-the restore window through the CLI.
+Nothing outside the program moves it: no environment variable or file is read. Tests pin it
+in-process with :func:`set_fixed` (``tests/clocked.py`` does the same for a command run in
+a subprocess); the installed app and CLI never call it.
 """
 
 from __future__ import annotations
 
 import calendar
-import os
 from datetime import date, datetime, timedelta, timezone
 
-NOW_ENV = "CRM_TUI_NOW"
+# Set only by set_fixed (tests); None means the system clock.
+_fixed: datetime | None = None
+
+
+def parse(value: str | datetime) -> datetime:
+    """An ISO 8601 timestamp (or a datetime) as an aware UTC datetime; naive means UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def set_fixed(value: str | datetime | None) -> None:
+    """Pin the clock to ``value`` (None: the system clock again). For tests only."""
+    global _fixed
+    _fixed = None if value is None else parse(value)
 
 
 def now() -> datetime:
-    pinned = os.environ.get(NOW_ENV)
-    if pinned:
-        value = datetime.fromisoformat(pinned)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+    if _fixed is not None:
+        return _fixed
     return datetime.now(timezone.utc)
 
 

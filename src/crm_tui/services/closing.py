@@ -237,7 +237,7 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
-    final: Path | None = None
+    pending: backups.Pending | None = None
     try:
         # foreign keys off: delete_account_rows checks references itself, see there
         with db.write_session(engine, foreign_keys=False) as s:
@@ -253,13 +253,13 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 select(Member.id, Member.email, Member.password_hash).where(Member.account_id == account.id)
             ).all()
 
-            final, key, manifest, size = backups.write(conn, account.id)
-            counts = manifest["counts"]
-            backup = Backup(account_id=account.id, file_name=final.name, created_at=now, size=size,
-                            sha256="", format_version=archive.FORMAT_VERSION)
+            pending = backups.write(conn, account.id)
+            counts = pending.manifest["counts"]
+            backup = Backup(account_id=account.id, file_name=pending.final.name, created_at=now,
+                            size=pending.size, sha256="", format_version=archive.FORMAT_VERSION)
             s.add(backup)
             s.flush()
-            s.add(BackupKey(backup_id=backup.id, key=key))
+            s.add(BackupKey(backup_id=backup.id, key=pending.key))
             until = clock.restore_until(now)
             tombstone = ClosedAccount(
                 account_id=account.id, owner_email_hash=email_hash(owner.email),
@@ -284,10 +284,13 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
                 audit_hash=event.hash,
             )
     except BaseException:
-        if final is not None:
-            final.with_name(final.name + backups.PENDING).unlink(missing_ok=True)
+        if pending is not None:
+            pending.abandon()
         raise
-    backups.finish(final)
+    try:
+        pending.finish()
+    except OSError:
+        pass  # the close stands: its row and key are committed; the next sweep names the file
     db.checkpoint(engine)
     return receipt
 
@@ -364,8 +367,8 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
         if backup is None or key is None:
             raise RestoreRefused("the backup of that account no longer exists; it cannot be restored")
         conn = s.connection()
-        path = backups.locate(conn, backup)
-        with backups.decrypt_to_temp(path, key) as plain:
+        where = backups.locate_name(conn, backup.file_name)
+        with backups.decrypt_to_temp(where.path, key) as plain:
             zf = archive.open_zip(plain)
             manifest = archive.read_manifest(zf)
             if manifest["account"]["id"] != t.account_id:
@@ -382,7 +385,11 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
         s.execute(delete(BackupKey).where(BackupKey.backup_id == backup.id))
         backup.purged_at = now
         audit.append(s, "account.restore", actor=actor, account_id=account_id, details={"counts": counts}, at=now)
-    path.unlink(missing_ok=True)
+    if where.own:  # a copy of another database leaves the file it shares with it alone
+        try:
+            where.path.unlink(missing_ok=True)
+        except OSError:
+            pass  # the key is gone; the next purge removes the file
     return Restored(account_id, name, counts)
 
 
@@ -390,37 +397,76 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
 class PurgeReport:
     purged: int
     files_removed: int
+    # files the purge could not remove (it committed: the keys are gone); the next one retries
+    warnings: tuple[str, ...] = ()
+
+
+def newest_recorded_time(s) -> datetime | None:
+    """The latest moment this database has recorded an event at (audit events, closings,
+    restores, purges, backups)."""
+    from crm_tui.models import AuditEvent
+
+    found = [
+        s.execute(select(func.max(column))).scalar()
+        for column in (AuditEvent.at, ClosedAccount.closed_at, ClosedAccount.restored_at,
+                       ClosedAccount.purged_at, Backup.created_at, Backup.purged_at)
+    ]
+    found = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in found if t is not None]
+    return max(found) if found else None
+
+
+def _check_secure_delete(conn) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.exec_driver_sql("PRAGMA secure_delete").scalar() != 1:
+        raise db.DatabaseError("SQLite's secure_delete is off on this connection; nothing was purged")
 
 
 def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system") -> PurgeReport:
-    """Destroy the backups of accounts whose restore window has passed: key, then file."""
+    """Destroy the backups of accounts whose restore window has passed: the key (its row
+    deleted with ``secure_delete`` on, the WAL that held it checkpointed and truncated), then
+    the file (overwritten with zeros and fsynced before it is unlinked).
+
+    Refused when the clock reads earlier than the newest time the database has recorded (a
+    clock set back would otherwise decide which windows have passed). Once the keys are
+    destroyed the purge stands: a file it cannot remove is reported in ``warnings`` and
+    removed by the next purge."""
     now = now or clock.now()
-    files: list[Path] = []
     with db.write_session(engine) as s:
+        newest = newest_recorded_time(s)
+        if newest is not None and now < newest:
+            raise InvalidInput(
+                f"the clock reads {now:%Y-%m-%d %H:%M:%S} UTC, earlier than {newest:%Y-%m-%d %H:%M:%S} UTC "
+                "recorded in the database (has the clock been set back?); nothing was purged")
+        conn = s.connection()
+        _check_secure_delete(conn)
         due = [
             t for t in s.execute(select(ClosedAccount).where(ClosedAccount.state == "closed")).scalars()
             if not window_open(t.restore_until, now)
         ]
-        conn = s.connection()
         for t in due:
             if t.backup_id:
                 backup = s.get(Backup, t.backup_id)
                 s.execute(delete(BackupKey).where(BackupKey.backup_id == t.backup_id))
                 if backup is not None:
                     backup.purged_at = now
-                    files.append(backups.locate(conn, backup))
             t.state = "purged"
             t.purged_at = now
             s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
             audit.append(s, "account.purge", actor=actor, account_id=t.account_id, details={}, at=now)
-    removed = 0
-    for path in files:
-        if path.exists():
-            path.unlink()
-            removed += 1
-    backups.sweep(engine)
-    db.checkpoint(engine)  # also completes one an earlier close had to leave pending
-    return PurgeReport(len(due), removed)
+    notes: list[str] = []
+    if not db.checkpoint(engine):  # the deleted keys leave the WAL; also completes an earlier one
+        notes.append("another connection is still reading, so the write-ahead log could not be truncated "
+                     "yet; the destroyed keys leave it when the app next opens the database or at the next purge")
+    # Then the files: these, and any an earlier restore or purge could not remove. A copy of
+    # another database leaves the files it shares with it alone (see backups).
+    try:
+        backups.sweep(engine)
+        removed, warnings = backups.remove_destroyed(engine)
+    except Exception as exc:  # the purge has committed: report, never undo or hide it
+        reason = getattr(exc, "strerror", None) or str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        removed, warnings = [], [f"could not remove the backup files ({reason}); the next purge tries again"]
+    return PurgeReport(len(due), len(removed), tuple(notes + warnings))
 
 
 def account_count(engine: Engine) -> int:

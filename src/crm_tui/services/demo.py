@@ -34,7 +34,7 @@ from crm_tui.models import (
     TextMessage,
     Todo,
 )
-from crm_tui.services import audit, billing, clock
+from crm_tui.services import audit, billing, clock, reserved
 from crm_tui.services.auth import hash_password
 from crm_tui.services.errors import InvalidInput
 
@@ -346,6 +346,8 @@ def create(engine: Engine, *, contacts: int = 250, seed: int = 1, reset: bool = 
             Member.__table__.c.email.in_([u.email for u in DEMO_USERS]))).scalars())
         if existing and not reset:
             raise InvalidInput("the demo accounts exist already; use 'crm-tui demo --reset' to recreate them")
+        reserved.refuse_reserved(conn, [u.email for u in DEMO_USERS],
+                                 what="the demo accounts were not created")
         if existing:
             conn.execute(delete(Account.__table__).where(Account.__table__.c.id.in_(set(existing))))
         billing.ensure_plans(conn)

@@ -25,7 +25,7 @@ from crm_tui.models import (
     Member,
     Todo,
 )
-from crm_tui.services import audit, clock
+from crm_tui.services import audit, clock, reserved
 from crm_tui.services.auth import (
     SignedIn,
     confirm_with_password,
@@ -255,6 +255,7 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
         taken = s.execute(select(Member.id).where(func.lower(Member.email) == email)).first()
         if taken:
             raise InvalidInput(f"{email} already has a crm-tui account")
+        reserved.refuse_reserved(s.connection(), [email], what="nobody was added")
         member = Member(account_id=actor.account_id, email=email, name=name, role=role,
                         password_hash=hashed, created_at=clock.now())
         s.add(member)
