@@ -109,6 +109,24 @@ def test_a_space_around_the_name_is_named(demo_url, typed, where):
     at_confirmation(demo_url, check)
 
 
+def test_a_trailing_space_is_put_right_with_backspace(demo_url):
+    """Sent back to the name field after a trailing space, Backspace takes off the space (the
+    field does not select its whole text on focus, which Backspace would wipe)."""
+    from textual.widgets import Button, Input
+
+    async def check(app, pilot, confirm):
+        await to_name_field(app, pilot, confirm)
+        await pilot.press(*"Acme", "space", *"Realty", "space", "enter", *PASSWORDS[OWNER], "enter")
+        await pilot.pause()
+        name = confirm.query_one("#close-name", Input)
+        assert app.focused is name and name.value == "Acme Realty "
+        await press(pilot, "backspace")
+        assert name.value == "Acme Realty"
+        assert not confirm.query_one("#close-delete", Button).disabled
+
+    at_confirmation(demo_url, check)
+
+
 def test_team_members_are_counted_in_words(demo_url):
     from crm_tui.services import auth, team
 

@@ -117,8 +117,10 @@ class CloseConfirmScreen(CrmScreen):
         with Vertical(id="close-form"):
             with Horizontal(classes="close-row"):
                 yield Label("", id="close-name-label", classes="close-label")
+                # not selected on focus: sent back here to put a space or a letter right, the
+                # user's Backspace or arrow keys must not wipe the whole name
                 yield FormInput(id="close-name", compact=True, disabled=True, placeholder="the name, exactly",
-                                next_on_enter="#close-password")
+                                next_on_enter="#close-password", select_on_focus=False)
             with Horizontal(classes="close-row"):
                 yield Label("Your password", classes="close-label")
                 yield FormInput(id="close-password", password=True, compact=True, disabled=True,
