@@ -94,6 +94,15 @@ def test_the_receipt_is_saved_privately_without_overwriting(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name])  # no leftovers
 
 
+def test_the_receipts_file_name_is_dated_in_the_owners_zone(tmp_path):
+    import dataclasses
+
+    from crm_tui.services.closing import save_receipt
+
+    receipt = dataclasses.replace(a_receipt(), time_zone="America/New_York")  # 23:59 UTC is 18:59 there
+    assert save_receipt(receipt, tmp_path).name == "birch-co-bookkeeping-closing-receipt-20261130-185900.txt"
+
+
 def test_the_receipt_goes_to_the_downloads_folder_by_default(isolated_dirs, monkeypatch):
     from crm_tui import paths
     from crm_tui.services.closing import save_receipt

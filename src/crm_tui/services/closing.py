@@ -86,7 +86,7 @@ def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> 
 
     folder = export._folder(out_dir)
     stem = (f"{export.safe_name(receipt.account_name, 'account')}-closing-receipt-"
-            f"{receipt.closed_at.astimezone(timezone.utc):%Y%m%d-%H%M%S}")
+            f"{zones.local(receipt.closed_at, zones.zone_for(receipt.time_zone)):%Y%m%d-%H%M%S}")  # the owner's
     target = export._TargetFile(folder, stem, ".txt")
     try:
         target.file.write((receipt_text(receipt) + "\n").encode("utf-8"))
