@@ -82,7 +82,7 @@ def test_team_list_and_audit_count_in_words(run, fresh_demo):
         for table, column in (("contact", "owner_id"), ("todo", "assignee_id"), ("appointment", "owner_id")):
             conn.execute(text(f"DELETE FROM {table} WHERE {column} = :m AND id <> "
                               f"(SELECT min(id) FROM {table} WHERE {column} = :m)"), {"m": player})
-    code, out, err = run(["team", "list", "--email", OWNER])
+    code, out, err = run(["team", "list", "--email", OWNER, "--password-stdin"], stdin=PASSWORDS[OWNER] + "\n")
     assert code == 0, err
     assert "1 contact, 1 to-do, 1 appointment" in next(line for line in out.splitlines() if PLAYER in line)
     worded = re.findall(r"\b(\d[\d,]*) (contact|to-do|appointment)(s?)\b", out)

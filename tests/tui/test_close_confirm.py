@@ -4,7 +4,6 @@ key away (never taken from typing), counts in words; and the goodbye screen's sa
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 
@@ -162,7 +161,6 @@ def test_each_alternative_is_one_key_away_and_esc_comes_back(demo_url, key, scre
 
 
 def test_the_alternatives_keys_are_listed_and_never_taken_from_typing(demo_url):
-    from rich.console import Console
     from textual.widgets import Input
 
     from tui.test_qa_walk import shown_footer_keys
@@ -174,9 +172,7 @@ def test_the_alternatives_keys_are_listed_and_never_taken_from_typing(demo_url):
         # in the footer at 80 columns, or in the ? help (which lists every active binding)
         shown = shown_footer_keys(confirm)
         await press(pilot, "question_mark")
-        console = Console(width=200, record=True, file=io.StringIO())
-        console.print(app.screen.query("HelpPanel BindingsTable").first().render_bindings_table())
-        help_text = console.export_text()
+        help_text = " ".join(row.description for row in app.screen.rows)  # the keys help lists them
         for key in keys:
             assert key in shown or bound[key] in help_text, key
         await press(pilot, "question_mark")
