@@ -7,7 +7,8 @@ from textual.binding import Binding
 from textual.containers import Center, Container, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from crm_tui.tui.base import CrmScreen
+from crm_tui.services.errors import as_sentence
+from crm_tui.tui.base import CrmScreen, ErrorText
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
@@ -210,18 +211,18 @@ class SignInScreen(CrmScreen):
         self.query_one(focus, Input).focus()
         self._message(message, error=True)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: ErrorText) -> None:
         # The database could not answer: the password stays, and Enter in it tries again.
         self._keys_follow()
         self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).focus()
-        self._message(message[:1].upper() + message[1:] + ".", error=True)
+        self._message(message.sentence, error=True)
 
     def _wrong(self, _message: str) -> None:
         self._again("#password", "Wrong email or password. Type the password again.")
 
     def _throttled(self, message: str) -> None:
-        self._again("#password", message[:1].upper() + message[1:] + ". Then type the password again.")
+        self._again("#password", as_sentence(message) + " Then type the password again.")
 
     def _account_closed(self, message: str) -> None:
         # Nothing to type again for this email: another one, perhaps (it is selected on focus).
