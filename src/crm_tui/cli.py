@@ -1,6 +1,7 @@
 """The ``crm-tui`` command line.
 
-Exit codes: 0 done, 1 refused (one line on stderr says why), 2 usage.
+Exit codes: 0 done, 1 refused (one line on stderr says why), 2 usage. A bug exits 1 too, with
+one line naming the log file that holds its traceback.
 ``--help`` and ``--version`` import neither Textual nor the database stack: every command
 imports what it needs when it runs.
 """
