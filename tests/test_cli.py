@@ -491,3 +491,54 @@ def test_admin_survey_comments_shows_each_comment_with_its_reason_and_nothing_th
 def test_admin_survey_comments_without_any(cli, demo_url):
     code, out, err = cli(["admin", "survey", "--comments"])
     assert (code, out, err) == (0, "No survey comments.\n", "")
+
+
+# --- a bug: one line, and the traceback in the log file -----------------------------------------
+
+
+def test_an_unexpected_error_exits_1_with_one_line_naming_the_log_holding_the_traceback(
+        cli, signed_in, monkeypatch):
+    import platformdirs
+
+    from crm_tui.services import accounts
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the impact went wrong\nsecond line")
+
+    monkeypatch.setattr(accounts, "impact", broken)
+    code, out, err = cli(["account", "impact", "--email", OWNER])
+    log = platformdirs.user_log_path("crm-tui") / "crm-tui.log"
+    assert (code, out) == (1, "")
+    assert one_line(err) == (f"crm-tui: unexpected error: RuntimeError: the impact went wrong "
+                             f"(the traceback is in {log})")
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "RuntimeError: the impact went wrong" in text
+    assert "in broken" in text
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.parent.stat().st_mode & 0o777 == 0o700
+    # a second one is added to the same file
+    cli(["account", "impact", "--email", OWNER])
+    assert log.read_text().count("Traceback (most recent call last)") == 2
+
+
+def test_with_crm_tui_debug_an_unexpected_error_is_raised(cli, signed_in, monkeypatch):
+    from crm_tui.services import accounts
+
+    monkeypatch.setattr(accounts, "impact", lambda *_a, **_k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setenv("CRM_TUI_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        cli(["account", "impact", "--email", OWNER])
+
+
+def test_an_unexpected_error_that_cannot_be_logged_still_says_one_line(cli, signed_in, monkeypatch, tmp_path):
+    from crm_tui import paths
+    from crm_tui.services import accounts
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setattr(paths, "log_file", lambda: blocker / "crm-tui.log")
+    monkeypatch.setattr(accounts, "impact", lambda *_a, **_k: (_ for _ in ()).throw(RuntimeError("boom")))
+    code, _out, err = cli(["account", "impact", "--email", OWNER])
+    assert code == 1
+    assert one_line(err).startswith("crm-tui: unexpected error: RuntimeError: boom (the traceback could not be "
+                                    "logged: ")

@@ -1,6 +1,7 @@
 """The ``crm-tui`` command line.
 
-Exit codes: 0 done, 1 refused (one line on stderr says why), 2 usage.
+Exit codes: 0 done, 1 refused (one line on stderr says why), 2 usage. A bug exits 1 too, with
+one line naming the log file that holds its traceback.
 ``--help`` and ``--version`` import neither Textual nor the database stack: every command
 imports what it needs when it runs.
 """
@@ -15,13 +16,16 @@ from contextlib import contextmanager, suppress
 from typing import Callable, Iterator
 
 from crm_tui import __version__
+from crm_tui.services.errors import CLI_REFUSED, DomainError
 from crm_tui.text import plural
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
-class Refused(Exception):
+class Refused(DomainError):
     """A one-line refusal from the CLI itself (exit 1)."""
+
+    code = CLI_REFUSED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -269,7 +273,6 @@ def cmd_account_impact(args) -> int:
 
 def cmd_account_close(args) -> int:
     from crm_tui.services import closing, survey, zones
-    from crm_tui.services.errors import DomainError
 
     # The survey answer is checked before closing: a refusal after the close would say
     # "refused" (exit 1) about an account that is already gone.
@@ -290,12 +293,10 @@ def cmd_account_close(args) -> int:
             survey.submit(engine, args.reason, args.comment or "", plan_code=receipt.plan_code,
                           tenure_months=receipt.tenure_months, team_size=receipt.team_size)
         except Exception as exc:  # the close stands: report the optional survey, still exit 0
-            message = _refusal(exc)
-            if message is None or os.environ.get("CRM_TUI_DEBUG"):
+            if os.environ.get("CRM_TUI_DEBUG"):
                 raise
-            from crm_tui.text import clean
-
-            print(f"crm-tui: the account is closed; your survey answer was not saved ({clean(message)})",
+            message = _refusal(exc) or _unexpected(exc)
+            print(f"crm-tui: the account is closed; your survey answer was not saved ({message})",
                   file=sys.stderr)
         else:
             print("Thank you for telling us why you left.")
@@ -810,33 +811,51 @@ def _not_text(args) -> str | None:
 
 def outcome_of(exc: BaseException) -> int:
     """The exit code for an exception a command let out: every refusal is one line on
-    stderr, never a traceback; anything else is raised again."""
+    stderr, never a traceback. Anything else is a bug: one line on stderr too, naming the
+    log file its traceback was written to (``CRM_TUI_DEBUG`` raises it instead)."""
     if isinstance(exc, KeyboardInterrupt):
         print("crm-tui: interrupted", file=sys.stderr)
         return 130
     message = _refusal(exc) if isinstance(exc, Exception) else None
-    if message is None or os.environ.get("CRM_TUI_DEBUG"):
+    if os.environ.get("CRM_TUI_DEBUG") or not isinstance(exc, Exception):
         raise exc
-    from crm_tui.text import clean
-
-    print(f"crm-tui: {clean(message)}", file=sys.stderr)  # it may quote what was typed
+    if message is None:
+        message = _unexpected(exc)
+    print(f"crm-tui: {message}", file=sys.stderr)
     return EXIT_REFUSED
 
 
 def _refusal(exc: Exception) -> str | None:
-    from crm_tui.db import DatabaseError
-    from crm_tui.services.errors import DomainError
+    """The line for a refusal (cleaned: it may quote what was typed), or None for a bug."""
+    from crm_tui.services.errors import message
 
-    if isinstance(exc, (Refused, DomainError, DatabaseError)):
-        return str(exc)
+    return message(exc, detail=True)
+
+
+def _unexpected(exc: Exception) -> str:
+    """The line for a bug; its traceback goes to the log file, which the line names."""
+    from crm_tui.text import clean
+
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    line = clean(f"unexpected error: {type(exc).__name__}: {first}")
     try:
-        from sqlalchemy.exc import SQLAlchemyError
-    except ImportError:  # pragma: no cover
-        SQLAlchemyError = ()  # type: ignore[assignment]
-    if isinstance(exc, SQLAlchemyError):
-        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return f"database error: {text[0] if text else type(exc).__name__}"
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror or exc}{where}"
-    return f"unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        path = _log_traceback(exc)
+    except OSError as log_exc:
+        return f"{line} (the traceback could not be logged: {log_exc.strerror or log_exc})"
+    return f"{line} (the traceback is in {clean(path)})"
+
+
+def _log_traceback(exc: BaseException):
+    """Append ``exc``'s traceback, dated, to the log file (0600, in a 0700 folder); its path."""
+    import time
+    import traceback
+
+    from crm_tui import paths
+
+    path = paths.log_file()
+    paths.ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S %z')} crm-tui {__version__}\n")
+        log.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    return path

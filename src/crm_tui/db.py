@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from crm_tui import paths
+from crm_tui.text import first_line
 
 if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard need only Core
     from sqlalchemy.orm import Session
@@ -30,7 +31,15 @@ _WRITE = "crm_tui_write"
 
 
 class DatabaseError(Exception):
-    """The database cannot be opened or used; the message is one line for the user."""
+    """The database cannot be opened or used; the message is one line for the user.
+    ``code`` and ``undone`` as a domain error's (see :mod:`crm_tui.services.errors`)."""
+
+    code = "database.unusable"
+
+    def __init__(self, message: str, *, undone: str | None = None) -> None:
+        super().__init__(message)
+        self.field = None
+        self.undone = undone
 
 
 _engines: dict[str, Engine] = {}
@@ -132,7 +141,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     try:
         engine = create_engine(target, **kwargs)
     except Exception as exc:  # missing driver, malformed URL
-        raise DatabaseError(f"cannot use database URL {resolved!r}: {_one_line(exc)}") from None
+        raise DatabaseError(f"cannot use database URL {resolved!r}: {first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         _install_sqlite_events(engine, read_only)
     if migrate:
@@ -146,7 +155,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
             raise
         except Exception as exc:
             engine.dispose()
-            raise DatabaseError(f"cannot open the database: {_one_line(exc)}") from None
+            raise DatabaseError(f"cannot open the database: {first_line(exc)}") from None
     _engines[resolved] = engine
     return engine
 
@@ -155,11 +164,6 @@ def dispose_all() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -178,7 +182,7 @@ def ensure_schema(engine: Engine) -> None:
     try:
         rev = current_revision(engine)
     except SADatabaseError as exc:
-        raise DatabaseError(f"not a usable database: {_one_line(exc)}") from None
+        raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
     if rev == SCHEMA_REVISION:
         return
     run_migrations(engine)
@@ -192,7 +196,7 @@ def _check_schema_read_only(engine: Engine, path: Path | None) -> None:
     try:
         rev = current_revision(engine)
     except SADatabaseError as exc:
-        raise DatabaseError(f"not a usable database: {_one_line(exc)}") from None
+        raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
     if rev != SCHEMA_REVISION:
         raise DatabaseError(f"the database {path} is read-only and needs an upgrade (schema {rev or 'none'} "
                             f"to {SCHEMA_REVISION}); open it once where it can be written")

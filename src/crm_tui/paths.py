@@ -41,6 +41,13 @@ def config_dir() -> Path:
     return platformdirs.user_config_path(APP_NAME)
 
 
+def log_file() -> Path:
+    """Where the command line writes the traceback of an unexpected error."""
+    import platformdirs
+
+    return platformdirs.user_log_path(APP_NAME) / "crm-tui.log"
+
+
 def sessions_file() -> Path:
     """Where ``crm-tui login`` keeps its tokens (0600, in a 0700 folder)."""
     return config_dir() / "sessions.json"

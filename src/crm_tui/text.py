@@ -42,6 +42,13 @@ def clean(text: object, *, multiline: bool = False, limit: int | None = None) ->
     return s
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text (a database driver's own, when it wraps one),
+    or its class's name when it has none."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
 # --- counts in words ---------------------------------------------------------------------------
 
 # Nouns whose plural is not the regular one (the rules below cover "entry" → "entries").

@@ -321,3 +321,36 @@ def test_a_receipt_that_cannot_be_saved_says_why_and_the_screen_stays(demo_url, 
         assert app.screen is goodbye
 
     at_confirmation(demo_url, check)
+
+
+@pytest.mark.parametrize(("error", "status", "focus"), [
+    ("name", "The name you typed differs; nothing was deleted.", "#close-name"),
+    ("damaged", "Rows of the team naming its contacts are damaged; nothing was deleted.", "#close-password"),
+    ("password", "Wrong password; nothing was deleted.", "#close-password"),
+])
+def test_a_refused_close_is_told_from_the_errors_code_and_fields_not_its_text(demo_url, error, status, focus):
+    """The screen adds "nothing was deleted" unless the error says it already (``undone``), and
+    goes back to the name only when the name is what is wrong (``field``), whatever the words."""
+    from textual.widgets import Input
+
+    from crm_tui import db
+    from crm_tui.services import errors
+    from crm_tui.services.errors import AuthenticationFailed, InvalidInput
+    from crm_tui.tui.base import error_text
+
+    exc = {
+        "name": InvalidInput("the name you typed differs; nothing was deleted", code=errors.NAME_MISMATCH,
+                             field="name", undone="deleted"),
+        "damaged": db.DatabaseError("rows of the team naming its contacts are damaged; nothing was deleted",
+                                    undone="deleted"),
+        "password": AuthenticationFailed("wrong password", code=errors.WRONG_PASSWORD, field="password"),
+    }[error]
+
+    async def check(app, pilot, confirm):
+        confirm.refused(error_text(exc))
+        await pilot.pause()
+        assert text_of(confirm, "#close-status") == status
+        assert confirm.query_one("#close-status").has_class("-error")
+        assert app.focused is confirm.query_one(focus, Input)
+
+    at_confirmation(demo_url, check)

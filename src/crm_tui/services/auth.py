@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, tables
-from crm_tui.services import clock
+from crm_tui.services import clock, errors
 from crm_tui.services.errors import (
     AccountClosed,
     AuthenticationFailed,
@@ -110,9 +110,11 @@ MIN_PASSWORD_LENGTH = 8
 def check_new_password(password: str, email: str = "") -> None:
     """Refuse a password a new owner chooses that is too short or is their email address."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+                           code=errors.PASSWORD_TOO_WEAK, field="password")
     if email and password.strip().lower() == normalise_email(email):
-        raise InvalidInput("the password cannot be your email address")
+        raise InvalidInput("the password cannot be your email address", code=errors.PASSWORD_TOO_WEAK,
+                           field="password")
 
 
 _DUMMY_HASH = (
@@ -190,7 +192,7 @@ def _verify(engine: Engine, member_id: int, password: str, now: datetime) -> Non
             else:
                 _count_failure(conn, member_id, now)
     if not ok:
-        raise AuthenticationFailed("wrong password")
+        raise AuthenticationFailed("wrong password", code=errors.WRONG_PASSWORD, field="password")
 
 
 def _throttle_row(conn: Connection, member_id: int):
@@ -199,7 +201,7 @@ def _throttle_row(conn: Connection, member_id: int):
         select(m.c.password_hash, m.c.failed_logins, m.c.last_failed_at).where(m.c.id == member_id)
     ).first()
     if row is None:
-        raise AuthenticationFailed("wrong email or password")
+        raise AuthenticationFailed("wrong email or password", code=errors.WRONG_CREDENTIALS)
     return row
 
 
@@ -260,13 +262,13 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
         closed = None if member_id is not None else _closed_membership(conn, email)
     if member_id is None:
         _refuse_if_closed(closed, password, now)
-        raise AuthenticationFailed("wrong email or password")
+        raise AuthenticationFailed("wrong email or password", code=errors.WRONG_CREDENTIALS)
     try:
         _verify(engine, member_id, password, now)
     except Throttled:
         raise
     except AuthenticationFailed:
-        raise AuthenticationFailed("wrong email or password") from None
+        raise AuthenticationFailed("wrong email or password", code=errors.WRONG_CREDENTIALS) from None
     with db.read_connection(engine) as conn:
         row = conn.execute(
             select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"),
@@ -275,7 +277,7 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
             .where(m.c.id == member_id)
         ).first()
     if row is None:  # removed in the moment since its password was checked
-        raise AuthenticationFailed("wrong email or password")
+        raise AuthenticationFailed("wrong email or password", code=errors.WRONG_CREDENTIALS)
     return SignedIn(*row)
 
 
@@ -378,7 +380,7 @@ def load_actor(s: Session, who: SignedIn, action: str | None = None) -> Member:
 
     member = s.get(Member, who.member_id)
     if member is None or member.account_id != who.account_id:
-        raise NotFound("your access to this account has ended")
+        raise NotFound("your access to this account has ended", code=errors.ACCESS_ENDED)
     if action is not None:
         authorize(member, action)
     return member

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
-from crm_tui.services import archive, audit, backups, clock, sessions, zones
+from crm_tui.services import archive, audit, backups, clock, errors, sessions, zones
 from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, reauthenticate
 from crm_tui.services.auth import email_hash  # sign-in reads the tombstone's hashes too
@@ -192,7 +192,7 @@ def delete_account_rows(conn, account_id: int) -> None:
                 if conn.execute(q).first() is not None:
                     raise db.DatabaseError(
                         f"rows of {fk.parent.table.name} outside this account refer to its {t.name} rows "
-                        "(the data is damaged); nothing was deleted")
+                        "(the data is damaged); nothing was deleted", undone="deleted")
             if sqlite and model is not Account and _rebuilds_indexes(conn, t, mine):
                 _delete_rebuilding_indexes(conn, t, mine)
             else:
@@ -233,7 +233,8 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         account = s.get(Account, owner.account_id)
         problem = name_problem(confirm_name, account.name)
         if problem:
-            raise InvalidInput(f"{problem}; nothing was deleted")
+            raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
+                               undone="deleted")
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
@@ -245,7 +246,8 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
             account = s.get(Account, owner.account_id)
             problem = name_problem(confirm_name, account.name)
             if problem:
-                raise InvalidInput(f"{problem}; nothing was deleted")
+                raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
+                               undone="deleted")
             now = clock.now()
             conn = s.connection()
             plan_code = s.get(Plan, account.plan_id).code

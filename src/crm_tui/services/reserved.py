@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from crm_tui import tables
 from crm_tui.services.auth import email_hash, normalise_email
-from crm_tui.services.errors import InvalidInput
+from crm_tui.services.errors import EMAIL_RESERVED, InvalidInput
 
 
 def reservation(conn: Connection, emails: Iterable[str], *, except_account: int | None = None
@@ -45,4 +45,4 @@ def refuse_reserved(conn: Connection, emails: Iterable[str], *, what: str,
     email, until = found
     raise InvalidInput(
         f"{email} belongs to a closed account until {until:%d %B %Y} (it can be restored until then; "
-        f"the address is free once it is restored or purged); {what}")
+        f"the address is free once it is restored or purged); {what}", code=EMAIL_RESERVED, field="email")

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db
-from crm_tui.services import clock
+from crm_tui.services import clock, errors
 from crm_tui.services.auth import SignedIn
 from crm_tui.services.errors import AuthenticationFailed, NotFound
 
@@ -57,7 +57,7 @@ def _still_there(conn: Connection, who: SignedIn) -> None:
     from crm_tui.services.auth import still_member
 
     if not still_member(conn, who):
-        raise NotFound("your access to this account has ended")
+        raise NotFound("your access to this account has ended", code=errors.ACCESS_ENDED)
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,9 @@ def check(engine: Engine, token: str, member_id: int, now: datetime | None = Non
             select(t.c.id, t.c.member_id, t.c.last_used_at).where(t.c.token_hash == token_hash(token))
         ).first()
     if row is None or row.member_id != member_id:
-        raise AuthenticationFailed("not signed in")
+        raise AuthenticationFailed("not signed in", code=errors.NOT_SIGNED_IN)
     if row.last_used_at <= now - IDLE:
-        raise AuthenticationFailed("the session has expired")
+        raise AuthenticationFailed("the session has expired", code=errors.SESSION_EXPIRED)
     return Checked(row.id, stale=now - row.last_used_at >= TOUCH_EVERY)
 
 

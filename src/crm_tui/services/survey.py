@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from crm_tui import db
 from crm_tui.models import SurveyResponse
 from crm_tui.services import clock
-from crm_tui.services.errors import InvalidInput
+from crm_tui.services.errors import SURVEY_ANSWER, InvalidInput
 
 REASONS = (
     "Too expensive",
@@ -28,14 +28,16 @@ def checked(reason: str, comment: str = "") -> str:
     """The comment as it would be stored; refuses an unknown reason or a too-long comment.
     Callers that close an account first check the answer with this, before closing."""
     if reason not in REASONS:
-        raise InvalidInput(f"reason must be one of: {'; '.join(REASONS)}")
+        raise InvalidInput(f"reason must be one of: {'; '.join(REASONS)}", code=SURVEY_ANSWER, field="reason")
     comment = comment.strip()
     try:
         comment.encode("utf-8")
     except UnicodeEncodeError:  # a byte that is not UTF-8, as Python hands it over (PEP 383)
-        raise InvalidInput("the comment is not valid text (UTF-8)") from None
+        raise InvalidInput("the comment is not valid text (UTF-8)", code=SURVEY_ANSWER,
+                           field="comment") from None
     if len(comment) > MAX_COMMENT:
-        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters")
+        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", code=SURVEY_ANSWER,
+                           field="comment")
     return comment
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from crm_tui.services.errors import InvalidInput
+from crm_tui.services.errors import ZONE_UNKNOWN, InvalidInput
 
 UTC_NAME = "UTC"
 LOCALTIME = "/etc/localtime"
@@ -116,7 +116,8 @@ def checked(name: str) -> str:
             return zone
     if _named(wanted) is not None:  # a zone outside the listed set (e.g. a system-only link)
         return wanted
-    raise InvalidInput(f"unknown time zone {text!r}; type an IANA name such as America/New_York")
+    raise InvalidInput(f"unknown time zone {text!r}; type an IANA name such as America/New_York",
+                       code=ZONE_UNKNOWN, field="time_zone")
 
 
 # --- writing times for a member ------------------------------------------------------------------

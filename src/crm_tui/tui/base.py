@@ -13,23 +13,34 @@ if TYPE_CHECKING:
     from crm_tui.tui.app import CrmApp
 
 
-def error_text(exc: BaseException) -> str | None:
-    """The one-line message for an error a user can be shown, or None for a bug."""
-    from crm_tui.db import DatabaseError
-    from crm_tui.services.errors import DomainError
-    from crm_tui.text import clean
+class ErrorText(str):
+    """The one line for an error a user can be shown (as the service worded it), with what a
+    screen branches on: the error's ``code``, ``field`` and ``undone`` (see
+    :mod:`crm_tui.services.errors`), and ``sentence``, the line as the app shows it."""
 
-    if isinstance(exc, (DomainError, DatabaseError)):
-        return clean(str(exc))
-    try:
-        from sqlalchemy.exc import OperationalError
-    except ImportError:  # pragma: no cover
+    code: str | None = None
+    field: str | None = None
+    undone: str | None = None
+
+    @property
+    def sentence(self) -> str:
+        from crm_tui.services.errors import as_sentence
+
+        return as_sentence(self)
+
+
+def error_text(exc: BaseException) -> ErrorText | None:
+    """The one-line message for an error a user can be shown, or None for a bug."""
+    from crm_tui.services import errors
+
+    text = errors.message(exc)
+    if text is None:
         return None
-    if isinstance(exc, OperationalError):
-        return clean("the database is busy or unavailable; please try again")
-    if isinstance(exc, OSError):
-        return clean(f"{exc.strerror or exc}")
-    return None
+    out = ErrorText(text)
+    out.code = errors.code_of(exc)
+    out.field = getattr(exc, "field", None)
+    out.undone = getattr(exc, "undone", None)
+    return out
 
 
 class ServiceCalls:

@@ -17,8 +17,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from crm_tui.services.errors import as_sentence
 from crm_tui.text import noun, plural
-from crm_tui.tui.base import CrmScreen
+from crm_tui.tui.base import CrmScreen, ErrorText
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
@@ -210,7 +211,7 @@ class CloseConfirmScreen(CrmScreen):
         problem = self.name_problem()
         if problem:
             self.name_told = True
-            self.status(problem[:1].upper() + problem[1:] + ".", error=True)
+            self.status(as_sentence(problem), error=True)
         elif self.name_told:
             self.status("The name matches.")
 
@@ -262,15 +263,14 @@ class CloseConfirmScreen(CrmScreen):
         if not deleting:
             self.query_one("#close-delete", Button).disabled = not self.name_matches()
 
-    def refused(self, message: str) -> None:
+    def refused(self, message: ErrorText) -> None:
         self.set_deleting(False)
         password = self.query_one("#close-password", Input)
         password.value = ""
-        text = message[:1].upper() + message[1:]
-        if "nothing was deleted" not in text.lower():
-            text += "; nothing was deleted"
-        self.status(text + ".", error=True)
-        if "name" in message:
+        # a refused close deletes nothing; say so, unless the message does already
+        self.status(message.sentence if message.undone == "deleted"
+                    else as_sentence(f"{message}; nothing was deleted"), error=True)
+        if message.field == "name":
             self.name_told = True
             self.query_one("#close-name", Input).focus()
         else:

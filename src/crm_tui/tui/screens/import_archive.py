@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Center, Container, Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from crm_tui.tui.base import CrmScreen
+from crm_tui.tui.base import CrmScreen, ErrorText
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
@@ -138,9 +138,9 @@ class ImportArchiveScreen(CrmScreen):
         self.query_one("#import-again", Input).value = ""
         self.query_one("#import-password", Input).focus()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: ErrorText) -> None:
         self.query_one("#import-go", Button).disabled = False
-        self._message(message[:1].upper() + message[1:] + ".", error=True)
+        self._message(message.sentence, error=True)
 
     def _done(self, result) -> None:
         from crm_tui.tui.screens.import_done import ImportDoneScreen

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
+from crm_tui.services.errors import capitalised
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormInput
@@ -108,6 +109,7 @@ class MyAccountScreen(SectionScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         from crm_tui.services import profile, zones
+        from crm_tui.services import errors
         from crm_tui.services.errors import InvalidInput
 
         event.stop()
@@ -117,7 +119,7 @@ class MyAccountScreen(SectionScreen):
         except InvalidInput as exc:
             found = zones.matching(text) if text else []
             if len(found) != 1:  # one match is as good as typing it whole
-                self.query_one("#zone-error", Static).update(safe(str(exc)[:1].upper() + str(exc)[1:]))
+                self.query_one("#zone-error", Static).update(safe(capitalised(errors.message(exc))))
                 return
             name = found[0]
         self.query_one("#zone-error", Static).update("")
@@ -134,7 +136,7 @@ class MyAccountScreen(SectionScreen):
         self.app.notify(f"Times are now shown in {zone.name} ({zone.abbreviation}).", markup=False)
 
     def zone_refused(self, message: str) -> None:
-        self.query_one("#zone-error", Static).update(safe(message[:1].upper() + message[1:]))
+        self.query_one("#zone-error", Static).update(safe(capitalised(message)))
 
     def load(self) -> None:
         from crm_tui.services import sessions

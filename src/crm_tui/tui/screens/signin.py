@@ -7,7 +7,8 @@ from textual.binding import Binding
 from textual.containers import Center, Container, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from crm_tui.tui.base import CrmScreen
+from crm_tui.services.errors import AccountClosed, Throttled, as_sentence
+from crm_tui.tui.base import CrmScreen, ErrorText, error_text
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
@@ -166,18 +167,14 @@ class SignInScreen(CrmScreen):
         """In a worker: sign in, then read the dashboard's figures here, so the dashboard is
         drawn once, with them (see :meth:`CrmApp.password_accepted`)."""
         from crm_tui.services import auth
-        from crm_tui.services.errors import AccountClosed, AuthenticationFailed, Throttled
+        from crm_tui.services.errors import AuthenticationFailed
 
         try:
             who = auth.sign_in(engine, email, password)
-        except AccountClosed as exc:  # the right password of someone whose account was closed
-            self._answer(self._account_closed, str(exc))
-            return
-        except Throttled as exc:
-            self._answer(self._throttled, str(exc))
-            return
         except AuthenticationFailed as exc:
-            self._answer(self._wrong, str(exc))
+            # the right password of someone whose account was closed; too many wrong ones; wrong
+            answer = {AccountClosed.code: self._account_closed, Throttled.code: self._throttled}
+            self._answer(answer.get(exc.code, self._wrong), exc)
             return
         self.app.call_from_thread(self._password_accepted, who)
         try:
@@ -192,14 +189,12 @@ class SignInScreen(CrmScreen):
         self.query_one("#password", Input).value = ""  # the button stays off until signed out
         self.crm.password_accepted(who)
 
-    def _answer(self, callback, message: str) -> None:
+    def _answer(self, callback, exc: BaseException) -> None:
         """From the worker: hand a refusal to ``callback`` on the UI thread (as call_service
-        hands its ``failed``), its text cleaned."""
+        hands its ``failed``), worded by :func:`~crm_tui.tui.base.error_text`."""
         from textual.worker import get_current_worker
 
-        from crm_tui.text import clean
-
-        self.app.call_from_thread(self._deliver, get_current_worker(), callback, clean(message))
+        self.app.call_from_thread(self._deliver, get_current_worker(), callback, error_text(exc))
 
     def _again(self, focus: str, message: str) -> None:
         """A sign-in was refused: the password is cleared, and focus goes to ``focus``, the
@@ -210,18 +205,18 @@ class SignInScreen(CrmScreen):
         self.query_one(focus, Input).focus()
         self._message(message, error=True)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: ErrorText) -> None:
         # The database could not answer: the password stays, and Enter in it tries again.
         self._keys_follow()
         self.query_one("#sign-in", Button).disabled = False
         self.query_one("#password", Input).focus()
-        self._message(message[:1].upper() + message[1:] + ".", error=True)
+        self._message(message.sentence, error=True)
 
     def _wrong(self, _message: str) -> None:
         self._again("#password", "Wrong email or password. Type the password again.")
 
     def _throttled(self, message: str) -> None:
-        self._again("#password", message[:1].upper() + message[1:] + ". Then type the password again.")
+        self._again("#password", as_sentence(message) + " Then type the password again.")
 
     def _account_closed(self, message: str) -> None:
         # Nothing to type again for this email: another one, perhaps (it is selected on focus).

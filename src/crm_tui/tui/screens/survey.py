@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
-from crm_tui.tui.base import CrmScreen
+from crm_tui.tui.base import CrmScreen, ErrorText
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput, FormRadioSet
 
@@ -108,9 +108,9 @@ class SurveyScreen(CrmScreen):
             done=lambda _none: self.dismiss(True), failed=self.failed, group="survey",
         )
 
-    def failed(self, message: str) -> None:
+    def failed(self, message: ErrorText) -> None:
         self.sending = False
-        self.status(f"{message[:1].upper()}{message[1:]}.", error=True)
+        self.status(message.sentence, error=True)
 
     def status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#survey-status", Static)

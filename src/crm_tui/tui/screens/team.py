@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
+from crm_tui.services.errors import capitalised
 from crm_tui.text import noun, plural
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
@@ -321,4 +322,4 @@ class AddMemberModal(CrmModal):
 
     def failed(self, message: str) -> None:
         self.query_one("#add", Button).disabled = False
-        self.query_one("#add-error", Static).update(safe(message[:1].upper() + message[1:]))
+        self.query_one("#add-error", Static).update(safe(capitalised(message)))

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
+from crm_tui.services.errors import capitalised
 from crm_tui.tui.base import CrmModal
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
@@ -129,7 +130,7 @@ class ConfirmModal(CrmModal):
 
     def failed(self, message: str) -> None:
         self.query_one("#confirm", Button).disabled = False
-        self.query_one("#confirm-error", Static).update(safe(message[:1].upper() + message[1:]))
+        self.query_one("#confirm-error", Static).update(safe(capitalised(message)))
         if self.password:
             field = self.query_one("#confirm-password", Input)
             field.value = ""
