@@ -73,7 +73,7 @@ def test_the_name_message_follows_the_field(demo_url):
         await pilot.pause()
         assert text_of(confirm, "#close-status") == "The account name you typed does not match."
         assert confirm.query_one("#close-status").has_class("-error")
-        await pilot.press(*"Acme Realty")  # focus is back on the name, its text selected: retyped
+        await pilot.press("y")  # focus is back on the name, the cursor at its end: the letter missing
         await pilot.pause()
         assert confirm.query_one("#close-name").value == "Acme Realty"
         assert not confirm.query_one("#close-delete", Button).disabled
