@@ -192,7 +192,7 @@ def test_export_restore_export_is_lossless(two_databases, monkeypatch, fast, spe
                 s.execute(delete(Account).where(Account.id == account_id))
 
 
-def test_restore_from_an_export_file(demo_engine, tmp_path):
+def test_restore_from_an_export_file(archive_database, demo_engine, tmp_path):
     """A user's export restores into another database; team members need new passwords."""
     from crm_tui import db
     from crm_tui.services import auth, export
