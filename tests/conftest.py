@@ -54,6 +54,17 @@ def engine(db_url: str):
     return db.get_engine(db_url)
 
 
+@pytest.fixture(params=["sqlite", "portable"])
+def archive_database(request, monkeypatch) -> str:
+    """Each implementation of the archive's database interface, on SQLite: SQLite's own, and
+    the portable one (what other databases get)."""
+    from crm_tui.services import archive
+
+    own = request.param == "sqlite"
+    monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if own else archive.PORTABLE)
+    return request.param
+
+
 @pytest.fixture
 def demo_engine(engine):
     """An engine on a database holding both demo accounts (small, for speed)."""

@@ -14,7 +14,7 @@ from conftest import OWNER, PASSWORDS, sign_in
 
 
 @pytest.fixture
-def closed(demo_engine):
+def closed(archive_database, demo_engine):
     """The demo account closed; returns (engine, backup path, key, contact strings)."""
     from crm_tui import db
     from crm_tui.models import Backup, BackupKey, ClosedAccount
@@ -179,7 +179,7 @@ def test_the_backup_holds_nothing_in_clear(closed):
     assert b"PK\x03\x04" not in raw  # not even the zip's structure shows
 
 
-def test_backups_keep_cells_as_they_are(demo_engine):
+def test_backups_keep_cells_as_they_are(archive_database, demo_engine):
     """Backups are never opened in a spreadsheet: no apostrophes are added there, and the
     manifest says so (restore reads that list)."""
     from crm_tui.services import archive

@@ -72,7 +72,7 @@ def _restore(tmp_path, name: str, data: bytes, fast: bool, monkeypatch):
     from crm_tui import db
     from crm_tui.services import archive
 
-    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+    monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
     engine = db.get_engine(f"sqlite:///{tmp_path / name}")
     with db.write_session(engine) as s:
         account_id, counts = archive.import_archive(s.connection(), zipfile.ZipFile(io.BytesIO(data)),
@@ -201,7 +201,7 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
                      {"a": who.account_id})
     archives = {}
     for fast in (True, False):
-        monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+        monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
         archives[fast] = zipfile.ZipFile(io.BytesIO(_export_bytes(engine, who)))
     for name in (*archive.DATA_MEMBERS, *VIEWS):
         assert archives[True].read(name) == archives[False].read(name), name
@@ -237,7 +237,7 @@ def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_pa
                           "WHERE account_id = :a ORDER BY id LIMIT 4)"), {"a": who.account_id})
     archives, groups = {}, {}
     for fast in (True, False):
-        monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+        monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
         archives[fast] = zipfile.ZipFile(io.BytesIO(_export_bytes(engine, who)))
         out = tmp_path / f"group-{fast}"
         out.mkdir()
@@ -254,9 +254,9 @@ def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_pa
 def small_statements(monkeypatch):
     """Seven rows per INSERT (batches of 35): the demo's 60 contacts take full statements, a
     shorter last one and a second batch, as a large account's members do."""
-    from crm_tui.services import archive
+    from crm_tui.services.archive import sqlite
 
-    monkeypatch.setattr(archive, "ROWS_PER_STATEMENT", 7)
+    monkeypatch.setattr(sqlite, "ROWS_PER_STATEMENT", 7)
 
 
 def _reader_threads() -> list:
@@ -320,22 +320,23 @@ def test_a_row_refused_late_stops_the_reading_thread_and_restores_nothing(
     ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00", None),  # one cell in another layout
 ])
 def test_whole_timestamp_columns_match_cell_by_cell(column):
-    from crm_tui.services import archive
+    from crm_tui.services.archive import sqlite_values
 
-    assert archive._datetime_texts(column) == [archive._sqlite_datetime_text(v) for v in column]
+    assert sqlite_values.datetime_texts(column) == [sqlite_values.datetime_text(v) for v in column]
 
 
 def test_stored_text_none_is_not_taken_for_null():
-    from crm_tui.services import archive
+    from crm_tui.services.archive import sqlite_values
 
-    for convert in (archive._datetime_texts, archive._date_texts):
+    for convert in (sqlite_values.datetime_texts, sqlite_values.date_texts):
         with pytest.raises(ValueError):  # as cell by cell: not a timestamp or date
-            convert(("2025-01-07", "None") if convert is archive._date_texts else ("2025-11-07 02:55:00.000000", "None"))
+            convert(("2025-01-07", "None") if convert is sqlite_values.date_texts
+                    else ("2025-11-07 02:55:00.000000", "None"))
 
 
 @pytest.mark.parametrize("column", [("2025-01-07", None, "1999-12-31"), (None,), ("2025-01-07", "2025-01-07 00:00:00")])
 def test_whole_date_columns_match_cell_by_cell(column):
-    from crm_tui.services import archive
+    from crm_tui.services.archive import sqlite_values
 
-    expected = [archive._sqlite_date_text(v) for v in column]
-    assert [v or "" for v in archive._date_texts(column)] == expected
+    expected = [sqlite_values.date_text(v) for v in column]
+    assert [v or "" for v in sqlite_values.date_texts(column)] == expected

@@ -156,7 +156,7 @@ def test_export_restore_export_is_lossless(two_databases, monkeypatch, fast, spe
     from crm_tui.services import archive
     from crm_tui.services.auth import UNUSABLE_PASSWORD
 
-    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+    monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
     source, target = two_databases
     account_id = build(source, spec)
     try:
@@ -192,7 +192,7 @@ def test_export_restore_export_is_lossless(two_databases, monkeypatch, fast, spe
                 s.execute(delete(Account).where(Account.id == account_id))
 
 
-def test_restore_from_an_export_file(demo_engine, tmp_path):
+def test_restore_from_an_export_file(archive_database, demo_engine, tmp_path):
     """A user's export restores into another database; team members need new passwords."""
     from crm_tui import db
     from crm_tui.services import auth, export
@@ -251,7 +251,7 @@ def test_an_export_restores_exactly_with_or_without_byte_order_marks(demo_engine
     zf = zipfile.ZipFile(io.BytesIO(data))
     assert zf.read("contacts.csv").startswith(b"\xef\xbb\xbf") == marks
     archive.verify_archive(zf)  # counts every CSV's rows: the mark is not a row
-    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+    monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
     target = db.get_engine(f"sqlite:///{tmp_path / 'target.db'}")
     with db.write_session(target) as s:
         account_id, _counts = archive.import_archive(s.connection(), zf, unusable_password=UNUSABLE_PASSWORD)

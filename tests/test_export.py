@@ -27,7 +27,7 @@ def member_csv(zf: zipfile.ZipFile, name: str) -> list[dict]:
 
 
 @pytest.fixture
-def exported(demo_engine, tmp_path):
+def exported(archive_database, demo_engine, tmp_path):
     from crm_tui.services import export
 
     who = sign_in(demo_engine, OWNER)
@@ -201,7 +201,7 @@ def contact_ids(engine, email):
                                     a=who.account_id)]
 
 
-def test_export_chosen_contacts_as_csv(demo_engine, tmp_path):
+def test_export_chosen_contacts_as_csv(archive_database, demo_engine, tmp_path):
     from crm_tui.services import export
 
     who, ids = contact_ids(demo_engine, OWNER)
@@ -214,7 +214,7 @@ def test_export_chosen_contacts_as_csv(demo_engine, tmp_path):
     assert result.counts == {"contacts": 3}
 
 
-def test_export_all_contacts_as_vcards(demo_engine, tmp_path):
+def test_export_all_contacts_as_vcards(archive_database, demo_engine, tmp_path):
     from crm_tui.services import export
 
     who, ids = contact_ids(demo_engine, ADMIN)

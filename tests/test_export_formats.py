@@ -70,7 +70,7 @@ def test_rev_in_the_archive_is_the_contacts_last_change(revised, monkeypatch, fa
     from crm_tui.services import archive, export
 
     engine, who, ids, expected = revised
-    monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+    monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
     buf = io.BytesIO()
     with engine.connect() as conn, conn.begin():
         export.write_export_archive(conn, who.account_id, buf)
@@ -267,7 +267,7 @@ def test_import_csvs_of_every_contact_on_both_paths_agree(demo_engine, tmp_path,
     who = sign_in(demo_engine, OWNER)
     got = []
     for fast in (True, False):
-        monkeypatch.setattr(archive, "_FAST_SQLITE", fast)
+        monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
         out = tmp_path / str(fast)
         out.mkdir()
         result = export.export_contacts(demo_engine, who, None, fmt, out_dir=out)

@@ -90,7 +90,8 @@ def sqlite_path(request, monkeypatch) -> str:
     """Both ways rows are inserted: SQLite's fast path, and the typed one (other databases)."""
     from crm_tui.services import archive
 
-    monkeypatch.setattr(archive, "_FAST_SQLITE", request.param == "fast")
+    fast = request.param == "fast"
+    monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
     return request.param
 
 

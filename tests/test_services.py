@@ -194,19 +194,21 @@ def test_close_refuses_wrong_name_and_wrong_password_changing_nothing(fresh_demo
 @pytest.mark.parametrize("where", ["while writing the backup", "after the rows were deleted"])
 def test_close_is_atomic_when_something_fails(fresh_demo, isolated_dirs, monkeypatch, where):
     from crm_tui import paths
-    from crm_tui.services import archive, auth, audit, closing
+    from crm_tui.services import auth, audit, closing
 
     class Boom(RuntimeError):
         pass
 
     if where == "while writing the backup":
-        real = archive.write_data_members
+        from crm_tui.services.archive import writer
+
+        real = writer.write_data_members
 
         def failing(*args, **kwargs):
             real(*args, **kwargs)
             raise Boom("disk full")
 
-        monkeypatch.setattr(archive, "write_data_members", failing)
+        monkeypatch.setattr(writer, "write_data_members", failing)  # what the backup writer calls
     else:
         real_append = audit.append
 

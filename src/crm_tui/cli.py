@@ -9,6 +9,7 @@ imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -789,12 +790,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crm-tui: {bad} is not valid text (UTF-8); nothing was done", file=sys.stderr)
         return EXIT_USAGE
     try:
-        code = args.func(args)
+        with one_shot_command_tuning(args.func is not cmd_app):
+            code = args.func(args)
         if code == EXIT_OK:
             _record_session_use(args)
         return code
     except BaseException as exc:
         return outcome_of(exc)
+
+
+ONE_SHOT_SWITCH_INTERVAL = 0.0005  # s (Python's default is 0.005)
+
+
+@contextmanager
+def one_shot_command_tuning(on: bool) -> Iterator[None]:
+    """Process-wide tuning for a command of this one-shot process, never for the app: while
+    the command runs, the cyclic garbage collector is paused (an export, a close's backup or a
+    restore makes hundreds of thousands of short-lived tuples and no reference cycles, and
+    each automatic collection walks every live object again) and threads may switch every
+    half millisecond (restore's reader thread converts the next rows while the inserting one
+    waits for SQLite without the GIL). Both are put back when the command ends. The library
+    (services) never does this: there a worker thread of the app, or another session of the
+    same process, would feel it."""
+    if not on:
+        yield
+        return
+    collecting, switch = gc.isenabled(), sys.getswitchinterval()
+    gc.disable()
+    sys.setswitchinterval(min(switch, ONE_SHOT_SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch)
+        if collecting:
+            gc.enable()
 
 
 def _not_text(args) -> str | None:

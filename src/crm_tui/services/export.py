@@ -33,7 +33,7 @@ from crm_tui import db, paths
 from crm_tui.models import (Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage,
                             Todo)
 from crm_tui.services import archive, audit, clock, contact_csv, vformat, zones
-from crm_tui.services.archive import ArchiveWriter, Progress, _Progress
+from crm_tui.services.archive import ArchiveWriter, Progress, ProgressCounter
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
 
@@ -211,7 +211,7 @@ def _raw(conn: Connection, col):
     the writers take those as they are, without a datetime object per cell."""
     if conn.dialect.name != "sqlite":
         return col
-    ptype = archive._python_type(col)
+    ptype = archive.python_type(col)
     if ptype in (datetime, date):
         return type_coerce(col, String).label(col.name)
     if ptype is bool:
@@ -470,18 +470,17 @@ def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], prog
     """Data members (no password hashes, formulas neutralised) and view members; README.txt
     is dated in ``time_zone`` (the exporting member's)."""
     counts = counts if counts is not None else archive.count_rows(conn, account_id)
-    tick = progress if isinstance(progress, _Progress) else _Progress(rows_to_write(counts), progress)
+    tick = progress if isinstance(progress, ProgressCounter) else ProgressCounter(rows_to_write(counts), progress)
     w = ArchiveWriter(out, "export", zone=zones.zone_for(time_zone))
     spills: dict[str, _Spill] = {}
     try:
         account = archive.account_record(conn, account_id)
         stamp = vformat.utc_stamp(clock.now())
-        if archive.fast_sqlite(conn):
+        if archive.database_for(conn).taps:
             spills = _view_spills(account_id, stamp, tick)
-        with archive.bulk_work():
-            archive.write_data_members(w, conn, account_id, include_password_hashes=False, progress=tick,
-                                       neutralise_formulas=True, counts=counts, taps=spills)
-            write_view_members(w, conn, account_id, account, counts, tick, stamp, spills, time_zone)
+        archive.write_data_members(w, conn, account_id, include_password_hashes=False, progress=tick,
+                                   neutralise_formulas=True, counts=counts, taps=spills)
+        write_view_members(w, conn, account_id, account, counts, tick, stamp, spills, time_zone)
         return w.close(archive.base_manifest("export", account, counts))
     except BaseException:
         w.abort()
@@ -510,7 +509,7 @@ def export_account(engine: Engine, who: SignedIn, out_dir: str | os.PathLike | N
         account_id = actor.account_id
         counts = archive.count_rows(conn, account_id)
         # the bar covers writing, then re-reading every row to verify it
-        tick = _Progress(2 * rows_to_write(counts), progress)
+        tick = ProgressCounter(2 * rows_to_write(counts), progress)
         target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-{_stamp(actor.time_zone)}", ".zip")
         try:
             manifest = write_export_archive(conn, account_id, target.file, tick, counts, actor.time_zone)
@@ -582,19 +581,21 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
             total = len(ids)
         else:
             total = conn.execute(select(func.count()).select_from(t).where(t.c.account_id == account_id)).scalar_one()
-        tick = _Progress(total, progress)
+        tick = ProgressCounter(total, progress)
         target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp(actor.time_zone)}",
                              FORMATS[fmt][1])
         try:
             n = 0
-            w = archive._MemberSink(target.file)
+            w = archive.MemberSink(target.file)
             if fmt == "csv":
                 cols = archive.columns(Contact)
+                database = archive.database_for(conn)
                 w.write(archive.BOM)  # for spreadsheet programs, as the archive's CSV members
                 writer = csv.writer(w, lineterminator="\r\n")
                 writer.writerow([c.name for c in cols])
                 for where in _chunked_where(ids):
-                    for part in archive.row_batches(conn, Contact, account_id, cols, tick, neutral=True, where=where):
+                    for part in database.csv_batches(conn, Contact, account_id, cols, tick, neutral=True,
+                                                     where=where):
                         writer.writerows(part)
                         n += len(part)
             elif fmt == "vcf":

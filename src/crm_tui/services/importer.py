@@ -162,7 +162,7 @@ def _insert_csv(conn: Connection, zf, manifest: dict, name: str, account_id: int
     """Insert a CSV data member's rows under new ids, references remapped; ``keep`` gets
     each row's old id -> new id. On SQLite the rows take restore's fast path, with ids given
     here: the write transaction holds the database, so the next free ids are known."""
-    if not archive.fast_sqlite(conn):
+    if not archive.database_for(conn).assigns_ids:
         def rows() -> Iterator[dict]:
             for row in archive.member_rows(zf, manifest, name):
                 for column, ids, nullable in refs:
@@ -197,7 +197,7 @@ def _insert_csv(conn: Connection, zf, manifest: dict, name: str, account_id: int
         return remap
 
     remap = {"id": new_ids, **{column: mapper(column, ids, nullable) for column, ids, nullable in refs}}
-    return archive.insert_member_sqlite(conn, zf, manifest, name, account_id, remap)
+    return archive.insert_member(conn, zf, manifest, name, account_id, remap)
 
 
 def _checked_team(zf, manifest: dict) -> list[dict]:
@@ -301,7 +301,7 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict
         ms = MessagesService.__table__
         cols = {c.name: c for c in ms.columns if c.name not in ("id", "account_id")}
         conn.execute(insert(ms), [{"account_id": account_id,
-                                   **{k: archive._from_json(cols[k], v) for k, v in svc.items() if k in cols}}])
+                                   **{k: archive.from_json(cols[k], v) for k, v in svc.items() if k in cols}}])
 
     # team: the archive's owner is the importer; the others come back if their email is free
     members: dict[int, int] = {}
