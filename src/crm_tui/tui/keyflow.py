@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
 IMMEDIATE = frozenset({"ctrl+q", "ctrl+c"})
-WORKER_WAIT_SECONDS = 2.0
+WORKER_WAIT_SECONDS = 5.0
 PAUSE_SECONDS = 15.0
 MESSAGE_WAIT_SECONDS = 2.0
 _POLL_SECONDS = 0.01
