@@ -40,6 +40,14 @@ class ServiceCalls:
     def crm(self) -> "CrmApp":
         return self.app  # type: ignore[attr-defined]
 
+    def may(self, action: str) -> bool:
+        """Whether the signed-in member's role may do ``action`` (the role table of
+        :mod:`crm_tui.services.roles`, the one the services enforce)."""
+        from crm_tui.services.roles import may
+
+        who = self.crm.who
+        return who is not None and may(who.role, action)
+
     @property
     def zone(self):
         """The signed-in member's time zone, every time on screen is shown in (the machine's

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OWNER, ADMIN, PLAYER = "owner", "administrator", "team player"
-ALL = (OWNER, ADMIN, PLAYER)
+from crm_tui.services import roles
+from crm_tui.services.roles import ADMIN, OWNER
+from crm_tui.services.roles import TEAM_PLAYER as PLAYER
+
+__all__ = ["ADMIN", "OWNER", "PLAYER", "Command", "COMMANDS", "BY_ID", "allowed"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class Command:
     help: str
     action: str  # an app action, e.g. "open('contacts')"
     key: str | None = None
-    roles: tuple[str, ...] = ALL
+    permission: str | None = None  # an action of the role table (services.roles); None: every member
     show: bool = True  # shown in the footer
     footer: str = ""  # a shorter label for the footer, when the title is long
 
@@ -34,14 +37,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("dashboard", "Dashboard", "Back to the dashboard", "open('dashboard')", None),
     Command("my-account", "My Account", "Who you are signed in as", "open('my-account')"),
     Command("billing", "Billing & Plan", "Plan, seats, invoices; close the account", "open('billing')",
-            roles=(OWNER,)),
-    Command("team", "Team Members", "Add, remove, transfer ownership, leave", "open('team')"),
+            permission="billing.view"),
+    Command("team", "Team Members", "Add, remove, transfer ownership, leave", "open('team')", permission="team.view"),
     Command("download", "Download My Data", "Export everything as one archive", "open('download')",
-            roles=(OWNER, ADMIN)),
+            permission="data.export"),
     Command("templates", "Email Templates", "Automation → Email Templates", "open('templates')"),
     Command("autoresponders", "Autoresponders", "Automation → Autoresponders", "open('autoresponders')"),
     Command("messages", "Messages Settings", "Automation → Messages → Settings", "open('messages')",
-            roles=(OWNER, ADMIN)),
+            permission="messages.view"),
     Command("support", "Contact Support", "cases@allclients.com and what support can do",
             "open('support')"),
     Command("sign-out", "Sign Out", "End this session", "sign_out"),
@@ -51,4 +54,6 @@ BY_ID = {c.id: c for c in COMMANDS}
 
 
 def allowed(command: Command, role: str | None) -> bool:
-    return role is not None and role in command.roles
+    if roles.as_role(role) is None:
+        return False
+    return command.permission is None or roles.may(role, command.permission)

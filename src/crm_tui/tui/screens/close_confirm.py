@@ -150,7 +150,7 @@ class CloseConfirmScreen(CrmScreen):
         who = self.crm.who
         if who is None:
             return
-        if who.role != "owner":
+        if not self.may("account.close"):
             self.app.notify("You are no longer the owner: only the owner can close the account.",
                             severity="warning", timeout=8)
             self.app.action_open("dashboard")
