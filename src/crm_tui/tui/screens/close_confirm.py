@@ -307,7 +307,7 @@ class CloseConfirmScreen(CrmScreen):
         """Open the screen of an alternative to closing, on top of this one."""
         if self.deleting or self.crm.who is None:
             return
-        from crm_tui.tui.nav import screen_class
+        from crm_tui.tui.routes import screen_class
 
         screen_id, hint = ALTERNATIVE_SCREENS[which]
         if which == "transfer" and self.impact is not None and not self.impact.members_losing_access:
