@@ -78,26 +78,25 @@ def test_every_readme_command_exists():
 def test_the_menus_by_role_table_gives_each_roles_own_keys():
     """The profile and Automation menus list only what a role may use: the README's keys for
     each item and role are the ones that reach it in that role's menu."""
-    from crm_tui.tui import commands
-    from crm_tui.tui.screens.automation import ITEMS
-    from crm_tui.tui.screens.profile_menu import MENU
+    from crm_tui.services.roles import Role
+    from crm_tui.tui import routes
 
     section = README.read_text(encoding="utf-8").split("### The menus by role", 1)[1]
     table = [line for line in section.split("\n\n")[2].splitlines() if line.startswith("|")][2:]
     rows = {cells[0]: cells[1:] for cells in
             ([c.strip() for c in line.strip("|").split("|")] for line in table)}
-    roles = (commands.OWNER, commands.ADMIN, commands.PLAYER)
+    roles = (Role.OWNER, Role.ADMIN, Role.TEAM_PLAYER)
 
-    def keys(menu_key: str, ids: list[str], command_id: str, role: str) -> str:
-        shown = [c for c in ids if commands.allowed(commands.BY_ID[c], role)]
-        if command_id not in shown:
+    def keys(menu_key: str, menu: str, route_id: str, role: str) -> str:
+        shown = [r.id for r in routes.menu(menu, role)]
+        if route_id not in shown:
             return "—"
-        at = shown.index(command_id)
+        at = shown.index(route_id)
         if at == len(shown) - 1 and menu_key == "p":
             return f"`{menu_key}` ↑ Enter"  # the last item: the list wraps round
         return f"`{menu_key}` " + ("↓" * at + " " if at else "") + "Enter"
 
-    menus = [("p", list(MENU)), ("4", [cid for cid, _title in ITEMS])]
-    expected = {commands.BY_ID[cid].title: [keys(key, ids, cid, role) for role in roles]
-                for key, ids in menus for cid in ids}
+    menus = [("p", routes.PROFILE), ("4", routes.AUTOMATION)]
+    expected = {route.title: [keys(key, menu, route.id, role) for role in roles]
+                for key, menu in menus for route in routes.menu(menu)}
     assert rows == expected

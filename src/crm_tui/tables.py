@@ -19,9 +19,10 @@ from sqlalchemy import Date, DateTime, Integer, Interval, String, column, func, 
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
-ROLE_OWNER = "owner"
-ROLE_ADMIN = "administrator"
-ROLE_TEAM_PLAYER = "team player"
+from crm_tui.services.roles import Role
+
+# the values the member table stores (the roles themselves: crm_tui.services.roles)
+ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER = (r.value for r in Role)
 ROLES = (ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER)
 
 

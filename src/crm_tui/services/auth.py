@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, tables
-from crm_tui.services import clock, errors
+from crm_tui.services import clock, errors, roles
 from crm_tui.services.errors import (
     AccountClosed,
     AuthenticationFailed,
@@ -27,7 +27,6 @@ from crm_tui.services.errors import (
     PermissionDenied,
     Throttled,
 )
-from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,46 +35,20 @@ if TYPE_CHECKING:
 
 SUPPORT_EMAIL = "cases@allclients.com"
 
-# --- the role table of DESIGN.md, in one place ---------------------------------------
+# --- the role table of DESIGN.md: crm_tui.services.roles ----------------------------
 
-ALL = frozenset({ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER})
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "billing.view": frozenset({ROLE_OWNER}),
-    "billing.change_plan": frozenset({ROLE_OWNER}),
-    "account.close": frozenset({ROLE_OWNER}),
-    "account.impact": frozenset({ROLE_OWNER}),
-    "team.view": ALL,
-    "team.add": frozenset({ROLE_OWNER, ROLE_ADMIN}),
-    "team.remove": frozenset({ROLE_OWNER, ROLE_ADMIN}),
-    "team.transfer": frozenset({ROLE_OWNER}),
-    "team.leave": frozenset({ROLE_ADMIN, ROLE_TEAM_PLAYER}),
-    "messages.view": frozenset({ROLE_OWNER, ROLE_ADMIN}),
-    "messages.cancel": frozenset({ROLE_OWNER}),
-    "data.export": frozenset({ROLE_OWNER, ROLE_ADMIN}),
-}
-
-REFUSALS = {
-    "billing.view": "only the account owner can see Billing & Plan",
-    "billing.change_plan": "only the account owner can change the plan",
-    "account.close": "only the account owner can close the account",
-    "account.impact": "only the account owner can close the account",
-    "team.add": "only the owner or an administrator can add team members",
-    "team.remove": "only the owner or an administrator can remove team members",
-    "team.transfer": "only the account owner can transfer ownership",
-    "team.leave": "the owner cannot leave the account; transfer ownership first",
-    "messages.view": "only the owner or an administrator can see Messages settings",
-    "messages.cancel": "only the account owner can cancel Messages",
-    "data.export": "only the owner or an administrator can export the account's data",
-}
+ALL = roles.ALL
+PERMISSIONS = roles.PERMISSIONS
+REFUSALS = roles.REFUSALS
 
 
 def can(role: str, action: str) -> bool:
-    return role in PERMISSIONS[action]
+    return roles.may(role, action)
 
 
 def authorize(member: Member, action: str) -> None:
-    if not can(member.role, action):
-        raise PermissionDenied(REFUSALS.get(action, "not allowed"))
+    if not roles.may(member.role, action):
+        raise PermissionDenied(roles.refusal(action))
 
 
 # --- passwords ---------------------------------------------------------------------

@@ -11,9 +11,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from crm_tui.tui import commands
+from crm_tui.tui import routes
 from crm_tui.tui.keyflow import KeyFlow
-from crm_tui.tui.nav import screen_class
 
 SESSION_CHECK_SECONDS = 2.0
 # After the password is accepted, the dashboard opens with its figures if they are read within
@@ -181,7 +180,7 @@ class CrmApp(App[None]):
             self._figures_timer = None
         self.who = who
         self.dashboard_pending = dashboard_coming
-        self.push_screen(screen_class("dashboard")())
+        self.push_screen(routes.screen_class("dashboard")())
         self._session_timer = self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
 
     def password_accepted(self, who) -> None:
@@ -293,11 +292,11 @@ class CrmApp(App[None]):
     def action_open(self, screen_id: str) -> None:
         if self.who is None:
             return
-        command = commands.BY_ID.get(screen_id)
-        if command is not None and not commands.allowed(command, self.who.role):
+        route = routes.BY_ID[screen_id]
+        if not routes.allowed(route, self.who.role):
             self.notify("Your role does not give access to that.", severity="warning")
             return
-        cls = screen_class(screen_id)
+        cls = route.screen_class()
         if screen_id == "dashboard":
             from crm_tui.tui.screens.main import MainScreen
 
@@ -317,11 +316,10 @@ class CrmApp(App[None]):
             return
         from crm_tui.tui.screens.profile_menu import ProfileMenu
 
-        def chosen(command_id: str | None) -> None:
-            if not command_id:
+        def chosen(route_id: str | None) -> None:
+            if not route_id:
                 return
-            command = commands.BY_ID[command_id]
-            self.call_later(self.run_action, command.action)  # run_action is a coroutine
+            self.call_later(self.run_action, routes.BY_ID[route_id].action)  # run_action is a coroutine
 
         self.push_screen(ProfileMenu(), chosen)
 
@@ -353,10 +351,8 @@ class CrmApp(App[None]):
         yield from super().get_system_commands(screen)
         if self.who is None:
             return
-        for command in commands.COMMANDS:
-            if commands.allowed(command, self.who.role):
-                yield SystemCommand(command.title, command.help,
-                                    lambda action=command.action: self.run_action(action))
+        for route in routes.offered(self.who.role):
+            yield SystemCommand(route.title, route.help, lambda action=route.action: self.run_action(action))
 
 
 def _warm_up() -> None:

@@ -51,6 +51,14 @@ class ServiceCalls:
     def crm(self) -> "CrmApp":
         return self.app  # type: ignore[attr-defined]
 
+    def may(self, action: str) -> bool:
+        """Whether the signed-in member's role may do ``action`` (the role table of
+        :mod:`crm_tui.services.roles`, the one the services enforce)."""
+        from crm_tui.services.roles import may
+
+        who = self.crm.who
+        return who is not None and may(who.role, action)
+
     @property
     def zone(self):
         """The signed-in member's time zone, every time on screen is shown in (the machine's
@@ -126,13 +134,13 @@ class CrmModal(OnTop, ServiceCalls, ModalScreen):
 
 
 def nav_bindings() -> list[Binding]:
-    """The section keys (1–4) and the profile menu key, from the one command registry."""
-    from crm_tui.tui.commands import COMMANDS
+    """The section keys (1–4) and the profile menu key, from the route table."""
+    from crm_tui.tui.routes import ROUTES
 
     return [
-        Binding(c.key, f"app.{c.action}", c.footer or c.title, id=f"nav-{c.id}", show=c.show)
-        for c in COMMANDS
-        if c.key
+        Binding(r.key, f"app.{r.action}", r.footer or r.title, id=f"nav-{r.id}", show=r.in_footer)
+        for r in ROUTES
+        if r.key
     ]
 
 

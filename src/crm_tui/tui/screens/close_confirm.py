@@ -153,7 +153,7 @@ class CloseConfirmScreen(CrmScreen):
         who = self.crm.who
         if who is None:
             return
-        if who.role != "owner":
+        if not self.may("account.close"):
             self.app.notify("You are no longer the owner: only the owner can close the account.",
                             severity="warning", timeout=8)
             self.app.action_open("dashboard")
@@ -309,7 +309,7 @@ class CloseConfirmScreen(CrmScreen):
         """Open the screen of an alternative to closing, on top of this one."""
         if self.deleting or self.crm.who is None:
             return
-        from crm_tui.tui.nav import screen_class
+        from crm_tui.tui.routes import screen_class
 
         screen_id, hint = ALTERNATIVE_SCREENS[which]
         if which == "transfer" and self.impact is not None and not self.impact.members_losing_access:

@@ -19,7 +19,6 @@ from crm_tui.tui.widgets.record_table import RecordTable
 
 PAGE = 100
 MARK = "●"
-EXPORT_ROLES = ("owner", "administrator")
 # Group Actions' formats, as the export service names them (services.export.FORMATS; not
 # imported here, so that the database stack loads after the first screen)
 FORMAT_NAMES = {"csv": "CSV", "vcf": "vCard", "google": "Google Contacts CSV", "outlook": "Outlook CSV"}
@@ -269,7 +268,7 @@ class ContactsScreen(SectionScreen):
     # --- group actions ---------------------------------------------------------------------------
 
     def may_export(self) -> bool:
-        return self.crm.who is not None and self.crm.who.role in EXPORT_ROLES
+        return self.may("data.export")
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action in ("group_actions", "clear_selection"):

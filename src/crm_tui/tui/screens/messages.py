@@ -65,11 +65,11 @@ class MessagesScreen(SectionScreen):
 
         self.call_service(messages.settings, self.crm.engine, self.crm.who, done=self.show, group="messages")
 
-    def is_owner(self) -> bool:
-        return self.crm.who is not None and self.crm.who.role == "owner"
+    def may_cancel(self) -> bool:
+        return self.may("messages.cancel")
 
     def can_cancel(self) -> bool:
-        return self.is_owner() and self.settings is not None and self.settings.status == "active"
+        return self.may_cancel() and self.settings is not None and self.settings.status == "active"
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "cancel_messages":
@@ -97,9 +97,9 @@ class MessagesScreen(SectionScreen):
         twilio.update(safe(st.twilio_note, multiline=True))
         twilio.display = st.status != "none"  # no phone number to cancel when it was never set up
         button = self.query_one("#cancel-messages", Button)
-        button.display = self.is_owner() and st.status != "none"
+        button.display = self.may_cancel() and st.status != "none"
         button.disabled = not self.can_cancel()
-        if not self.is_owner():
+        if not self.may_cancel():
             note = "Only the account owner can cancel Messages."
         elif st.status == "active":
             note = ("Deletes every text message and removes the add-on from billing. "

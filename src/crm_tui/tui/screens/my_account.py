@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
 from crm_tui.services.errors import capitalised
+from crm_tui.services.roles import Role
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormInput
@@ -55,10 +56,10 @@ class MyAccountScreen(SectionScreen):
             yield Static("", id="zone-matches")
             yield Static("", id="zone-error")
             hint = {
-                "owner": "As the owner you can reach Billing & Plan from the profile menu (p).",
-                "administrator": "Administrators manage the team and Messages; only the owner sees billing.",
-                "team player": "Team players work with contacts, calendar and to-dos.",
-            }[who.role]
+                Role.OWNER: "As the owner you can reach Billing & Plan from the profile menu (p).",
+                Role.ADMIN: "Administrators manage the team and Messages; only the owner sees billing.",
+                Role.TEAM_PLAYER: "Team players work with contacts, calendar and to-dos.",
+            }[Role(who.role)]
             yield Static(hint, classes="muted")
             yield Static("Command-line sessions", classes="page-title", id="sessions-title")
             yield RecordTable(

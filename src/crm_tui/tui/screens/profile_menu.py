@@ -7,11 +7,9 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.tui import commands
+from crm_tui.tui import routes
 from crm_tui.tui.base import CrmModal
 from crm_tui.tui.safe import safe
-
-MENU = ("my-account", "billing", "team", "download", "support", "sign-out")
 
 
 class ProfileMenu(CrmModal):
@@ -19,11 +17,7 @@ class ProfileMenu(CrmModal):
         who = self.crm.who
         with Vertical(id="profile-menu"):
             yield Static(safe(f"{who.name}\n{who.email}\n{who.role}", multiline=True), id="profile-who")
-            options = [
-                Option(commands.BY_ID[c].title, id=c)
-                for c in MENU
-                if commands.allowed(commands.BY_ID[c], who.role)
-            ]
+            options = [Option(r.label, id=r.id) for r in routes.menu(routes.PROFILE, who.role)]
             yield OptionList(*options, id="profile-options")
 
     def on_mount(self) -> None:

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
 from crm_tui.services.errors import capitalised
+from crm_tui.services.roles import Role
 from crm_tui.text import noun, plural
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
@@ -19,13 +20,8 @@ from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.confirm import ConfirmModal, NoticeModal
 from crm_tui.tui.widgets.record_table import RecordTable
 
-OWNER, ADMIN, PLAYER = "owner", "administrator", "team player"
-MAY = {
-    "add": (OWNER, ADMIN),
-    "remove": (OWNER, ADMIN),
-    "transfer": (OWNER,),
-    "leave": (ADMIN, PLAYER),
-}
+# each of the screen's actions, and the service action of the role table it stands for
+ACTIONS = {"add": "team.add", "remove": "team.remove", "transfer": "team.transfer", "leave": "team.leave"}
 
 
 class TeamScreen(SectionScreen):
@@ -68,7 +64,7 @@ class TeamScreen(SectionScreen):
             (r.id, (r.name, r.email, r.role, f"{r.contacts:,}", f"{r.todos:,}", f"{r.appointments:,}"))
             for r in rows
         )
-        seats = sum(1 for r in rows if r.role != OWNER)
+        seats = sum(1 for r in rows if r.role != Role.OWNER)
         self.query_one("#team-status", Static).update(
             f"{plural(len(rows), 'member')} ({plural(seats, 'billed seat')}). "
             "Removing a member moves their contacts and to-dos to the owner and deletes their appointments."
@@ -76,13 +72,9 @@ class TeamScreen(SectionScreen):
 
     # --- what the role may do ------------------------------------------------------------
 
-    def may(self, what: str) -> bool:
-        who = self.crm.who
-        return who is not None and who.role in MAY[what]
-
     def check_action(self, action: str, parameters) -> bool | None:
-        if action in MAY:
-            return self.may(action)
+        if action in ACTIONS:
+            return self.may(ACTIONS[action])
         return True
 
     def selected(self):
@@ -92,7 +84,7 @@ class TeamScreen(SectionScreen):
     # --- add -------------------------------------------------------------------------------
 
     def action_add(self) -> None:
-        if not self.may("add"):
+        if not self.may("team.add"):
             return
 
         def added(new) -> None:
@@ -111,12 +103,12 @@ class TeamScreen(SectionScreen):
     # --- remove ------------------------------------------------------------------------------
 
     def action_remove(self) -> None:
-        if not self.may("remove"):
+        if not self.may("team.remove"):
             return
         member = self.selected()
         if member is None:
             return
-        if member.role == OWNER:
+        if member.role == Role.OWNER:
             self.show_error("The account owner cannot be removed; transfer ownership first.")
             return
         if member.id == self.crm.who.member_id:
@@ -160,7 +152,7 @@ class TeamScreen(SectionScreen):
     # --- transfer ----------------------------------------------------------------------------
 
     def action_transfer(self) -> None:
-        if not self.may("transfer"):
+        if not self.may("team.transfer"):
             return
         member = self.selected()
         if member is None:
@@ -181,7 +173,7 @@ class TeamScreen(SectionScreen):
         def transferred(new_owner) -> None:
             if new_owner is None:
                 return
-            self.crm.who = dataclasses.replace(self.crm.who, role=ADMIN)
+            self.crm.who = dataclasses.replace(self.crm.who, role=Role.ADMIN.value)
             self.refresh_bindings()
             self.load()
             self.app.notify(safe(f"{new_owner} is now the owner; you are an administrator."), timeout=8)
@@ -195,7 +187,7 @@ class TeamScreen(SectionScreen):
     # --- leave -------------------------------------------------------------------------------
 
     def action_leave(self) -> None:
-        if not self.may("leave"):
+        if not self.may("team.leave"):
             return
         from crm_tui.services import team
 
@@ -315,7 +307,7 @@ class AddMemberModal(CrmModal):
 
         email = self.query_one("#add-email", Input).value
         name = self.query_one("#add-name", Input).value
-        role = ADMIN if self.query_one("#role-admin", RadioButton).value else PLAYER
+        role = (Role.ADMIN if self.query_one("#role-admin", RadioButton).value else Role.TEAM_PLAYER).value
         self.query_one("#add", Button).disabled = True
         self.call_service(team.add_member, self.crm.engine, self.crm.who, email, name, role,
                           done=self.dismiss, failed=self.failed, group="add-member")

@@ -3,12 +3,12 @@ screens with keys of their own keep them out of the footer (they still work, and
 
 from __future__ import annotations
 
-import dataclasses
-
 from textual.binding import Binding
 
 
 def quiet_nav_bindings() -> list[Binding]:
+    """The app's navigation keys for a screen with keys of its own: the route table already
+    leaves the section keys out of the footer (:attr:`crm_tui.tui.routes.Route.in_footer`)."""
     from crm_tui.tui.base import nav_bindings
 
-    return [dataclasses.replace(b, show=False) if b.key in "1234" else b for b in nav_bindings()]
+    return nav_bindings()

@@ -6,20 +6,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from crm_tui.tui import routes
 from crm_tui.tui.safe import safe
-
-SECTIONS = (("contacts", "1", "Contacts"), ("calendar", "2", "Calendar"),
-            ("todos", "3", "To-Dos"), ("automation", "4", "Automation"))
 
 
 class Section(Static):
-    def __init__(self, screen_id: str, key: str, title: str, active: bool) -> None:
-        super().__init__(f"{key} {title}", classes="section -active" if active else "section",
-                         id=f"section-{screen_id}", markup=False)
-        self.screen_id = screen_id
+    def __init__(self, route: routes.Route, active: bool) -> None:
+        super().__init__(f"{route.key} {route.title}", classes="section -active" if active else "section",
+                         id=f"section-{route.id}", markup=False)
+        self.route = route
 
     def on_click(self) -> None:
-        self.app.call_later(self.app.run_action, f"open('{self.screen_id}')")
+        self.app.call_later(self.app.run_action, self.route.action)
 
 
 class ProfileBadge(Static):
@@ -37,8 +35,8 @@ class TopBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(safe(self.who.account_name if self.who else "crm-tui", limit=22), id="account-name")
-        for screen_id, key, title in SECTIONS:
-            yield Section(screen_id, key, title, screen_id == self.active)
+        for route in routes.menu(routes.SECTIONS, self.who.role if self.who else None):
+            yield Section(route, route.id == self.active)
         yield Static("", id="topbar-spacer")
         initials = self.who.initials if self.who else "?"
         yield ProfileBadge(safe(f" {initials} ▾"), id="profile-badge")
