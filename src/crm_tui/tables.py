@@ -2,7 +2,7 @@
 
 Opening the database, signing in, the dashboard's figures, the session check and the start-up
 tidy of the backup folder use only these. Importing SQLModel and pydantic and building the
-nineteen model classes of :mod:`crm_tui.models` costs about a third of a second; the app does
+nineteen model classes of :mod:`crm_tui.models` is slow (see docs/performance.md); the app does
 that after the dashboard is painted (:meth:`crm_tui.tui.app.CrmApp.warm_up`) instead of before.
 
 Each clause names only the columns those steps use, typed as the model's column is (so dates

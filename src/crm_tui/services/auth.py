@@ -28,6 +28,7 @@ from crm_tui.services.errors import (
     Throttled,
 )
 from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER
+from crm_tui.text import initials
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 SUPPORT_EMAIL = "cases@allclients.com"
 
-# --- the role table of DESIGN.md, in one place ---------------------------------------
+# --- who may do what, by role, in one place (README.md, "The menus by role") ------------
 
 ALL = frozenset({ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER})
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -222,9 +223,7 @@ class SignedIn:
 
     @property
     def initials(self) -> str:
-        parts = [p for p in self.name.split() if p[:1].isalnum()]
-        letters = "".join(p[0] for p in parts[:2]) or self.email[:1]
-        return letters.upper()
+        return initials(self.name) or self.email[:1].upper()
 
 
 def normalise_email(email: str) -> str:
