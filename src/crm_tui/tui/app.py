@@ -11,6 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from crm_tui.session_context import SessionContext
 from crm_tui.tui import commands
 from crm_tui.tui.keyflow import KeyFlow
 from crm_tui.tui.nav import screen_class
@@ -34,10 +35,13 @@ class CrmApp(App[None]):
         Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False),
     ]
 
-    def __init__(self, database_url: str | None = None, *, engine=None) -> None:
+    def __init__(self, database_url: str | None = None, *, engine=None,
+                 session_context: SessionContext | None = None) -> None:
         super().__init__()
         self.database_url = database_url
         self.engine = engine
+        # how the user is connected (over SSH or not); screens pass it to what needs it
+        self.session_context = session_context or SessionContext()
         self.who = None  # crm_tui.services.auth.SignedIn once signed in
         self.first_run_note = ""
         self.database_problem = ""
@@ -130,7 +134,7 @@ class CrmApp(App[None]):
         """Load the ORM models and set their mappers up, in the background, once: while the
         user types on the sign-in screen, or, if they had typed ahead and are signing in at
         once, after the dashboard is painted. The first screen that queries through the ORM
-        would otherwise pay it (about a third of a second). A daemon thread: it only imports,
+        would otherwise pay it. A daemon thread: it only imports,
         so quitting meanwhile need not wait for it."""
         if self._warming:
             return

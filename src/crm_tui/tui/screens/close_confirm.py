@@ -328,5 +328,5 @@ class CloseConfirmScreen(CrmScreen):
         from crm_tui.services.accounts import KEEP_EXPORT
 
         self.query_one("#close-export-note", Static).update(
-            safe("Exported: " + describe(result) + "\nPress e to export again. " + KEEP_EXPORT,
-                 multiline=True))
+            safe("Exported: " + describe(result, self.crm.session_context) + "\nPress e to export again. "
+                 + KEEP_EXPORT, multiline=True))

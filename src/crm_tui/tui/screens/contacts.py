@@ -3,14 +3,13 @@ multi-select with space (Mark), Group Actions (g) to export, Enter (Open) for a 
 
 from __future__ import annotations
 
-import os
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from crm_tui.session_context import SessionContext
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
@@ -293,20 +292,18 @@ class ContactsScreen(SectionScreen):
     def _exported(self, result) -> None:
         if result is None:
             return
-        self.app.push_screen(NoticeModal("Export saved", export_notice(result)))
+        self.app.push_screen(NoticeModal("Export saved", export_notice(result, self.crm.session_context)))
 
 
-def export_notice(result):
+def export_notice(result, context: SessionContext):
     lines = [f"Saved to:\n  {result.path}", f"Size: {result.size:,} bytes",
              f"SHA-256: {result.sha256}"]
     counts = getattr(result, "counts", None) or {}
     if counts.get("contacts") is not None:
         lines.insert(0, f"{counts['contacts']:,} contact{'s' if counts['contacts'] != 1 else ''} exported.")
-    ssh = os.environ.get("SSH_CONNECTION", "").split()
-    if len(ssh) >= 3:
-        user = os.environ.get("USER") or os.environ.get("LOGNAME") or ""
-        host = f"{user}@{ssh[2]}" if user else ssh[2]
-        lines.append(f"Fetch it from your computer with:\n  scp {host}:{result.path} .")
+    line = context.scp_line(result.path)
+    if line:
+        lines.append(f"Fetch it from your computer with:\n  {line}")
     return safe("\n".join(lines), multiline=True)
 
 

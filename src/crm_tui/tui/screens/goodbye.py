@@ -94,10 +94,10 @@ class GoodbyeScreen(CrmScreen):
                           group="save-receipt")
 
     def receipt_saved(self, path) -> None:
-        from crm_tui.tui.screens.download import scp_line, shown_path
+        from crm_tui.tui.screens.download import shown_path
 
         saved = self.query_one("#goodbye-saved", Static)
-        fetch = scp_line(path)
+        fetch = self.crm.session_context.scp_line(path)
         saved.update(safe(f"Receipt saved: {shown_path(path)}" + (f"\nFetch it: {fetch}" if fetch else ""),
                           multiline=True))
         saved.remove_class("-error")
