@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Iterable
 
@@ -20,9 +19,6 @@ SESSION_CHECK_SECONDS = 2.0
 # After the password is accepted, the dashboard opens with its figures if they are read within
 # this many seconds; otherwise it opens at once with placeholders and fills them in later.
 FIGURES_WAIT_SECONDS = 0.3
-# For the start-up benchmark (tests/bench): exit once "signin" or "dashboard" is painted; the
-# dashboard case signs in with CRM_TUI_SIGN_IN_EMAIL / CRM_TUI_SIGN_IN_PASSWORD.
-EXIT_AFTER_ENV = "CRM_TUI_EXIT_AFTER"
 
 
 class CrmApp(App[None]):
@@ -46,7 +42,6 @@ class CrmApp(App[None]):
         self.first_run_note = ""
         self.database_problem = ""
         self._session_timer = None
-        self._exit_after = ""
         self.dashboard_pending = False  # the sign-in's worker is reading the dashboard's figures
         self.first_dashboard = None  # what it read, until the dashboard shows it
         self._arriving = None  # who signed in, while the dashboard waits for its figures
@@ -81,27 +76,22 @@ class CrmApp(App[None]):
     async def on_mount(self) -> None:
         from crm_tui.tui.screens.signin import SignInScreen
 
-        self._exit_after = os.environ.get(EXIT_AFTER_ENV, "")
         await self.push_screen(SignInScreen())
         # The database stack (SQLAlchemy, SQLModel) loads only once the sign-in screen is on
         # the terminal: importing it in a thread meanwhile would hold the GIL and delay the paint.
-        self.call_after_refresh(self._first_painted)
+        self.call_after_refresh(self.first_painted)
 
-    def _first_painted(self) -> None:
-        if self._exit_after == "signin":
-            self.exit()
-            return
+    def first_painted(self) -> None:
+        """The sign-in screen is on the terminal: open the database."""
         if self.engine is None:
             self.open_database()
         else:
             self._database_ready()
 
     def painted(self, what: str) -> None:
-        """A screen's data is on screen; the start-up benchmark may exit now."""
+        """A screen's data is on screen ("dashboard": its figures): the ORM models may load now."""
         if what == "dashboard":
             self.warm_up()
-        if self._exit_after == what:
-            self.call_after_refresh(self.exit)
 
     @work(thread=True, exclusive=True, group="open-database")
     def open_database(self) -> None:
@@ -160,9 +150,6 @@ class CrmApp(App[None]):
 
         for screen in self.screen_stack:
             if isinstance(screen, SignInScreen):
-                if self._exit_after == "dashboard":  # the start-up benchmark: typed ahead
-                    screen.type_ahead(os.environ.get("CRM_TUI_SIGN_IN_EMAIL", ""),
-                                      os.environ.get("CRM_TUI_SIGN_IN_PASSWORD", ""))
                 screen.database_ready()
 
     def _database_failed(self, message: str) -> None:

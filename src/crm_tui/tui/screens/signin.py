@@ -155,13 +155,6 @@ class SignInScreen(CrmScreen):
         self.call_service(self._sign_in, self.crm.engine, email, password, failed=self._failed,
                           group="sign-in")
 
-    def type_ahead(self, email: str, password: str) -> None:
-        """Fill the form and press Enter, as a user who typed before the database was open
-        (the start-up benchmark's path)."""
-        self.query_one("#email", Input).value = email
-        self.query_one("#password", Input).value = password
-        self._pending = True
-
     def _sign_in(self, engine, email: str, password: str) -> None:
         """In a worker: sign in, then read the dashboard's figures here, so the dashboard is
         drawn once, with them (see :meth:`CrmApp.password_accepted`)."""
