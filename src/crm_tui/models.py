@@ -29,8 +29,7 @@ class SQLModel(_SQLModel):
 
 AUTOINC = {"sqlite_autoincrement": True}
 
-# the roles live with the Core clauses the sign-in reads before this module is loaded
-from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: E402,F401
+from crm_tui.roles import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: E402,F401
 ONE_OWNER = "role = 'owner'"  # the partial unique index: one owner per account
 
 
