@@ -64,20 +64,7 @@ class ContactTable(RecordTable):
 
 class ContactsScreen(SectionScreen):
     SECTION = "contacts"
-    DEFAULT_CSS = """
-    ContactsScreen #contacts-bar {
-        height: 1;
-        margin: 1 0 0 0;
-    }
-    ContactsScreen #contacts-search {
-        width: 1fr;
-    }
-    ContactsScreen #contacts-status {
-        width: auto;
-        padding: 0 0 0 2;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = "contacts.tcss"
     # The table, not the search field, has focus from the start: with the field focused even
     # for a moment, section keys typed ahead (a burst of "1 2") were taken as text for it and
     # lost, as the screen's own key bindings give way to a focused field's typing.
@@ -308,22 +295,7 @@ def export_notice(result, context: SessionContext):
 
 
 class GroupActionsModal(CrmModal):
-    DEFAULT_CSS = """
-    GroupActionsModal {
-        align: center middle;
-    }
-    GroupActionsModal > #group-box {
-        width: 60;
-        height: auto;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    GroupActionsModal OptionList {
-        height: auto;
-        border: none;
-    }
-    """
+    CSS_PATH = "contacts.tcss"
 
     def __init__(self, selected: int, total: int | None, *, searching: bool = False) -> None:
         super().__init__()
@@ -362,23 +334,7 @@ class GroupActionsModal(CrmModal):
 class ExportModal(CrmModal):
     """Runs the export with a progress bar; dismisses with the result (or None)."""
 
-    DEFAULT_CSS = """
-    ExportModal {
-        align: center middle;
-    }
-    ExportModal > #export-box {
-        width: 60;
-        height: auto;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    ExportModal #export-error {
-        color: $error;
-        text-style: bold;
-        height: auto;
-    }
-    """
+    CSS_PATH = "contacts.tcss"
 
     def __init__(self, ids: list[int] | None, fmt: str) -> None:
         super().__init__()

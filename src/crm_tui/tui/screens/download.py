@@ -57,17 +57,7 @@ class DownloadScreen(SectionScreen):
         Binding("escape", "back", "Back", id="back"),
         Binding("r", "export", "Export again", id="download-again", show=False),
     ]
-    DEFAULT_CSS = """
-    DownloadScreen #download-about { margin: 0 0 1 0; }
-    DownloadScreen #download-progress-row { height: 1; }
-    DownloadScreen #download-bar { width: auto; }
-    DownloadScreen #download-status { margin: 1 0 0 0; color: $text-muted; }
-    DownloadScreen #download-status.-error { color: $text-error; text-style: bold; }
-    DownloadScreen #download-result { margin: 1 0 0 0; }
-    DownloadScreen #download-scp { margin: 1 0 0 0; text-style: bold; }
-    DownloadScreen #download-actions { height: 1; margin: 1 0 0 0; }
-    DownloadScreen #download-actions Button { margin: 0 2 0 0; }
-    """
+    CSS_PATH = "download.tcss"
 
     def __init__(self) -> None:
         super().__init__()

@@ -19,19 +19,7 @@ class SignInScreen(CrmScreen):
         Binding("escape", "clear", "Clear", id="clear"),
         Binding("ctrl+o", "import_archive", "Import an archive", id="import-archive"),
     ]
-    # The form is one grid (labels column, fields column) rather than a row container per
-    # field: the first screen paints sooner with fewer widgets, and looks the same.
-    DEFAULT_CSS = """
-    #signin-form {
-        layout: grid;
-        grid-size: 2;
-        grid-columns: 10 1fr;
-        grid-rows: 1;
-        grid-gutter: 1 0;
-        height: auto;
-        margin: 1 0 0 0;
-    }
-    """
+    # its styles are in app.tcss: it is the first screen, painted with the app's style sheet
 
     def compose(self) -> ComposeResult:
         with Center():
