@@ -91,7 +91,6 @@ PASSWORDS = {
     PLAYER: "demo-player",
     OTHER_OWNER: "demo-birch",
 }
-_ = os
 
 
 # --- shared fixtures for the foundation suites ----------------------------------------

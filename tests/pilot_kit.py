@@ -94,9 +94,6 @@ def static_text(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).visual)
 
 
-text_of = static_text
-
-
 def shows(cell: str, value: str) -> bool:
     """Whether a table cell shows ``value``: the whole of it, or its start cut off by "…"."""
     return cell == value or (cell.endswith("…") and value.startswith(cell[:-1]) and len(cell) <= len(value))

@@ -1,8 +1,11 @@
-"""crm_tui.tables: the Core clauses the app reads before its models load match the models."""
+"""crm_tui.tables: the Core clauses the app reads before its models load are generated from
+the models (scripts/generate_tables.py), and match them."""
 
 from __future__ import annotations
 
+import runpy
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import DateTime, select, update
@@ -10,10 +13,24 @@ from sqlalchemy import DateTime, select, update
 from crm_tui import db, tables
 from crm_tui.models import Member, SQLModel
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_generated_clauses_are_what_the_models_generate_today():
+    """Change a model, run scripts/generate_tables.py: the file is never edited by hand."""
+    generate = runpy.run_path(str(ROOT / "scripts" / "generate_tables.py"), run_name="generate_tables")
+    written = (ROOT / "src" / "crm_tui" / "schema_core.py").read_text(encoding="utf-8")
+    assert written == generate["render"](), "src/crm_tui/schema_core.py is out of date: run scripts/generate_tables.py"
+
+
+def test_every_model_table_has_its_clause():
+    assert sorted(c.name for c in tables.ALL) == sorted(SQLModel.metadata.tables)
+
 
 @pytest.mark.parametrize("clause", tables.ALL, ids=lambda c: c.name)
 def test_every_clause_names_a_model_table_and_its_columns_typed_alike(clause):
     model_table = SQLModel.metadata.tables[clause.name]
+    assert [col.name for col in clause.c] == [col.name for col in model_table.c]
     for col in clause.c:
         assert col.name in model_table.c, f"{clause.name}.{col.name} is not a column of the model"
         model_type = model_table.c[col.name].type

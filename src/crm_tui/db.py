@@ -217,13 +217,6 @@ def run_migrations(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def session(engine: Engine) -> Session:
-    """A session for reading (a deferred transaction)."""
-    from sqlalchemy.orm import Session
-
-    return Session(engine, expire_on_commit=False)
-
-
 @contextmanager
 def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Session]:
     """A session whose transaction starts with BEGIN IMMEDIATE and commits on success.

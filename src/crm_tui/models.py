@@ -1,7 +1,8 @@
 """SQLModel tables.
 
 Every table owned by an account carries ``account_id`` with ``ON DELETE CASCADE`` in the
-database, so closing an account is one ``DELETE`` whose cascade the database carries out.
+database, so deleting an account row takes its rows with it. Closing an account does not rely
+on that: it deletes table by table, children first (:func:`crm_tui.services.closing.delete_account_rows`).
 Text columns are NOT NULL with an empty-string default: an empty field is ``""`` and never
 ``NULL``, which keeps the CSV members of the archive lossless.
 Every table uses AUTOINCREMENT on SQLite so that ids of a closed account are never handed
@@ -28,8 +29,7 @@ class SQLModel(_SQLModel):
 
 AUTOINC = {"sqlite_autoincrement": True}
 
-# the roles live with the Core clauses the sign-in reads before this module is loaded
-from crm_tui.tables import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: E402,F401
+from crm_tui.roles import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: E402,F401
 ONE_OWNER = "role = 'owner'"  # the partial unique index: one owner per account
 
 
@@ -89,7 +89,7 @@ class Member(SQLModel, table=True):
 def _one_owner_elsewhere(table, connection, **_kw) -> None:
     """The one-owner index is partial on PostgreSQL too. Named here, when such a table is
     created, rather than as ``postgresql_where=`` above: that keyword makes SQLAlchemy load
-    its PostgreSQL dialect on every start (about 40 ms) to check the option's name."""
+    its PostgreSQL dialect on every start to check the option's name."""
     if connection.dialect.name == "postgresql":
         _ONE_OWNER_INDEX.dialect_kwargs["postgresql_where"] = text(ONE_OWNER)
 

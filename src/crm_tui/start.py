@@ -2,7 +2,7 @@
 
 Plain ``crm-tui`` (the app on the default database, by far the most common start) opens the
 app without building the command-line parser: importing argparse and describing every
-subcommand costs about 50 ms before the first paint. Anything else goes to :mod:`crm_tui.cli`.
+subcommand would delay the first paint. Anything else goes to :mod:`crm_tui.cli`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _app() -> int:
 
 def hold_echo(stream) -> tuple | None:
     """Stop the terminal echoing what is typed while the app starts, and return what to put
-    back. Until the app takes the terminal (about a third of a second), keys typed ahead are
+    back. Until the app takes the terminal, keys typed ahead are
     echoed by the terminal itself: a password typed ahead would show in clear on the shell's
     screen and stay there after the app quits. Input is kept (no flush), only not shown."""
     try:
@@ -73,12 +73,16 @@ def release_echo(held: tuple | None) -> None:
 
 def _process_exit() -> None:
     """The process is about to end. Close the database connections now (SQLite tidies its
-    write-ahead log when the last one closes), then freeze the garbage collector: the
-    interpreter's final collection would walk every object of Textual, SQLAlchemy and pydantic
-    only to free memory the operating system takes back anyway (about a quarter of a second
-    after the app quits). Objects are still released by reference counting; only unreachable
-    cycles are left to the operating system. Not done in :func:`crm_tui.cli.main`, which tests
-    call in their own long-lived process."""
+    write-ahead log when the last one closes), then freeze the garbage collector so that the
+    interpreter's final collection does not walk every object of Textual, SQLAlchemy and
+    pydantic only to free memory the operating system takes back anyway (the cost is in
+    docs/performance.md). Objects are still released by reference counting; only unreachable
+    cycles are left to the operating system.
+
+    Freezing the collector is a process-wide act, so it is done here, by the entry point that
+    owns the process and knows it is ending, and nowhere in the library: :func:`crm_tui.cli.main`
+    and :func:`crm_tui.tui.launch.run_app` are also called by tests in their own long-lived
+    process, which must keep collecting."""
     import gc
 
     db = sys.modules.get("crm_tui.db")

@@ -1,120 +1,38 @@
-"""The few columns the app reads before its ORM models are loaded, as SQLAlchemy Core clauses.
+"""The tables as SQLAlchemy Core clauses, for the code that runs before the ORM models load.
 
 Opening the database, signing in, the dashboard's figures, the session check and the start-up
 tidy of the backup folder use only these. Importing SQLModel and pydantic and building the
-nineteen model classes of :mod:`crm_tui.models` costs about a third of a second; the app does
-that after the dashboard is painted (:meth:`crm_tui.tui.app.CrmApp.warm_up`) instead of before.
+model classes of :mod:`crm_tui.models` is slow (see docs/performance.md); the app does that
+after the dashboard is painted (:meth:`crm_tui.tui.app.CrmApp.warm_up`) instead of before.
 
-Each clause names only the columns those steps use, typed as the model's column is (so dates
-and times are read and written exactly as the ORM does). ``tests/test_tables.py`` compares
-every one with the model's table, so the two cannot drift apart.
+The models are the one declaration of the schema. The clauses are generated from their
+metadata into :mod:`crm_tui.schema_core` (``scripts/generate_tables.py``), typed as the models'
+columns are, so dates and times are read and written exactly as the ORM does;
+``tests/test_tables.py`` fails if that file is not what the models generate today.
+docs/architecture.md, "Start-up and the two views of the schema", says why.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
-
-from sqlalchemy import Date, DateTime, Integer, Interval, String, column, func, select, table
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.types import TypeDecorator
 
-from crm_tui.services.roles import Role
-
-# the values the member table stores (the roles themselves: crm_tui.services.roles)
-ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER = (r.value for r in Role)
-ROLES = (ROLE_OWNER, ROLE_ADMIN, ROLE_TEAM_PLAYER)
-
-
-class UTCDateTime(TypeDecorator):
-    """The models' datetime columns (SQLModel's ``UTCDateTime``, which cannot be imported
-    without importing SQLModel itself): aware datetimes stored in UTC, read back aware."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
-
-    def coerce_compared_value(self, op: Any, value: Any) -> Any:
-        if isinstance(value, timedelta):
-            return Interval()
-        return self
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            raise ValueError("datetime values must be aware (use crm_tui.services.clock.now())")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:  # SQLite keeps UTC without an offset
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-account = table("account", column("id", Integer), column("name", String))
-
-member = table(
-    "member",
-    column("id", Integer),
-    column("account_id", Integer),
-    column("email", String),
-    column("name", String),
-    column("role", String),
-    column("password_hash", String),
-    column("failed_logins", Integer),
-    column("last_failed_at", UTCDateTime),
-    column("time_zone", String),
+from crm_tui.roles import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: F401
+from crm_tui.schema_core import (  # noqa: F401  (the clauses this module serves)
+    ALL,
+    account,
+    appointment,
+    backup,
+    backup_key,
+    closed_account,
+    closed_member,
+    contact,
+    member,
+    setting,
+    todo,
 )
+from crm_tui.sqltypes import UTCDateTime  # noqa: F401
 
-contact = table("contact", column("id", Integer), column("account_id", Integer))
-
-appointment = table(
-    "appointment",
-    column("id", Integer),
-    column("account_id", Integer),
-    column("start", UTCDateTime),
-    column("description", String),
-)
-
-todo = table(
-    "todo",
-    column("id", Integer),
-    column("account_id", Integer),
-    column("summary", String),
-    column("priority", Integer),
-    column("due", Date),
-    column("status", String),
-)
-
-closed_account = table(
-    "closed_account",
-    column("id", Integer),
-    column("account_id", Integer),
-    column("state", String),
-    column("owner_email_hash", String),
-    column("closed_at", UTCDateTime),
-    column("restore_until", Date),
-)
-
-closed_member = table(
-    "closed_member",
-    column("closed_account_id", Integer),
-    column("email_hash", String),
-    column("password_hash", String),
-)
-
-backup = table("backup", column("id", Integer), column("file_name", String), column("purged_at", UTCDateTime))
-
-backup_key = table("backup_key", column("backup_id", Integer))
-
-setting = table("setting", column("key", String), column("value", String))
-
-ALL = (account, member, contact, appointment, todo, closed_account, closed_member, backup, backup_key, setting)
 
 
 def database_is_empty(conn: Connection) -> bool:

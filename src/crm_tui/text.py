@@ -77,3 +77,10 @@ def noun(n: int, singular: str, many: str | None = None) -> str:
 def plural(n: int, singular: str, many: str | None = None) -> str:
     """A count in words: "1 team member", "0 team members", "1,234 contacts"."""
     return f"{n:,} {noun(n, singular, many)}"
+
+
+def initials(name: str) -> str:
+    """The first letters of a person's first two words ("Dana Whitfield" → "DW"), skipping
+    words that start with punctuation; "" when there is none."""
+    parts = [p for p in name.split() if p[:1].isalnum()]
+    return "".join(p[0] for p in parts[:2]).upper()

@@ -7,6 +7,7 @@ their peak memory compares with the running app's.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -178,8 +179,6 @@ def app_restore(db: str, email: str, password: str, name: str) -> None:
 
 def app_first_page(db: str, email: str, password: str) -> None:
     """The Contacts key → first page, through the app when the Contacts screen exists."""
-    import asyncio
-
     try:
         import crm_tui.tui.screens.contacts  # noqa: F401
     except ImportError:
@@ -229,9 +228,9 @@ async def _first_page_in_app(db: str, email: str, password: str) -> None:
 
 
 def _contacts_key() -> str:
-    from crm_tui.tui.commands import COMMANDS
+    from crm_tui.tui.routes import ROUTES
 
-    for c in COMMANDS:
+    for c in ROUTES:
         if c.id == "contacts" and c.key:
             return c.key
     raise SystemExit("no key opens Contacts")

@@ -102,21 +102,21 @@ class Bench:
     def start_signin(self) -> Figure:
         f = Figure("start → sign-in screen painted", "minimal Textual app (Header, Static, Footer)",
                    "≤ 1.25×", 1.25)
-        env = {"CRM_TUI_EXIT_AFTER": "signin", "CRM_TUI_DATABASE_URL": f"sqlite:///{self.db['typical'].path}"}
+        env = {"CRM_TUI_DATABASE_URL": f"sqlite:///{self.db['typical'].path}"}
         for _ in range(self.runs):
             f.base.append(self._pty([PY, "-m", "tests.bench.minimal"], {}))
-            f.app.append(self._pty([PY, "-m", "crm_tui"], env))
+            f.app.append(self._pty([PY, "-m", "tests.bench.app", "signin"], env))
         return f
 
     def start_dashboard(self) -> Figure:
         b = self.db["stress"]
         f = Figure("start → signed-in dashboard with counts (stress account)",
                    "minimal Textual app + import sqlmodel", "≤ 1.5×", 1.5)
-        env = {"CRM_TUI_EXIT_AFTER": "dashboard", "CRM_TUI_DATABASE_URL": f"sqlite:///{b.path}",
-               "CRM_TUI_SIGN_IN_EMAIL": b.owner_email, "CRM_TUI_SIGN_IN_PASSWORD": data.PASSWORD}
+        env = {"CRM_TUI_DATABASE_URL": f"sqlite:///{b.path}"}
+        argv = [PY, "-m", "tests.bench.app", "dashboard", b.owner_email, data.PASSWORD]
         for _ in range(self.runs):
             f.base.append(self._pty([PY, "-m", "tests.bench.minimal", "--sqlmodel"], {}))
-            f.app.append(self._pty([PY, "-m", "crm_tui"], env, memory="idle"))
+            f.app.append(self._pty(argv, env, memory="idle"))
         return f
 
     def _pty(self, argv, env, memory: str | None = None) -> float:

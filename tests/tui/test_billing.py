@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from conftest import OWNER
-from pilot_kit import SIZE, run, settle, sign_in, text_of  # noqa: F401
+from pilot_kit import SIZE, run, settle, sign_in, static_text  # noqa: F401
 from test_closing_flow import open_billing_by_keys
 from test_qa_walk import shown_footer_keys
 
@@ -27,14 +27,14 @@ def test_billing_shows_plan_seats_messages_total_card_and_invoices(demo_url):
             await sign_in(pilot, OWNER)
             await open_billing_by_keys(pilot)
             s = app.screen
-            assert text_of(s, "#billing-plan") == "Professional — $59.00/month"
-            assert text_of(s, "#billing-seats") == "2 × $15.00/month = $30.00/month"
-            assert text_of(s, "#billing-messages") == "active — $25.00/month"
-            assert text_of(s, "#billing-total") == "$114.00/month"
+            assert static_text(s, "#billing-plan") == "Professional — $59.00/month"
+            assert static_text(s, "#billing-seats") == "2 × $15.00/month = $30.00/month"
+            assert static_text(s, "#billing-messages") == "active — $25.00/month"
+            assert static_text(s, "#billing-total") == "$114.00/month"
             # the demo (seed 7) bills on the 14th; the clock is pinned to 27 Nov 2026
-            assert text_of(s, "#billing-next") == "14 Dec 2026"
-            assert "ending" in text_of(s, "#billing-card")
-            invoices = text_of(s, "#invoices").splitlines()
+            assert static_text(s, "#billing-next") == "14 Dec 2026"
+            assert "ending" in static_text(s, "#billing-card")
+            invoices = static_text(s, "#invoices").splitlines()
             assert len(invoices) == 6
             assert all("INV-" in line and "$114.00" in line for line in invoices), invoices
 
@@ -67,8 +67,8 @@ def test_change_plan_by_keys_and_esc_keeps_it(demo_url):
             await settle(pilot)
             assert isinstance(app.screen, BillingScreen)
             assert plan_code(engine) == "starter"
-            assert text_of(app.screen, "#billing-plan") == "Starter — $29.00/month"
-            assert text_of(app.screen, "#billing-total") == "$84.00/month"
+            assert static_text(app.screen, "#billing-plan") == "Starter — $29.00/month"
+            assert static_text(app.screen, "#billing-total") == "$84.00/month"
 
     run(body())
 

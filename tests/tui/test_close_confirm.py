@@ -11,15 +11,17 @@ import pytest
 from sqlalchemy import text
 
 from conftest import OTHER_OWNER, OWNER, PASSWORDS, PLAYER
-from pilot_kit import SIZE, press, run, sign_in, text_of
+from pilot_kit import SIZE, press, run, sign_in, static_text
+
+from crm_tui.session_context import SessionContext
 from tui.test_closing_flow import acme_id
 
 
-def at_confirmation(demo_url, check, *, email=OWNER, size=SIZE):
+def at_confirmation(demo_url, check, *, email=OWNER, size=SIZE, session_context=None):
     """Run ``await check(app, pilot, confirm)`` signed in as ``email`` at the confirmation."""
     from crm_tui.tui.app import CrmApp
 
-    app = CrmApp(database_url=demo_url)
+    app = CrmApp(database_url=demo_url, session_context=session_context)
 
     async def body():
         async with app.run_test(size=size) as pilot:
@@ -71,22 +73,22 @@ def test_the_name_message_follows_the_field(demo_url):
         await to_name_field(app, pilot, confirm)
         await pilot.press(*"Acme Realt", "enter", *PASSWORDS[OWNER], "enter")
         await pilot.pause()
-        assert text_of(confirm, "#close-status") == "The account name you typed does not match."
+        assert static_text(confirm, "#close-status") == "The account name you typed does not match."
         assert confirm.query_one("#close-status").has_class("-error")
         await pilot.press("y")  # focus is back on the name, the cursor at its end: the letter missing
         await pilot.pause()
         assert confirm.query_one("#close-name").value == "Acme Realty"
         assert not confirm.query_one("#close-delete", Button).disabled
-        assert "does not match" not in text_of(confirm, "#close-status")
-        assert text_of(confirm, "#close-status") == "The name matches."
+        assert "does not match" not in static_text(confirm, "#close-status")
+        assert static_text(confirm, "#close-status") == "The name matches."
         assert not confirm.query_one("#close-status").has_class("-error")
         await pilot.press("space")
         await pilot.pause()
         assert confirm.query_one("#close-delete", Button).disabled
-        assert "a space at the end" in text_of(confirm, "#close-status")
+        assert "a space at the end" in static_text(confirm, "#close-status")
         await pilot.press("backspace")
         await pilot.pause()
-        assert text_of(confirm, "#close-status") == "The name matches."
+        assert static_text(confirm, "#close-status") == "The name matches."
 
     at_confirmation(demo_url, check)
 
@@ -100,7 +102,7 @@ def test_a_space_around_the_name_is_named(demo_url, typed, where):
         await pilot.press(*[("space" if c == " " else c) for c in typed], "enter", *PASSWORDS[OWNER], "enter")
         await pilot.pause()
         assert confirm.query_one("#close-delete", Button).disabled
-        assert text_of(confirm, "#close-status") == (
+        assert static_text(confirm, "#close-status") == (
             f"The name you typed has a space {where}; the account name does not.")
         await press(pilot, "enter", "enter", "enter")
         assert app.screen is confirm and acme_id(app.engine) is not None
@@ -130,14 +132,14 @@ def test_team_members_are_counted_in_words(demo_url):
     from crm_tui.services import auth, team
 
     async def check(app, pilot, confirm):
-        assert text_of(confirm, "#close-team").startswith("2 team members lose access:")
+        assert static_text(confirm, "#close-team").startswith("2 team members lose access:")
         owner = auth.as_member(app.engine, OWNER)
         team.remove_member(app.engine, owner, auth.as_member(app.engine, PLAYER).member_id)
         await press(pilot, "m")  # Team Members on top; Esc back reads the counts again
         await press(pilot, "escape")
         assert app.screen is confirm
-        assert text_of(confirm, "#close-team").startswith("1 team member loses access:")
-        assert "        2  team members" in text_of(confirm, "#close-counts")
+        assert static_text(confirm, "#close-team").startswith("1 team member loses access:")
+        assert "        2  team members" in static_text(confirm, "#close-counts")
 
     at_confirmation(demo_url, check)
 
@@ -149,7 +151,7 @@ ALTERNATIVES = [("t", "TeamScreen", "become the owner"), ("m", "TeamScreen", "pr
 @pytest.mark.parametrize(("key", "screen", "hint"), ALTERNATIVES, ids=[a[0] for a in ALTERNATIVES])
 def test_each_alternative_is_one_key_away_and_esc_comes_back(demo_url, key, screen, hint):
     async def check(app, pilot, confirm):
-        assert f"  {key}  " in text_of(confirm, "#close-alternatives")
+        assert f"  {key}  " in static_text(confirm, "#close-alternatives")
         await press(pilot, key)
         assert type(app.screen).__name__ == screen
         assert any(hint in str(n.message) for n in app._notifications)
@@ -200,7 +202,7 @@ def test_after_transferring_ownership_instead_the_confirmation_closes(demo_url):
         await press(pilot, "escape")
         assert isinstance(app.screen, MainScreen)
         assert any("no longer the owner" in str(n.message) for n in app._notifications)
-        assert "(administrator)" in text_of(app.screen, "#welcome")
+        assert "(administrator)" in static_text(app.screen, "#welcome")
 
     app = at_confirmation(demo_url, check)
     with app.engine.connect() as conn:
@@ -212,12 +214,12 @@ def test_the_confirmation_and_goodbye_say_the_export_can_be_imported(demo_url):
     keep = "Keep your export: you can import it into a new account at any time."
 
     async def check(app, pilot, confirm):
-        assert keep in text_of(confirm, "#close-export-note")
+        assert keep in static_text(confirm, "#close-export-note")
         await to_name_field(app, pilot, confirm)
         await press(pilot, *"Acme Realty", "enter", *PASSWORDS[OWNER], "enter", "enter")
         await press(pilot, "escape")  # no survey answer
         assert type(app.screen).__name__ == "GoodbyeScreen"
-        assert keep in text_of(app.screen, "#goodbye-keep")
+        assert keep in static_text(app.screen, "#goodbye-keep")
 
     at_confirmation(demo_url, check)
 
@@ -227,7 +229,7 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
 
     downloads = isolated_dirs / "downloads"
     monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
-    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22")
+    over_ssh = SessionContext.from_environ({"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"})
 
     async def check(app, pilot, confirm):
         await to_name_field(app, pilot, confirm)
@@ -236,7 +238,7 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
         goodbye = app.screen
         assert type(goodbye).__name__ == "GoodbyeScreen"
         assert goodbye.query_one("#goodbye-body").scroll_y == 0  # the receipt is read from its start
-        shown = text_of(goodbye, "#goodbye-receipt")
+        shown = static_text(goodbye, "#goodbye-receipt")
         assert shown == receipt_text(goodbye.receipt)
         assert "27 Nov 2026 10:00 UTC" in shown and goodbye.receipt.audit_hash in shown
         body = goodbye.query_one("#goodbye-body")
@@ -248,14 +250,14 @@ def test_the_goodbye_screen_saves_the_receipt_on_a_key(demo_url, isolated_dirs, 
         [saved] = list(downloads.iterdir())
         assert saved.read_text(encoding="utf-8") == shown + "\n"
         assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
-        said = text_of(goodbye, "#goodbye-saved")
+        said = static_text(goodbye, "#goodbye-saved")
         assert said.startswith(f"Receipt saved: ~/downloads/{saved.name}\nFetch it: scp ")  # over SSH
         assert body.region.contains_region(goodbye.query_one("#goodbye-saved").region)  # scrolled to
         assert app.screen is goodbye  # still there to read; Enter signs out
         await press(pilot, "enter")
         assert type(app.screen).__name__ == "SignInScreen"
 
-    at_confirmation(demo_url, check)
+    at_confirmation(demo_url, check, session_context=over_ssh)
 
 
 def test_a_hostile_account_name_is_shown_literally_to_type_and_on_the_receipt(demo_url, isolated_dirs, monkeypatch):
@@ -278,7 +280,7 @@ def test_a_hostile_account_name_is_shown_literally_to_type_and_on_the_receipt(de
         await press(pilot, "tab", "enter")  # from Cancel to Delete
         await press(pilot, "escape")
         goodbye = app.screen
-        assert "“[bold]Acme[/] ␛[31mRealty” was closed" in text_of(goodbye, "#goodbye-receipt")
+        assert "“[bold]Acme[/] ␛[31mRealty” was closed" in static_text(goodbye, "#goodbye-receipt")
         await press(pilot, "r")
         assert "\x1b" not in terminal_text(app)
         [saved] = list((isolated_dirs / "downloads").iterdir())
@@ -291,13 +293,13 @@ def test_a_hostile_account_name_is_shown_literally_to_type_and_on_the_receipt(de
 def test_after_cancelling_only_messages_the_confirmation_no_longer_lists_it(demo_url):
     async def check(app, pilot, confirm):
         assert confirm.query_one("#close-messages").display
-        assert "       30  text messages" in text_of(confirm, "#close-counts")
+        assert "       30  text messages" in static_text(confirm, "#close-counts")
         await press(pilot, "s", "x", *PASSWORDS[OWNER], "enter", "enter")  # Messages, cancel it
         assert type(app.screen).__name__ == "MessagesScreen"
         await press(pilot, "escape")
         assert app.screen is confirm
         assert not confirm.query_one("#close-messages").display
-        assert "        0  text messages" in text_of(confirm, "#close-counts")
+        assert "        0  text messages" in static_text(confirm, "#close-counts")
 
     at_confirmation(demo_url, check)
 
@@ -314,7 +316,7 @@ def test_a_receipt_that_cannot_be_saved_says_why_and_the_screen_stays(demo_url, 
         await press(pilot, "escape")
         goodbye = app.screen
         await press(pilot, "r")
-        said = text_of(goodbye, "#goodbye-saved")
+        said = static_text(goodbye, "#goodbye-saved")
         assert said.startswith("The receipt was not saved: cannot create the downloads folder")
         assert goodbye.query_one("#goodbye-saved").has_class("-error")
         assert goodbye.query_one("#goodbye-body").region.contains_region(goodbye.query_one("#goodbye-saved").region)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
-from pilot_kit import SIZE, burst, count, run, settle, sign_in, text_of  # noqa: F401
+from pilot_kit import SIZE, burst, count, run, settle, sign_in, static_text  # noqa: F401
 
 
 def acme_id(engine) -> int | None:
@@ -111,15 +111,15 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             # Everything the owner must know, before anything happens.
             assert app.focused is confirm.query_one("#close-cancel", Button)
             assert confirm.query_one("#close-delete", Button).disabled
-            counts = text_of(confirm, "#close-counts")
+            counts = static_text(confirm, "#close-counts")
             assert "60  contacts" in counts and "to-dos" in counts and "email templates" in counts
-            team = text_of(confirm, "#close-team")
+            team = static_text(confirm, "#close-team")
             assert "Marcus Lee" in team and "administrator" in team and "Priya Shah" in team
-            assert "Twilio" in text_of(confirm, "#close-messages")
-            assert "cases@allclients.com" in text_of(confirm, "#close-support")
-            assert "we may be able to help" in text_of(confirm, "#close-support")
-            assert "cannot be undone" in text_of(confirm, "#close-warning")
-            assert "press e" in text_of(confirm, "#close-export-note")
+            assert "Twilio" in static_text(confirm, "#close-messages")
+            assert "cases@allclients.com" in static_text(confirm, "#close-support")
+            assert "we may be able to help" in static_text(confirm, "#close-support")
+            assert "cannot be undone" in static_text(confirm, "#close-warning")
+            assert "press e" in static_text(confirm, "#close-export-note")
 
             # Shift+Tab from Cancel: the password, then the account name.
             await pilot.press("shift+tab", "shift+tab")
@@ -146,16 +146,16 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
 
             # The goodbye screen: the receipt and the restore date, then sign out.
             assert isinstance(app.screen, GoodbyeScreen)
-            receipt = text_of(app.screen, "#goodbye-receipt")
+            receipt = static_text(app.screen, "#goodbye-receipt")
             assert "Acme Realty" in receipt and "27 Nov 2026" in receipt and "60  contacts" in receipt
-            assert "Thank you" in text_of(app.screen, "#goodbye-survey")
+            assert "Thank you" in static_text(app.screen, "#goodbye-survey")
             assert "27 February 2027" in receipt and "cases@allclients.com" in receipt
-            assert "import it into a new account" in text_of(app.screen, "#goodbye-keep")
+            assert "import it into a new account" in static_text(app.screen, "#goodbye-keep")
             assert app.who is None  # the session is over: no check can pull this screen away
             await pilot.press("enter")
             await settle(pilot)
             assert isinstance(app.screen, SignInScreen)
-            assert "account was closed" in text_of(app.screen, "#signin-message")
+            assert "account was closed" in static_text(app.screen, "#signin-message")
 
             # The database: account gone, tombstone present, survey stored without identity.
             assert acme_id(engine) is None
@@ -172,7 +172,7 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             await pilot.press(*OWNER, "enter", *PASSWORDS[OWNER], "enter")
             await settle(pilot)
             assert isinstance(app.screen, SignInScreen)
-            assert text_of(app.screen, "#signin-message") == (
+            assert static_text(app.screen, "#signin-message") == (
                 "This account was closed on 27 November 2026. You can have it restored until "
                 "27 February 2027 by writing to cases@allclients.com.")
 
@@ -203,14 +203,14 @@ def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, messag
         delete = confirm.query_one("#close-delete", Button)
         if message is None:
             assert delete.disabled
-            assert "differs in capital letters" in text_of(confirm, "#close-status")
+            assert "differs in capital letters" in static_text(confirm, "#close-status")
             assert app.focused is confirm.query_one("#close-name", Input)
             await pilot.press("enter", "enter", "enter")  # nothing a key can do deletes
         else:
             assert app.focused is delete
             await pilot.press("enter")
             await settle(pilot)
-            assert text_of(confirm, "#close-status") == message
+            assert static_text(confirm, "#close-status") == message
             assert confirm.query_one("#close-password", Input).value == ""
             assert app.focused is confirm.query_one("#close-password", Input)
         await settle(pilot)

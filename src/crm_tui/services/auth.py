@@ -27,6 +27,7 @@ from crm_tui.services.errors import (
     PermissionDenied,
     Throttled,
 )
+from crm_tui.text import initials
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -197,9 +198,7 @@ class SignedIn:
 
     @property
     def initials(self) -> str:
-        parts = [p for p in self.name.split() if p[:1].isalnum()]
-        letters = "".join(p[0] for p in parts[:2]) or self.email[:1]
-        return letters.upper()
+        return initials(self.name) or self.email[:1].upper()
 
 
 def normalise_email(email: str) -> str:

@@ -99,20 +99,18 @@ def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> 
 
 # While an account's rows are deleted the page cache may grow to this many KiB: the
 # to-dos', appointments' and contacts' ordered indexes are hit at random places, and with
-# SQLite's 2 MiB default a 250,000-contact account re-reads and re-writes their pages over and
-# over (its appointments: 2.35 s at 2 MiB, 1.27 s at 32 MiB; a 50,000-contact one: 0.25 s, 0.22 s).
+# SQLite's 2 MiB default a very large account re-reads and re-writes their pages over and over
+# (the figures are in docs/performance.md).
 DELETE_CACHE_KIB = 32 * 1024
 
 
 # When the account holds most of a table's rows (and at least this many), the table's
 # indexes are dropped, its rows deleted in one pass and the indexes built again from the rows
 # left: deleting row by row updates every index at as many places, most of them in no useful
-# order, while building sorts only what is left. Measured on copies of the benchmark's
-# databases (the account beside 10 others of 10,000 contacts; the five large tables, commit
-# included): with 50,000 contacts (a third of each table) 1.07 s row by row against 1.29 s
-# rebuilding; with 250,000 (five sevenths) 6.15 s against 3.41 s. Below this many rows either
-# way takes milliseconds, not worth a schema change (every connection prepares its statements
-# again after one).
+# order, while building sorts only what is left (docs/performance.md has the measurements:
+# row by row wins while the account holds a minority of the rows, rebuilding once it holds
+# most). Below this many rows either way is quick, not worth a schema change (every connection
+# prepares its statements again after one).
 REBUILD_MIN_ROWS = 10_000
 
 
@@ -170,8 +168,8 @@ def delete_account_rows(conn, account_id: int) -> None:
     is deleted. That check is what lets :func:`close_account` run with SQLite's foreign-key
     enforcement off: enforced, each deleted contact looks up and nulls or deletes its
     appointments, to-dos, history and texts through the schema's ``ON DELETE`` actions, although
-    none are left by then (deleting 250,000 contacts: 4.3-4.6 s enforced, 0.9-1.3 s not; the
-    checks take about 0.5 s). The schema's cascades stay for every other delete.
+    none are left by then, several times slower than the checks (see docs/performance.md). The
+    schema's cascades stay for every other delete.
 
     Where the account holds most of a table's rows, that table's indexes are dropped before its
     rows go and built again after (see REBUILD_MIN_ROWS); inside the same transaction, so a
@@ -469,8 +467,3 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
         reason = getattr(exc, "strerror", None) or str(getattr(exc, "orig", None) or exc).splitlines()[0]
         removed, warnings = [], [f"could not remove the backup files ({reason}); the next purge tries again"]
     return PurgeReport(len(due), len(removed), tuple(notes + warnings))
-
-
-def account_count(engine: Engine) -> int:
-    with db.read_session(engine) as s:
-        return s.execute(select(func.count()).select_from(Account)).scalar_one()

@@ -7,21 +7,7 @@ would allow it. Pure Python: the app imports this before the database stack is l
 
 from __future__ import annotations
 
-from enum import Enum
-
-
-class Role(str, Enum):
-    """A member's role; its value is what the database stores."""
-
-    OWNER = "owner"
-    ADMIN = "administrator"
-    TEAM_PLAYER = "team player"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
+from crm_tui.roles import Role
 
 
 OWNER, ADMIN, TEAM_PLAYER = Role.OWNER, Role.ADMIN, Role.TEAM_PLAYER

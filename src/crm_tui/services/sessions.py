@@ -5,7 +5,7 @@ SHA-256 (the token has 256 random bits, so a plain hash is enough and lets a loo
 index). A session ends after :data:`IDLE` without use, with ``crm-tui logout``, when its member
 revokes it in My Account, and when the member leaves or is removed (the row cascades) or the
 account closes. A session stands in for the password only for non-destructive commands: the
-destructive ones always ask for the password again (DESIGN.md, "Who is acting").
+destructive ones always ask for the password again (README.md, "Who is acting").
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Iterable
 
@@ -11,6 +10,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from crm_tui.session_context import SessionContext
 from crm_tui.tui import routes
 from crm_tui.tui.keyflow import KeyFlow
 
@@ -18,9 +18,6 @@ SESSION_CHECK_SECONDS = 2.0
 # After the password is accepted, the dashboard opens with its figures if they are read within
 # this many seconds; otherwise it opens at once with placeholders and fills them in later.
 FIGURES_WAIT_SECONDS = 0.3
-# For the start-up benchmark (tests/bench): exit once "signin" or "dashboard" is painted; the
-# dashboard case signs in with CRM_TUI_SIGN_IN_EMAIL / CRM_TUI_SIGN_IN_PASSWORD.
-EXIT_AFTER_ENV = "CRM_TUI_EXIT_AFTER"
 
 
 class CrmApp(App[None]):
@@ -33,15 +30,17 @@ class CrmApp(App[None]):
         Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False),
     ]
 
-    def __init__(self, database_url: str | None = None, *, engine=None) -> None:
+    def __init__(self, database_url: str | None = None, *, engine=None,
+                 session_context: SessionContext | None = None) -> None:
         super().__init__()
         self.database_url = database_url
         self.engine = engine
+        # how the user is connected (over SSH or not); screens pass it to what needs it
+        self.session_context = session_context or SessionContext()
         self.who = None  # crm_tui.services.auth.SignedIn once signed in
         self.first_run_note = ""
         self.database_problem = ""
         self._session_timer = None
-        self._exit_after = ""
         self.dashboard_pending = False  # the sign-in's worker is reading the dashboard's figures
         self.first_dashboard = None  # what it read, until the dashboard shows it
         self._arriving = None  # who signed in, while the dashboard waits for its figures
@@ -76,27 +75,22 @@ class CrmApp(App[None]):
     async def on_mount(self) -> None:
         from crm_tui.tui.screens.signin import SignInScreen
 
-        self._exit_after = os.environ.get(EXIT_AFTER_ENV, "")
         await self.push_screen(SignInScreen())
         # The database stack (SQLAlchemy, SQLModel) loads only once the sign-in screen is on
         # the terminal: importing it in a thread meanwhile would hold the GIL and delay the paint.
-        self.call_after_refresh(self._first_painted)
+        self.call_after_refresh(self.first_painted)
 
-    def _first_painted(self) -> None:
-        if self._exit_after == "signin":
-            self.exit()
-            return
+    def first_painted(self) -> None:
+        """The sign-in screen is on the terminal: open the database."""
         if self.engine is None:
             self.open_database()
         else:
             self._database_ready()
 
     def painted(self, what: str) -> None:
-        """A screen's data is on screen; the start-up benchmark may exit now."""
+        """A screen's data is on screen ("dashboard": its figures): the ORM models may load now."""
         if what == "dashboard":
             self.warm_up()
-        if self._exit_after == what:
-            self.call_after_refresh(self.exit)
 
     @work(thread=True, exclusive=True, group="open-database")
     def open_database(self) -> None:
@@ -129,7 +123,7 @@ class CrmApp(App[None]):
         """Load the ORM models and set their mappers up, in the background, once: while the
         user types on the sign-in screen, or, if they had typed ahead and are signing in at
         once, after the dashboard is painted. The first screen that queries through the ORM
-        would otherwise pay it (about a third of a second). A daemon thread: it only imports,
+        would otherwise pay it. A daemon thread: it only imports,
         so quitting meanwhile need not wait for it."""
         if self._warming:
             return
@@ -155,9 +149,6 @@ class CrmApp(App[None]):
 
         for screen in self.screen_stack:
             if isinstance(screen, SignInScreen):
-                if self._exit_after == "dashboard":  # the start-up benchmark: typed ahead
-                    screen.type_ahead(os.environ.get("CRM_TUI_SIGN_IN_EMAIL", ""),
-                                      os.environ.get("CRM_TUI_SIGN_IN_PASSWORD", ""))
                 screen.database_ready()
 
     def _database_failed(self, message: str) -> None:

@@ -14,8 +14,3 @@ from crm_tui.text import clean
 def safe(text: object, *, multiline: bool = False, limit: int | None = None, style: str = "") -> Content:
     content = Content(clean(text, multiline=multiline, limit=limit))
     return content.stylize(style) if style else content
-
-
-def plain(text: object, *, limit: int | None = None) -> str:
-    """Cleaned text for places that take a plain ``str`` without markup (Input values)."""
-    return clean(text, limit=limit)

@@ -20,15 +20,7 @@ def step_text(step) -> str:
 
 class AutorespondersScreen(SectionScreen):
     SECTION = "automation"
-    DEFAULT_CSS = """
-    AutorespondersScreen #autoresponders-table {
-        height: 1fr;
-    }
-    AutorespondersScreen #autoresponder-steps {
-        height: 1fr;
-        border-top: solid $primary;
-    }
-    """
+    CSS_PATH = "autoresponders.tcss"
 
     def __init__(self) -> None:
         super().__init__()

@@ -19,12 +19,7 @@ CLOSE_LABEL = "Cancel & Permanently Delete Your Account"
 class ChangePlanModal(CrmModal):
     """Pick a plan; the current one is marked. Esc leaves the plan as it is."""
 
-    DEFAULT_CSS = """
-    ChangePlanModal { align: center middle; }
-    #change-plan { width: 50; height: auto; border: round $primary; background: $surface; padding: 0 1; }
-    #change-plan-options { height: auto; border: none; }
-    #change-plan-hint { color: $text-muted; }
-    """
+    CSS_PATH = "billing.tcss"
 
     def __init__(self, plans, current: str, seats: int, seat_price: int) -> None:
         super().__init__()
@@ -66,24 +61,7 @@ class BillingScreen(SectionScreen):
         # in the footer: the danger zone is below the fold at 24 rows, and End is the way there
         Binding("end", "to_danger_zone", "Danger zone", id="billing-bottom", priority=True),
     ]
-    DEFAULT_CSS = """
-    BillingScreen .billing-row { height: 1; }
-    BillingScreen .billing-label { width: 20; color: $text-muted; }
-    BillingScreen .billing-value { width: 1fr; }
-    BillingScreen #invoices { height: auto; margin: 0 0 1 0; text-wrap: nowrap; text-overflow: ellipsis; }
-    BillingScreen #plan-actions { height: auto; margin: 1 0; }
-    BillingScreen #danger-zone {
-        height: auto;
-        border: heavy $error;
-        border-title-color: $error;
-        border-title-style: bold;
-        padding: 0 1;
-        margin: 1 0 1 0;
-    }
-    BillingScreen #danger-text { margin: 0 0 1 0; }
-    BillingScreen #close-account { width: auto; }
-    BillingScreen #billing-status { color: $text-muted; }
-    """
+    CSS_PATH = "billing.tcss"
 
     def __init__(self) -> None:
         super().__init__()

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
+from crm_tui.text import initials
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.widgets.record_table import RecordTable
 
@@ -49,8 +50,3 @@ class CalendarScreen(SectionScreen):
                     "" if a.upcoming else "past", a.description, a.contact or "—", initials(a.owner)))
             for a in data.rows
         )
-
-
-def initials(name: str) -> str:
-    parts = [p for p in name.split() if p[:1].isalnum()]
-    return "".join(p[0] for p in parts[:2]).upper()

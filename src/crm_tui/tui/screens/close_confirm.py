@@ -58,31 +58,7 @@ class CloseConfirmScreen(CrmScreen):
         Binding("pagedown", "scroll_info(1)", "Scroll down", id="close-page-down", show=False),
         Binding("pageup", "scroll_info(-1)", "Scroll up", id="close-page-up", show=False),
     ]
-    DEFAULT_CSS = """
-    CloseConfirmScreen #close-title {
-        height: 1;
-        background: $error;
-        color: $text;
-        text-style: bold;
-        padding: 0 1;
-    }
-    CloseConfirmScreen #close-info { height: 1fr; padding: 0 1; }
-    CloseConfirmScreen #close-warning { text-style: bold; color: $text-error; margin: 0 0 1 0; }
-    CloseConfirmScreen .close-heading { text-style: bold underline; }
-    CloseConfirmScreen .close-block { margin: 0 0 1 0; }
-    CloseConfirmScreen #close-form {
-        height: auto;
-        border-top: heavy $error;
-        padding: 0 1;
-    }
-    CloseConfirmScreen .close-row { height: auto; }
-    CloseConfirmScreen .close-label { width: 38; height: auto; }
-    CloseConfirmScreen .close-row Input { width: 1fr; }
-    CloseConfirmScreen #close-buttons { height: 1; margin: 1 0 0 0; }
-    CloseConfirmScreen #close-buttons Button { margin: 0 2 0 0; }
-    CloseConfirmScreen #close-status { height: auto; color: $text-muted; }
-    CloseConfirmScreen #close-status.-error { color: $text-error; text-style: bold; }
-    """
+    CSS_PATH = "close_confirm.tcss"
 
     def __init__(self) -> None:
         super().__init__()
@@ -330,5 +306,5 @@ class CloseConfirmScreen(CrmScreen):
         from crm_tui.services.accounts import KEEP_EXPORT
 
         self.query_one("#close-export-note", Static).update(
-            safe("Exported: " + describe(result) + "\nPress e to export again. " + KEEP_EXPORT,
-                 multiline=True))
+            safe("Exported: " + describe(result, self.crm.session_context) + "\nPress e to export again. "
+                 + KEEP_EXPORT, multiline=True))

@@ -14,15 +14,7 @@ from crm_tui.tui.safe import safe
 
 class ContactDetailScreen(SectionScreen):
     SECTION = "contacts"
-    DEFAULT_CSS = """
-    ContactDetailScreen .detail-block {
-        height: auto;
-        margin: 0 0 1 0;
-    }
-    ContactDetailScreen .detail-head {
-        text-style: bold underline;
-    }
-    """
+    CSS_PATH = "contact_detail.tcss"
 
     def __init__(self, contact_id: int) -> None:
         super().__init__()

@@ -3,14 +3,13 @@ multi-select with space (Mark), Group Actions (g) to export, Enter (Open) for a 
 
 from __future__ import annotations
 
-import os
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from crm_tui.session_context import SessionContext
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
@@ -64,20 +63,7 @@ class ContactTable(RecordTable):
 
 class ContactsScreen(SectionScreen):
     SECTION = "contacts"
-    DEFAULT_CSS = """
-    ContactsScreen #contacts-bar {
-        height: 1;
-        margin: 1 0 0 0;
-    }
-    ContactsScreen #contacts-search {
-        width: 1fr;
-    }
-    ContactsScreen #contacts-status {
-        width: auto;
-        padding: 0 0 0 2;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = "contacts.tcss"
     # The table, not the search field, has focus from the start: with the field focused even
     # for a moment, section keys typed ahead (a burst of "1 2") were taken as text for it and
     # lost, as the screen's own key bindings give way to a focused field's typing.
@@ -292,40 +278,23 @@ class ContactsScreen(SectionScreen):
     def _exported(self, result) -> None:
         if result is None:
             return
-        self.app.push_screen(NoticeModal("Export saved", export_notice(result)))
+        self.app.push_screen(NoticeModal("Export saved", export_notice(result, self.crm.session_context)))
 
 
-def export_notice(result):
+def export_notice(result, context: SessionContext):
     lines = [f"Saved to:\n  {result.path}", f"Size: {result.size:,} bytes",
              f"SHA-256: {result.sha256}"]
     counts = getattr(result, "counts", None) or {}
     if counts.get("contacts") is not None:
         lines.insert(0, f"{counts['contacts']:,} contact{'s' if counts['contacts'] != 1 else ''} exported.")
-    ssh = os.environ.get("SSH_CONNECTION", "").split()
-    if len(ssh) >= 3:
-        user = os.environ.get("USER") or os.environ.get("LOGNAME") or ""
-        host = f"{user}@{ssh[2]}" if user else ssh[2]
-        lines.append(f"Fetch it from your computer with:\n  scp {host}:{result.path} .")
+    line = context.scp_line(result.path)
+    if line:
+        lines.append(f"Fetch it from your computer with:\n  {line}")
     return safe("\n".join(lines), multiline=True)
 
 
 class GroupActionsModal(CrmModal):
-    DEFAULT_CSS = """
-    GroupActionsModal {
-        align: center middle;
-    }
-    GroupActionsModal > #group-box {
-        width: 60;
-        height: auto;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    GroupActionsModal OptionList {
-        height: auto;
-        border: none;
-    }
-    """
+    CSS_PATH = "contacts.tcss"
 
     def __init__(self, selected: int, total: int | None, *, searching: bool = False) -> None:
         super().__init__()
@@ -364,23 +333,7 @@ class GroupActionsModal(CrmModal):
 class ExportModal(CrmModal):
     """Runs the export with a progress bar; dismisses with the result (or None)."""
 
-    DEFAULT_CSS = """
-    ExportModal {
-        align: center middle;
-    }
-    ExportModal > #export-box {
-        width: 60;
-        height: auto;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    ExportModal #export-error {
-        color: $error;
-        text-style: bold;
-        height: auto;
-    }
-    """
+    CSS_PATH = "contacts.tcss"
 
     def __init__(self, ids: list[int] | None, fmt: str) -> None:
         super().__init__()

@@ -7,9 +7,6 @@ because it acts for a user named by email, without a session."""
 
 from __future__ import annotations
 
-import getpass
-import os
-import shlex
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -18,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from crm_tui.session_context import SessionContext
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
 
@@ -47,28 +45,10 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def scp_line(path: Path, environ: dict | None = None) -> str | None:
-    """A ready command to fetch ``path`` from this machine, when the session came over SSH."""
-    environ = os.environ if environ is None else environ
-    parts = environ.get("SSH_CONNECTION", "").split()
-    if len(parts) < 4:
-        return None
-    host, port = parts[2], parts[3]
-    if ":" in host:  # IPv6
-        host = f"[{host}]"
-    path = Path(path)
-    try:
-        remote = path.relative_to(Path.home()).as_posix()  # scp starts from the home folder
-    except ValueError:
-        remote = str(path)
-    port_option = f"-P {port} " if port != "22" else ""
-    return f"scp {port_option}{getpass.getuser()}@{host}:{shlex.quote(remote)} ."
-
-
-def describe(result) -> str:
+def describe(result, context: SessionContext) -> str:
     """One or two lines: where the export is, its size, and over SSH how to fetch it."""
     text = f"{shown_path(result.path)}, {human_size(result.size)}"
-    line = scp_line(result.path)
+    line = context.scp_line(result.path)
     return f"{text}\nFetch it: {line}" if line else text
 
 
@@ -77,17 +57,7 @@ class DownloadScreen(SectionScreen):
         Binding("escape", "back", "Back", id="back"),
         Binding("r", "export", "Export again", id="download-again", show=False),
     ]
-    DEFAULT_CSS = """
-    DownloadScreen #download-about { margin: 0 0 1 0; }
-    DownloadScreen #download-progress-row { height: 1; }
-    DownloadScreen #download-bar { width: auto; }
-    DownloadScreen #download-status { margin: 1 0 0 0; color: $text-muted; }
-    DownloadScreen #download-status.-error { color: $text-error; text-style: bold; }
-    DownloadScreen #download-result { margin: 1 0 0 0; }
-    DownloadScreen #download-scp { margin: 1 0 0 0; text-style: bold; }
-    DownloadScreen #download-actions { height: 1; margin: 1 0 0 0; }
-    DownloadScreen #download-actions Button { margin: 0 2 0 0; }
-    """
+    CSS_PATH = "download.tcss"
 
     def __init__(self) -> None:
         super().__init__()
@@ -154,7 +124,7 @@ class DownloadScreen(SectionScreen):
             f"File:    {shown_path(result.path)}\n"
             f"Size:    {human_size(result.size)}\n"
             f"SHA-256: {result.sha256}", multiline=True))
-        line = scp_line(result.path)
+        line = self.crm.session_context.scp_line(result.path)
         scp = self.query_one("#download-scp", Static)
         scp.update(safe(f"Fetch it to your own computer:\n  {line}", multiline=True) if line else "")
         scp.display = bool(line)

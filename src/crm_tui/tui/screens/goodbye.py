@@ -36,22 +36,7 @@ class GoodbyeScreen(CrmScreen):
         Binding("pagedown", "scroll_body(1)", "Scroll down", id="goodbye-page-down", show=False),
         Binding("pageup", "scroll_body(-1)", "Scroll up", id="goodbye-page-up", show=False),
     ]
-    DEFAULT_CSS = """
-    GoodbyeScreen #goodbye-title {
-        height: 1;
-        background: $panel;
-        text-style: bold;
-        padding: 0 1;
-    }
-    GoodbyeScreen #goodbye-body { height: 1fr; padding: 0 1; }
-    GoodbyeScreen #goodbye-receipt { margin: 1 0; }
-    GoodbyeScreen #goodbye-keep { border: round $primary; padding: 0 1; height: auto; }
-    GoodbyeScreen #goodbye-saved { margin: 1 0 0 0; height: auto; }
-    GoodbyeScreen #goodbye-saved.-error { color: $text-error; text-style: bold; }
-    GoodbyeScreen #goodbye-survey { margin: 1 0 0 0; color: $text-muted; }
-    GoodbyeScreen #goodbye-actions { height: 1; padding: 0 1; }
-    GoodbyeScreen #goodbye-actions Button { margin: 0 2 0 0; }
-    """
+    CSS_PATH = "goodbye.tcss"
 
     def __init__(self, receipt) -> None:
         super().__init__()
@@ -94,10 +79,10 @@ class GoodbyeScreen(CrmScreen):
                           group="save-receipt")
 
     def receipt_saved(self, path) -> None:
-        from crm_tui.tui.screens.download import scp_line, shown_path
+        from crm_tui.tui.screens.download import shown_path
 
         saved = self.query_one("#goodbye-saved", Static)
-        fetch = scp_line(path)
+        fetch = self.crm.session_context.scp_line(path)
         saved.update(safe(f"Receipt saved: {shown_path(path)}" + (f"\nFetch it: {fetch}" if fetch else ""),
                           multiline=True))
         saved.remove_class("-error")

@@ -17,31 +17,7 @@ FIELDS = ("#import-path", "#import-email", "#import-name", "#import-password", "
 
 class ImportArchiveScreen(CrmScreen):
     BINDINGS = [Binding("escape", "back", "Back", id="back")]
-    DEFAULT_CSS = """
-    ImportArchiveScreen #import-box {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        border: round $primary;
-        padding: 0 1;
-        margin: 1 0 0 0;
-    }
-    ImportArchiveScreen #import-title { text-style: bold; }
-    ImportArchiveScreen #import-form {
-        layout: grid;
-        grid-size: 2;
-        grid-columns: 14 1fr;
-        grid-rows: 1;
-        grid-gutter: 1 0;
-        height: auto;
-        margin: 1 0 0 0;
-    }
-    ImportArchiveScreen .muted { color: $text-muted; margin: 1 0 0 0; }
-    ImportArchiveScreen #import-message { height: auto; margin: 1 0 0 0; }
-    ImportArchiveScreen #import-message.-error { color: $error; text-style: bold; }
-    ImportArchiveScreen #import-buttons { height: 1; margin: 1 0 0 0; align-horizontal: right; }
-    ImportArchiveScreen #import-buttons Button { margin: 0 0 0 2; }
-    """
+    CSS_PATH = "import_archive.tcss"
 
     def compose(self) -> ComposeResult:
         with Center():

@@ -46,19 +46,7 @@ def not_members_text(result) -> str:
 
 class ImportDoneScreen(CrmScreen):
     BINDINGS = [Binding("escape", "sign_in", "Sign in", id="back")]
-    DEFAULT_CSS = """
-    ImportDoneScreen #import-done-title {
-        height: 1;
-        background: $panel;
-        text-style: bold;
-        padding: 0 1;
-    }
-    ImportDoneScreen #import-done-body { padding: 0 1; }
-    ImportDoneScreen #import-done-summary { margin: 1 0; }
-    ImportDoneScreen #import-done-passwords { border: round $primary; padding: 0 1; height: auto; }
-    ImportDoneScreen #import-done-others { margin: 1 0 0 0; color: $text-muted; height: auto; }
-    ImportDoneScreen #import-done-actions { height: 1; margin: 1 0 0 0; }
-    """
+    CSS_PATH = "import_done.tcss"
 
     def __init__(self, result) -> None:
         super().__init__()

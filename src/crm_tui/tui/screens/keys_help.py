@@ -49,37 +49,7 @@ class KeysScreen(CrmModal):
         Binding("escape", "cancel", "Close", id="keys-close"),
         Binding("question_mark", "cancel", "Close", show=False, id="keys-close-again"),
     ]
-    DEFAULT_CSS = """
-    KeysScreen {
-        align: right top;
-    }
-    KeysScreen #keys-panel {
-        width: 44;
-        height: 1fr;
-        background: $surface;
-        border-left: vkey $foreground 30%;
-    }
-    KeysScreen #keys-title {
-        height: 1;
-        padding: 0 1;
-        text-style: bold;
-        background: $panel;
-    }
-    KeysScreen #keys-list {
-        height: 1fr;
-        padding: 0 1;
-        background: $surface;
-    }
-    KeysScreen .keys-row { height: auto; }
-    KeysScreen .keys-key {
-        width: 12;
-        padding: 0 1 0 0;
-        text-align: right;
-        text-style: bold;
-        color: $text-accent;
-    }
-    KeysScreen .keys-description { width: 1fr; }
-    """
+    CSS_PATH = "keys_help.tcss"
 
     def __init__(self, rows: list[KeyRow]) -> None:
         super().__init__()

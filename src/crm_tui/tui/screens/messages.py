@@ -17,28 +17,7 @@ from crm_tui.tui.widgets.confirm import ConfirmModal
 
 class MessagesScreen(SectionScreen):
     SECTION = "automation"
-    DEFAULT_CSS = """
-    MessagesScreen #messages-settings {
-        height: auto;
-    }
-    MessagesScreen #twilio-note {
-        height: auto;
-        margin: 1 0 0 0;
-        border-left: thick $warning;
-        padding: 0 1;
-    }
-    MessagesScreen #danger-zone {
-        height: auto;
-        margin: 1 0 0 0;
-    }
-    MessagesScreen #cancel-messages {
-        margin: 0 2 0 0;
-    }
-    MessagesScreen #danger-note {
-        width: 1fr;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = "messages.tcss"
     BINDINGS = quiet_nav_bindings() + [Binding("x", "cancel_messages", "Cancel Messages…", id="messages-cancel")]
 
     def __init__(self) -> None:

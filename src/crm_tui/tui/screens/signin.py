@@ -20,19 +20,7 @@ class SignInScreen(CrmScreen):
         Binding("escape", "clear", "Clear", id="clear"),
         Binding("ctrl+o", "import_archive", "Import an archive", id="import-archive"),
     ]
-    # The form is one grid (labels column, fields column) rather than a row container per
-    # field: the first screen paints sooner with fewer widgets, and looks the same.
-    DEFAULT_CSS = """
-    #signin-form {
-        layout: grid;
-        grid-size: 2;
-        grid-columns: 10 1fr;
-        grid-rows: 1;
-        grid-gutter: 1 0;
-        height: auto;
-        margin: 1 0 0 0;
-    }
-    """
+    # its styles are in app.tcss: it is the first screen, painted with the app's style sheet
 
     def compose(self) -> ComposeResult:
         with Center():
@@ -155,13 +143,6 @@ class SignInScreen(CrmScreen):
         self._message("Signing in…")
         self.call_service(self._sign_in, self.crm.engine, email, password, failed=self._failed,
                           group="sign-in")
-
-    def type_ahead(self, email: str, password: str) -> None:
-        """Fill the form and press Enter, as a user who typed before the database was open
-        (the start-up benchmark's path)."""
-        self.query_one("#email", Input).value = email
-        self.query_one("#password", Input).value = password
-        self._pending = True
 
     def _sign_in(self, engine, email: str, password: str) -> None:
         """In a worker: sign in, then read the dashboard's figures here, so the dashboard is

@@ -27,23 +27,7 @@ class SurveyScreen(CrmScreen):
     """Dismissed with True when an answer was stored, False when skipped."""
 
     BINDINGS = [Binding("escape", "skip", "Skip", id="survey-skip")]
-    DEFAULT_CSS = """
-    SurveyScreen #survey-title {
-        height: 1;
-        background: $panel;
-        text-style: bold;
-        padding: 0 1;
-    }
-    SurveyScreen #survey-body { padding: 0 1; }
-    SurveyScreen #survey-intro { margin: 1 0; }
-    SurveyScreen #survey-reasons { width: 1fr; height: auto; }
-    SurveyScreen #survey-comment-label { margin: 1 0 0 0; }
-    SurveyScreen #survey-comment { width: 1fr; }
-    SurveyScreen #survey-buttons { height: 1; margin: 1 0 0 0; }
-    SurveyScreen #survey-buttons Button { margin: 0 2 0 0; }
-    SurveyScreen #survey-status { color: $text-muted; }
-    SurveyScreen #survey-status.-error { color: $text-error; text-style: bold; }
-    """
+    CSS_PATH = "survey.tcss"
 
     def __init__(self, receipt) -> None:
         super().__init__()

@@ -219,46 +219,7 @@ ROLE_LABELS = {
 
 
 class AddMemberModal(CrmModal):
-    DEFAULT_CSS = """
-    AddMemberModal {
-        align: center middle;
-    }
-    AddMemberModal > #add-box {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    AddMemberModal .add-row {
-        height: auto;
-        margin: 1 0 0 0;
-    }
-    AddMemberModal .add-label {
-        width: 8;
-    }
-    AddMemberModal Input {
-        width: 1fr;
-    }
-    AddMemberModal RadioSet {
-        width: 1fr;
-        height: auto;
-    }
-    AddMemberModal #add-error {
-        color: $error;
-        text-style: bold;
-        height: auto;
-    }
-    AddMemberModal #add-buttons {
-        height: auto;
-        margin: 1 0 0 0;
-        align-horizontal: right;
-    }
-    AddMemberModal #add-buttons Button {
-        margin: 0 0 0 2;
-    }
-    """
+    CSS_PATH = "team.tcss"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-box"):

@@ -16,15 +16,7 @@ PREVIEW_LIMIT = 20_000
 
 class TemplatesScreen(SectionScreen):
     SECTION = "automation"
-    DEFAULT_CSS = """
-    TemplatesScreen #templates-table {
-        height: 1fr;
-    }
-    TemplatesScreen #template-preview {
-        height: 1fr;
-        border-top: solid $primary;
-    }
-    """
+    CSS_PATH = "templates.tcss"
 
     def __init__(self) -> None:
         super().__init__()

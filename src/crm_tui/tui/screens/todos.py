@@ -7,9 +7,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
+from crm_tui.text import initials
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
-from crm_tui.tui.screens.calendar import initials
 from crm_tui.tui.widgets.record_table import RecordTable
 
 PRIORITY = {1: "high", 3: "normal", 5: "low"}
