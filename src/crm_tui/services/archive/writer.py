@@ -11,7 +11,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import IO, Any, Iterable, Mapping
+from typing import IO, Any, Iterable, Mapping, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -72,11 +72,19 @@ class MemberSink:
         self._raw.write(data)
 
 
+class BinarySink(Protocol):
+    """What the zip is written to: a file, or a stream such as the backup's encrypting writer."""
+
+    def write(self, b: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
 @dataclass
 class ArchiveWriter:
     """Streams members into a zip and records each one's sha256, size and row count."""
 
-    out: IO[bytes]
+    out: IO[bytes] | BinarySink
     kind: str
     compresslevel: int = 1
     members: dict[str, dict] = field(default_factory=dict)
@@ -276,7 +284,7 @@ def write_data_members(
 
 
 
-def write_backup_archive(conn: Connection, account_id: int, out: IO[bytes]) -> dict:
+def write_backup_archive(conn: Connection, account_id: int, out: BinarySink) -> dict:
     """The data members only (password hashes included), for the encrypted backup."""
     w = ArchiveWriter(out, "backup")
     try:
