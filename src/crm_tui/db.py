@@ -234,6 +234,7 @@ def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Sess
         return
     with engine.connect() as conn:
         driver = conn.connection.driver_connection  # no BEGIN yet: the pragma takes effect
+        assert driver is not None  # a checked-out connection always has its driver's
         driver.execute("PRAGMA foreign_keys = OFF")
         try:
             with Session(bind=conn.execution_options(**{_WRITE: True}), expire_on_commit=False) as s:
@@ -291,6 +292,7 @@ def checkpoint(engine: Engine, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
     try:
         # isolation_level is None on our connections: no implicit BEGIN around the pragmas.
         conn = raw.driver_connection
+        assert conn is not None  # a checked-out connection always has its driver's
         conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
         try:
             busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]

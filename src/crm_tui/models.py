@@ -10,9 +10,12 @@ out again, and a restore can put every row back under its original id.
 """
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from sqlalchemy import Column, Index, LargeBinary, Text, event, text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 from sqlmodel import Field
 from sqlmodel import SQLModel as _SQLModel
 
@@ -25,6 +28,9 @@ class SQLModel(_SQLModel):
     evaluate them again while the classes are made."""
 
     model_config = {"defer_build": True}
+
+    if TYPE_CHECKING:  # made by SQLAlchemy for every table model; SQLModel does not declare it
+        __table__: ClassVar[Table]
 
 
 AUTOINC = {"sqlite_autoincrement": True}

@@ -83,7 +83,8 @@ def forget(database_url: str, email: str | None = None, path: Path | None = None
     """Remove the saved sessions for that database (``email``'s only, if given); returns
     the (email, token) pairs removed."""
     path = path or paths.sessions_file()
-    gone, kept = [], []
+    gone: list[dict[str, str]] = []
+    kept: list[dict[str, str]] = []
     for e in _entries(path):
         mine = e["database"] == database_url and (email is None or _key(database_url, email) == _key(
             e["database"], e["email"]))

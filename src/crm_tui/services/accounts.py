@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import Account, Member, MessagesService, Plan
@@ -81,15 +83,17 @@ def impact(engine: Engine, who: SignedIn) -> Impact:
     with db.read_session(engine) as s:
         owner = load_actor(s, who, "account.impact")
         account = s.get(Account, owner.account_id)
+        assert account is not None and account.id is not None  # the signed-in owner's own account
         plan = s.get(Plan, account.plan_id)
+        assert plan is not None  # plan_id is a foreign key
         counts = count_rows(s.connection(), account.id)
         members = tuple(
-            TeamMemberInfo(m.id, m.name, m.email, m.role)
+            TeamMemberInfo(cast(int, m.id), m.name, m.email, m.role)  # stored rows have their ids
             for m in s.execute(
-                select(Member).where(Member.account_id == account.id, Member.id != owner.id).order_by(Member.name)
+                select(Member).where(col(Member.account_id) == account.id, col(Member.id) != owner.id).order_by(Member.name)
             ).scalars()
         )
-        svc = s.execute(select(MessagesService).where(MessagesService.account_id == account.id)).scalar()
+        svc = s.execute(select(MessagesService).where(col(MessagesService.account_id) == account.id)).scalar()
         return Impact(
             account_id=account.id,
             account_name=account.name,

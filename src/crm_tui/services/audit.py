@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_tui.models import AuditEvent
 from crm_tui.services import clock
@@ -37,7 +38,7 @@ def append(
     """Append an event inside the caller's (write) transaction."""
     # hashed as stored: UTC, whole seconds (an event given in another zone would not verify)
     at = (at or clock.now()).astimezone(timezone.utc).replace(microsecond=0)
-    prev = s.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    prev = s.execute(select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)).scalar()
     prev = prev or GENESIS
     details_json = json.dumps(details or {}, sort_keys=True, separators=(",", ":"))
     event = AuditEvent(
@@ -64,7 +65,7 @@ class ChainReport:
 def verify(s: Session) -> ChainReport:
     prev = GENESIS
     count = 0
-    for ev in s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
+    for ev in s.execute(select(AuditEvent).order_by(col(AuditEvent.id))).scalars():
         count += 1
         expected = _digest(prev, ev.at, ev.actor, ev.action, ev.account_id, ev.details_json)
         if ev.prev_hash != prev or ev.hash != expected:

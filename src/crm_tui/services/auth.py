@@ -220,6 +220,7 @@ def identity(s: Session, member: Member) -> SignedIn:
     from crm_tui.models import Account
 
     account = s.get(Account, member.account_id)
+    assert member.id is not None and account is not None  # a stored member of a stored account
     return SignedIn(member.id, member.account_id, member.email, member.name, member.role, account.name,
                     member.time_zone)
 

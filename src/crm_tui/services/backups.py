@@ -37,7 +37,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -313,7 +313,7 @@ def finish(final: Path) -> None:
 # --- reading ------------------------------------------------------------------------------
 
 
-def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
+def decrypt_to_temp(path: Path, key: bytes) -> IO[bytes]:
     """Decrypt a backup into a private temporary file (every chunk's tag checked)."""
     from crm_tui.services import crypto
 
@@ -335,9 +335,11 @@ def decrypt_to_temp(path: Path, key: bytes) -> tempfile.SpooledTemporaryFile:
 
 
 def key_for(s: Session, backup_id: int) -> bytes | None:
+    from sqlmodel import col
+
     from crm_tui.models import BackupKey
 
-    return s.execute(select(BackupKey.key).where(BackupKey.backup_id == backup_id)).scalar()
+    return s.execute(select(col(BackupKey.key)).where(col(BackupKey.backup_id) == backup_id)).scalar()
 
 
 # --- destroying -----------------------------------------------------------------------------

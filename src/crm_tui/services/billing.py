@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import ROLE_OWNER, Account, Invoice, Member, MessagesService, Plan
@@ -94,23 +95,25 @@ def summary(engine: Engine, who: SignedIn, invoices: int = 6) -> BillingSummary:
     with db.read_session(engine) as s:
         member = load_actor(s, who, "billing.view")
         account = s.get(Account, member.account_id)
+        assert account is not None  # the signed-in member's own account
         plan = s.get(Plan, account.plan_id)
+        assert plan is not None  # plan_id is a foreign key
         seats = s.execute(
             select(func.count()).select_from(Member).where(
-                Member.account_id == account.id, Member.role != ROLE_OWNER
+                col(Member.account_id) == account.id, col(Member.role) != ROLE_OWNER
             )
         ).scalar_one()
-        svc = s.execute(select(MessagesService).where(MessagesService.account_id == account.id)).scalar()
+        svc = s.execute(select(MessagesService).where(col(MessagesService.account_id) == account.id)).scalar()
         messages_active = bool(svc and svc.status == "active")
-        fee = svc.monthly_fee_cents if messages_active else 0
+        fee = svc.monthly_fee_cents if svc and messages_active else 0
         rows = s.execute(
-            select(Invoice).where(Invoice.account_id == account.id)
-            .order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(invoices)
+            select(Invoice).where(col(Invoice.account_id) == account.id)
+            .order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc()).limit(invoices)
         ).scalars()
         lines = tuple(InvoiceLine(i.number, i.issued_on, i.description, i.amount_cents, i.status) for i in rows)
         plans = tuple(
             (p.code, p.name, p.monthly_price_cents)
-            for p in s.execute(select(Plan).order_by(Plan.monthly_price_cents)).scalars()
+            for p in s.execute(select(Plan).order_by(col(Plan.monthly_price_cents))).scalars()
         )
         card = f"{account.card_brand} ending {account.card_last4} (expires {account.card_expiry})" if account.card_last4 else "none on file"
         return BillingSummary(
@@ -135,13 +138,17 @@ def change_plan(engine: Engine, who: SignedIn, code: str) -> str:
     """Switch the account to another plan; returns the new plan's name."""
     with db.write_session(engine) as s:
         member = load_actor(s, who, "billing.change_plan")
-        plan = s.execute(select(Plan).where(Plan.code == code)).scalar()
+        plan = s.execute(select(Plan).where(col(Plan.code) == code)).scalar()
         if plan is None:
             raise InvalidInput(f"no plan with the code {code!r}; choose one of: {', '.join(p[0] for p in PLANS)}")
         account = s.get(Account, member.account_id)
-        old = s.get(Plan, account.plan_id).code
+        assert account is not None  # the signed-in member's own account
+        current = s.get(Plan, account.plan_id)
+        assert current is not None  # plan_id is a foreign key
+        old = current.code
         if plan.code == old:
             raise InvalidInput(f"the account is on the {plan.name} plan already; nothing changed")
+        assert plan.id is not None  # a stored plan
         account.plan_id = plan.id
         audit.append(s, "plan.change", actor=audit.actor_of(member.id), account_id=account.id,
                      details={"from": old, "to": plan.code})

@@ -15,9 +15,11 @@ import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
@@ -229,6 +231,7 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
     with db.read_session(engine) as s:
         owner = load_actor(s, who, "account.close")
         account = s.get(Account, owner.account_id)
+        assert account is not None  # the signed-in owner's own account
         problem = name_problem(confirm_name, account.name)
         if problem:
             raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
@@ -242,15 +245,18 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         with db.write_session(engine, foreign_keys=False) as s:
             owner = load_actor(s, who, "account.close")
             account = s.get(Account, owner.account_id)
+            assert account is not None and account.id is not None  # the signed-in owner's own account
             problem = name_problem(confirm_name, account.name)
             if problem:
                 raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
                                undone="deleted")
             now = clock.now()
             conn = s.connection()
-            plan_code = s.get(Plan, account.plan_id).code
+            plan = s.get(Plan, account.plan_id)
+            assert plan is not None  # plan_id is a foreign key
+            plan_code = plan.code
             members = s.execute(
-                select(Member.id, Member.email, Member.password_hash).where(Member.account_id == account.id)
+                select(col(Member.id), col(Member.email), col(Member.password_hash)).where(col(Member.account_id) == account.id)
             ).all()
 
             pending = backups.write(conn, account.id)
@@ -314,9 +320,9 @@ class ClosedInfo:
 def list_closed(engine: Engine, now: datetime | None = None) -> list[ClosedInfo]:
     now = now or clock.now()
     with db.read_session(engine) as s:
-        rows = s.execute(select(ClosedAccount).order_by(ClosedAccount.closed_at)).scalars()
+        rows = s.execute(select(ClosedAccount).order_by(col(ClosedAccount.closed_at))).scalars()
         return [
-            ClosedInfo(t.id, t.account_id, t.closed_at, t.restore_until, t.state, json.loads(t.counts_json),
+            ClosedInfo(cast(int, t.id), t.account_id, t.closed_at, t.restore_until, t.state, json.loads(t.counts_json),
                        t.state == "closed" and window_open(t.restore_until, now))
             for t in rows
         ]
@@ -331,8 +337,8 @@ class Restored:
 
 def _tombstone_for(s, email: str) -> ClosedAccount:
     rows = s.execute(
-        select(ClosedAccount).where(ClosedAccount.owner_email_hash == email_hash(email))
-        .order_by(ClosedAccount.closed_at.desc())
+        select(ClosedAccount).where(col(ClosedAccount.owner_email_hash) == email_hash(email))
+        .order_by(col(ClosedAccount.closed_at).desc())
     ).scalars().all()
     if not rows:
         raise NotFound(f"no closed account whose owner's email is {email.strip()!r}")
@@ -363,7 +369,7 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
                 "at the next purge); you're welcome to create a new account"
             )
         backup = s.get(Backup, t.backup_id) if t.backup_id else None
-        key = backups.key_for(s, backup.id) if backup else None
+        key = backups.key_for(s, cast(int, backup.id)) if backup else None
         if backup is None or key is None:
             raise RestoreRefused("the backup of that account no longer exists; it cannot be restored")
         conn = s.connection()
@@ -377,12 +383,12 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
         s.execute(
             Account.__table__.update().where(Account.__table__.c.id == account_id).values(status="active")
         )
-        name = s.execute(select(Account.name).where(Account.id == account_id)).scalar_one()
+        name = s.execute(select(col(Account.name)).where(col(Account.id) == account_id)).scalar_one()
         t.state = "restored"
         t.restored_at = now
-        s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
+        s.execute(delete(ClosedMember).where(col(ClosedMember.closed_account_id) == t.id))
         # The account is live again: its backup is no longer needed.
-        s.execute(delete(BackupKey).where(BackupKey.backup_id == backup.id))
+        s.execute(delete(BackupKey).where(col(BackupKey.backup_id) == backup.id))
         backup.purged_at = now
         audit.append(s, "account.restore", actor=actor, account_id=account_id, details={"counts": counts}, at=now)
     if where.own:  # a copy of another database leaves the file it shares with it alone
@@ -441,18 +447,18 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
         conn = s.connection()
         _check_secure_delete(conn)
         due = [
-            t for t in s.execute(select(ClosedAccount).where(ClosedAccount.state == "closed")).scalars()
+            t for t in s.execute(select(ClosedAccount).where(col(ClosedAccount.state) == "closed")).scalars()
             if not window_open(t.restore_until, now)
         ]
         for t in due:
             if t.backup_id:
                 backup = s.get(Backup, t.backup_id)
-                s.execute(delete(BackupKey).where(BackupKey.backup_id == t.backup_id))
+                s.execute(delete(BackupKey).where(col(BackupKey.backup_id) == t.backup_id))
                 if backup is not None:
                     backup.purged_at = now
             t.state = "purged"
             t.purged_at = now
-            s.execute(delete(ClosedMember).where(ClosedMember.closed_account_id == t.id))
+            s.execute(delete(ClosedMember).where(col(ClosedMember.closed_account_id) == t.id))
             audit.append(s, "account.purge", actor=actor, account_id=t.account_id, details={}, at=now)
     notes: list[str] = []
     if not db.checkpoint(engine):  # the deleted keys leave the WAL; also completes an earlier one

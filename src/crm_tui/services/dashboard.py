@@ -46,7 +46,7 @@ def dashboard(engine: Engine, who: SignedIn, limit: int = 5) -> Dashboard:
         # "due IS NULL, due" cannot walk the (account, status, due) index and sorted every open
         # to-do of the account (see docs/performance.md).
         open_todos = select(t.due, t.priority, t.summary).where(t.account_id == acc, t.status == "open")
-        todos = conn.execute(open_todos.where(t.due.is_not(None)).order_by(t.due, t.priority).limit(limit)).all()
+        todos = list(conn.execute(open_todos.where(t.due.is_not(None)).order_by(t.due, t.priority).limit(limit)).all())
         if len(todos) < limit:
             todos += conn.execute(
                 open_todos.where(t.due.is_(None)).order_by(t.priority).limit(limit - len(todos))

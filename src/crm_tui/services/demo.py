@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 
 from crm_tui import db
 from crm_tui.models import (
@@ -144,7 +144,9 @@ def _insert_plain(conn: Connection, model, rows: Iterator[dict]) -> int:
     table = model.__table__
     dialect = conn.dialect
     n = 0
-    sql = names = converters = None
+    sql: str | None = None
+    names: list[str] = []
+    converters: list[tuple[int, Any]] = []
     for batch in _batched(rows):
         if sql is None:
             names = list(batch[0])
@@ -162,6 +164,13 @@ def _insert_plain(conn: Connection, model, rows: Iterator[dict]) -> int:
         conn.exec_driver_sql(sql, params)
         n += len(batch)
     return n
+
+
+def _pk(result: CursorResult[Any]) -> int:
+    """The id a single-row INSERT was given."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return key[0]
 
 
 def _ids(conn: Connection, model, account_id: int) -> list[int]:
@@ -189,18 +198,18 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
                   seed: int, *, messages: bool, plan: str, today: date, years: int = 3) -> int:
     rng = random.Random(f"{seed}:{name}")
     created = _utc(today - timedelta(days=365 * years + rng.randint(0, 200)))
-    acc = conn.execute(insert(Account.__table__).values(
+    acc = _pk(conn.execute(insert(Account.__table__).values(
         name=name, slug="-".join(name.lower().replace("&", "and").split()), plan_id=billing.plan_id_for(conn, plan),
         status="active", created_at=created, card_brand=rng.choice(("Visa", "Mastercard", "Amex")),
         card_last4=f"{rng.randint(0, 9999):04d}", card_expiry=f"{rng.randint(1, 12):02d}/{today.year % 100 + 2}",
         billing_day=rng.randint(1, 28),
-    )).inserted_primary_key[0]
-    member_ids = []
+    )))
+    member_ids: list[int] = []
     for user, hashed in users:
-        mid = conn.execute(insert(Member.__table__).values(
+        mid = _pk(conn.execute(insert(Member.__table__).values(
             account_id=acc, email=user.email, name=user.name, role=user.role, password_hash=hashed,
             created_at=created + timedelta(days=30 * len(member_ids)), failed_logins=0,
-        )).inserted_primary_key[0]
+        )))
         member_ids.append(mid)
     span = max(1, (today - created.date()).days)
 
@@ -277,11 +286,11 @@ def build_account(conn: Connection, name: str, users: list[tuple[DemoUser, str]]
 
     template_ids = []
     for tname, subject, body in TEMPLATES:
-        template_ids.append(conn.execute(insert(EmailTemplate.__table__).values(
+        template_ids.append(_pk(conn.execute(insert(EmailTemplate.__table__).values(
             account_id=acc, name=tname, subject=subject.format(street="412 Maple St"), body=body,
-        )).inserted_primary_key[0])
+        ))))
     for k, (rname, delays) in enumerate(AUTORESPONDERS):
-        rid = conn.execute(insert(Autoresponder.__table__).values(account_id=acc, name=rname, active=k != 2)).inserted_primary_key[0]
+        rid = _pk(conn.execute(insert(Autoresponder.__table__).values(account_id=acc, name=rname, active=k != 2)))
         conn.execute(insert(AutoresponderStep.__table__), [
             {"account_id": acc, "autoresponder_id": rid, "position": pos + 1, "delay": d, "unit": "days",
              "template_id": template_ids[(k * 3 + pos) % len(template_ids)]}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator, Sequence
 
 from sqlalchemy import Integer, String, and_, cast, func, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
@@ -160,19 +160,21 @@ class _TargetFile:
                     return final
             finally:
                 os.close(fds)
+        tmp = self.tmp
+        assert tmp is not None  # the branch above returns when there is no temporary name
         self.file.close()
         for n in itertools.count(1):
             final = self.folder / (f"{self.stem}{self.suffix}" if n == 1 else f"{self.stem}-{n}{self.suffix}")
             try:
-                os.link(self.tmp, final)  # fails if the name exists: never overwrites
+                os.link(tmp, final)  # fails if the name exists: never overwrites
             except FileExistsError:
                 continue
             except OSError:  # a file system without hard links
                 if final.exists():
                     continue
-                os.replace(self.tmp, final)
+                os.replace(tmp, final)
                 return final
-            self.tmp.unlink()
+            tmp.unlink()
             return final
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -242,7 +244,7 @@ def _contact_select(conn: Connection, account_id: int, where=None):
     return q.order_by(t.c.id)
 
 
-def _batches(conn: Connection, query) -> Iterator[list]:
+def _batches(conn: Connection, query) -> Iterator[Sequence[Any]]:
     """The rows of a view member's query; on SQLite the driver's own tuples (the queries read
     stored text already, see :func:`_raw`)."""
     if conn.dialect.name == "sqlite":
@@ -465,7 +467,8 @@ def rows_to_write(counts: dict[str, int]) -> int:
     return sum(counts.values()) + sum(counts[k] for k in VIEW_KINDS)
 
 
-def write_export_archive(conn: Connection, account_id: int, out: IO[bytes], progress: Progress | None = None,
+def write_export_archive(conn: Connection, account_id: int, out: IO[bytes],
+                         progress: Progress | ProgressCounter | None = None,
                          counts: dict[str, int] | None = None, time_zone: str = "") -> dict:
     """Data members (no password hashes, formulas neutralised) and view members; README.txt
     is dated in ``time_zone`` (the exporting member's)."""

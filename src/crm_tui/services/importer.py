@@ -112,7 +112,7 @@ def _ids(rows: Iterable[dict], what: str) -> None:
 
 
 def _remap(row: dict, column: str, ids: dict[int, int], what: str, nullable: bool = False) -> None:
-    old = row.get(column)
+    old: Any = row.get(column)  # a None that is not allowed is a KeyError below, as any unknown id
     if old is None and nullable:
         return
     try:

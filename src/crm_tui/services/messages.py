@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import MessagesService, TextMessage
@@ -39,12 +41,12 @@ class Cancellation:
 def settings(engine: Engine, who: SignedIn) -> MessagesSettings:
     with db.read_session(engine) as s:
         actor = load_actor(s, who, "messages.view")
-        svc = s.execute(select(MessagesService).where(MessagesService.account_id == actor.account_id)).scalar()
+        svc = s.execute(select(MessagesService).where(col(MessagesService.account_id) == actor.account_id)).scalar()
 
         def n(direction: str) -> int:
             return s.execute(
                 select(func.count()).select_from(TextMessage).where(
-                    TextMessage.account_id == actor.account_id, TextMessage.direction == direction)
+                    col(TextMessage.account_id) == actor.account_id, col(TextMessage.direction) == direction)
             ).scalar_one()
 
         if svc is None:
@@ -58,12 +60,14 @@ def cancel(engine: Engine, who: SignedIn, password: str) -> Cancellation:
     confirm_with_password(engine, who, "messages.cancel", password)
     with db.write_session(engine) as s:
         actor = load_actor(s, who, "messages.cancel")
-        svc = s.execute(select(MessagesService).where(MessagesService.account_id == actor.account_id)).scalar()
+        svc = s.execute(select(MessagesService).where(col(MessagesService.account_id) == actor.account_id)).scalar()
         if svc is None:
             raise NotFound("this account has no Messages service")
         if svc.status != "active":
             raise InvalidInput("Messages is already cancelled")
-        deleted = s.execute(delete(TextMessage).where(TextMessage.account_id == actor.account_id)).rowcount
+        # a DML statement gives a CursorResult; Session.execute is typed as giving a Result
+        deleted = cast("CursorResult[Any]", s.execute(
+            delete(TextMessage).where(col(TextMessage.account_id) == actor.account_id))).rowcount
         fee = svc.monthly_fee_cents
         svc.status = "cancelled"
         svc.cancelled_at = clock.now()

@@ -15,10 +15,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from html.parser import HTMLParser
+from typing import Any, cast
 
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import (
@@ -107,10 +109,11 @@ def _search_sql(terms: list[str], params: dict) -> str:
     return " AND ".join(parts)
 
 
-_CONTACT_COLUMNS = (Contact.id, Contact.first_name, Contact.last_name, Contact.company,
-                    Contact.email, Contact.phone1)
+# untyped rows: ContactRow(*row) is given the stored ids, which the model types as optional
+_CONTACT_COLUMNS: tuple[Any, ...] = (col(Contact.id), col(Contact.first_name), col(Contact.last_name), col(Contact.company),
+                    col(Contact.email), col(Contact.phone1))
 _COLUMN_SQL = "id, first_name, last_name, company, email, phone1"
-_KEY = (Contact.last_name, Contact.first_name, Contact.id)
+_KEY = (col(Contact.last_name), col(Contact.first_name), col(Contact.id))
 
 
 def contacts_page(
@@ -144,7 +147,7 @@ def contacts_page(
     with db.read_session(engine) as s:
         load_actor(s, who)
         if not terms:
-            where = [Contact.account_id == who.account_id]
+            where: list[Any] = [col(Contact.account_id) == who.account_id]
             if after is not None:
                 where.append(tuple_(*_KEY) > tuple_(*after))
             if before is not None:
@@ -152,16 +155,16 @@ def contacts_page(
             order = [c.desc() for c in _KEY] if backwards else list(_KEY)
             got = s.execute(select(*_CONTACT_COLUMNS).where(*where).order_by(*order).limit(limit)).all()
             if backwards:
-                got.reverse()
+                got = got[::-1]
             rows = tuple(ContactRow(*r) for r in got)
             if total is None:
                 total = s.execute(select(func.count()).select_from(Contact)
-                                  .where(Contact.account_id == who.account_id)).scalar_one()
+                                  .where(col(Contact.account_id) == who.account_id)).scalar_one()
             if not rows:
                 return ContactPage((), total, False, False)
 
             def exists(cond) -> bool:
-                return s.execute(select(Contact.id).where(Contact.account_id == who.account_id, cond)
+                return s.execute(select(col(Contact.id)).where(col(Contact.account_id) == who.account_id, cond)
                                  .limit(1)).first() is not None
 
             return ContactPage(rows, total, exists(tuple_(*_KEY) < tuple_(*rows[0].key)),
@@ -171,7 +174,9 @@ def contacts_page(
         where_sql = "account_id = :acc AND " + _search_sql(terms, params)
         cursor_sql = ""
         if after is not None or before is not None:
-            params["k1"], params["k2"], params["k3"] = after if after is not None else before
+            cursor = after if after is not None else before
+            assert cursor is not None
+            params["k1"], params["k2"], params["k3"] = cursor
             op = ">" if after is not None else "<"
             cursor_sql = f" AND (last_name, first_name, id) {op} (:k1, :k2, :k3)"
         direction = " DESC" if backwards else ""
@@ -182,7 +187,7 @@ def contacts_page(
         more = len(got) > limit
         got = got[:limit]
         if backwards:
-            got.reverse()
+            got = got[::-1]
         rows = tuple(ContactRow(*r) for r in got)
         if total is None:
             total = s.execute(text(f"SELECT count(*) FROM contact NOT INDEXED WHERE {where_sql}"),
@@ -203,8 +208,9 @@ def all_contact_ids(engine: Engine, who: SignedIn, query: str = "") -> list[int]
     with db.read_session(engine) as s:
         load_actor(s, who)
         if not terms:
-            return list(s.execute(select(Contact.id).where(Contact.account_id == who.account_id)
-                                  .order_by(*_KEY)).scalars())
+            ids = s.execute(select(col(Contact.id)).where(col(Contact.account_id) == who.account_id)
+                            .order_by(*_KEY)).scalars()
+            return cast("list[int]", list(ids))  # stored rows have their ids
         params: dict = {"acc": who.account_id}
         where_sql = "account_id = :acc AND " + _search_sql(terms, params)
         return list(s.execute(text(
@@ -264,19 +270,19 @@ def contact_detail(engine: Engine, who: SignedIn, contact_id: int, history: int 
             raise NotFound(f"no contact with id {contact_id} in this account")
         owner = s.get(Member, c.owner_id)
         lines = s.execute(
-            select(HistoryEntry.at, HistoryEntry.kind, HistoryEntry.summary, Member.name)
-            .join(Member, Member.id == HistoryEntry.member_id, isouter=True)
-            .where(HistoryEntry.account_id == who.account_id, HistoryEntry.contact_id == c.id)
-            .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc()).limit(history)
+            select(col(HistoryEntry.at), col(HistoryEntry.kind), col(HistoryEntry.summary), col(Member.name))
+            .join(Member, col(Member.id) == col(HistoryEntry.member_id), isouter=True)
+            .where(col(HistoryEntry.account_id) == who.account_id, col(HistoryEntry.contact_id) == c.id)
+            .order_by(col(HistoryEntry.at).desc(), col(HistoryEntry.id).desc()).limit(history)
         ).all()
         total = s.execute(select(func.count()).select_from(HistoryEntry).where(
-            HistoryEntry.account_id == who.account_id, HistoryEntry.contact_id == c.id)).scalar_one()
+            col(HistoryEntry.account_id) == who.account_id, col(HistoryEntry.contact_id) == c.id)).scalar_one()
         phones = tuple(
             Phone(getattr(c, f"phone{i}"), bool(getattr(c, f"phone{i}_text_ok")))
             for i in range(1, 5) if getattr(c, f"phone{i}")
         )
         return ContactDetail(
-            c.id, c.first_name, c.last_name, c.company, c.email, c.email2, phones,
+            cast(int, c.id), c.first_name, c.last_name, c.company, c.email, c.email2, phones,
             c.street, c.city, c.state, c.postal_code, c.country, c.birthday,
             tuple(x for x in (c.category1, c.category2) if x), c.notes,
             owner.name if owner else "", c.created_at,
@@ -306,7 +312,7 @@ class AppointmentList:
 
 
 def _contact_name():
-    return func.trim(Contact.first_name + " " + Contact.last_name)
+    return func.trim(col(Contact.first_name) + " " + col(Contact.last_name))
 
 
 def appointments(engine: Engine, who: SignedIn, limit: int = LIST_LIMIT) -> AppointmentList:
@@ -316,20 +322,20 @@ def appointments(engine: Engine, who: SignedIn, limit: int = LIST_LIMIT) -> Appo
         load_actor(s, who)
         acc = who.account_id
         base = (
-            select(Appointment.id, Appointment.start, Appointment.end, Appointment.description,
-                   _contact_name(), Member.name)
-            .join(Contact, Contact.id == Appointment.contact_id, isouter=True)
-            .join(Member, Member.id == Appointment.owner_id, isouter=True)
+            select(col(Appointment.id), col(Appointment.start), col(Appointment.end), col(Appointment.description),
+                   _contact_name(), col(Member.name))
+            .join(Contact, col(Contact.id) == col(Appointment.contact_id), isouter=True)
+            .join(Member, col(Member.id) == col(Appointment.owner_id), isouter=True)
         )
-        ahead = s.execute(base.where(Appointment.account_id == acc, Appointment.start >= now)
-                          .order_by(Appointment.start, Appointment.id).limit(limit)).all()
-        behind = s.execute(base.where(Appointment.account_id == acc, Appointment.start < now)
-                           .order_by(Appointment.start.desc(), Appointment.id.desc())
+        ahead = s.execute(base.where(col(Appointment.account_id) == acc, col(Appointment.start) >= now)
+                          .order_by(col(Appointment.start), col(Appointment.id)).limit(limit)).all()
+        behind = s.execute(base.where(col(Appointment.account_id) == acc, col(Appointment.start) < now)
+                           .order_by(col(Appointment.start).desc(), col(Appointment.id).desc())
                            .limit(max(0, limit - len(ahead)))).all() if len(ahead) < limit else []
         total = s.execute(select(func.count()).select_from(Appointment)
-                          .where(Appointment.account_id == acc)).scalar_one()
+                          .where(col(Appointment.account_id) == acc)).scalar_one()
         upcoming = s.execute(select(func.count()).select_from(Appointment)
-                             .where(Appointment.account_id == acc, Appointment.start >= now)).scalar_one()
+                             .where(col(Appointment.account_id) == acc, col(Appointment.start) >= now)).scalar_one()
         rows = tuple(AppointmentRow(i, st, en, d, cn or "", on or "", True) for i, st, en, d, cn, on in ahead)
         rows += tuple(AppointmentRow(i, st, en, d, cn or "", on or "", False) for i, st, en, d, cn, on in behind)
         return AppointmentList(rows, total, upcoming)
@@ -363,18 +369,18 @@ def todos(engine: Engine, who: SignedIn, status: str = "open", limit: int = LIST
     with db.read_session(engine) as s:
         load_actor(s, who)
         acc = who.account_id
-        order = ((Todo.due.is_(None), Todo.due, Todo.priority, Todo.id) if status == "open"
-                 else (Todo.due.is_(None), Todo.due.desc(), Todo.id.desc()))
+        order = ((col(Todo.due).is_(None), col(Todo.due), col(Todo.priority), col(Todo.id)) if status == "open"
+                 else (col(Todo.due).is_(None), col(Todo.due).desc(), col(Todo.id).desc()))
         got = s.execute(
-            select(Todo.id, Todo.summary, Todo.priority, Todo.due, Todo.category, Todo.status,
-                   _contact_name(), Member.name)
-            .join(Contact, Contact.id == Todo.contact_id, isouter=True)
-            .join(Member, Member.id == Todo.assignee_id, isouter=True)
-            .where(Todo.account_id == acc, Todo.status == status)
+            select(col(Todo.id), col(Todo.summary), col(Todo.priority), col(Todo.due), col(Todo.category), col(Todo.status),
+                   _contact_name(), col(Member.name))
+            .join(Contact, col(Contact.id) == col(Todo.contact_id), isouter=True)
+            .join(Member, col(Member.id) == col(Todo.assignee_id), isouter=True)
+            .where(col(Todo.account_id) == acc, col(Todo.status) == status)
             .order_by(*order).limit(limit)
         ).all()
-        counts = dict(s.execute(select(Todo.status, func.count()).where(Todo.account_id == acc)
-                                .group_by(Todo.status)).all())
+        counts = dict(s.execute(select(col(Todo.status), func.count()).where(col(Todo.account_id) == acc)
+                                .group_by(col(Todo.status))).all())
         rows = tuple(TodoRow(i, sm, p, d, cat, st, cn or "", an or "") for i, sm, p, d, cat, st, cn, an in got)
         return TodoList(rows, status, counts.get(status, 0), counts.get("open", 0), counts.get("closed", 0))
 
@@ -436,11 +442,11 @@ def templates(engine: Engine, who: SignedIn) -> tuple[TemplateRow, ...]:
     with db.read_session(engine) as s:
         load_actor(s, who)
         used = (select(func.count()).select_from(AutoresponderStep)
-                .where(AutoresponderStep.template_id == EmailTemplate.id).scalar_subquery())
+                .where(col(AutoresponderStep.template_id) == col(EmailTemplate.id)).scalar_subquery())
         got = s.execute(
-            select(EmailTemplate.id, EmailTemplate.name, EmailTemplate.subject, EmailTemplate.body, used)
-            .where(EmailTemplate.account_id == who.account_id)
-            .order_by(func.lower(EmailTemplate.name), EmailTemplate.id)
+            select(col(EmailTemplate.id), col(EmailTemplate.name), col(EmailTemplate.subject), col(EmailTemplate.body), used)
+            .where(col(EmailTemplate.account_id) == who.account_id)
+            .order_by(func.lower(col(EmailTemplate.name)), col(EmailTemplate.id))
         ).all()
         return tuple(TemplateRow(*r) for r in got)
 
@@ -465,19 +471,19 @@ def autoresponders(engine: Engine, who: SignedIn) -> tuple[AutoresponderRow, ...
     with db.read_session(engine) as s:
         load_actor(s, who)
         acc = who.account_id
-        tpl = aliased(EmailTemplate)
+        tpl: Any = aliased(EmailTemplate)  # its attributes are column expressions, not values
         heads = s.execute(
-            select(Autoresponder.id, Autoresponder.name, Autoresponder.active)
-            .where(Autoresponder.account_id == acc)
-            .order_by(func.lower(Autoresponder.name), Autoresponder.id)
+            select(col(Autoresponder.id), col(Autoresponder.name), col(Autoresponder.active))
+            .where(col(Autoresponder.account_id) == acc)
+            .order_by(func.lower(col(Autoresponder.name)), col(Autoresponder.id))
         ).all()
         steps: dict[int, list[StepRow]] = {}
         for rid, pos, delay, unit, name in s.execute(
-            select(AutoresponderStep.autoresponder_id, AutoresponderStep.position, AutoresponderStep.delay,
-                   AutoresponderStep.unit, tpl.name)
-            .join(tpl, tpl.id == AutoresponderStep.template_id, isouter=True)
-            .where(AutoresponderStep.account_id == acc)
-            .order_by(AutoresponderStep.autoresponder_id, AutoresponderStep.position, AutoresponderStep.id)
+            select(col(AutoresponderStep.autoresponder_id), col(AutoresponderStep.position), col(AutoresponderStep.delay),
+                   col(AutoresponderStep.unit), tpl.name)
+            .join(tpl, tpl.id == col(AutoresponderStep.template_id), isouter=True)
+            .where(col(AutoresponderStep.account_id) == acc)
+            .order_by(col(AutoresponderStep.autoresponder_id), col(AutoresponderStep.position), col(AutoresponderStep.id))
         ):
             steps.setdefault(rid, []).append(StepRow(pos, delay, unit, name or ""))
-        return tuple(AutoresponderRow(i, n, bool(a), tuple(steps.get(i, ()))) for i, n, a in heads)
+        return tuple(AutoresponderRow(cast(int, i), n, bool(a), tuple(steps.get(cast(int, i), ()))) for i, n, a in heads)

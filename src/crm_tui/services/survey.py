@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import SurveyResponse
@@ -60,9 +61,9 @@ class ReasonCount:
 def summary(engine: Engine) -> list[ReasonCount]:
     with db.read_session(engine) as s:
         rows = s.execute(
-            select(SurveyResponse.reason, func.count(),
+            select(col(SurveyResponse.reason), func.count(),
                    func.sum(func.length(SurveyResponse.comment) > 0))
-            .group_by(SurveyResponse.reason).order_by(func.count().desc(), SurveyResponse.reason)
+            .group_by(col(SurveyResponse.reason)).order_by(func.count().desc(), col(SurveyResponse.reason))
         ).all()
         return [ReasonCount(r, n, int(c or 0)) for r, n, c in rows]
 
@@ -79,7 +80,7 @@ def comments(engine: Engine) -> list[Comment]:
     text, not by when it was written, so that nothing lines a comment up with a closed account."""
     with db.read_session(engine) as s:
         rows = s.execute(
-            select(SurveyResponse.reason, SurveyResponse.comment).where(func.length(SurveyResponse.comment) > 0)
+            select(col(SurveyResponse.reason), col(SurveyResponse.comment)).where(func.length(SurveyResponse.comment) > 0)
         ).all()
     # sorted here, by code point: the same order on every database, whatever its collation
     return [Comment(r, c) for r, c in sorted(rows)]

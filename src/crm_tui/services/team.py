@@ -10,9 +10,13 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from typing import Any, cast
+
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import (
@@ -119,7 +123,7 @@ class RemovalImpact:
     owner_name: str
 
 
-def _count(s: Session, model, column, member_id: int) -> int:
+def _count(s: Session, model: Any, column: Any, member_id: int | None) -> int:
     return s.execute(select(func.count()).select_from(model).where(column == member_id)).scalar_one()
 
 
@@ -127,10 +131,10 @@ def list_members(engine: Engine, who: SignedIn) -> list[MemberRow]:
     with db.read_session(engine) as s:
         load_actor(s, who, "team.view")
         order = {ROLE_OWNER: 0, ROLE_ADMIN: 1, ROLE_TEAM_PLAYER: 2}
-        members = s.execute(select(Member).where(Member.account_id == who.account_id)).scalars().all()
+        members = s.execute(select(Member).where(col(Member.account_id) == who.account_id)).scalars().all()
         rows = [
             MemberRow(
-                m.id, m.name, m.email, m.role,
+                cast(int, m.id), m.name, m.email, m.role,
                 _count(s, Contact, Contact.owner_id, m.id),
                 _count(s, Todo, Todo.assignee_id, m.id),
                 _count(s, Appointment, Appointment.owner_id, m.id),
@@ -148,7 +152,7 @@ def _target(s: Session, actor: Member, member_id: int) -> Member:
 
 
 def _owner(s: Session, account_id: int) -> Member:
-    return s.execute(select(Member).where(Member.account_id == account_id, Member.role == ROLE_OWNER)).scalar_one()
+    return s.execute(select(Member).where(col(Member.account_id) == account_id, col(Member.role) == ROLE_OWNER)).scalar_one()
 
 
 def _check_removable(actor: Member, target: Member) -> None:
@@ -165,7 +169,7 @@ def removal_impact(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpa
         _check_removable(actor, target)
         owner = _owner(s, actor.account_id)
         return RemovalImpact(
-            target.id, target.name,
+            cast(int, target.id), target.name,
             _count(s, Contact, Contact.owner_id, target.id),
             _count(s, Todo, Todo.assignee_id, target.id),
             _count(s, Appointment, Appointment.owner_id, target.id),
@@ -173,18 +177,20 @@ def removal_impact(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpa
         )
 
 
-def _hand_over_and_delete(s: Session, target: Member, action: str, actor_id: int) -> RemovalImpact:
+def _hand_over_and_delete(s: Session, target: Member, action: str, actor_id: int | None) -> RemovalImpact:
     owner = _owner(s, target.account_id)
-    moved_contacts = s.execute(
-        update(Contact).where(Contact.owner_id == target.id).values(owner_id=owner.id)
-    ).rowcount
-    moved_todos = s.execute(
-        update(Todo).where(Todo.assignee_id == target.id).values(assignee_id=owner.id)
-    ).rowcount
-    s.execute(update(HistoryEntry).where(HistoryEntry.member_id == target.id).values(member_id=owner.id))
-    deleted = s.execute(delete(Appointment).where(Appointment.owner_id == target.id)).rowcount
-    s.execute(delete(Member).where(Member.id == target.id))
-    result = RemovalImpact(target.id, target.name, moved_contacts, moved_todos, deleted, owner.name)
+    # the DML statements give CursorResults; Session.execute is typed as giving a Result
+    moved_contacts = cast("CursorResult[Any]", s.execute(
+        update(Contact).where(col(Contact.owner_id) == target.id).values(owner_id=owner.id)
+    )).rowcount
+    moved_todos = cast("CursorResult[Any]", s.execute(
+        update(Todo).where(col(Todo.assignee_id) == target.id).values(assignee_id=owner.id)
+    )).rowcount
+    s.execute(update(HistoryEntry).where(col(HistoryEntry.member_id) == target.id).values(member_id=owner.id))
+    deleted = cast("CursorResult[Any]", s.execute(
+        delete(Appointment).where(col(Appointment.owner_id) == target.id))).rowcount
+    s.execute(delete(Member).where(col(Member.id) == target.id))
+    result = RemovalImpact(cast(int, target.id), target.name, moved_contacts, moved_todos, deleted, owner.name)
     audit.append(
         s, action, actor=audit.actor_of(actor_id), account_id=target.account_id,
         details={"member_id": target.id, "contacts_moved": moved_contacts,
@@ -252,7 +258,7 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
     hashed = hash_password(password)
     with db.write_session(engine) as s:
         actor = load_actor(s, who, "team.add")
-        taken = s.execute(select(Member.id).where(func.lower(Member.email) == email)).first()
+        taken = s.execute(select(col(Member.id)).where(func.lower(Member.email) == email)).first()
         if taken:
             raise InvalidInput(f"{email} already has a crm-tui account")
         reserved.refuse_reserved(s.connection(), [email], what="nobody was added")
@@ -262,6 +268,7 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
         s.flush()
         audit.append(s, "team.add", actor=audit.actor_of(actor.id), account_id=actor.account_id,
                      details={"member_id": member.id, "role": role})
+        assert member.id is not None  # given by the flush
         return NewMember(member.id, email, role, password)
 
 
@@ -269,8 +276,8 @@ def find_in_account(engine: Engine, who: SignedIn, email: str) -> int:
     with db.read_session(engine) as s:
         member = s.execute(
             select(Member).where(func.lower(Member.email) == normalise_email(email),
-                                 Member.account_id == who.account_id)
+                                 col(Member.account_id) == who.account_id)
         ).scalar()
         if member is None:
             raise NotFound(f"no team member with the email {email.strip()!r} in this account")
-        return member.id
+        return cast(int, member.id)

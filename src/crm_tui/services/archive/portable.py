@@ -10,7 +10,7 @@ the tests run every round trip on both."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Integer, String, Table, insert, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -99,7 +99,7 @@ def select_as_text(conn: Connection, cols: list, neutral: bool = False) -> tuple
     return exprs, convert
 
 
-def stream(conn: Connection, statement) -> Iterator[list]:
+def stream(conn: Connection, statement) -> Iterator[Sequence[Any]]:
     """Rows of a SELECT, fetched from a server-side cursor one batch at a time."""
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
     for partition in result.partitions(BATCH):

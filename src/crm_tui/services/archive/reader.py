@@ -161,7 +161,7 @@ def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None =
         if "rows" in entry and rows is not None and rows != entry["rows"]:
             raise ArchiveError(f"{name} holds {rows} rows, its manifest says {entry['rows']}")
         kind = MEMBER_KINDS.get(name)
-        if kind in counts and rows is not None and rows != counts[kind]:
+        if kind is not None and kind in counts and rows is not None and rows != counts[kind]:
             raise ArchiveError(f"{name} holds {rows} rows, the manifest counts {counts[kind]} {KIND_LABELS[kind]}")
         if progress is not None:
             progress(rows if rows is not None and not name.startswith("reports/") else int(name.endswith(".html")))

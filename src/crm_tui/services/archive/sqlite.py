@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import sqlite3
+import sys
 import threading
 from itertools import chain, islice, repeat
 from typing import Any, Callable, Iterator
@@ -33,14 +34,14 @@ class SQLiteDatabase(PortableDatabase):
                     neutral: bool = False, where=None, tap: Tap | None = None) -> Iterator[list]:
         query = self.account_rows(model, account_id, cols, where)
         joined = tap is not None and tap.joined is not None
-        if joined:
+        if tap is not None and tap.joined is not None:  # as ``joined``, said so the checker sees it
             query = query.add_columns(*tap.columns).select_from(tap.joined(table_of(model)))
         convert = [(i, f) for i, f in enumerate(column_texts(c, neutral) for c in cols) if f is not None]
         for rows in raw_batches(conn, query):
             if tap is not None:
                 tap(rows)
             if convert or joined:  # the joined columns are the tap's, not the member's
-                by_col = list(zip(*rows))[:len(cols)]
+                by_col: list[Any] = list(zip(*rows))[:len(cols)]
                 for i, f in convert:
                     by_col[i] = f(by_col[i])
                 rows = list(zip(*by_col))
@@ -60,7 +61,7 @@ def raw_batches(conn: Connection, statement, size: int = BATCH) -> Iterator[list
     timestamps and dates as text, booleans as 0/1."""
     compiled = statement.compile(conn, compile_kwargs={"render_postcompile": True})
     params = [compiled.params[k] for k in compiled.positiontup or ()]
-    cursor = conn.connection.cursor()
+    cursor: Any = conn.connection.cursor()  # the driver's: fetchmany gives its own lists of tuples
     try:
         cursor.execute(compiled.string, params)
         while rows := cursor.fetchmany(size):
@@ -76,7 +77,7 @@ ROWS_PER_STATEMENT = 1000
 
 def _variable_limit(dbapi_conn) -> int:
     getlimit = getattr(dbapi_conn, "getlimit", None)  # Python 3.11+
-    if getlimit is None:
+    if sys.version_info < (3, 11) or getlimit is None:
         return 999  # the smallest limit SQLite has shipped with
     return getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
@@ -150,14 +151,14 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
         """The slow way, which names the line of the first bad cell."""
         out = []
         for lineno, row in enumerate(batch, start=first_line):
-            row = list(row)
+            cells: list[Any] = list(row)
             try:
                 for i, f in by_cell:
-                    row[i] = f(row[i])
+                    cells[i] = f(cells[i])
             except ValueError as exc:
                 raise ArchiveError(f"{reader.name} line {lineno}: {exc}") from None
-            row.append(account_id)
-            out.append(row)
+            cells.append(account_id)
+            out.append(cells)
         return out
 
     def batches() -> Iterator[list]:
@@ -170,7 +171,7 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
                                    f"got {len(batch[bad])}")
             if uncell is not None:
                 batch = [[v[1:] if v[:1] == "'" else v for v in row] for row in batch]
-            by_col = list(zip(*batch))
+            by_col: list[Any] = list(zip(*batch))
             try:
                 for i, f in by_column:
                     by_col[i] = f(by_col[i])
@@ -181,8 +182,8 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
                     line += len(batch)
                     continue
                 by_col = list(zip(*stored))[:width]
-            for i, f in remapped:
-                by_col[i] = f(by_col[i])
+            for i, g in remapped:
+                by_col[i] = g(by_col[i])
             yield list(zip(*by_col, repeat(account_id, len(batch))))
             line += len(batch)
 

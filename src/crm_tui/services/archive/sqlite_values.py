@@ -215,6 +215,7 @@ def stored_column_converter(col) -> Callable[[list[str]], list] | None:
     fast = _STORED_COLUMN.get(ptype)
     if fast is None:
         one = stored_cell_converter(col)
+        assert one is not None  # not text, so there is one
         return lambda values: [one(v) for v in values]
     nullable = col.nullable
 

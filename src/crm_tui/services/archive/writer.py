@@ -11,7 +11,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import IO, Any, Iterable
+from typing import IO, Any, Iterable, Mapping, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -38,6 +38,8 @@ from crm_tui.services.errors import ArchiveError
 
 class MemberSink:
     """Buffers text, encodes it once per block, hashes and counts what reaches the zip."""
+
+    rows: int | None  # set by the member's opener; the rows written, when someone counts them
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
@@ -70,11 +72,19 @@ class MemberSink:
         self._raw.write(data)
 
 
+class BinarySink(Protocol):
+    """What the zip is written to: a file, or a stream such as the backup's encrypting writer."""
+
+    def write(self, b: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
 @dataclass
 class ArchiveWriter:
     """Streams members into a zip and records each one's sha256, size and row count."""
 
-    out: IO[bytes]
+    out: IO[bytes] | BinarySink
     kind: str
     compresslevel: int = 1
     members: dict[str, dict] = field(default_factory=dict)
@@ -93,7 +103,8 @@ class ArchiveWriter:
         """A member entry dated now (local time, as zip tools show it), private when unpacked."""
         info = zipfile.ZipInfo(name, date_time=clock.now().astimezone(self.zone).timetuple()[:6])
         info.compress_type = zipfile.ZIP_DEFLATED
-        info._compresslevel = self.compresslevel  # Python 3.11's name (3.13 keeps it as an alias)
+        # Python 3.11's name (3.13 keeps it as an alias); private, so typeshed does not declare it
+        info._compresslevel = self.compresslevel  # type: ignore[attr-defined]
         info.external_attr = 0o100600 << 16
         return info
 
@@ -227,10 +238,10 @@ def write_data_members(
     account_id: int,
     *,
     include_password_hashes: bool,
-    progress: Progress | None = None,
+    progress: Progress | ProgressCounter | None = None,
     neutralise_formulas: bool = False,
     counts: dict[str, int] | None = None,
-    taps: dict[str, Tap] | None = None,
+    taps: Mapping[str, Tap] | None = None,
 ) -> dict[str, int]:
     """Write every data member of the account; returns the counts per kind.
 
@@ -273,7 +284,7 @@ def write_data_members(
 
 
 
-def write_backup_archive(conn: Connection, account_id: int, out: IO[bytes]) -> dict:
+def write_backup_archive(conn: Connection, account_id: int, out: BinarySink) -> dict:
     """The data members only (password hashes included), for the encrypted backup."""
     w = ArchiveWriter(out, "backup")
     try:
