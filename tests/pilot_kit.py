@@ -8,9 +8,8 @@ import asyncio
 import functools
 import inspect
 
-from sqlalchemy import text
-
 from conftest import PASSWORDS
+from sqlalchemy import text
 
 NOW = "2026-11-27T10:00:00+00:00"
 SIZE = (80, 24)

@@ -8,9 +8,8 @@ import json
 import zipfile
 
 import pytest
-from sqlalchemy import select, text
-
 from conftest import OWNER, PASSWORDS, sign_in
+from sqlalchemy import select, text
 
 
 @pytest.fixture

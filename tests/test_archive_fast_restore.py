@@ -17,9 +17,8 @@ import json
 import zipfile
 
 import pytest
-from sqlalchemy import text
-
 from conftest import OWNER, pin_clock, sign_in
+from sqlalchemy import text
 
 # the vCard/iCalendar members: on SQLite written from the same read as their data members
 VIEWS = ("contacts.vcf", "appointments.ics", "todos.ics")
@@ -34,8 +33,9 @@ def _export_bytes(engine, who) -> bytes:
     from crm_tui.services import export
 
     with engine.connect() as conn, conn.begin():
-        from crm_tui.services.auth import load_actor
         from sqlalchemy.orm import Session
+
+        from crm_tui.services.auth import load_actor
 
         account_id = load_actor(Session(bind=conn), who, "data.export").account_id
         buf = io.BytesIO()
@@ -50,7 +50,7 @@ def _rewrite(data: bytes, member: str, edit) -> bytes:
     rows = list(csv.reader(io.StringIO(src.read(member).decode("utf-8-sig"), newline="")))
     header, body = rows[0], rows[1:]
     for row in body:
-        edit(dict(zip(header, range(len(header)))), row)
+        edit(dict(zip(header, range(len(header)), strict=False)), row)
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\r\n").writerows([header, *body])
     raw = ("\ufeff" + out.getvalue()).encode("utf-8")  # with its byte-order mark, as written

@@ -9,11 +9,10 @@ import zipfile
 from datetime import timezone
 
 import pytest
+from conftest import OWNER, sign_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, text
-
-from conftest import OWNER, sign_in
 
 DATA_MEMBERS = ("team.json", "contacts.csv", "email_templates.json", "autoresponders.json", "appointments.csv",
                 "todos.csv", "history.csv", "messages.csv", "invoices.csv")
@@ -59,8 +58,20 @@ def accounts(draw):
 def build(engine, spec) -> int:
     """Insert the generated account; returns its id."""
     from crm_tui import db
-    from crm_tui.models import (Account, Appointment, Autoresponder, AutoresponderStep, Contact, EmailTemplate,
-                                HistoryEntry, Invoice, Member, MessagesService, TextMessage, Todo)
+    from crm_tui.models import (
+        Account,
+        Appointment,
+        Autoresponder,
+        AutoresponderStep,
+        Contact,
+        EmailTemplate,
+        HistoryEntry,
+        Invoice,
+        Member,
+        MessagesService,
+        TextMessage,
+        Todo,
+    )
     from crm_tui.services import billing
 
     n = next(_serial)

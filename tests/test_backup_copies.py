@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import OWNER, PASSWORDS
 
 ACME = "Acme Realty"

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ADMIN, CLOCKED, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, dump_database, pin_clock
 
 NOBODY = "nobody@example.com"

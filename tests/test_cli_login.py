@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER, dump_database, pin_clock
+from sqlalchemy import text
 
 
 @pytest.fixture

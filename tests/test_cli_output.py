@@ -107,9 +107,8 @@ def test_a_bad_survey_answer_is_refused_before_anything_is_closed(run, fresh_dem
 
 
 def test_a_team_player_exporting_is_refused_by_role_and_the_password_does_not_count(run, fresh_demo, tmp_path):
-    from sqlalchemy import text
-
     from conftest import PLAYER
+    from sqlalchemy import text
 
     code, out, err = run(["account", "export", "--email", PLAYER, "--password-stdin", "--out", str(tmp_path)],
                          stdin="a wrong password\n")

@@ -9,7 +9,6 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from conftest import CLOCKED, OWNER, PASSWORDS, dump_database, pin_clock
 
 UTC = timezone.utc

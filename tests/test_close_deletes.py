@@ -5,10 +5,9 @@ connection back to enforcing foreign keys (and to the default page cache) afterw
 from __future__ import annotations
 
 import pytest
+from conftest import OTHER_OWNER, OWNER, PASSWORDS
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-
-from conftest import OTHER_OWNER, OWNER, PASSWORDS
 
 ACME = "Acme Realty"
 

@@ -9,7 +9,6 @@ import sys
 import pytest
 from conftest import OWNER, PASSWORDS, dump_database
 
-
 # --- the typed name ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("typed", "problem"), [

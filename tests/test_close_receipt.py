@@ -11,9 +11,8 @@ import sys
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import text
-
 from conftest import OWNER, PASSWORDS
+from sqlalchemy import text
 
 UTC = timezone.utc
 

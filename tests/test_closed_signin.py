@@ -9,9 +9,8 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, pin_clock
+from sqlalchemy import text
 
 UTC = timezone.utc
 CLOSED_AT = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # restorable through 27 February 2027

@@ -7,10 +7,8 @@ import io
 import sys
 
 import pytest
-from sqlalchemy import text
-
 from conftest import OTHER_OWNER, OWNER, PASSWORDS, PLAYER
-
+from sqlalchemy import text
 
 # --- the plural helper ---------------------------------------------------------------------
 

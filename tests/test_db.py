@@ -243,10 +243,10 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path, conte
 
 
 def test_wal_and_backup_files_are_private_and_the_wal_is_emptied_after_closing(fresh_demo, isolated_dirs):
+    from conftest import OWNER, PASSWORDS
+
     from crm_tui import db, paths
     from crm_tui.services import auth, closing
-
-    from conftest import OWNER, PASSWORDS
 
     db_file = db.sqlite_path(str(fresh_demo.url))
     with db.write_session(fresh_demo) as s:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 
 import pytest
-
 from conftest import OWNER, PASSWORDS
+
 from crm_tui.services import errors
 from crm_tui.services.errors import (
     AccountClosed,

@@ -12,9 +12,8 @@ from pathlib import Path
 import icalendar
 import pytest
 import vobject
-from sqlalchemy import text
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, pin_clock, sign_in
+from sqlalchemy import text
 
 
 def rows(engine, sql, **params):
@@ -99,7 +98,7 @@ def test_contacts_csv_matches_the_database_with_formulas_neutralised(exported):
                    a=who.account_id)
     got = member_csv(zf, "contacts.csv")
     assert len(got) == len(db_rows) == 60
-    for row, (cid, first, phone, email) in zip(got, db_rows):
+    for row, (cid, first, phone, email) in zip(got, db_rows, strict=False):
         assert row["id"] == str(cid) and row["first_name"] == first and row["email"] == email
         assert phone.startswith("+") and row["phone1"] == "'" + phone
 
@@ -111,7 +110,7 @@ def test_every_vcard_and_calendar_parses(exported):
     contacts = rows(engine, "SELECT first_name, last_name, email, phone1 FROM contact WHERE account_id = :a "
                             "ORDER BY id", a=a)
     assert len(cards) == len(contacts)
-    for card, (first, last, email, phone) in zip(cards, contacts):
+    for card, (first, last, email, phone) in zip(cards, contacts, strict=False):
         assert card.n.value.given == first and card.n.value.family == last
         assert card.email.value == email
         assert card.tel.value == phone

@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 import vobject
-from sqlalchemy import text
-
 from conftest import OWNER, sign_in
+from sqlalchemy import text
 
 
 def rows(engine, sql, **params):
@@ -209,7 +208,7 @@ def test_google_contacts_csv(people, tmp_path):
     assert raw.startswith(b"Name,Given Name,")  # no byte-order mark: as Google writes its own
     header, a, f = _csv_rows(raw)
     assert ",".join(header) == GOOGLE_DOCUMENTED
-    a, f = dict(zip(header, a)), dict(zip(header, f))
+    a, f = dict(zip(header, a, strict=False)), dict(zip(header, f, strict=False))
     assert (a["Name"], a["Given Name"], a["Family Name"]) == ("Zoë Ng, Jr.", "Zoë", "Ng, Jr.")
     assert a["Organization 1 - Name"] == "Acme" and a["Birthday"] == "1980-04-01"
     assert a["Notes"] == 'Said "call me"\nlater' and a["Group Membership"] == "Buyer ::: VIP"
@@ -235,7 +234,7 @@ def test_outlook_csv(people, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbfFirst Name,Middle Name,Last Name,")  # UTF-8 with a byte-order mark
     header, a, f = _csv_rows(raw)
     assert ",".join(header) == OUTLOOK_COM_DOCUMENTED + ",Categories"
-    a, f = dict(zip(header, a)), dict(zip(header, f))
+    a, f = dict(zip(header, a, strict=False)), dict(zip(header, f, strict=False))
     assert (a["First Name"], a["Last Name"], a["Company"]) == ("Zoë", "Ng, Jr.", "Acme")
     assert (a["E-mail Address"], a["E-mail 2 Address"]) == ("zoe@x.example", "z2@x.example")
     assert {k: v for k, v in a.items() if v and k.endswith(("Phone", "Phone 2"))} == {

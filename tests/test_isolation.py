@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import text
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, pin_clock
+from sqlalchemy import text
 
 UTC = timezone.utc
 

@@ -11,9 +11,8 @@ from datetime import timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
 from conftest import OWNER, PASSWORDS, dump_database, pin_clock
+from sqlalchemy import select
 
 UTC = timezone.utc
 CLOSED_AT = "2027-01-10T12:00:00+00:00"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ADMIN, OTHER_OWNER, OWNER, PLAYER, pin_clock, sign_in
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
-
-from conftest import ADMIN, OTHER_OWNER, OWNER, PLAYER, pin_clock, sign_in
 
 
 def names_in_db(engine, account_id, query=None):
@@ -63,7 +62,7 @@ def test_paging_backwards_mirrors_paging_forwards(demo_engine):
 
 def test_equal_names_are_ordered_by_id_and_none_is_lost(engine):
     from crm_tui.models import Contact
-    from crm_tui.services import demo, records
+    from crm_tui.services import demo
 
     demo.create(engine, contacts=5, seed=3)
     who = sign_in(engine, OWNER)

@@ -8,7 +8,6 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, dump_database
 
 UTC = timezone.utc

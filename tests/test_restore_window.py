@@ -7,9 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, pin_clock
+from sqlalchemy import text
 
 UTC = timezone.utc
 GONE = "you're welcome to create a new account"

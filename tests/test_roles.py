@@ -10,9 +10,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database
+from sqlalchemy import text
 
 ROLE_EMAIL = {"owner": OWNER, "administrator": ADMIN, "team player": PLAYER}
 ACME = "Acme Realty"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database, pin_clock
+from sqlalchemy import text
 
 UTC = timezone.utc
 T0 = datetime(2027, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -61,7 +60,7 @@ def test_five_wrong_passwords_then_a_growing_delay_reset_on_success(fresh_demo):
         with pytest.raises(AuthenticationFailed) as again:  # allowed to try, and wrong again
             auth.sign_in(e, PLAYER, "guess", now=now)
         assert not isinstance(again.value, Throttled)
-    assert all(b > a for a, b in zip(waits, waits[1:])), waits  # it grows
+    assert all(b > a for a, b in zip(waits, waits[1:], strict=False)), waits  # it grows
     # another user is not affected
     auth.sign_in(e, ADMIN, PASSWORDS[ADMIN], now=now)
     # after the delay the right password works and resets the count
@@ -194,7 +193,7 @@ def test_close_refuses_wrong_name_and_wrong_password_changing_nothing(fresh_demo
 @pytest.mark.parametrize("where", ["while writing the backup", "after the rows were deleted"])
 def test_close_is_atomic_when_something_fails(fresh_demo, isolated_dirs, monkeypatch, where):
     from crm_tui import paths
-    from crm_tui.services import auth, audit, closing
+    from crm_tui.services import audit, auth, closing
 
     class Boom(RuntimeError):
         pass

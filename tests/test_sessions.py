@@ -7,9 +7,8 @@ import stat
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OWNER, PLAYER, sign_in
+from sqlalchemy import text
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
 

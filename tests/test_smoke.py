@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from conftest import OWNER, PASSWORDS, sign_in
+from sqlalchemy import text
 
 
 def dump(engine, account_id: int) -> dict[str, list]:

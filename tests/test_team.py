@@ -4,9 +4,8 @@ transfer ownership (re-authentication), leave."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER, dump_database
+from sqlalchemy import text
 
 
 def rows(engine, sql: str, **params) -> list[tuple]:

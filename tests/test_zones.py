@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import OWNER, PASSWORDS, pin_clock
 
 from crm_tui.services import zones

@@ -13,8 +13,8 @@ import gc
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Callable, Iterator
 
 from crm_tui import __version__
 from crm_tui.services.errors import CLI_REFUSED, DomainError
@@ -273,7 +273,7 @@ def cmd_account_impact(args) -> int:
 
 
 def cmd_account_close(args) -> int:
-    from crm_tui.services import closing, survey, zones
+    from crm_tui.services import closing, survey
 
     # The survey answer is checked before closing: a refusal after the close would say
     # "refused" (exit 1) about an account that is already gone.

@@ -36,6 +36,7 @@ class SQLModel(_SQLModel):
 AUTOINC = {"sqlite_autoincrement": True}
 
 from crm_tui.roles import ROLE_ADMIN, ROLE_OWNER, ROLE_TEAM_PLAYER, ROLES  # noqa: E402,F401
+
 ONE_OWNER = "role = 'owner'"  # the partial unique index: one owner per account
 
 

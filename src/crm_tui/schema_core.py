@@ -9,7 +9,6 @@ from sqlalchemy import Boolean, Date, Integer, LargeBinary, String, Text, column
 
 from crm_tui.sqltypes import UTCDateTime
 
-
 account = table(
     "account",
     column("id", Integer),

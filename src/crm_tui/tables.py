@@ -34,7 +34,6 @@ from crm_tui.schema_core import (  # noqa: F401  (the clauses this module serves
 from crm_tui.sqltypes import UTCDateTime  # noqa: F401
 
 
-
 def database_is_empty(conn: Connection) -> bool:
     """No account, open or closed, has ever been here (the app then creates the demo)."""
     accounts = conn.execute(select(func.count()).select_from(account)).scalar_one()

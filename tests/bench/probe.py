@@ -18,7 +18,6 @@ import sys
 import time
 import zipfile
 import zlib
-from pathlib import Path
 
 # account tables, children before parents, and their archive members
 TABLES = ("autoresponder_step", "autoresponder", "email_template", "appointment", "todo",

@@ -203,7 +203,7 @@ class Bench:
         f = Figure("peak memory closing / exporting, stress", "the app's idle memory (dashboard, stress)",
                    "≤ idle + 64 MiB", 64.0, unit="MiB", kind="delta")
         f.base = [k / 1024 for k in self.memory["idle"]]
-        f.app = [max(a, b) / 1024 for a, b in zip(self.memory["close"], self.memory["export"])]
+        f.app = [max(a, b) / 1024 for a, b in zip(self.memory["close"], self.memory["export"], strict=False)]
         f.note = (f"close peak {statistics.median(self.memory['close']) / 1024:.0f} MiB, "
                   f"export peak {statistics.median(self.memory['export']) / 1024:.0f} MiB")
         return f

@@ -34,9 +34,9 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 if __package__ in (None, ""):  # pragma: no cover - run as a file
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -262,7 +262,7 @@ class Reference:
     def window(self) -> tuple[float, float]:
         return self._recent()[1]
 
-    def observe(self, run: "Run", delay: float | None) -> None:
+    def observe(self, run: Run, delay: float | None) -> None:
         """Follow the machine's speed: a finished run gives its timing; a kill that came
         later than the expected duration and still found it running stretches the estimate."""
         timing = timing_of(run)
@@ -274,7 +274,7 @@ class Reference:
             self.timings.append((delay * 1.25, (lo * scale, hi * scale)))
 
 
-def timing_of(run: "Run") -> tuple[float, tuple[float, float]] | None:
+def timing_of(run: Run) -> tuple[float, tuple[float, float]] | None:
     start, end = run.first("S"), run.first("D")
     if start is None or end is None:
         return None

@@ -136,7 +136,7 @@ def dump(path: Path) -> dict[str, list[tuple]]:
             cur = conn.execute(f'SELECT * FROM "{name}"')
             cols = [d[0] for d in cur.description]
             skip = _VOLATILE.get(name, set())
-            rows = [tuple("*" if c in skip else v for c, v in zip(cols, r)) for r in cur]
+            rows = [tuple("*" if c in skip else v for c, v in zip(cols, r, strict=False)) for r in cur]
             out[name] = sorted(rows, key=repr)
         return out
     finally:

@@ -32,8 +32,7 @@ def add_markers(place: h.Place, account_id: int = h.ACME_ID) -> None:
     from sqlalchemy import select
 
     from crm_tui import db
-    from crm_tui.models import (Appointment, Contact, EmailTemplate, HistoryEntry, Member, TextMessage,
-                                Todo)
+    from crm_tui.models import Appointment, Contact, EmailTemplate, HistoryEntry, Member, TextMessage, Todo
 
     h.use(place)
     engine = db.get_engine(place.url)

@@ -147,7 +147,7 @@ def test_cli_action_by_role(action, role, scope, auth, allowed, template, tmp_pa
 
 
 def _session_cases():
-    for action, (_own, _other, allowed, _mut, destructive) in ACTIONS.items():
+    for action, (_own, _other, allowed, _mut, _destructive) in ACTIONS.items():
         for role in ROLES:
             if role in allowed:
                 yield pytest.param(action, role, id=f"{action}-{role}")

@@ -121,7 +121,7 @@ def test_four_writers_on_four_accounts_lose_nothing(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     after = state()
     total = 0
-    for email, r in zip(emails, results):
+    for email, r in zip(emails, results, strict=False):
         contacts, members = before[email]
         assert r["contacts"], f"{email} wrote nothing"
         assert after[email][0] == contacts | set(r["contacts"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import OWNER, PASSWORDS
 from pilot_kit import settle, sign_in
 

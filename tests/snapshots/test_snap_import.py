@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from conftest import OWNER, PASSWORDS
 from pilot_kit import NOW, settle
 

@@ -6,7 +6,6 @@ Messages settings (and its confirmation) and My Account (choosing a time zone) a
 from __future__ import annotations
 
 import pytest
-
 from conftest import OWNER
 from pilot_kit import settle, sign_in
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from conftest import OWNER
 from pilot_kit import SIZE, run, settle, sign_in, static_text  # noqa: F401
+from sqlalchemy import text
 from test_closing_flow import open_billing_by_keys
 from test_qa_walk import shown_footer_keys
-
 
 
 def plan_code(engine) -> str:

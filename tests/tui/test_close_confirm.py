@@ -8,13 +8,12 @@ import os
 import stat
 
 import pytest
-from sqlalchemy import text
-
 from conftest import OTHER_OWNER, OWNER, PASSWORDS, PLAYER
 from pilot_kit import SIZE, press, run, sign_in, static_text
+from sqlalchemy import text
+from tui.test_closing_flow import acme_id
 
 from crm_tui.session_context import SessionContext
-from tui.test_closing_flow import acme_id
 
 
 def at_confirmation(demo_url, check, *, email=OWNER, size=SIZE, session_context=None):
@@ -164,7 +163,6 @@ def test_each_alternative_is_one_key_away_and_esc_comes_back(demo_url, key, scre
 
 def test_the_alternatives_keys_are_listed_and_never_taken_from_typing(demo_url):
     from textual.widgets import Input
-
     from tui.test_qa_walk import shown_footer_keys
 
     async def check(app, pilot, confirm):
@@ -351,7 +349,7 @@ def test_a_refused_close_is_told_from_the_errors_code_and_fields_not_its_text(de
     async def check(app, pilot, confirm):
         confirm.refused(error_text(exc))
         await pilot.pause()
-        assert text_of(confirm, "#close-status") == status
+        assert static_text(confirm, "#close-status") == status
         assert confirm.query_one("#close-status").has_class("-error")
         assert app.focused is confirm.query_one(focus, Input)
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text
-
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
 from pilot_kit import SIZE, burst, count, run, settle, sign_in, static_text  # noqa: F401
+from sqlalchemy import text
 
 
 def acme_id(engine) -> int | None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from pilot_kit import count, press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
-
 from conftest import OWNER, PLAYER
+from pilot_kit import count, press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
 SIZE = (80, 24)
 
@@ -115,10 +114,10 @@ async def test_a_search_typed_ahead_with_its_slash_in_one_burst_is_run(demo_url)
     """"/", a name and Enter arriving at once (a slow link, a paste): the name lands in the
     search field and is searched for, not lost on the table (whose Enter would open the first
     contact)."""
+    from pilot_kit import burst
+
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.contacts import ContactsScreen
-
-    from pilot_kit import burst
 
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:

@@ -4,11 +4,9 @@ once, by the sign-in's worker, while the screen is drawn."""
 from __future__ import annotations
 
 import pytest
-
-from sqlalchemy import create_engine
-
 from conftest import OTHER_OWNER, OWNER, PLAYER
 from pilot_kit import NOW, SIZE, count, rows, run, settle, sign_in, static_text
+from sqlalchemy import create_engine
 
 
 def expected(engine, email: str) -> dict:
@@ -27,11 +25,11 @@ def expected(engine, email: str) -> dict:
 
 
 def test_the_service_returns_the_databases_figures(demo_url):
+    from conftest import PASSWORDS
+
     from crm_tui import db
     from crm_tui.services import auth
     from crm_tui.services.dashboard import dashboard
-
-    from conftest import PASSWORDS
 
     engine = db.get_engine(demo_url)
     for email in (OWNER, PLAYER, OTHER_OWNER):
@@ -111,13 +109,12 @@ async def test_figures_that_come_late_fill_in_a_dashboard_already_open(demo_url,
     still read once."""
     import threading
 
+    from conftest import PASSWORDS
     from textual.widgets import Input
 
     from crm_tui.services import dashboard as service
     from crm_tui.tui.app import FIGURES_WAIT_SECONDS, CrmApp
     from crm_tui.tui.screens.main import MainScreen
-
-    from conftest import PASSWORDS
 
     release, calls, real = threading.Event(), [], service.dashboard
 
@@ -168,12 +165,11 @@ async def test_signing_out_and_in_again_works_after_a_dashboard_that_opened_with
 async def test_email_enter_password_enter_typed_ahead_in_one_burst_signs_in(demo_url):
     """Over a slow link the keys of "email, Enter, password, Enter" can arrive together:
     every key after the first Enter belongs to the password field."""
+    from conftest import PASSWORDS
     from textual import events
 
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.main import MainScreen
-
-    from conftest import PASSWORDS
 
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:
@@ -194,11 +190,11 @@ async def test_email_enter_password_enter_typed_ahead_in_one_burst_signs_in(demo
 async def test_email_tab_password_enter_typed_ahead_in_one_burst_signs_in(demo_url, typo):
     """A typo put right with Backspace inside the burst counts as put right: Backspace is a
     binding, which Textual runs only after the keys typed behind it have been inserted."""
-    from crm_tui.tui.app import CrmApp
-    from crm_tui.tui.screens.main import MainScreen
-
     from conftest import PASSWORDS
     from pilot_kit import burst
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
 
     password = PASSWORDS[OWNER]
     typed = [password[:-1], "x", "backspace", password[-1]] if typo else [password]
@@ -235,12 +231,12 @@ async def test_enter_pressed_while_the_database_opens_signs_in_once_it_is_open(d
     """A user who types email, Tab, password, Enter before the database is open is signed in
     as soon as it is, without pressing Enter again; the screen says so meanwhile. An Enter
     typed before the app had the terminal arrives as a line feed (Ctrl+J) and counts too."""
+    from conftest import PASSWORDS
+    from pilot_kit import burst
+
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.main import MainScreen
     from crm_tui.tui.screens.signin import SignInScreen
-
-    from conftest import PASSWORDS
-    from pilot_kit import burst
 
     opened = _hold_database(monkeypatch)
     app = CrmApp(database_url=demo_url)
@@ -265,11 +261,11 @@ async def test_enter_pressed_while_the_database_opens_signs_in_once_it_is_open(d
 async def test_a_sign_in_typed_ahead_can_be_taken_back_before_the_database_opens(demo_url, monkeypatch, change):
     """Esc (which clears the password) takes a waiting sign-in back; Enter on an empty form
     asks for the email and password and waits for nothing."""
-    from crm_tui.tui.app import CrmApp
-    from crm_tui.tui.screens.signin import SignInScreen
-
     from conftest import PASSWORDS
     from pilot_kit import burst
+
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.signin import SignInScreen
 
     opened = _hold_database(monkeypatch)
     app = CrmApp(database_url=demo_url)
@@ -294,13 +290,12 @@ async def test_a_sign_in_typed_ahead_can_be_taken_back_before_the_database_opens
 async def test_section_keys_typed_behind_a_waiting_sign_in_reach_the_dashboard(demo_url, monkeypatch):
     """'email Tab password Enter 2 3 1' typed while the database is still opening: the section
     keys wait for the dashboard and take the user to Contacts, none lost on the sign-in screen."""
-    from crm_tui.tui.app import CrmApp
-    from crm_tui.tui.screens.contacts import ContactsScreen
-
     from conftest import PASSWORDS
     from pilot_kit import burst
 
     from crm_tui.tui import keyflow
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.contacts import ContactsScreen
 
     # the database takes longer to open than the key flow waits for workers
     monkeypatch.setattr(keyflow, "WORKER_WAIT_SECONDS", 0.05)

@@ -13,7 +13,6 @@ from pilot_kit import SIZE, run, settle, sign_in, static_text  # noqa: F401
 from test_closing_flow import menu_ids
 
 
-
 def scp_line(path, environ):
     from crm_tui.session_context import SessionContext
 
@@ -52,10 +51,9 @@ def test_the_session_context_comes_from_the_environment_once_at_start(monkeypatc
 def test_owner_downloads_from_the_profile_menu_over_ssh(demo_url, monkeypatch):
     from textual.widgets import ProgressBar
 
+    from crm_tui.session_context import SessionContext
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.download import DownloadScreen
-
-    from crm_tui.session_context import SessionContext
 
     over_ssh = SessionContext.from_environ({"SSH_CONNECTION": "203.0.113.7 53422 192.0.2.10 22"})
 
@@ -91,10 +89,11 @@ def test_owner_downloads_from_the_profile_menu_over_ssh(demo_url, monkeypatch):
 
 
 def test_export_is_one_key_away_from_the_confirmation(demo_url):
+    from test_closing_flow import open_confirmation_by_keys
+
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.close_confirm import CloseConfirmScreen
     from crm_tui.tui.screens.download import DownloadScreen
-    from test_closing_flow import open_confirmation_by_keys
 
     async def body():
         app = CrmApp(database_url=demo_url)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from pilot_kit import NOW, SIZE, press, run, settle, static_text
-
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER, dump_database
+from pilot_kit import NOW, SIZE, press, run, settle, static_text
 
 NEW_OWNER = "newowner@example.org"
 NEW_PASSWORD = "a-new-password"
@@ -136,12 +135,13 @@ async def test_a_damaged_archive_or_bad_input_is_refused_on_the_form_and_nothing
 async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_lost(demo_url, tmp_path, monkeypatch):
     import threading
 
+    from textual import events
+
     from crm_tui.services import importer
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.import_archive import ImportArchiveScreen
     from crm_tui.tui.screens.import_done import ImportDoneScreen
     from crm_tui.tui.screens.signin import SignInScreen
-    from textual import events
 
     path = export_close_purge(demo_url, tmp_path / "exports")
     started, release = threading.Event(), threading.Event()

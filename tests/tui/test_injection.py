@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import insert, select, update
-
-from pilot_kit import press, run, settle, sign_in, static_text, table_text  # noqa: F401
-
 from conftest import OWNER
+from pilot_kit import press, run, settle, sign_in, static_text, table_text  # noqa: F401
+from sqlalchemy import insert, select, update
 
 SIZE = (80, 24)
 NASTY = ["[/", "[bold]x", "[0]", "[link=x]y[/link]", "\x1b[31mred", "\x00nul", "שלום \u202eevil", "Z" * 10_000]
@@ -18,8 +16,17 @@ NASTY = ["[/", "[bold]x", "[0]", "[link=x]y[/link]", "\x1b[31mred", "\x00nul", "
 
 def seed(url: str) -> None:
     from crm_tui import db
-    from crm_tui.models import (Account, Appointment, Autoresponder, AutoresponderStep, Contact, EmailTemplate,
-                                HistoryEntry, Member, Todo)
+    from crm_tui.models import (
+        Account,
+        Appointment,
+        Autoresponder,
+        AutoresponderStep,
+        Contact,
+        EmailTemplate,
+        HistoryEntry,
+        Member,
+        Todo,
+    )
     from crm_tui.services import clock
 
     engine = db.get_engine(url)

@@ -10,11 +10,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import OWNER, pin_clock
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pilot_kit import NOW, SIZE, burst, run, settle, sign_in
-
-from conftest import OWNER, pin_clock
 
 # The app's own keys: the sections, the profile menu, moving and choosing, leaving, and text.
 KEYS = ["1", "2", "3", "4", "p", "down", "up", "enter", "end", "escape", "tab", "shift+tab", "Ab", "z"]

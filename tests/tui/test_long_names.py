@@ -3,10 +3,9 @@ closing confirmation's list of members who lose access and on a contact's Owner 
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from conftest import ADMIN, OWNER
 from pilot_kit import SIZE, press, rows, run, sign_in, static_text
+from sqlalchemy import text
 
 LONG = "Marcus " + "Longname-" * 333  # 3,004 characters
 

@@ -3,9 +3,8 @@ sees the settings without the button."""
 
 from __future__ import annotations
 
-from pilot_kit import burst, press, rows, run, settle, sign_in, static_text  # noqa: F401
-
 from conftest import ADMIN, OWNER, PASSWORDS
+from pilot_kit import burst, press, rows, run, settle, sign_in, static_text  # noqa: F401
 
 SIZE = (80, 24)
 

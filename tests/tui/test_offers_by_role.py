@@ -11,11 +11,10 @@ action as every role against the services)."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Button, OptionList
-
 from conftest import ADMIN, OWNER, PLAYER
 from pilot_kit import SIZE, run, settle, sign_in
 from test_roles import ALLOWED
+from textual.widgets import Button, OptionList
 
 ROLE_OF = {OWNER: "owner", ADMIN: "administrator", PLAYER: "team player"}
 

@@ -270,14 +270,13 @@ async def test_section_keys_typed_ahead_in_one_burst_each_count(demo_url):
     in turn and the last one wins: the Calendar, with its rows. (The Contacts screen used to
     give its search field focus for a moment when opened, and the keys behind the 1 were
     taken as typing for it and lost.)"""
+    from pilot_kit import burst, count, table_text
+    from sqlalchemy import create_engine
+
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.calendar import CalendarScreen
     from crm_tui.tui.screens.contacts import ContactsScreen
     from crm_tui.tui.screens.main import MainScreen
-
-    from sqlalchemy import create_engine
-
-    from pilot_kit import burst, count, table_text
 
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:

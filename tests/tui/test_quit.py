@@ -3,9 +3,8 @@ copies the selection, and the app stays)."""
 
 from __future__ import annotations
 
-from pilot_kit import SIZE, run, settle, sign_in
-
 from conftest import OWNER
+from pilot_kit import SIZE, run, settle, sign_in
 
 
 def test_ctrl_c_quits_from_the_sign_in_screen(demo_url):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from textual.content import Content
-
 from pilot_kit import run
+from textual.content import Content
 
 
 def test_a_cell_wider_than_its_column_ends_in_an_ellipsis():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
 from pilot_kit import SIZE, press, run, settle, sign_in, static_text
 
@@ -39,8 +38,8 @@ async def test_after_sign_out_the_email_is_empty_focused_and_asked_for(demo_url)
 
 @run
 async def test_a_wrong_password_clears_it_focuses_it_and_asks_to_type_it_again(demo_url):
-    from crm_tui.tui.screens.main import MainScreen
     from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.main import MainScreen
 
     app = CrmApp(database_url=demo_url)
     async with app.run_test(size=SIZE) as pilot:

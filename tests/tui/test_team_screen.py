@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from pilot_kit import press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
-
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
+from pilot_kit import press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
 SIZE = (80, 24)
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import OWNER
 from pilot_kit import SIZE, press, run, sign_in, static_text, table_text
 

@@ -43,7 +43,7 @@ def count_table(lines: list[tuple[str, int]], column: int = 34) -> list[str]:
     """Counts in two columns ("       60  contacts     12  appointments"), down then across."""
     cells = [f"{n:>9,}  {label}" for label, n in lines]
     half = (len(cells) + 1) // 2
-    return [f"{left:<{column}}{right}".rstrip() for left, right in zip(cells[:half], cells[half:] + [""])]
+    return [f"{left:<{column}}{right}".rstrip() for left, right in zip(cells[:half], cells[half:] + [""], strict=False)]
 
 
 @dataclass(frozen=True)

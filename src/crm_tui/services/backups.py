@@ -36,7 +36,6 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import insert, select, update

@@ -25,11 +25,17 @@ from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
 from crm_tui.services import archive, audit, backups, clock, errors, sessions, zones
 from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
-from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor, reauthenticate
-from crm_tui.services.auth import email_hash  # sign-in reads the tombstone's hashes too
+from crm_tui.services.auth import (
+    UNUSABLE_PASSWORD,
+    SignedIn,
+    email_hash,  # sign-in reads the tombstone's hashes too
+    load_actor,
+    reauthenticate,
+)
 from crm_tui.services.clock import window_open
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound, RestoreRefused
 from crm_tui.text import clean, noun, plural
+
 
 @dataclass(frozen=True)
 class Receipt:

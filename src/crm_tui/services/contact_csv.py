@@ -13,8 +13,8 @@ separated by `` ::: ``) and Outlook categories (separated by ``;``). Birthdays a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Callable, Iterable
 
 # Google Contacts' "Google CSV" (Export → Google CSV, and what Google Contacts → Import reads;
 # Google Contacts Help, "Create or edit a CSV file": support.google.com/contacts/answer/1069522):
@@ -110,11 +110,11 @@ def google_rows(rows: Iterable[tuple]) -> list[list[str]]:
         row[_G_BIRTHDAY] = _iso(birthday)
         row[_G_NOTES] = notes
         row[_G_GROUPS] = " ::: ".join([c for c in (category1, category2) if c])
-        for (kind, value), address in zip(_G_EMAILS, [e for e in (email, email2) if e]):
+        for (kind, value), address in zip(_G_EMAILS, [e for e in (email, email2) if e], strict=False):
             row[kind], row[value] = "Other", address
         voice = 0
         for (kind, value), (number, texts) in zip(
-                _G_PHONES, [(n, t) for n, t in ((p1, t1), (p2, t2), (p3, t3), (p4, t4)) if n]):
+                _G_PHONES, [(n, t) for n, t in ((p1, t1), (p2, t2), (p3, t3), (p4, t4)) if n], strict=False):
             if texts:
                 row[kind] = "Mobile"
             else:
@@ -122,7 +122,7 @@ def google_rows(rows: Iterable[tuple]) -> list[list[str]]:
                 voice += 1
             row[value] = number
         if street or city or state or postal_code or country:
-            for k, v in zip(_G_ADDRESS, ("Home", street, city, state, postal_code, country)):
+            for k, v in zip(_G_ADDRESS, ("Home", street, city, state, postal_code, country), strict=False):
                 row[k] = v
         row[_G_COMPANY] = company
         out.append(row)
@@ -163,11 +163,11 @@ def outlook_rows(rows: Iterable[tuple]) -> list[list[str]]:
          country, birthday, category1, category2, notes) in rows:
         row = [""] * width
         row[_O_FIRST], row[_O_LAST], row[_O_COMPANY] = first, last, company
-        for k, address in zip(_O_EMAILS, [e for e in (email, email2) if e]):
+        for k, address in zip(_O_EMAILS, [e for e in (email, email2) if e], strict=False):
             row[k] = address
         for name, number in outlook_phones(((p1, t1), (p2, t2), (p3, t3), (p4, t4))).items():
             row[_O(name)] = number
-        for k, v in zip(_O_ADDRESS, (street, city, state, postal_code, country)):
+        for k, v in zip(_O_ADDRESS, (street, city, state, postal_code, country), strict=False):
             row[k] = v
         row[_O_BIRTHDAY] = _iso(birthday)
         row[_O_NOTES] = notes

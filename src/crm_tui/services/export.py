@@ -19,19 +19,19 @@ import re
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Iterator, Sequence
+from typing import IO, Any
 
 from sqlalchemy import Integer, String, and_, cast, func, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from crm_tui import db, paths
-from crm_tui.models import (Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage,
-                            Todo)
+from crm_tui.models import Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage, Todo
 from crm_tui.services import archive, audit, clock, contact_csv, vformat, zones
 from crm_tui.services.archive import ArchiveWriter, Progress, ProgressCounter
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor

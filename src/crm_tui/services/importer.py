@@ -24,9 +24,10 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -135,7 +136,7 @@ def _insert(conn: Connection, model, rows: Iterator[dict], account_id: int,
             row["account_id"] = account_id
         if returning:
             new = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), batch).scalars().all()
-            pairs.extend(zip(olds, new))
+            pairs.extend(zip(olds, new, strict=False))
             if len({old for old, _ in pairs}) != len(pairs):
                 raise ArchiveError(f"the archive repeats the id of a {t.name.replace('_', ' ')}")
         else:
@@ -182,7 +183,7 @@ def _insert_csv(conn: Connection, zf, manifest: dict, name: str, account_id: int
         new = [next(next_id) for _ in olds]
         if keep is not None:
             before = len(keep)
-            keep.update(zip(olds, new))
+            keep.update(zip(olds, new, strict=False))
             if len(keep) != before + len(olds):
                 raise ArchiveError(f"{name} repeats an id")
         return new

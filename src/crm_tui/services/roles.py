@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from crm_tui.roles import Role
 
-
 OWNER, ADMIN, TEAM_PLAYER = Role.OWNER, Role.ADMIN, Role.TEAM_PLAYER
 ALL = frozenset(Role)
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-
 from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
 

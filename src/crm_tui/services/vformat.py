@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from functools import lru_cache
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
-from typing import Iterable
+from functools import lru_cache
 
 CRLF = "\r\n"
 FOLD_AT = 75  # octets per physical line, CRLF excluded (RFC 5545 §3.1, RFC 6350 §3.2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -134,9 +134,8 @@ class CrmApp(App[None]):
     def tidy_backups(self) -> None:
         """Finish or remove what an interrupted close, restore or purge left in the backup
         folder (the same sweep those operations run first)."""
-        from crm_tui.services import backups
-
         from crm_tui import db
+        from crm_tui.services import backups
 
         try:
             backups.sweep(self.engine)
@@ -348,8 +347,9 @@ class CrmApp(App[None]):
 
 def _warm_up() -> None:
     try:
-        import crm_tui.models  # noqa: F401
         from sqlalchemy.orm import configure_mappers
+
+        import crm_tui.models  # noqa: F401
 
         configure_mappers()
     except Exception:  # the first query through the ORM reports whatever is wrong

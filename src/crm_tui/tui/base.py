@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
@@ -48,7 +49,7 @@ class ServiceCalls:
     its result (or its one-line error) back on the UI thread."""
 
     @property
-    def crm(self) -> "CrmApp":
+    def crm(self) -> CrmApp:
         return self.app  # type: ignore[attr-defined]
 
     def may(self, action: str) -> bool:

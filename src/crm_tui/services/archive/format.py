@@ -3,8 +3,9 @@ how a column's value is written as CSV/JSON text and read back (see the package'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Table, TypeDecorator
 

@@ -9,8 +9,9 @@ the tests run every round trip on both."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Integer, String, Table, insert, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -54,7 +55,7 @@ class PortableDatabase:
         exprs, convert = select_as_text(conn, cols, neutral)
         query = query.with_only_columns(*exprs)
         for partition in stream(conn, query):
-            yield [[f(v) for f, v in zip(convert, row)] for row in partition]
+            yield [[f(v) for f, v in zip(convert, row, strict=False)] for row in partition]
             progress(len(partition))
 
     @staticmethod
@@ -102,8 +103,7 @@ def select_as_text(conn: Connection, cols: list, neutral: bool = False) -> tuple
 def stream(conn: Connection, statement) -> Iterator[Sequence[Any]]:
     """Rows of a SELECT, fetched from a server-side cursor one batch at a time."""
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
-    for partition in result.partitions(BATCH):
-        yield partition
+    yield from result.partitions(BATCH)
 
 
 def insert_batches(conn: Connection, model, rows: Iterable[dict]) -> int:

@@ -9,7 +9,8 @@ import io
 import json
 import zipfile
 import zlib
-from typing import IO, Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
 from crm_tui.models import Autoresponder, AutoresponderStep
 from crm_tui.services.archive.format import (
@@ -111,10 +112,7 @@ _OBJECT_LINES = {".vcf": ("BEGIN:VCARD",), ".ics": ("BEGIN:VEVENT", "BEGIN:VTODO
 def _count_rows_in(reader: MemberReader) -> int | None:
     name = reader.name
     if name.endswith(".csv"):
-        n = -1
-        for n, _row in enumerate(csv.reader(reader.text())):
-            pass
-        return n
+        return sum(1 for _row in csv.reader(reader.text())) - 1  # the header is no row
     if name.endswith(".json"):
         payload = json.load(reader.text())
         return len(payload) if isinstance(payload, list) else None
@@ -213,7 +211,7 @@ def csv_rows(reader: MemberReader, model, account_id: int, uncell: Callable[[str
             raise ArchiveError(f"{reader.name} line {lineno}: expected {len(picked)} fields, got {len(values)}")
         row = {"account_id": account_id}
         try:
-            for col, value in zip(picked, values):
+            for col, value in zip(picked, values, strict=False):
                 if uncell is not None:
                     value = uncell(value)
                 row[col.name] = from_text(col, value)
@@ -247,7 +245,7 @@ def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict
     items = read_json(zf, manifest, name)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise ArchiveError(f"{name} is not a list of records")
-    for item, row in zip(items, json_to_rows(model, items, 0)):
+    for item, row in zip(items, json_to_rows(model, items, 0), strict=False):
         del row["account_id"]
         if model is Autoresponder:
             steps = item.get("steps", [])

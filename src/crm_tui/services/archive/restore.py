@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection

@@ -11,8 +11,9 @@ import queue
 import sqlite3
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from itertools import chain, islice, repeat
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -41,10 +42,10 @@ class SQLiteDatabase(PortableDatabase):
             if tap is not None:
                 tap(rows)
             if convert or joined:  # the joined columns are the tap's, not the member's
-                by_col: list[Any] = list(zip(*rows))[:len(cols)]
+                by_col: list[Any] = list(zip(*rows, strict=False))[:len(cols)]
                 for i, f in convert:
                     by_col[i] = f(by_col[i])
-                rows = list(zip(*by_col))
+                rows = list(zip(*by_col, strict=False))
             yield rows
             progress(len(rows))
 
@@ -171,7 +172,7 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
                                    f"got {len(batch[bad])}")
             if uncell is not None:
                 batch = [[v[1:] if v[:1] == "'" else v for v in row] for row in batch]
-            by_col: list[Any] = list(zip(*batch))
+            by_col: list[Any] = list(zip(*batch, strict=False))
             try:
                 for i, f in by_column:
                     by_col[i] = f(by_col[i])
@@ -181,10 +182,10 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
                     yield stored
                     line += len(batch)
                     continue
-                by_col = list(zip(*stored))[:width]
+                by_col = list(zip(*stored, strict=False))[:width]
             for i, g in remapped:
                 by_col[i] = g(by_col[i])
-            yield list(zip(*by_col, repeat(account_id, len(batch))))
+            yield list(zip(*by_col, repeat(account_id, len(batch)), strict=False))
             line += len(batch)
 
     table = table_of(model).name

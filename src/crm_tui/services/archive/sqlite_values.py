@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any
 
 from crm_tui.services.archive.format import FORMULA_START, cell_converter, from_text, neutral_cell, python_type
 
@@ -226,7 +227,7 @@ def stored_column_converter(col) -> Callable[[list[str]], list] | None:
             raise ValueError("empty value")
         at = [i for i, v in enumerate(values) if v != ""]
         out: list = [None] * len(values)
-        for i, v in zip(at, fast([values[i] for i in at])):
+        for i, v in zip(at, fast([values[i] for i in at]), strict=False):
             out[i] = v
         return out
 

@@ -9,9 +9,10 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import IO, Any, Iterable, Mapping, Protocol
+from typing import IO, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -19,7 +20,6 @@ from sqlalchemy.engine import Connection
 from crm_tui.models import Account, Autoresponder, AutoresponderStep, EmailTemplate, Member, MessagesService, Plan
 from crm_tui.services import clock
 from crm_tui.services.archive.database import database_for
-from crm_tui.services.archive.portable import Tap
 from crm_tui.services.archive.format import (
     BOM,
     CSV_MEMBERS,
@@ -33,6 +33,7 @@ from crm_tui.services.archive.format import (
     table_of,
     to_json,
 )
+from crm_tui.services.archive.portable import Tap
 from crm_tui.services.errors import ArchiveError
 
 
@@ -229,7 +230,7 @@ def account_record(conn: Connection, account_id: int) -> dict:
 def _json_rows(conn: Connection, model, account_id: int, cols: list) -> list[dict]:
     t = table_of(model)
     rows = conn.execute(select(*cols).where(t.c.account_id == account_id).order_by(t.c.id))
-    return [{c.name: to_json(v) for c, v in zip(cols, row)} for row in rows]
+    return [{c.name: to_json(v) for c, v in zip(cols, row, strict=False)} for row in rows]
 
 
 def write_data_members(

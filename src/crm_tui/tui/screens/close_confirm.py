@@ -301,9 +301,8 @@ class CloseConfirmScreen(CrmScreen):
     def exported(self, result) -> None:
         if result is None:
             return
-        from crm_tui.tui.screens.download import describe
-
         from crm_tui.services.accounts import KEEP_EXPORT
+        from crm_tui.tui.screens.download import describe
 
         self.query_one("#close-export-note", Static).update(
             safe("Exported: " + describe(result, self.crm.session_context) + "\nPress e to export again. "

@@ -12,8 +12,8 @@ from textual.widgets.option_list import Option
 from crm_tui.session_context import SessionContext
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.confirm import NoticeModal
+from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.record_table import RecordTable
 
 PAGE = 100

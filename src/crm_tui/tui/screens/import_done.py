@@ -22,7 +22,7 @@ def result_text(result) -> str:
              f"You ({result.owner_email}) are its owner.", ""]
     cells = [f"{n:>9,}  {KIND_LABELS.get(kind, kind)}" for kind, n in result.counts.items()]
     half = (len(cells) + 1) // 2
-    for left, right in zip(cells[:half], cells[half:] + [""]):
+    for left, right in zip(cells[:half], cells[half:] + [""], strict=False):
         lines.append(f"{left:<34}{right}".rstrip())
     return "\n".join(lines)
 

@@ -99,7 +99,7 @@ def figures_text(d, zone=None) -> dict:
     zone = zone if zone is not None else zone_for("")
     whens = [time_text(when, zone) for when, _text in d.next_appointments]
     width = max(map(len, whens), default=0)  # "Tue 8 Dec" and "Thu 10 Dec": the descriptions line up
-    appts = [f"{when:<{width}}  {clean_line(text)}" for when, (_when, text) in zip(whens, d.next_appointments)]
+    appts = [f"{when:<{width}}  {clean_line(text)}" for when, (_when, text) in zip(whens, d.next_appointments, strict=False)]
     todos = [f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
              for due, prio, text in d.next_todos]
     return {

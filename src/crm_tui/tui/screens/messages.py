@@ -11,8 +11,8 @@ from textual.widgets import Button, Footer, Static
 from crm_tui.text import noun, plural
 from crm_tui.tui.base import SectionScreen
 from crm_tui.tui.safe import safe
-from crm_tui.tui.widgets.keys import quiet_nav_bindings
 from crm_tui.tui.widgets.confirm import ConfirmModal
+from crm_tui.tui.widgets.keys import quiet_nav_bindings
 
 
 class MessagesScreen(SectionScreen):

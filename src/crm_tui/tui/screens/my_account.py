@@ -109,8 +109,7 @@ class MyAccountScreen(SectionScreen):
         self.query_one("#zone-matches", Static).update(safe(shown))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        from crm_tui.services import profile, zones
-        from crm_tui.services import errors
+        from crm_tui.services import errors, profile, zones
         from crm_tui.services.errors import InvalidInput
 
         event.stop()

@@ -15,9 +15,9 @@ from crm_tui.services.roles import Role
 from crm_tui.text import noun, plural
 from crm_tui.tui.base import CrmModal, SectionScreen
 from crm_tui.tui.safe import safe
+from crm_tui.tui.widgets.confirm import ConfirmModal, NoticeModal
 from crm_tui.tui.widgets.form_input import FormButton, FormInput, FormRadioSet
 from crm_tui.tui.widgets.keys import quiet_nav_bindings
-from crm_tui.tui.widgets.confirm import ConfirmModal, NoticeModal
 from crm_tui.tui.widgets.record_table import RecordTable
 
 # each of the screen's actions, and the service action of the role table it stands for

@@ -8,7 +8,8 @@ or a refusal is shown in place and the user can try again or back out with Esc."
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll

@@ -6,7 +6,8 @@ has a fixed one."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from textual.widgets import DataTable
 
@@ -38,7 +39,7 @@ class RecordTable(DataTable):
         widths = [width for _key, _label, width in self.column_spec]
         contents = [cell_content(c) for c in cells]
         if len(contents) == len(widths):
-            contents = [fit(c, w) for c, w in zip(contents, widths)]
+            contents = [fit(c, w) for c, w in zip(contents, widths, strict=False)]
         self.add_row(*contents, key=str(key))
 
     def set_records(self, records: Iterable[tuple[object, tuple[object, ...]]]) -> None:
