@@ -30,12 +30,48 @@ SHOTS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("05-danger-zone", "Danger zone (End)", ("p", "down", "enter", "end")),
     ("06-confirm-close", "Confirmation (Enter on the red button)", ("p", "down", "enter", "end", "enter")),
     ("07-download", "Export first (e)", ("p", "down", "enter", "end", "enter", "e")),
-    ("08-survey", "Optional survey (after typing the name and password)",
-     ("p", "down", "enter", "end", "enter", "shift+tab", "shift+tab", *"Acme Realty", "enter",
-      *PASSWORD, "enter", "enter")),
-    ("09-goodbye", "Goodbye and deletion receipt",
-     ("p", "down", "enter", "end", "enter", "shift+tab", "shift+tab", *"Acme Realty", "enter",
-      *PASSWORD, "enter", "enter", "down", "enter", "tab", *"Need more features", "enter", "enter")),
+    (
+        "08-survey",
+        "Optional survey (after typing the name and password)",
+        (
+            "p",
+            "down",
+            "enter",
+            "end",
+            "enter",
+            "shift+tab",
+            "shift+tab",
+            *"Acme Realty",
+            "enter",
+            *PASSWORD,
+            "enter",
+            "enter",
+        ),
+    ),
+    (
+        "09-goodbye",
+        "Goodbye and deletion receipt",
+        (
+            "p",
+            "down",
+            "enter",
+            "end",
+            "enter",
+            "shift+tab",
+            "shift+tab",
+            *"Acme Realty",
+            "enter",
+            *PASSWORD,
+            "enter",
+            "enter",
+            "down",
+            "enter",
+            "tab",
+            *"Need more features",
+            "enter",
+            "enter",
+        ),
+    ),
     ("10-team", "Team Members (p, ↓↓, Enter)", ("p", "down", "down", "enter")),
     ("11-remove-member", "Remove a member (r)", ("p", "down", "down", "enter", "down", "down", "r")),
     ("12-messages", "Automation → Messages → Settings (4)", ("4", "down", "down", "enter")),
@@ -87,8 +123,14 @@ def main() -> int:
     from crm_tui.services import clock
 
     clock.set_fixed(NOW)  # the same day in every screenshot
-    os.environ.update({"CRM_TUI_BACKUP_DIR": str(work / "backups"), "TZ": "UTC",
-                       "XDG_DOWNLOAD_DIR": str(work / "downloads"), "HOME": str(work)})
+    os.environ.update(
+        {
+            "CRM_TUI_BACKUP_DIR": str(work / "backups"),
+            "TZ": "UTC",
+            "XDG_DOWNLOAD_DIR": str(work / "downloads"),
+            "HOME": str(work),
+        }
+    )
     os.environ.pop("SSH_CONNECTION", None)
     time.tzset()
     from crm_tui import db

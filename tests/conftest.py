@@ -11,8 +11,12 @@ import pytest
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
-    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
-                     ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")):
+    for var, sub in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_STATE_HOME", "state"),
+    ):
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CRM_TUI_DATABASE_URL", raising=False)
@@ -134,11 +138,9 @@ def dump_database(engine) -> dict[str, list[tuple]]:
 
     out: dict[str, list[tuple]] = {}
     with engine.connect() as conn:
-        names = conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).scalars().all()
+        names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).scalars().all()
         for name in names:
-            out[name] = sorted(
-                (tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+            out[name] = sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
     return out
 
 
@@ -152,10 +154,15 @@ def dump_account(engine, account_id: int) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         for model in ACCOUNT_TABLES:
             name = model.__tablename__
-            out[name] = [tuple(r) for r in conn.execute(
-                text(f'SELECT * FROM "{name}" WHERE account_id = :a ORDER BY id'), {"a": account_id})]
-        out["account"] = [tuple(r) for r in conn.execute(
-            text("SELECT * FROM account WHERE id = :a"), {"a": account_id})]
+            out[name] = [
+                tuple(r)
+                for r in conn.execute(
+                    text(f'SELECT * FROM "{name}" WHERE account_id = :a ORDER BY id'), {"a": account_id}
+                )
+            ]
+        out["account"] = [
+            tuple(r) for r in conn.execute(text("SELECT * FROM account WHERE id = :a"), {"a": account_id})
+        ]
     return out
 
 

@@ -77,8 +77,18 @@ def burst(app, *parts: str) -> None:
     from textual import events
     from textual.keys import _character_to_key
 
-    chars = {"enter": "\r", "ctrl+j": "\n", "tab": "\t", "escape": "\x1b", "backspace": "\x7f",
-             "shift+tab": None, "up": None, "down": None, "end": None, "home": None}
+    chars = {
+        "enter": "\r",
+        "ctrl+j": "\n",
+        "tab": "\t",
+        "escape": "\x1b",
+        "backspace": "\x7f",
+        "shift+tab": None,
+        "up": None,
+        "down": None,
+        "end": None,
+        "home": None,
+    }
     for part in parts:
         if part in KEY_NAMES:
             app.post_message(events.Key(part, chars[part]))

@@ -21,9 +21,15 @@ def closed(archive_database, demo_engine):
 
     who = sign_in(demo_engine, OWNER)
     with demo_engine.connect() as conn:
-        strings = [r for row in conn.execute(text(
-            "SELECT email, first_name || ' ' || last_name, street FROM contact WHERE account_id = :a"),
-            {"a": who.account_id}) for r in row if r]
+        strings = [
+            r
+            for row in conn.execute(
+                text("SELECT email, first_name || ' ' || last_name, street FROM contact WHERE account_id = :a"),
+                {"a": who.account_id},
+            )
+            for r in row
+            if r
+        ]
     closing.close_account(demo_engine, who, "Acme Realty", PASSWORDS[OWNER])
     with db.read_session(demo_engine) as s:
         t = s.execute(select(ClosedAccount)).scalars().one()

@@ -22,8 +22,20 @@ from sqlalchemy import text
 
 # the vCard/iCalendar members: on SQLite written from the same read as their data members
 VIEWS = ("contacts.vcf", "appointments.ics", "todos.ics")
-TABLES = ("account", "member", "contact", "email_template", "autoresponder", "autoresponder_step",
-          "appointment", "todo", "history_entry", "text_message", "messages_service", "invoice")
+TABLES = (
+    "account",
+    "member",
+    "contact",
+    "email_template",
+    "autoresponder",
+    "autoresponder_step",
+    "appointment",
+    "todo",
+    "history_entry",
+    "text_message",
+    "messages_service",
+    "invoice",
+)
 
 
 PINNED = "2026-11-27T10:00:00+00:00"
@@ -54,8 +66,11 @@ def _rewrite(data: bytes, member: str, edit) -> bytes:
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\r\n").writerows([header, *body])
     raw = ("\ufeff" + out.getvalue()).encode("utf-8")  # with its byte-order mark, as written
-    manifest["members"][member] = {**manifest["members"][member], "sha256": hashlib.sha256(raw).hexdigest(),
-                                   "bytes": len(raw)}
+    manifest["members"][member] = {
+        **manifest["members"][member],
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "bytes": len(raw),
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -75,8 +90,9 @@ def _restore(tmp_path, name: str, data: bytes, fast: bool, monkeypatch):
     monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
     engine = db.get_engine(f"sqlite:///{tmp_path / name}")
     with db.write_session(engine) as s:
-        account_id, counts = archive.import_archive(s.connection(), zipfile.ZipFile(io.BytesIO(data)),
-                                                    unusable_password="!")
+        account_id, counts = archive.import_archive(
+            s.connection(), zipfile.ZipFile(io.BytesIO(data)), unusable_password="!"
+        )
     stored = {}
     with engine.connect() as conn:
         for table in TABLES:
@@ -84,7 +100,8 @@ def _restore(tmp_path, name: str, data: bytes, fast: bool, monkeypatch):
             key = "id" if table == "account" else "account_id"
             probe = ", ".join(f'typeof("{c}"), quote("{c}")' for c in cols)
             stored[table] = conn.execute(
-                text(f'SELECT {probe} FROM "{table}" WHERE {key} = :a ORDER BY id'), {"a": account_id}).all()
+                text(f'SELECT {probe} FROM "{table}" WHERE {key} = :a ORDER BY id'), {"a": account_id}
+            ).all()
     return counts, stored
 
 
@@ -103,9 +120,16 @@ def test_exported_demo_account_is_stored_byte_for_byte_as_the_typed_path_stores_
 
 def test_other_valid_layouts_are_stored_as_the_typed_path_stores_them(fresh_demo, tmp_path, monkeypatch):
     data = _export_bytes(fresh_demo, sign_in(fresh_demo, OWNER))
-    layouts = ["2025-01-07T09:30:00+02:00", "2024-02-29T23:59:59.5+00:00", "2025-W02-3T10:00:00+00:00",
-               "2025-01-07 09:30:00+00:00", "2025-01-07T09:30:00.123456-05:30", "2025-01-07T09:30Z",
-               "2025-01-07T09:30:00.000001+00:00", "2025-01-07T09:30:00+00:00"]
+    layouts = [
+        "2025-01-07T09:30:00+02:00",
+        "2024-02-29T23:59:59.5+00:00",
+        "2025-W02-3T10:00:00+00:00",
+        "2025-01-07 09:30:00+00:00",
+        "2025-01-07T09:30:00.123456-05:30",
+        "2025-01-07T09:30Z",
+        "2025-01-07T09:30:00.000001+00:00",
+        "2025-01-07T09:30:00+00:00",
+    ]
     days = ["20250107", "2025-W02-3", "2024-02-29", ""]
 
     def edit(col, row):
@@ -131,8 +155,9 @@ def test_usual_layouts_with_and_without_fractions(fresh_demo, tmp_path, monkeypa
     def edit(col, row):
         k = int(row[col["id"]])
         frac = {"none": False, "all": True, "some": k % 3 == 0}[fractions]
-        row[col["created_at"]] = f"2024-0{1 + k % 9}-1{k % 10}T0{k % 10}:3{k % 10}:5{k % 10}" + (
-            f".{k:06d}" if frac else "") + "+00:00"
+        row[col["created_at"]] = (
+            f"2024-0{1 + k % 9}-1{k % 10}T0{k % 10}:3{k % 10}:5{k % 10}" + (f".{k:06d}" if frac else "") + "+00:00"
+        )
 
     (_c1, typed), (_c2, fast) = _both(tmp_path, _rewrite(data, "contacts.csv", edit), monkeypatch)
     assert fast == typed
@@ -140,18 +165,22 @@ def test_usual_layouts_with_and_without_fractions(fresh_demo, tmp_path, monkeypa
     if fractions != "all":
         assert any(v.endswith(".000000'") and v.startswith("'2024-") for v in values)
     if fractions != "none":
-        assert any(v.startswith("'2024-") and v.endswith("'") and not v.endswith(".000000'") and " " in v
-                   for v in values)
+        assert any(
+            v.startswith("'2024-") and v.endswith("'") and not v.endswith(".000000'") and " " in v for v in values
+        )
 
 
-@pytest.mark.parametrize("column,value,message", [
-    ("created_at", "2025-01-07T09:30:00", "timestamp without a time zone"),
-    ("created_at", "2025-13-07T09:30:00+00:00", "month must be in 1..12"),
-    ("created_at", "", "empty value for created_at"),
-    ("birthday", "2025-02-30", "day is out of range"),
-    ("phone1_text_ok", "yes", "not a boolean"),
-    ("owner_id", "x1", "invalid literal for int()"),
-])
+@pytest.mark.parametrize(
+    "column,value,message",
+    [
+        ("created_at", "2025-01-07T09:30:00", "timestamp without a time zone"),
+        ("created_at", "2025-13-07T09:30:00+00:00", "month must be in 1..12"),
+        ("created_at", "", "empty value for created_at"),
+        ("birthday", "2025-02-30", "day is out of range"),
+        ("phone1_text_ok", "yes", "not a boolean"),
+        ("owner_id", "x1", "invalid literal for int()"),
+    ],
+)
 def test_bad_cells_are_refused_by_both_paths_alike(fresh_demo, tmp_path, monkeypatch, column, value, message):
     from crm_tui.services.errors import ArchiveError
 
@@ -194,11 +223,20 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
     engine = fresh_demo
     who = sign_in(engine, OWNER)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE contact SET created_at = '2025-01-07 09:30:00' WHERE id IN "
-                          "(SELECT id FROM contact WHERE account_id = :a ORDER BY id LIMIT 3)"), {"a": who.account_id})
-        conn.execute(text("UPDATE todo SET due = '2025-01-07 00:00:00' WHERE id IN "
-                          "(SELECT id FROM todo WHERE account_id = :a AND due IS NOT NULL ORDER BY id LIMIT 2)"),
-                     {"a": who.account_id})
+        conn.execute(
+            text(
+                "UPDATE contact SET created_at = '2025-01-07 09:30:00' WHERE id IN "
+                "(SELECT id FROM contact WHERE account_id = :a ORDER BY id LIMIT 3)"
+            ),
+            {"a": who.account_id},
+        )
+        conn.execute(
+            text(
+                "UPDATE todo SET due = '2025-01-07 00:00:00' WHERE id IN "
+                "(SELECT id FROM todo WHERE account_id = :a AND due IS NOT NULL ORDER BY id LIMIT 2)"
+            ),
+            {"a": who.account_id},
+        )
     archives = {}
     for fast in (True, False):
         monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
@@ -207,7 +245,6 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
         assert archives[True].read(name) == archives[False].read(name), name
     assert b"2025-01-07T09:30:00+00:00" in archives[True].read("contacts.csv")
     assert "\uffff" not in archives[True].read("contacts.csv").decode()
-
 
 
 def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_path, monkeypatch):
@@ -222,19 +259,36 @@ def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_pa
     who = sign_in(engine, OWNER)
     starts = ["=1+1", "+1 555", "-x", "@SUM(A1)", "\tab", "\rcr", "'quoted", "a\x00=b", "=", "", "plain"]
     with engine.begin() as conn:
-        ids = [r[0] for r in conn.execute(text("SELECT id FROM contact WHERE account_id = :a ORDER BY id"),
-                                          {"a": who.account_id})]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT id FROM contact WHERE account_id = :a ORDER BY id"), {"a": who.account_id}
+            )
+        ]
         for k, cid in enumerate(ids):
-            conn.execute(text("UPDATE contact SET company = :c, notes = :n, city = :y, birthday = :b, "
-                              "created_at = :t, phone2_text_ok = :p WHERE id = :id"),
-                         {"c": starts[k % len(starts)], "n": starts[(k + 3) % len(starts)],
-                          "y": starts[(k + 5) % len(starts)],
-                          "b": None if k % 3 else f"19{50 + k % 40}-0{1 + k % 9}-1{k % 10}",
-                          "t": f"2024-0{1 + k % 9}-1{k % 10} 0{k % 10}:1{k % 10}:2{k % 10}."
-                               + ("000000" if k % 2 else f"{k:06d}"),
-                          "p": k % 2, "id": cid})
-        conn.execute(text("UPDATE todo SET completed_at = NULL, due = NULL WHERE id IN (SELECT id FROM todo "
-                          "WHERE account_id = :a ORDER BY id LIMIT 4)"), {"a": who.account_id})
+            conn.execute(
+                text(
+                    "UPDATE contact SET company = :c, notes = :n, city = :y, birthday = :b, "
+                    "created_at = :t, phone2_text_ok = :p WHERE id = :id"
+                ),
+                {
+                    "c": starts[k % len(starts)],
+                    "n": starts[(k + 3) % len(starts)],
+                    "y": starts[(k + 5) % len(starts)],
+                    "b": None if k % 3 else f"19{50 + k % 40}-0{1 + k % 9}-1{k % 10}",
+                    "t": f"2024-0{1 + k % 9}-1{k % 10} 0{k % 10}:1{k % 10}:2{k % 10}."
+                    + ("000000" if k % 2 else f"{k:06d}"),
+                    "p": k % 2,
+                    "id": cid,
+                },
+            )
+        conn.execute(
+            text(
+                "UPDATE todo SET completed_at = NULL, due = NULL WHERE id IN (SELECT id FROM todo "
+                "WHERE account_id = :a ORDER BY id LIMIT 4)"
+            ),
+            {"a": who.account_id},
+        )
     archives, groups = {}, {}
     for fast in (True, False):
         monkeypatch.setitem(archive.DATABASES, "sqlite", archive.SQLiteDatabase() if fast else archive.PORTABLE)
@@ -266,7 +320,8 @@ def _reader_threads() -> list:
 
 
 def test_rows_split_over_many_statements_are_stored_as_the_typed_path_stores_them(
-        fresh_demo, tmp_path, monkeypatch, small_statements):
+    fresh_demo, tmp_path, monkeypatch, small_statements
+):
     import sys
 
     switch = sys.getswitchinterval()
@@ -294,7 +349,8 @@ def test_a_bad_cell_in_a_later_batch_names_its_line(fresh_demo, tmp_path, monkey
 
 
 def test_a_row_refused_late_stops_the_reading_thread_and_restores_nothing(
-        fresh_demo, tmp_path, monkeypatch, small_statements):
+    fresh_demo, tmp_path, monkeypatch, small_statements
+):
     from crm_tui import db
     from crm_tui.services.errors import ArchiveError
 
@@ -314,11 +370,14 @@ def test_a_row_refused_late_stops_the_reading_thread_and_restores_nothing(
         assert conn.execute(text("SELECT count(*) FROM account")).scalar_one() == 0
 
 
-@pytest.mark.parametrize("column", [
-    ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00.120000", None),
-    (None, None),
-    ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00", None),  # one cell in another layout
-])
+@pytest.mark.parametrize(
+    "column",
+    [
+        ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00.120000", None),
+        (None, None),
+        ("2025-11-07 02:55:00.000000", "2025-11-07 02:55:00", None),  # one cell in another layout
+    ],
+)
 def test_whole_timestamp_columns_match_cell_by_cell(column):
     from crm_tui.services.archive import sqlite_values
 
@@ -330,8 +389,11 @@ def test_stored_text_none_is_not_taken_for_null():
 
     for convert in (sqlite_values.datetime_texts, sqlite_values.date_texts):
         with pytest.raises(ValueError):  # as cell by cell: not a timestamp or date
-            convert(("2025-01-07", "None") if convert is sqlite_values.date_texts
-                    else ("2025-11-07 02:55:00.000000", "None"))
+            convert(
+                ("2025-01-07", "None")
+                if convert is sqlite_values.date_texts
+                else ("2025-11-07 02:55:00.000000", "None")
+            )
 
 
 @pytest.mark.parametrize("column", [("2025-01-07", None, "1999-12-31"), (None,), ("2025-01-07", "2025-01-07 00:00:00")])

@@ -16,8 +16,9 @@ def _process_state() -> tuple:
     return gc.isenabled(), gc.get_threshold(), sys.getswitchinterval()
 
 
-def test_export_close_and_restore_leave_the_process_as_they_found_it(archive_database, fresh_demo, isolated_dirs,
-                                                                     tmp_path, monkeypatch):
+def test_export_close_and_restore_leave_the_process_as_they_found_it(
+    archive_database, fresh_demo, isolated_dirs, tmp_path, monkeypatch
+):
     from crm_tui import db
     from crm_tui.services import closing, export
 

@@ -14,19 +14,57 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, text
 
-DATA_MEMBERS = ("team.json", "contacts.csv", "email_templates.json", "autoresponders.json", "appointments.csv",
-                "todos.csv", "history.csv", "messages.csv", "invoices.csv")
+DATA_MEMBERS = (
+    "team.json",
+    "contacts.csv",
+    "email_templates.json",
+    "autoresponders.json",
+    "appointments.csv",
+    "todos.csv",
+    "history.csv",
+    "messages.csv",
+    "invoices.csv",
+)
 
 # any Unicode a UTF-8 file can hold (no lone surrogates), weighted towards trouble
 _chars = st.characters(blacklist_categories=("Cs",))
-_awkward = st.sampled_from([
-    "", "a,b", 'say "hi"', "semi;colon", "line\nbreak", "cr\rlf\r\n", "\r\n", "tab\there", "🎉👩‍👩‍👧", "Zoë Müller",
-    "=1+2", "+1 (512) 555-0100", "-5", "@SUM(A1)", "\t=cmd", "\r=cmd", "'quoted", "''twice", "'", "=", " =x",
-    "\\back\\slash", "日本語", "NULL", "null", "x" * 2000, "é" * 2000, "🎉" * 2000,
-])
-TEXT = st.one_of(_awkward, st.text(_chars, max_size=40),
-                 st.builds(lambda p, t: p + t, st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'"]),
-                           st.text(_chars, max_size=20)))
+_awkward = st.sampled_from(
+    [
+        "",
+        "a,b",
+        'say "hi"',
+        "semi;colon",
+        "line\nbreak",
+        "cr\rlf\r\n",
+        "\r\n",
+        "tab\there",
+        "🎉👩‍👩‍👧",
+        "Zoë Müller",
+        "=1+2",
+        "+1 (512) 555-0100",
+        "-5",
+        "@SUM(A1)",
+        "\t=cmd",
+        "\r=cmd",
+        "'quoted",
+        "''twice",
+        "'",
+        "=",
+        " =x",
+        "\\back\\slash",
+        "日本語",
+        "NULL",
+        "null",
+        "x" * 2000,
+        "é" * 2000,
+        "🎉" * 2000,
+    ]
+)
+TEXT = st.one_of(
+    _awkward,
+    st.text(_chars, max_size=40),
+    st.builds(lambda p, t: p + t, st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'"]), st.text(_chars, max_size=20)),
+)
 WHEN = st.datetimes(timezones=st.just(timezone.utc))
 DAY = st.dates()
 _serial = itertools.count(1)
@@ -34,23 +72,48 @@ _serial = itertools.count(1)
 
 @st.composite
 def accounts(draw):
-    contacts = draw(st.lists(st.fixed_dictionaries({
-        "first_name": TEXT, "last_name": TEXT, "company": TEXT, "email": TEXT, "email2": TEXT,
-        "phone1": TEXT, "phone1_text_ok": st.booleans(), "phone2": TEXT, "phone3": TEXT, "phone4": TEXT,
-        "street": TEXT, "city": TEXT, "state": TEXT, "postal_code": TEXT, "country": TEXT,
-        "birthday": st.none() | DAY, "category1": TEXT, "category2": TEXT, "notes": TEXT, "created_at": WHEN,
-    }), max_size=6))
+    contacts = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "first_name": TEXT,
+                    "last_name": TEXT,
+                    "company": TEXT,
+                    "email": TEXT,
+                    "email2": TEXT,
+                    "phone1": TEXT,
+                    "phone1_text_ok": st.booleans(),
+                    "phone2": TEXT,
+                    "phone3": TEXT,
+                    "phone4": TEXT,
+                    "street": TEXT,
+                    "city": TEXT,
+                    "state": TEXT,
+                    "postal_code": TEXT,
+                    "country": TEXT,
+                    "birthday": st.none() | DAY,
+                    "category1": TEXT,
+                    "category2": TEXT,
+                    "notes": TEXT,
+                    "created_at": WHEN,
+                }
+            ),
+            max_size=6,
+        )
+    )
     return {
-        "name": draw(TEXT), "card_last4": draw(TEXT),
+        "name": draw(TEXT),
+        "card_last4": draw(TEXT),
         "members": draw(st.lists(st.tuples(TEXT, st.sampled_from(["administrator", "team player"])), max_size=2)),
         "contacts": contacts,
         "appointments": draw(st.lists(st.tuples(TEXT, WHEN, WHEN, TEXT), max_size=4)),
-        "todos": draw(st.lists(st.tuples(TEXT, TEXT, st.sampled_from([1, 3, 5]), st.none() | DAY,
-                                         st.none() | WHEN), max_size=4)),
+        "todos": draw(
+            st.lists(st.tuples(TEXT, TEXT, st.sampled_from([1, 3, 5]), st.none() | DAY, st.none() | WHEN), max_size=4)
+        ),
         "templates": draw(st.lists(st.tuples(TEXT, TEXT, TEXT), max_size=3)),
         "history": draw(st.lists(st.tuples(st.sampled_from(["call", "note", "email"]), WHEN, TEXT), max_size=3)),
         "messages": draw(st.lists(st.tuples(st.sampled_from(["in", "out"]), TEXT, TEXT, WHEN), max_size=3)),
-        "invoices": draw(st.lists(st.tuples(TEXT, DAY, TEXT, st.integers(-10**12, 10**12)), max_size=2)),
+        "invoices": draw(st.lists(st.tuples(TEXT, DAY, TEXT, st.integers(-(10**12), 10**12)), max_size=2)),
         "messages_service": draw(st.none() | st.tuples(TEXT, WHEN)),
     }
 
@@ -81,48 +144,106 @@ def build(engine, spec) -> int:
         from datetime import datetime
 
         now = now or datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
-        acc = conn.execute(insert(Account.__table__).values(
-            name=spec["name"], slug=f"acct-{n}", plan_id=billing.plan_id_for(conn, "starter"), status="active",
-            created_at=now, card_last4=spec["card_last4"])).inserted_primary_key[0]
+        acc = conn.execute(
+            insert(Account.__table__).values(
+                name=spec["name"],
+                slug=f"acct-{n}",
+                plan_id=billing.plan_id_for(conn, "starter"),
+                status="active",
+                created_at=now,
+                card_last4=spec["card_last4"],
+            )
+        ).inserted_primary_key[0]
         mids = []
         for k, (name, role) in enumerate([("Owner " + spec["name"], "owner"), *spec["members"]]):
-            mids.append(conn.execute(insert(Member.__table__).values(
-                account_id=acc, email=f"m{n}-{k}@example.test", name=name, role=role,
-                password_hash="scrypt$x", created_at=now)).inserted_primary_key[0])
-        cids = [conn.execute(insert(Contact.__table__).values(account_id=acc, owner_id=mids[i % len(mids)], **c))
-                .inserted_primary_key[0] for i, c in enumerate(spec["contacts"])]
+            mids.append(
+                conn.execute(
+                    insert(Member.__table__).values(
+                        account_id=acc,
+                        email=f"m{n}-{k}@example.test",
+                        name=name,
+                        role=role,
+                        password_hash="scrypt$x",
+                        created_at=now,
+                    )
+                ).inserted_primary_key[0]
+            )
+        cids = [
+            conn.execute(
+                insert(Contact.__table__).values(account_id=acc, owner_id=mids[i % len(mids)], **c)
+            ).inserted_primary_key[0]
+            for i, c in enumerate(spec["contacts"])
+        ]
 
         def contact(i):
             return cids[i % len(cids)] if cids and i % 3 else None
 
         for i, (desc, start, end, colour) in enumerate(spec["appointments"]):
-            conn.execute(insert(Appointment.__table__).values(account_id=acc, owner_id=mids[0], contact_id=contact(i),
-                                                              description=desc, start=start, end=end, colour=colour))
+            conn.execute(
+                insert(Appointment.__table__).values(
+                    account_id=acc,
+                    owner_id=mids[0],
+                    contact_id=contact(i),
+                    description=desc,
+                    start=start,
+                    end=end,
+                    colour=colour,
+                )
+            )
         for i, (summary, details, prio, due, done) in enumerate(spec["todos"]):
-            conn.execute(insert(Todo.__table__).values(
-                account_id=acc, assignee_id=mids[-1], contact_id=contact(i), summary=summary, details=details,
-                priority=prio, due=due, category="Email", status="closed" if done else "open", completed_at=done))
-        tids = [conn.execute(insert(EmailTemplate.__table__).values(account_id=acc, name=a, subject=b, body=c))
-                .inserted_primary_key[0] for a, b, c in spec["templates"]]
+            conn.execute(
+                insert(Todo.__table__).values(
+                    account_id=acc,
+                    assignee_id=mids[-1],
+                    contact_id=contact(i),
+                    summary=summary,
+                    details=details,
+                    priority=prio,
+                    due=due,
+                    category="Email",
+                    status="closed" if done else "open",
+                    completed_at=done,
+                )
+            )
+        tids = [
+            conn.execute(
+                insert(EmailTemplate.__table__).values(account_id=acc, name=a, subject=b, body=c)
+            ).inserted_primary_key[0]
+            for a, b, c in spec["templates"]
+        ]
         if tids:
-            rid = conn.execute(insert(Autoresponder.__table__).values(account_id=acc, name=spec["name"], active=False)
-                               ).inserted_primary_key[0]
+            rid = conn.execute(
+                insert(Autoresponder.__table__).values(account_id=acc, name=spec["name"], active=False)
+            ).inserted_primary_key[0]
             for pos, tid in enumerate(tids):
-                conn.execute(insert(AutoresponderStep.__table__).values(
-                    account_id=acc, autoresponder_id=rid, position=pos + 1, delay=pos * 7, template_id=tid))
+                conn.execute(
+                    insert(AutoresponderStep.__table__).values(
+                        account_id=acc, autoresponder_id=rid, position=pos + 1, delay=pos * 7, template_id=tid
+                    )
+                )
         for i, (kind, at, summary) in enumerate(spec["history"]):
-            conn.execute(insert(HistoryEntry.__table__).values(account_id=acc, contact_id=contact(i),
-                                                               member_id=mids[0], kind=kind, at=at, summary=summary))
+            conn.execute(
+                insert(HistoryEntry.__table__).values(
+                    account_id=acc, contact_id=contact(i), member_id=mids[0], kind=kind, at=at, summary=summary
+                )
+            )
         for i, (direction, phone, body, sent) in enumerate(spec["messages"]):
-            conn.execute(insert(TextMessage.__table__).values(account_id=acc, contact_id=contact(i),
-                                                              direction=direction, phone=phone, body=body, sent_at=sent))
+            conn.execute(
+                insert(TextMessage.__table__).values(
+                    account_id=acc, contact_id=contact(i), direction=direction, phone=phone, body=body, sent_at=sent
+                )
+            )
         for number, issued, desc, amount in spec["invoices"]:
-            conn.execute(insert(Invoice.__table__).values(account_id=acc, number=number, issued_on=issued,
-                                                          description=desc, amount_cents=amount))
+            conn.execute(
+                insert(Invoice.__table__).values(
+                    account_id=acc, number=number, issued_on=issued, description=desc, amount_cents=amount
+                )
+            )
         if spec["messages_service"]:
             phone, since = spec["messages_service"]
-            conn.execute(insert(MessagesService.__table__).values(account_id=acc, phone_number=phone,
-                                                                  activated_at=since))
+            conn.execute(
+                insert(MessagesService.__table__).values(account_id=acc, phone_number=phone, activated_at=since)
+            )
     return acc
 
 
@@ -142,10 +263,14 @@ def dump(engine, account_id) -> dict:
     with engine.connect() as conn:
         for model in ACCOUNT_TABLES:
             cols = [c.name for c in model.__table__.columns if c.name not in ("password_hash", "failed_logins")]
-            q = f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)} FROM {model.__tablename__} " \
+            q = (
+                f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)} FROM {model.__tablename__} "
                 "WHERE account_id = :a ORDER BY id"
+            )
             out[model.__tablename__] = [tuple(r) for r in conn.execute(text(q), {"a": account_id})]
-        out["account"] = [tuple(r) for r in conn.execute(text("SELECT * FROM account WHERE id = :a"), {"a": account_id})]
+        out["account"] = [
+            tuple(r) for r in conn.execute(text("SELECT * FROM account WHERE id = :a"), {"a": account_id})
+        ]
     return out
 
 
@@ -156,8 +281,11 @@ def two_databases(tmp_path):
     return db.get_engine(f"sqlite:///{tmp_path / 'source.db'}"), db.get_engine(f"sqlite:///{tmp_path / 'target.db'}")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(spec=accounts())
 @pytest.mark.parametrize("fast", [True, False], ids=["sqlite-fast-path", "portable-path"])
 def test_export_restore_export_is_lossless(two_databases, monkeypatch, fast, spec):
@@ -249,8 +377,7 @@ def _without_byte_order_marks(data: bytes) -> bytes:
 
 @pytest.mark.parametrize("fast", [True, False], ids=["sqlite-fast-path", "portable-path"])
 @pytest.mark.parametrize("marks", [True, False], ids=["with-byte-order-marks", "older-archive-without"])
-def test_an_export_restores_exactly_with_or_without_byte_order_marks(demo_engine, tmp_path, monkeypatch,
-                                                                      fast, marks):
+def test_an_export_restores_exactly_with_or_without_byte_order_marks(demo_engine, tmp_path, monkeypatch, fast, marks):
     from crm_tui import db
     from crm_tui.services import archive
     from crm_tui.services.auth import UNUSABLE_PASSWORD

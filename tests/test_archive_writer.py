@@ -25,7 +25,7 @@ def test_members_of_many_blocks_arrive_whole_with_their_checksums():
     for name, text in texts.items():
         with w.member(name) as sink:
             for at in range(0, len(text), 70_001):
-                sink.write(text[at:at + 70_001])
+                sink.write(text[at : at + 70_001])
     manifest = w.close({})
     zf = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
     for name, text in texts.items():

@@ -55,8 +55,14 @@ def test_no_audit_row_holds_an_email_or_a_name(fresh_demo, monkeypatch, tmp_path
     with fresh_demo.connect() as conn:
         rows = conn.execute(text("SELECT actor, action, details_json FROM audit_event")).all()
     actions = {a for _, a, _ in rows}
-    assert {"team.add", "team.transfer", "team.remove", "messages.cancel", "account.close",
-            "account.restore"} <= actions
+    assert {
+        "team.add",
+        "team.transfer",
+        "team.remove",
+        "messages.cancel",
+        "account.close",
+        "account.restore",
+    } <= actions
     words = {"temp.person", "Temp Person", "acme-realty", "Acme Realty"}
     words |= {u.email for u in demo.DEMO_USERS} | {u.name for u in demo.DEMO_USERS}
     for actor, action, details in rows:
@@ -77,7 +83,8 @@ def test_exports_are_audited_without_personal_data(fresh_demo, tmp_path, kind):
     else:
         export.export_contacts(fresh_demo, who, None, "csv", out_dir=tmp_path)
     with fresh_demo.connect() as conn:
-        actor, details = conn.execute(text(
-            "SELECT actor, details_json FROM audit_event ORDER BY id DESC LIMIT 1")).one()
+        actor, details = conn.execute(
+            text("SELECT actor, details_json FROM audit_event ORDER BY id DESC LIMIT 1")
+        ).one()
     assert actor == f"member:{who.member_id}"
     assert "@" not in details and "Acme" not in details

@@ -62,8 +62,9 @@ def test_the_right_password_after_the_delay_clears_the_count(fresh_demo):
     later = T0 + timedelta(seconds=auth.delay_after(5) + 1)
     assert auth.sign_in(fresh_demo, PLAYER, PASSWORDS[PLAYER], now=later).role == "team player"
     with fresh_demo.connect() as conn:
-        failed, last = conn.execute(text(
-            "SELECT failed_logins, last_failed_at FROM member WHERE email = :e"), {"e": PLAYER}).one()
+        failed, last = conn.execute(
+            text("SELECT failed_logins, last_failed_at FROM member WHERE email = :e"), {"e": PLAYER}
+        ).one()
     assert (failed, last) == (0, None)
     # and five free attempts again
     _five_wrong(fresh_demo, later)
@@ -80,6 +81,5 @@ def test_a_wrong_password_after_the_delay_counts_once(fresh_demo):
     with pytest.raises(AuthenticationFailed):
         auth.sign_in(fresh_demo, PLAYER, "guess", now=later)
     with fresh_demo.connect() as conn:
-        failed = conn.execute(text("SELECT failed_logins FROM member WHERE email = :e"),
-                              {"e": PLAYER}).scalar_one()
+        failed = conn.execute(text("SELECT failed_logins FROM member WHERE email = :e"), {"e": PLAYER}).scalar_one()
     assert failed == 6

@@ -59,8 +59,12 @@ def test_a_copy_of_the_database_never_removes_the_originals_backups(original, tm
     url = f"sqlite:///{original}"
     assert run_cli(["--database-url", url, "admin", "purge"], monkeypatch, capsys)[0] == 0
     copy = copy_database(original, tmp_path / "copy.sqlite3")
-    code, out, err = run_cli(["--database-url", url, "account", "close", "--email", OWNER, "--confirm", ACME,
-                              "--password-stdin"], monkeypatch, capsys, stdin=PASSWORDS[OWNER] + "\n")
+    code, out, err = run_cli(
+        ["--database-url", url, "account", "close", "--email", OWNER, "--confirm", ACME, "--password-stdin"],
+        monkeypatch,
+        capsys,
+        stdin=PASSWORDS[OWNER] + "\n",
+    )
     assert code == 0, err
     files = backup_files(paths.backup_dir())
     assert len(files) == 1 and files[0].suffix == ".crmbak"
@@ -76,7 +80,8 @@ def test_a_copy_of_the_database_never_removes_the_originals_backups(original, tm
 
 
 def test_a_copy_made_after_the_close_restores_without_taking_the_file_from_the_original(
-        original, tmp_path, monkeypatch, capsys):
+    original, tmp_path, monkeypatch, capsys
+):
     from crm_tui import db, paths
     from crm_tui.services import auth, closing
 
@@ -93,8 +98,7 @@ def test_a_copy_made_after_the_close_restores_without_taking_the_file_from_the_o
     assert backup_files(paths.backup_dir()) == []  # the original's restore removes its own file
 
 
-def test_a_whole_data_folder_copied_elsewhere_is_the_owner_of_its_copied_backups(original, tmp_path,
-                                                                                  monkeypatch):
+def test_a_whole_data_folder_copied_elsewhere_is_the_owner_of_its_copied_backups(original, tmp_path, monkeypatch):
     """Database and backup folder copied together (a move to another disk): the copy's
     backups are its own; its restore removes the file as the original's would."""
     from crm_tui import db, paths

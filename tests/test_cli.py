@@ -25,16 +25,35 @@ NOBODY = "nobody@example.com"
 # password is asked whatever the session
 USER_COMMANDS = {
     "account impact": (["account", "impact", "--email", "{email}"], OWNER, False),
-    "account close": (["account", "close", "--email", "{email}", "--confirm", "Acme Realty", "--password-stdin"],
-                      OWNER, True),
-    "account export": (["account", "export", "--email", "{email}", "--password-stdin", "--out", "{out}"],
-                       OWNER, True),
+    "account close": (
+        ["account", "close", "--email", "{email}", "--confirm", "Acme Realty", "--password-stdin"],
+        OWNER,
+        True,
+    ),
+    "account export": (["account", "export", "--email", "{email}", "--password-stdin", "--out", "{out}"], OWNER, True),
     "account time-zone": (["account", "time-zone", "--email", "{email}", "--set", "Europe/Paris"], OWNER, False),
-    "contacts export": (["contacts", "export", "--email", "{email}", "--all", "--format", "csv",
-                         "--password-stdin", "--out", "{out}"], OWNER, True),
+    "contacts export": (
+        ["contacts", "export", "--email", "{email}", "--all", "--format", "csv", "--password-stdin", "--out", "{out}"],
+        OWNER,
+        True,
+    ),
     "team list": (["team", "list", "--email", "{email}"], OWNER, False),
-    "team add": (["team", "add", "--email", "{email}", "--member", "new@acme-realty.example", "--name", "New",
-                  "--role", "team-player"], OWNER, False),
+    "team add": (
+        [
+            "team",
+            "add",
+            "--email",
+            "{email}",
+            "--member",
+            "new@acme-realty.example",
+            "--name",
+            "New",
+            "--role",
+            "team-player",
+        ],
+        OWNER,
+        False,
+    ),
     "team remove": (["team", "remove", "--email", "{email}", "--member", PLAYER], OWNER, False),
     "team transfer": (["team", "transfer", "--email", "{email}", "--to", ADMIN, "--password-stdin"], OWNER, True),
     "team leave": (["team", "leave", "--email", "{email}", "--password-stdin"], ADMIN, True),
@@ -134,8 +153,7 @@ def test_wrong_password_is_refused(cli, demo_url, fresh_demo, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", PASSWORD_COMMANDS)
-def test_a_member_of_a_closed_account_is_told_it_was_closed(cli, demo_url, fresh_demo, tmp_path, monkeypatch,
-                                                            name):
+def test_a_member_of_a_closed_account_is_told_it_was_closed(cli, demo_url, fresh_demo, tmp_path, monkeypatch, name):
     """With the right password, the sentence signing in shows (one line, exit 1); with a wrong
     one, the answer any unknown email gets."""
     pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
@@ -144,10 +162,12 @@ def test_a_member_of_a_closed_account_is_told_it_was_closed(cli, demo_url, fresh
     email = USER_COMMANDS[name][1]
     code, out, err = cli(argv_for(name, out=tmp_path), stdin=PASSWORDS[email] + "\n")
     assert code == 1 and out == ""
-    restore = ("You can have it restored" if email == OWNER else "It can be restored")
-    assert one_line(err) == (f"crm-tui: This account was closed on 27 November 2026. {restore} until "
-                             f"27 February 2027 {'by writing' if email == OWNER else 'if its owner writes'} "
-                             "to cases@allclients.com.")
+    restore = "You can have it restored" if email == OWNER else "It can be restored"
+    assert one_line(err) == (
+        f"crm-tui: This account was closed on 27 November 2026. {restore} until "
+        f"27 February 2027 {'by writing' if email == OWNER else 'if its owner writes'} "
+        "to cases@allclients.com."
+    )
     code, out, err = cli(argv_for(name, out=tmp_path), stdin="not-the-password\n")
     assert code == 1 and one_line(err) == f"crm-tui: no active user with the email {email!r}"
     assert list(tmp_path.glob("*.zip")) == []
@@ -173,36 +193,63 @@ def test_empty_stdin_is_refused(cli, demo_url, fresh_demo, tmp_path, name, stdin
     assert dump_database(fresh_demo) == before
 
 
-@pytest.mark.parametrize(("typed", "why"), [
-    ("acme realty", "differs in capital letters"), ("Acme Realty ", "has a space at the end"),
-    ("Birch & Co Bookkeeping", "does not match"), ("", "type the account name"),
-])
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("acme realty", "differs in capital letters"),
+        ("Acme Realty ", "has a space at the end"),
+        ("Birch & Co Bookkeeping", "does not match"),
+        ("", "type the account name"),
+    ],
+)
 def test_close_with_the_wrong_account_name_is_refused(cli, demo_url, fresh_demo, typed, why):
     before = dump_database(fresh_demo)
-    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", typed, "--password-stdin"],
-                         stdin=PASSWORDS[OWNER] + "\n")
+    code, out, err = cli(
+        ["account", "close", "--email", OWNER, "--confirm", typed, "--password-stdin"], stdin=PASSWORDS[OWNER] + "\n"
+    )
     assert code == 1
     assert why in one_line(err) and "nothing was deleted" in err
     assert dump_database(fresh_demo) == before
 
 
-@pytest.mark.parametrize(("argv", "needle"), [
-    (["team", "add", "--email", OWNER, "--member", "not-an-email", "--name", "X", "--role", "administrator"],
-     "not an email"),
-    (["team", "add", "--email", OWNER, "--member", OTHER_OWNER, "--name", "X", "--role", "administrator"],
-     "already"),
-    (["team", "add", "--email", ADMIN, "--member", "d\u0430na@acme-realty.example", "--name", "X", "--role",
-      "administrator"], "may hold only Latin letters"),
-    (["team", "remove", "--email", OWNER, "--member", OTHER_OWNER], "no team member"),
-    (["team", "remove", "--email", ADMIN, "--member", OWNER], "owner"),
-    (["team", "remove", "--email", PLAYER, "--member", ADMIN], "only the owner or an administrator"),
-    (["billing", "plan", "--email", OWNER, "--plan", "platinum"], "no plan"),
-    (["billing", "show", "--email", ADMIN], "only the account owner"),
-    (["admin", "restore", "--email", OWNER], "no closed account"),
-    (["account", "impact", "--email", PLAYER], "only the account owner"),
-    (["demo"], "exist already"),
-    (["demo", "--reset", "--contacts", "-5"], "--contacts"),
-], ids=lambda v: v if isinstance(v, str) else " ".join(v[:2]))
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (
+            ["team", "add", "--email", OWNER, "--member", "not-an-email", "--name", "X", "--role", "administrator"],
+            "not an email",
+        ),
+        (
+            ["team", "add", "--email", OWNER, "--member", OTHER_OWNER, "--name", "X", "--role", "administrator"],
+            "already",
+        ),
+        (
+            [
+                "team",
+                "add",
+                "--email",
+                ADMIN,
+                "--member",
+                "d\u0430na@acme-realty.example",
+                "--name",
+                "X",
+                "--role",
+                "administrator",
+            ],
+            "may hold only Latin letters",
+        ),
+        (["team", "remove", "--email", OWNER, "--member", OTHER_OWNER], "no team member"),
+        (["team", "remove", "--email", ADMIN, "--member", OWNER], "owner"),
+        (["team", "remove", "--email", PLAYER, "--member", ADMIN], "only the owner or an administrator"),
+        (["billing", "plan", "--email", OWNER, "--plan", "platinum"], "no plan"),
+        (["billing", "show", "--email", ADMIN], "only the account owner"),
+        (["admin", "restore", "--email", OWNER], "no closed account"),
+        (["account", "impact", "--email", PLAYER], "only the account owner"),
+        (["demo"], "exist already"),
+        (["demo", "--reset", "--contacts", "-5"], "--contacts"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else " ".join(v[:2]),
+)
 def test_domain_refusals_are_one_line(cli, signed_in, fresh_demo, argv, needle):
     before = dump_database(fresh_demo)
     code, out, err = cli(argv)
@@ -212,12 +259,22 @@ def test_domain_refusals_are_one_line(cli, signed_in, fresh_demo, argv, needle):
     assert dump_database(fresh_demo) == before
 
 
-@pytest.mark.parametrize("argv", [
-    ["account"], ["account", "close", "--email", OWNER], ["team", "add", "--email", OWNER],
-    ["team", "add", "--email", OWNER, "--member", "a@b.example", "--name", "A", "--role", "owner"],
-    ["admin", "restore"], ["demo", "--contacts", "many"], ["no-such-command"], ["--no-such-option"],
-    ["billing"], ["messages", "cancel"],
-], ids=lambda v: " ".join(v))
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["account"],
+        ["account", "close", "--email", OWNER],
+        ["team", "add", "--email", OWNER],
+        ["team", "add", "--email", OWNER, "--member", "a@b.example", "--name", "A", "--role", "owner"],
+        ["admin", "restore"],
+        ["demo", "--contacts", "many"],
+        ["no-such-command"],
+        ["--no-such-option"],
+        ["billing"],
+        ["messages", "cancel"],
+    ],
+    ids=lambda v: " ".join(v),
+)
 def test_usage_errors_exit_2_with_one_line(cli, demo_url, argv):
     code, out, err = cli(argv)
     assert code == 2
@@ -306,8 +363,9 @@ def test_a_url_with_an_unknown_backend_is_refused(cli, tmp_path):
 
 
 def run_cli(args: list[str], env: dict, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crm_tui", *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "crm_tui", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.fixture
@@ -326,8 +384,12 @@ def test_refusals_in_a_real_process(env, fresh_demo, tmp_path):
     junk.write_bytes(os.urandom(4096))
     cases = [
         (["account", "impact", "--email", NOBODY], "", 1, NOBODY),
-        (["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"], "nope\n", 1,
-         "wrong password"),
+        (
+            ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
+            "nope\n",
+            1,
+            "wrong password",
+        ),
         (["team", "frobnicate"], "", 2, "invalid choice"),
         (["admin", "closed", "--database-url", f"sqlite:///{tmp_path}"], "", 1, "folder"),
         (["account", "impact", "--email", OWNER, "--database-url", f"sqlite:///{junk}"], "", 1, "database"),
@@ -361,8 +423,23 @@ def test_demo_close_restore_round_trip_through_the_cli(env, cli, monkeypatch):
     birch_before = dump_account(engine, birch)
     db.dispose_all()
 
-    close = run_cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
-                     "--reason", "Too expensive", "--comment", "  prices went up  "], env, "demo-owner\n")
+    close = run_cli(
+        [
+            "account",
+            "close",
+            "--email",
+            OWNER,
+            "--confirm",
+            "Acme Realty",
+            "--password-stdin",
+            "--reason",
+            "Too expensive",
+            "--comment",
+            "  prices went up  ",
+        ],
+        env,
+        "demo-owner\n",
+    )
     assert close.returncode == 0, close.stderr
     assert "“Acme Realty” was closed" in close.stdout and "cases@allclients.com" in close.stdout
     assert close.stderr == ""
@@ -404,31 +481,43 @@ def test_restore_after_the_window_through_the_cli(env, cli, fresh_demo, monkeypa
     monkeypatch.setenv("CRM_TUI_DATABASE_URL", str(fresh_demo.url))
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", env["CRM_TUI_BACKUP_DIR"])
     pin_clock(monkeypatch, "2027-11-30T18:00:00+00:00")
-    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                         stdin="demo-owner\n")
+    code, out, err = cli(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"], stdin="demo-owner\n"
+    )
     assert code == 0, err
     assert "29 February 2028" in out
     pin_clock(monkeypatch, "2028-03-01T00:00:00+00:00")
     code, out, err = cli(["admin", "purge"])
     assert code == 0 and "Purged 1" in out and "1 backup file" in out
     late = {**env, "CRM_TUI_DATABASE_URL": str(fresh_demo.url)}
-    refused = subprocess.run([sys.executable, str(CLOCKED), "2028-03-01T00:00:00+00:00", "--", "admin", "restore",
-                              "--email", OWNER], capture_output=True, text=True, env=late, timeout=120)
+    refused = subprocess.run(
+        [sys.executable, str(CLOCKED), "2028-03-01T00:00:00+00:00", "--", "admin", "restore", "--email", OWNER],
+        capture_output=True,
+        text=True,
+        env=late,
+        timeout=120,
+    )
     assert refused.returncode == 1
     line = one_line(refused.stderr)
     assert "permanently deleted" in line and "you're welcome to create a new account" in line
 
 
-@pytest.mark.parametrize(("extra", "needle"), [
-    (["--reason", "Because"], "reason must be one of"),
-    (["--reason", "too expensive"], "reason must be one of"),
-    (["--reason", "Other", "--comment", "x" * 2001], "longer than"),
-    (["--comment", "no reason given"], "--reason"),
-], ids=["unknown", "wrong-case", "long-comment", "comment-only"])
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--reason", "Because"], "reason must be one of"),
+        (["--reason", "too expensive"], "reason must be one of"),
+        (["--reason", "Other", "--comment", "x" * 2001], "longer than"),
+        (["--comment", "no reason given"], "--reason"),
+    ],
+    ids=["unknown", "wrong-case", "long-comment", "comment-only"],
+)
 def test_a_bad_survey_answer_refuses_the_close_before_anything_is_deleted(cli, demo_url, fresh_demo, extra, needle):
     before = dump_database(fresh_demo)
-    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
-                          *extra], stdin="demo-owner\n")
+    code, out, err = cli(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin", *extra],
+        stdin="demo-owner\n",
+    )
     assert code == 1
     assert needle in one_line(err)
     assert out == ""
@@ -464,12 +553,25 @@ def test_admin_survey_comments_shows_each_comment_with_its_reason_and_nothing_th
     from crm_tui import db
     from crm_tui.services import survey
 
-    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
-                          "--reason", "Too expensive", "--comment", "prices went up\nagain"], "demo-owner\n")
+    code, out, err = cli(
+        [
+            "account",
+            "close",
+            "--email",
+            OWNER,
+            "--confirm",
+            "Acme Realty",
+            "--password-stdin",
+            "--reason",
+            "Too expensive",
+            "--comment",
+            "prices went up\nagain",
+        ],
+        "demo-owner\n",
+    )
     assert code == 0, err
     engine = db.get_engine(demo_url)
-    survey.submit(engine, "Other", "\x1b[2Jwiped\u202eevil\x9b31m", plan_code="starter", tenure_months=7,
-                  team_size=4)
+    survey.submit(engine, "Other", "\x1b[2Jwiped\u202eevil\x9b31m", plan_code="starter", tenure_months=7, team_size=4)
     survey.submit(engine, "Other", "")  # no comment: not listed
 
     code, out, err = cli(["admin", "survey", "--comments"])
@@ -482,8 +584,10 @@ def test_admin_survey_comments_shows_each_comment_with_its_reason_and_nothing_th
 
     code, out, err = cli(["admin", "survey", "--comments", "--json"])
     assert code == 0, err
-    assert json.loads(out) == [{"reason": "Other", "comment": "\x1b[2Jwiped\u202eevil\x9b31m"},
-                               {"reason": "Too expensive", "comment": "prices went up\nagain"}]
+    assert json.loads(out) == [
+        {"reason": "Other", "comment": "\x1b[2Jwiped\u202eevil\x9b31m"},
+        {"reason": "Too expensive", "comment": "prices went up\nagain"},
+    ]
     assert re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", out) is None  # escaped as \\u009b, \\u202e
 
 
@@ -495,8 +599,7 @@ def test_admin_survey_comments_without_any(cli, demo_url):
 # --- a bug: one line, and the traceback in the log file -----------------------------------------
 
 
-def test_an_unexpected_error_exits_1_with_one_line_naming_the_log_holding_the_traceback(
-        cli, signed_in, monkeypatch):
+def test_an_unexpected_error_exits_1_with_one_line_naming_the_log_holding_the_traceback(cli, signed_in, monkeypatch):
     import platformdirs
 
     from crm_tui.services import accounts
@@ -508,8 +611,9 @@ def test_an_unexpected_error_exits_1_with_one_line_naming_the_log_holding_the_tr
     code, out, err = cli(["account", "impact", "--email", OWNER])
     log = platformdirs.user_log_path("crm-tui") / "crm-tui.log"
     assert (code, out) == (1, "")
-    assert one_line(err) == (f"crm-tui: unexpected error: RuntimeError: the impact went wrong "
-                             f"(the traceback is in {log})")
+    assert one_line(err) == (
+        f"crm-tui: unexpected error: RuntimeError: the impact went wrong (the traceback is in {log})"
+    )
     text = log.read_text()
     assert "Traceback (most recent call last)" in text and "RuntimeError: the impact went wrong" in text
     assert "in broken" in text
@@ -539,5 +643,6 @@ def test_an_unexpected_error_that_cannot_be_logged_still_says_one_line(cli, sign
     monkeypatch.setattr(accounts, "impact", lambda *_a, **_k: (_ for _ in ()).throw(RuntimeError("boom")))
     code, _out, err = cli(["account", "impact", "--email", OWNER])
     assert code == 1
-    assert one_line(err).startswith("crm-tui: unexpected error: RuntimeError: boom (the traceback could not be "
-                                    "logged: ")
+    assert one_line(err).startswith(
+        "crm-tui: unexpected error: RuntimeError: boom (the traceback could not be logged: "
+    )

@@ -66,8 +66,9 @@ def session_rows(engine) -> list[tuple]:
 # --- login, logout ---------------------------------------------------------------------------
 
 
-def test_login_keeps_the_token_in_a_private_file_and_only_its_hash_in_the_database(cli, demo_url, fresh_demo,
-                                                                                   isolated_dirs):
+def test_login_keeps_the_token_in_a_private_file_and_only_its_hash_in_the_database(
+    cli, demo_url, fresh_demo, isolated_dirs
+):
     from crm_tui import paths
     from crm_tui.services import sessions
 
@@ -79,8 +80,11 @@ def test_login_keeps_the_token_in_a_private_file_and_only_its_hash_in_the_databa
     assert entry["email"] == PLAYER
     [(member_id, digest)] = session_rows(fresh_demo)
     assert digest == sessions.token_hash(entry["token"])
-    raw = b"".join(Path(str(fresh_demo.url.database) + s).read_bytes() for s in ("", "-wal")
-                   if Path(str(fresh_demo.url.database) + s).exists())
+    raw = b"".join(
+        Path(str(fresh_demo.url.database) + s).read_bytes()
+        for s in ("", "-wal")
+        if Path(str(fresh_demo.url.database) + s).exists()
+    )
     assert entry["token"].encode() not in raw
 
     code, out, err = cli(["team", "list", "--email", PLAYER])
@@ -132,8 +136,10 @@ def test_an_expired_session_is_refused_and_a_used_one_lasts(cli, demo_url, fresh
     before = dump_database(fresh_demo)
     code, out, err = cli(["billing", "show", "--email", OWNER])
     assert code == 1
-    assert one_line(err) == (f"crm-tui: the session has expired ({OWNER}): run 'crm-tui login --email {OWNER}' "
-                             "first, or pass --password-stdin")
+    assert one_line(err) == (
+        f"crm-tui: the session has expired ({OWNER}): run 'crm-tui login --email {OWNER}' "
+        "first, or pass --password-stdin"
+    )
     assert dump_database(fresh_demo) == before
     # made again, then used 11 hours later: it then lasts 12 hours from that use
     pin_clock(monkeypatch, "2099-01-01T08:00:00+00:00")
@@ -165,8 +171,9 @@ def test_the_password_is_asked_without_echo_at_a_terminal(cli, demo_url, fresh_d
     asked.clear()
     assert cli(["billing", "show", "--email", OWNER], tty=True)[0] == 0
     assert asked == []
-    code, out, err = cli(["account", "export", "--email", OWNER, "--out", str(Path(demo_url[10:]).parent / "x")],
-                         tty=True)
+    code, out, err = cli(
+        ["account", "export", "--email", OWNER, "--out", str(Path(demo_url[10:]).parent / "x")], tty=True
+    )
     assert code == 0, err
     assert asked == [f"Password for {OWNER}: "]
 
@@ -190,17 +197,25 @@ def test_admin_restore_and_purge_audit_the_operating_system_user(cli, demo_url, 
     monkeypatch.setenv("USER", "someone-else")
     monkeypatch.setenv("LOGNAME", "someone-else")
     pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
-    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                         stdin="demo-owner\n")
+    code, out, err = cli(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"], stdin="demo-owner\n"
+    )
     assert code == 0, err
     assert cli(["admin", "restore", "--email", OWNER])[0] == 0
-    assert cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-               stdin="demo-owner\n")[0] == 0
+    assert (
+        cli(
+            ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"], stdin="demo-owner\n"
+        )[0]
+        == 0
+    )
     pin_clock(monkeypatch, "2027-06-01T10:00:00+00:00")
     assert cli(["admin", "purge"])[0] == 0
     with fresh_demo.begin() as conn:
-        actors = dict(conn.execute(text(
-            "SELECT action, actor FROM audit_event WHERE action IN ('account.restore', 'account.purge')")).all())
+        actors = dict(
+            conn.execute(
+                text("SELECT action, actor FROM audit_event WHERE action IN ('account.restore', 'account.purge')")
+            ).all()
+        )
     assert actors == {"account.restore": f"operator:{user}", "account.purge": f"operator:{user}"}
     assert cli(["admin", "audit"])[0] == 0
 
@@ -222,8 +237,10 @@ def test_out_that_is_empty_is_refused(cli, demo_url, fresh_demo, tmp_path, monke
 
 def test_out_that_does_not_exist_is_made_private(cli, demo_url, tmp_path):
     target = tmp_path / "exports" / "2026" / "dec"
-    code, out, err = cli(["contacts", "export", "--email", OWNER, "--password-stdin", "--all", "--format", "csv",
-                          "--out", str(target)], stdin="demo-owner\n")
+    code, out, err = cli(
+        ["contacts", "export", "--email", OWNER, "--password-stdin", "--all", "--format", "csv", "--out", str(target)],
+        stdin="demo-owner\n",
+    )
     assert code == 0, err
     assert [p.name for p in target.iterdir()] == [Path(out.splitlines()[0]).name]
     for folder in (target, target.parent, target.parent.parent):
@@ -232,31 +249,81 @@ def test_out_that_does_not_exist_is_made_private(cli, demo_url, tmp_path):
 
 def test_a_refused_export_takes_away_the_folder_it_made(cli, demo_url, tmp_path):
     target = tmp_path / "new" / "folder"
-    code, out, err = cli(["contacts", "export", "--email", OWNER, "--password-stdin", "--ids", "99999",
-                          "--format", "csv", "--out", str(target)], stdin="demo-owner\n")
+    code, out, err = cli(
+        [
+            "contacts",
+            "export",
+            "--email",
+            OWNER,
+            "--password-stdin",
+            "--ids",
+            "99999",
+            "--format",
+            "csv",
+            "--out",
+            str(target),
+        ],
+        stdin="demo-owner\n",
+    )
     assert code == 1 and "not in your account" in one_line(err)
     assert not (tmp_path / "new").exists()
-    code, out, err = cli(["contacts", "export", "--email", PLAYER, "--password-stdin", "--all",
-                          "--format", "csv", "--out", str(target)], stdin="demo-player\n")
+    code, out, err = cli(
+        ["contacts", "export", "--email", PLAYER, "--password-stdin", "--all", "--format", "csv", "--out", str(target)],
+        stdin="demo-player\n",
+    )
     assert code == 1 and "only the owner or an administrator" in one_line(err)
     assert not (tmp_path / "new").exists()
 
 
 def _run_bytes(argv: list[bytes], env: dict, stdin: bytes = b"") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable.encode(), b"-m", b"crm_tui", *argv], input=stdin, capture_output=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable.encode(), b"-m", b"crm_tui", *argv], input=stdin, capture_output=True, env=env, timeout=120
+    )
 
 
 def test_an_argument_that_is_not_utf8_is_named_and_nothing_is_done(fresh_demo, tmp_path):
-    env = {**os.environ, "CRM_TUI_DATABASE_URL": str(fresh_demo.url), "CRM_TUI_BACKUP_DIR": str(tmp_path / "b"),
-           "PYTHONPATH": os.pathsep.join(sys.path), "LC_ALL": "C.UTF-8"}
+    env = {
+        **os.environ,
+        "CRM_TUI_DATABASE_URL": str(fresh_demo.url),
+        "CRM_TUI_BACKUP_DIR": str(tmp_path / "b"),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "LC_ALL": "C.UTF-8",
+    }
     env.pop("CRM_TUI_DEBUG", None)
     before = dump_database(fresh_demo)
     cases = [
-        ([b"account", b"close", b"--email", OWNER.encode(), b"--confirm", b"Acme Realty", b"--password-stdin",
-          b"--reason", b"Other", b"--comment", b"\xff\xfe too expensive"], "--comment"),
-        ([b"team", b"add", b"--email", OWNER.encode(), b"--password-stdin", b"--member", b"a@b.example",
-          b"--name", b"Ren\xe9", b"--role", b"team-player"], "--name"),
+        (
+            [
+                b"account",
+                b"close",
+                b"--email",
+                OWNER.encode(),
+                b"--confirm",
+                b"Acme Realty",
+                b"--password-stdin",
+                b"--reason",
+                b"Other",
+                b"--comment",
+                b"\xff\xfe too expensive",
+            ],
+            "--comment",
+        ),
+        (
+            [
+                b"team",
+                b"add",
+                b"--email",
+                OWNER.encode(),
+                b"--password-stdin",
+                b"--member",
+                b"a@b.example",
+                b"--name",
+                b"Ren\xe9",
+                b"--role",
+                b"team-player",
+            ],
+            "--name",
+        ),
         ([b"team", b"list", b"--email", b"dana\xff@acme-realty.example"], "--email"),
     ]
     for argv, option in cases:
@@ -266,8 +333,11 @@ def test_an_argument_that_is_not_utf8_is_named_and_nothing_is_done(fresh_demo, t
         assert proc.stdout == b""
     assert dump_database(fresh_demo) == before
     for locale in ("C.UTF-8", "C"):  # strict decoding, and the C locale's surrogate escapes
-        proc = _run_bytes([b"team", b"list", b"--email", OWNER.encode(), b"--password-stdin"],
-                          {**env, "LC_ALL": locale}, b"demo-\xffowner\n")
+        proc = _run_bytes(
+            [b"team", b"list", b"--email", OWNER.encode(), b"--password-stdin"],
+            {**env, "LC_ALL": locale},
+            b"demo-\xffowner\n",
+        )
         assert proc.returncode == 1, proc.stderr
         assert proc.stderr.decode() == "crm-tui: the password on standard input is not valid text (UTF-8)\n"
     assert dump_database(fresh_demo) == before  # not even a failed attempt counted
@@ -276,8 +346,22 @@ def test_an_argument_that_is_not_utf8_is_named_and_nothing_is_done(fresh_demo, t
 def test_a_survey_comment_that_is_not_text_refuses_the_close(cli, demo_url, fresh_demo):
     """Called in-process with the lone surrogate Python makes of a byte that is not UTF-8."""
     before = dump_database(fresh_demo)
-    code, out, err = cli(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
-                          "--reason", "Other", "--comment", "caf\udce9"], stdin="demo-owner\n")
+    code, out, err = cli(
+        [
+            "account",
+            "close",
+            "--email",
+            OWNER,
+            "--confirm",
+            "Acme Realty",
+            "--password-stdin",
+            "--reason",
+            "Other",
+            "--comment",
+            "caf\udce9",
+        ],
+        stdin="demo-owner\n",
+    )
     assert code == 2 and "--comment is not valid text" in one_line(err)
     assert dump_database(fresh_demo) == before
     from crm_tui.services import survey
@@ -290,8 +374,11 @@ def test_a_survey_comment_that_is_not_text_refuses_the_close(cli, demo_url, fres
 def test_a_database_url_naming_no_file_is_refused_and_nothing_is_made(cli, tmp_path, monkeypatch):
     path = tmp_path / "typo" / "crm.sqlite3"
     url = f"sqlite:///{path}"
-    for argv in (["admin", "closed"], ["team", "list", "--email", OWNER], ["login", "--email", OWNER,
-                                                                           "--password-stdin"]):
+    for argv in (
+        ["admin", "closed"],
+        ["team", "list", "--email", OWNER],
+        ["login", "--email", OWNER, "--password-stdin"],
+    ):
         code, out, err = cli([*argv, "--database-url", url], stdin="demo-owner\n")
         assert code == 1
         assert one_line(err) == f"crm-tui: there is no database at {path}; pass --create to make a new one there"
@@ -309,8 +396,9 @@ def test_an_empty_file_gets_no_schema_written_into_it(cli, tmp_path):
     path.touch()
     code, out, err = cli(["admin", "closed", "--database-url", f"sqlite:///{path}"])
     assert code == 1
-    assert one_line(err) == (f"crm-tui: {path} is an empty file, not a crm-tui database; "
-                             "pass --create to make one in it")
+    assert one_line(err) == (
+        f"crm-tui: {path} is an empty file, not a crm-tui database; pass --create to make one in it"
+    )
     assert path.read_bytes() == b""
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("empty")] == ["empty.sqlite3"]
 

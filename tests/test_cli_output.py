@@ -39,15 +39,42 @@ def _sql(engine, statement: str, **params) -> None:
 
 def test_an_email_with_control_characters_is_not_an_email(run, fresh_demo):
     before = dump_database(fresh_demo)
-    code, out, err = run(["team", "add", "--email", OWNER, "--password-stdin", "--member",
-                          f"{ESC}]0;x\x07a@acme.example", "--name", "New", "--role", "team-player"],
-                         stdin="demo-owner\n")
+    code, out, err = run(
+        [
+            "team",
+            "add",
+            "--email",
+            OWNER,
+            "--password-stdin",
+            "--member",
+            f"{ESC}]0;x\x07a@acme.example",
+            "--name",
+            "New",
+            "--role",
+            "team-player",
+        ],
+        stdin="demo-owner\n",
+    )
     assert code == 1
     assert "not an email address" in err
     assert RAW_CONTROL.search(out + err) is None
     assert dump_database(fresh_demo) == before
-    code, out, err = run(["team", "add", "--email", OWNER, "--password-stdin", "--member", "a\u202eb@acme.example",
-                          "--name", "New", "--role", "team-player"], stdin="demo-owner\n")
+    code, out, err = run(
+        [
+            "team",
+            "add",
+            "--email",
+            OWNER,
+            "--password-stdin",
+            "--member",
+            "a\u202eb@acme.example",
+            "--name",
+            "New",
+            "--role",
+            "team-player",
+        ],
+        stdin="demo-owner\n",
+    )
     assert code == 1 and RAW_CONTROL.search(out + err) is None
 
 
@@ -70,8 +97,10 @@ def test_billing_show_makes_the_stored_card_visible(run, fresh_demo):
 def test_a_refusal_naming_a_typed_folder_is_printed_visible(run, tmp_path):
     missing = tmp_path / f"no{ESC}[31mwhere"
     missing.write_text("a file, not a folder")
-    code, out, err = run(["contacts", "export", "--email", OWNER, "--all", "--format", "csv", "--password-stdin",
-                          "--out", str(missing)], stdin="demo-owner\n")
+    code, out, err = run(
+        ["contacts", "export", "--email", OWNER, "--all", "--format", "csv", "--password-stdin", "--out", str(missing)],
+        stdin="demo-owner\n",
+    )
     assert code == 1
     assert len(err.splitlines()) == 1 and err.startswith("crm-tui: ")
     assert RAW_CONTROL.search(err) is None
@@ -83,10 +112,27 @@ def test_a_survey_that_cannot_be_saved_after_closing_still_reports_the_close(run
     into a refusal (exit 1) that reads as if nothing happened."""
     from sqlalchemy import text
 
-    _sql(fresh_demo, "CREATE TRIGGER survey_down BEFORE INSERT ON survey_response "
-                     "BEGIN SELECT RAISE(ABORT, 'survey store unavailable'); END")
-    code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
-                          "--reason", "Too expensive", "--comment", "bye"], stdin="demo-owner\n")
+    _sql(
+        fresh_demo,
+        "CREATE TRIGGER survey_down BEFORE INSERT ON survey_response "
+        "BEGIN SELECT RAISE(ABORT, 'survey store unavailable'); END",
+    )
+    code, out, err = run(
+        [
+            "account",
+            "close",
+            "--email",
+            OWNER,
+            "--confirm",
+            "Acme Realty",
+            "--password-stdin",
+            "--reason",
+            "Too expensive",
+            "--comment",
+            "bye",
+        ],
+        stdin="demo-owner\n",
+    )
     assert code == 0, err
     assert "“Acme Realty” was closed" in out
     assert len(err.splitlines()) == 1 and "survey" in err and "not saved" in err
@@ -97,11 +143,15 @@ def test_a_survey_that_cannot_be_saved_after_closing_still_reports_the_close(run
 
 def test_a_bad_survey_answer_is_refused_before_anything_is_closed(run, fresh_demo):
     before = dump_database(fresh_demo)
-    for extra, needle in ((["--reason", "Because"], "reason must be one of"),
-                          (["--comment", "hi"], "--comment goes with --reason"),
-                          (["--reason", "Other", "--comment", "x" * 2001], "longer than 2000")):
-        code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty",
-                              "--password-stdin", *extra], stdin="demo-owner\n")
+    for extra, needle in (
+        (["--reason", "Because"], "reason must be one of"),
+        (["--comment", "hi"], "--comment goes with --reason"),
+        (["--reason", "Other", "--comment", "x" * 2001], "longer than 2000"),
+    ):
+        code, out, err = run(
+            ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin", *extra],
+            stdin="demo-owner\n",
+        )
         assert code == 1 and needle in err and "nothing was closed" in err, err
         assert dump_database(fresh_demo) == before
 
@@ -110,13 +160,13 @@ def test_a_team_player_exporting_is_refused_by_role_and_the_password_does_not_co
     from conftest import PLAYER
     from sqlalchemy import text
 
-    code, out, err = run(["account", "export", "--email", PLAYER, "--password-stdin", "--out", str(tmp_path)],
-                         stdin="a wrong password\n")
+    code, out, err = run(
+        ["account", "export", "--email", PLAYER, "--password-stdin", "--out", str(tmp_path)], stdin="a wrong password\n"
+    )
     assert code == 1
     assert "only the owner or an administrator can export" in err
     with fresh_demo.connect() as conn:
-        assert conn.execute(text("SELECT failed_logins FROM member WHERE email = :e"),
-                            {"e": PLAYER}).scalar_one() == 0
+        assert conn.execute(text("SELECT failed_logins FROM member WHERE email = :e"), {"e": PLAYER}).scalar_one() == 0
     assert list(tmp_path.glob("*.zip")) == []
 
 

@@ -16,16 +16,16 @@ UTC = timezone.utc
 
 @pytest.fixture
 def env(fresh_demo, tmp_path) -> dict:
-    return {**os.environ, "CRM_TUI_DATABASE_URL": str(fresh_demo.url),
-            "CRM_TUI_BACKUP_DIR": str(tmp_path / "backups")}
+    return {**os.environ, "CRM_TUI_DATABASE_URL": str(fresh_demo.url), "CRM_TUI_BACKUP_DIR": str(tmp_path / "backups")}
 
 
 def crm_tui(args: list[str], env: dict, stdin: str = "", now: str | None = None) -> subprocess.CompletedProcess:
     """``python -m crm_tui`` (what the installed script runs), or the test launcher that
     pins the clock when ``now`` is given."""
     launcher = [str(CLOCKED), now, "--"] if now else ["-m", "crm_tui"]
-    return subprocess.run([sys.executable, *launcher, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, *launcher, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_no_environment_variable_moves_the_clock(monkeypatch):
@@ -37,8 +37,11 @@ def test_no_environment_variable_moves_the_clock(monkeypatch):
 
 
 def test_crm_tui_now_does_not_purge_an_account_closed_a_minute_ago(env, fresh_demo):
-    closed = crm_tui(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                     env, stdin=PASSWORDS[OWNER] + "\n")
+    closed = crm_tui(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
+        env,
+        stdin=PASSWORDS[OWNER] + "\n",
+    )
     assert closed.returncode == 0, closed.stderr
     purge = crm_tui(["admin", "purge"], {**env, "CRM_TUI_NOW": "2099-01-01"})
     assert purge.returncode == 0, purge.stderr
@@ -49,14 +52,22 @@ def test_crm_tui_now_does_not_purge_an_account_closed_a_minute_ago(env, fresh_de
 
 def test_the_test_launcher_pins_the_clock(env):
     """What the subprocess tests use instead: it pins the clock, through code, not the environment."""
-    closed = crm_tui(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                     env, stdin=PASSWORDS[OWNER] + "\n", now="2027-11-30T18:00:00+00:00")
+    closed = crm_tui(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
+        env,
+        stdin=PASSWORDS[OWNER] + "\n",
+        now="2027-11-30T18:00:00+00:00",
+    )
     assert closed.returncode == 0 and "29 February 2028" in closed.stdout, closed.stderr
 
 
 def test_purge_refuses_a_clock_set_back(env, fresh_demo):
-    closed = crm_tui(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                     env, stdin=PASSWORDS[OWNER] + "\n", now="2027-06-01T12:00:00+00:00")
+    closed = crm_tui(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
+        env,
+        stdin=PASSWORDS[OWNER] + "\n",
+        now="2027-06-01T12:00:00+00:00",
+    )
     assert closed.returncode == 0, closed.stderr
     before = dump_database(fresh_demo)
     purge = crm_tui(["admin", "purge"], env, now="2027-05-31T12:00:00+00:00")

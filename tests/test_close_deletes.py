@@ -16,8 +16,10 @@ def counts(engine) -> dict[str, int]:
     from crm_tui.models import ACCOUNT_TABLES
 
     with engine.connect() as conn:
-        found = {m.__tablename__: conn.execute(text(f'SELECT count(*) FROM "{m.__tablename__}"')).scalar()
-                 for m in ACCOUNT_TABLES}
+        found = {
+            m.__tablename__: conn.execute(text(f'SELECT count(*) FROM "{m.__tablename__}"')).scalar()
+            for m in ACCOUNT_TABLES
+        }
         found["account"] = conn.execute(text("SELECT count(*) FROM account")).scalar()
         found["closed_account"] = conn.execute(text("SELECT count(*) FROM closed_account")).scalar()
         found["backup"] = conn.execute(text("SELECT count(*) FROM backup")).scalar()
@@ -36,8 +38,8 @@ def assert_every_connection_enforces_foreign_keys(engine) -> None:
         with pytest.raises(IntegrityError):
             with conn.begin():
                 conn.exec_driver_sql(
-                    "UPDATE history_entry SET contact_id = 987654321 "
-                    "WHERE id = (SELECT min(id) FROM history_entry)")
+                    "UPDATE history_entry SET contact_id = 987654321 WHERE id = (SELECT min(id) FROM history_entry)"
+                )
     finally:
         for conn in conns:
             conn.close()
@@ -54,8 +56,10 @@ def acme(fresh_demo, tmp_path, monkeypatch):
 def schema(engine) -> tuple[int, set]:
     """The schema's version number (every CREATE or DROP raises it) and every index's definition."""
     with engine.connect() as conn:
-        return (conn.exec_driver_sql("PRAGMA schema_version").scalar(),
-                set(conn.exec_driver_sql("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'").all()))
+        return (
+            conn.exec_driver_sql("PRAGMA schema_version").scalar(),
+            set(conn.exec_driver_sql("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'").all()),
+        )
 
 
 @pytest.fixture
@@ -77,15 +81,20 @@ def test_closing_deletes_every_row_of_the_account_and_no_other(acme, request, re
     engine, who = acme
     version, indexes = schema(engine)
     with engine.connect() as conn:
-        others = {m.__tablename__: conn.execute(text(
-            f'SELECT count(*) FROM "{m.__tablename__}" WHERE account_id != :a'), {"a": who.account_id}).scalar()
-            for m in ACCOUNT_TABLES}
+        others = {
+            m.__tablename__: conn.execute(
+                text(f'SELECT count(*) FROM "{m.__tablename__}" WHERE account_id != :a'), {"a": who.account_id}
+            ).scalar()
+            for m in ACCOUNT_TABLES
+        }
     closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
     with engine.connect() as conn:
         for m in ACCOUNT_TABLES:
             t = m.__tablename__
-            assert conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE account_id = :a'),
-                                {"a": who.account_id}).scalar() == 0, t
+            assert (
+                conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE account_id = :a'), {"a": who.account_id}).scalar()
+                == 0
+            ), t
             assert conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() == others[t], t
         assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"), {"a": who.account_id}).scalar() == 0
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
@@ -118,9 +127,13 @@ def test_rebuilt_indexes_keep_nothing_of_the_deleted_rows_on_disk(acme, rebuildi
 
     engine, who = acme
     with engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE contact SET last_name = 'Quillfeather', first_name = 'Zanzibar' "
-            "WHERE id = (SELECT min(id) FROM contact WHERE account_id = :a)"), {"a": who.account_id})
+        conn.execute(
+            text(
+                "UPDATE contact SET last_name = 'Quillfeather', first_name = 'Zanzibar' "
+                "WHERE id = (SELECT min(id) FROM contact WHERE account_id = :a)"
+            ),
+            {"a": who.account_id},
+        )
     path = Path(engine.url.database)
     closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
     wal = path.with_name(path.name + "-wal")
@@ -136,11 +149,16 @@ def test_another_accounts_row_that_refers_to_a_contact_refuses_the_close_and_del
 
     engine, who = acme
     with engine.begin() as conn:
-        stray = conn.execute(text(
-            "SELECT min(id) FROM history_entry WHERE account_id != :a"), {"a": who.account_id}).scalar()
-        conn.execute(text(
-            "UPDATE history_entry SET contact_id = (SELECT min(id) FROM contact WHERE account_id = :a) "
-            "WHERE id = :h"), {"a": who.account_id, "h": stray})
+        stray = conn.execute(
+            text("SELECT min(id) FROM history_entry WHERE account_id != :a"), {"a": who.account_id}
+        ).scalar()
+        conn.execute(
+            text(
+                "UPDATE history_entry SET contact_id = (SELECT min(id) FROM contact WHERE account_id = :a) "
+                "WHERE id = :h"
+            ),
+            {"a": who.account_id, "h": stray},
+        )
     before = counts(engine)
     with pytest.raises(db.DatabaseError) as info:
         closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
@@ -183,9 +201,11 @@ def test_other_writes_still_cascade_after_a_close(acme):
     closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
     birch = auth.as_member(engine, "sam@birch-books.example")
     with engine.begin() as conn:
-        contact = conn.execute(text(
-            "SELECT contact_id FROM history_entry WHERE account_id = :a AND contact_id IS NOT NULL LIMIT 1"),
-            {"a": birch.account_id}).scalar()
+        contact = conn.execute(
+            text("SELECT contact_id FROM history_entry WHERE account_id = :a AND contact_id IS NOT NULL LIMIT 1"),
+            {"a": birch.account_id},
+        ).scalar()
         conn.execute(text("DELETE FROM contact WHERE id = :c"), {"c": contact})
-        assert conn.execute(text("SELECT count(*) FROM history_entry WHERE contact_id = :c"),
-                            {"c": contact}).scalar() == 0
+        assert (
+            conn.execute(text("SELECT count(*) FROM history_entry WHERE contact_id = :c"), {"c": contact}).scalar() == 0
+        )

@@ -11,15 +11,19 @@ from conftest import OWNER, PASSWORDS, dump_database
 
 # --- the typed name ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("typed", "problem"), [
-    ("Acme Realty", None),
-    ("Acme Realty ", "the name you typed has a space at the end; the account name does not"),
-    (" Acme Realty", "the name you typed has a space at the start; the account name does not"),
-    ("  Acme Realty  ", "the name you typed has spaces at the start and at the end; the account name does not"),
-    ("acme realty", "the name you typed differs in capital letters: type it exactly as shown"),
-    ("Acme", "the account name you typed does not match"),
-    ("", "type the account name to confirm"),
-])
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("Acme Realty", None),
+        ("Acme Realty ", "the name you typed has a space at the end; the account name does not"),
+        (" Acme Realty", "the name you typed has a space at the start; the account name does not"),
+        ("  Acme Realty  ", "the name you typed has spaces at the start and at the end; the account name does not"),
+        ("acme realty", "the name you typed differs in capital letters: type it exactly as shown"),
+        ("Acme", "the account name you typed does not match"),
+        ("", "type the account name to confirm"),
+    ],
+)
 def test_the_typed_names_problem_is_named(typed, problem):
     from crm_tui.services.closing import name_problem
 
@@ -35,7 +39,6 @@ def test_a_trailing_space_is_refused_by_the_service_with_its_reason(fresh_demo):
     with pytest.raises(InvalidInput, match="a space at the end; the account name does not; nothing was deleted"):
         closing.close_account(fresh_demo, who, "Acme Realty ", PASSWORDS[OWNER])
     assert dump_database(fresh_demo) == before
-
 
 
 @pytest.fixture
@@ -57,10 +60,9 @@ def run(fresh_demo, monkeypatch, capsys, tmp_path):
 
 def test_account_close_with_a_trailing_space_says_so_in_one_line(run, fresh_demo):
     before = dump_database(fresh_demo)
-    code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty ", "--password-stdin"],
-                         stdin="demo-owner\n")
+    code, out, err = run(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty ", "--password-stdin"], stdin="demo-owner\n"
+    )
     assert code == 1 and out == ""
     assert len(err.splitlines()) == 1 and "a space at the end" in err and "Traceback" not in err
     assert dump_database(fresh_demo) == before
-
-

@@ -19,13 +19,18 @@ UTC = timezone.utc
 
 # --- the receipt ---------------------------------------------------------------------------
 
+
 def a_receipt(**changes):
     from crm_tui.services.closing import Receipt
 
-    values = dict(account_name="Birch & Co Bookkeeping", closed_at=datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
-                  restore_until=date(2027, 2, 28),
-                  counts={"contacts": 1, "appointments": 0, "todos": 2, "history": 1, "team_members": 2},
-                  members_signed_out=1, audit_hash="ab" * 32)
+    values = dict(
+        account_name="Birch & Co Bookkeeping",
+        closed_at=datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
+        restore_until=date(2027, 2, 28),
+        counts={"contacts": 1, "appointments": 0, "todos": 2, "history": 1, "team_members": 2},
+        members_signed_out=1,
+        audit_hash="ab" * 32,
+    )
     values.update(changes)
     return Receipt(**values)
 
@@ -60,8 +65,9 @@ def test_the_time_is_shown_in_utc_with_the_zone_named():
 
 
 def test_admin_closed_names_the_zone_of_its_times(run):
-    code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                         stdin="demo-owner\n")
+    code, out, err = run(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"], stdin="demo-owner\n"
+    )
     assert code == 0, err
     code, out, err = run(["admin", "closed"])
     assert code == 0 and " UTC  restore until " in out
@@ -73,8 +79,10 @@ def test_closing_carries_the_audit_events_hash_in_the_receipt(fresh_demo):
     who = auth.as_member(fresh_demo, OWNER)
     receipt = closing.close_account(fresh_demo, who, "Acme Realty", PASSWORDS[OWNER])
     with fresh_demo.connect() as conn:
-        stored = conn.execute(text("SELECT hash FROM audit_event WHERE action = 'account.close' "
-                                   "AND account_id = :a"), {"a": who.account_id}).scalar_one()
+        stored = conn.execute(
+            text("SELECT hash FROM audit_event WHERE action = 'account.close' AND account_id = :a"),
+            {"a": who.account_id},
+        ).scalar_one()
     assert len(stored) == 64 and receipt.audit_hash == stored
     assert stored in closing.receipt_text(receipt)
 
@@ -134,14 +142,13 @@ def test_account_close_prints_the_receipt_text(run, monkeypatch):
     receipts = []
     real = closing.close_account
     monkeypatch.setattr(closing, "close_account", lambda *a: receipts.append(real(*a)) or receipts[-1])
-    code, out, err = run(["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"],
-                         stdin="demo-owner\n")
+    code, out, err = run(
+        ["account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin"], stdin="demo-owner\n"
+    )
     assert (code, err) == (0, "")
     [receipt] = receipts
     assert out == closing.receipt_text(receipt) + "\n"
     assert receipt.audit_hash in out and "UTC" in out
-
-
 
 
 def test_the_receipt_makes_control_characters_in_the_name_visible():

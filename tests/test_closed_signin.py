@@ -66,8 +66,10 @@ def test_the_owner_with_the_right_password_is_told_when_it_closed_and_until_when
     close_acme(fresh_demo, monkeypatch)
     error = sign_in_error(fresh_demo, " Dana@Acme-Realty.example ", PASSWORDS[OWNER], IN_WINDOW)
     assert isinstance(error, AccountClosed)
-    assert str(error) == ("This account was closed on 27 November 2026. You can have it restored until "
-                          "27 February 2027 by writing to cases@allclients.com.")
+    assert str(error) == (
+        "This account was closed on 27 November 2026. You can have it restored until "
+        "27 February 2027 by writing to cases@allclients.com."
+    )
 
 
 @pytest.mark.parametrize("email", [ADMIN, PLAYER])
@@ -77,15 +79,20 @@ def test_a_team_member_with_the_right_password_is_told_too(fresh_demo, monkeypat
     close_acme(fresh_demo, monkeypatch)
     error = sign_in_error(fresh_demo, email, PASSWORDS[email], IN_WINDOW)
     assert isinstance(error, AccountClosed)
-    assert str(error) == ("This account was closed on 27 November 2026. It can be restored until "
-                          "27 February 2027 if its owner writes to cases@allclients.com.")
+    assert str(error) == (
+        "This account was closed on 27 November 2026. It can be restored until "
+        "27 February 2027 if its owner writes to cases@allclients.com."
+    )
 
 
-@pytest.mark.parametrize("email, password", [
-    (OWNER, "demo-owner "),                   # a closed member's email, a wrong password
-    (ADMIN, PASSWORDS[OWNER]),                # another member's password
-    ("nobody@acme-realty.example", PASSWORDS[OWNER]),  # an email that never had an account
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        (OWNER, "demo-owner "),  # a closed member's email, a wrong password
+        (ADMIN, PASSWORDS[OWNER]),  # another member's password
+        ("nobody@acme-realty.example", PASSWORDS[OWNER]),  # an email that never had an account
+    ],
+)
 def test_anyone_else_gets_the_usual_answer(fresh_demo, monkeypatch, email, password):
     from crm_tui.services.errors import AccountClosed
 
@@ -103,9 +110,11 @@ def test_after_the_window_it_says_permanently_deleted_and_after_purge_nothing(fr
     last = sign_in_error(fresh_demo, OWNER, PASSWORDS[OWNER], AFTER_WINDOW - timedelta(seconds=1))
     assert "restored until 27 February 2027" in str(last)
     after = sign_in_error(fresh_demo, PLAYER, PASSWORDS[PLAYER], AFTER_WINDOW)
-    assert str(after) == ("This account was closed on 27 November 2026 and its data permanently deleted; "
-                          "its 3-month restore window ended on 27 February 2027. "
-                          "You're welcome to create a new account.")
+    assert str(after) == (
+        "This account was closed on 27 November 2026 and its data permanently deleted; "
+        "its 3-month restore window ended on 27 February 2027. "
+        "You're welcome to create a new account."
+    )
 
     assert closing.purge(fresh_demo, now=AFTER_WINDOW).purged == 1
     assert closed_members(fresh_demo) == []
@@ -132,8 +141,9 @@ def test_a_second_closed_account_is_kept_apart(fresh_demo, monkeypatch):
 
     close_acme(fresh_demo, monkeypatch)
     pin_clock(monkeypatch, (CLOSED_AT + timedelta(days=3)).isoformat())
-    closing.close_account(fresh_demo, auth.as_member(fresh_demo, OTHER_OWNER), "Birch & Co Bookkeeping",
-                          PASSWORDS[OTHER_OWNER])
+    closing.close_account(
+        fresh_demo, auth.as_member(fresh_demo, OTHER_OWNER), "Birch & Co Bookkeeping", PASSWORDS[OTHER_OWNER]
+    )
     pin_clock(monkeypatch, None)
     assert len(closed_members(fresh_demo)) == 4
     birch = sign_in_error(fresh_demo, OTHER_OWNER, PASSWORDS[OTHER_OWNER], IN_WINDOW)
@@ -166,9 +176,13 @@ def test_every_answer_costs_exactly_one_password_hash(fresh_demo, monkeypatch):
 
     close_acme(fresh_demo, monkeypatch)
     calls = scrypt_calls(monkeypatch)
-    for email, password, closed in ((OWNER, PASSWORDS[OWNER], True), (OWNER, "guess", False),
-                                    ("nobody@example.com", "guess", False), (PLAYER, "guess", False),
-                                    (OTHER_OWNER, "guess", False)):
+    for email, password, closed in (
+        (OWNER, PASSWORDS[OWNER], True),
+        (OWNER, "guess", False),
+        ("nobody@example.com", "guess", False),
+        (PLAYER, "guess", False),
+        (OTHER_OWNER, "guess", False),
+    ):
         calls.clear()
         error = sign_in_error(fresh_demo, email, password, IN_WINDOW)
         assert isinstance(error, AccountClosed) is closed, email

@@ -12,17 +12,21 @@ from sqlalchemy import text
 
 # --- the plural helper ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("n", "singular", "worded"), [
-    (0, "team member", "0 team members"),
-    (1, "team member", "1 team member"),
-    (2, "team member", "2 team members"),
-    (1, "history entry", "1 history entry"),
-    (3, "history entry", "3 history entries"),
-    (2, "to-do", "2 to-dos"),
-    (1_234, "contact", "1,234 contacts"),
-    (2, "box", "2 boxes"),
-    (2, "day", "2 days"),
-])
+
+@pytest.mark.parametrize(
+    ("n", "singular", "worded"),
+    [
+        (0, "team member", "0 team members"),
+        (1, "team member", "1 team member"),
+        (2, "team member", "2 team members"),
+        (1, "history entry", "1 history entry"),
+        (3, "history entry", "3 history entries"),
+        (2, "to-do", "2 to-dos"),
+        (1_234, "contact", "1,234 contacts"),
+        (2, "box", "2 boxes"),
+        (2, "day", "2 days"),
+    ],
+)
 def test_plural_words_a_count(n, singular, worded):
     from crm_tui.text import plural
 
@@ -37,7 +41,10 @@ def test_every_kind_of_record_has_its_one_and_its_many():
     assert set(KIND_NOUNS) == set(KIND_LABELS)
     assert {k: plural_of(v) for k, v in KIND_NOUNS.items()} == KIND_LABELS
     assert count_lines({"team_members": 1, "history": 1, "contacts": 2}) == [
-        ("team member", 1), ("history entry", 1), ("contacts", 2)]
+        ("team member", 1),
+        ("history entry", 1),
+        ("contacts", 2),
+    ]
 
 
 @pytest.fixture
@@ -58,8 +65,10 @@ def run(fresh_demo, monkeypatch, capsys, tmp_path):
 
 
 def test_restore_counts_a_single_team_member_in_the_singular(run):
-    code, out, err = run(["account", "close", "--email", OTHER_OWNER, "--confirm", "Birch & Co Bookkeeping",
-                          "--password-stdin"], stdin=PASSWORDS[OTHER_OWNER] + "\n")
+    code, out, err = run(
+        ["account", "close", "--email", OTHER_OWNER, "--confirm", "Birch & Co Bookkeeping", "--password-stdin"],
+        stdin=PASSWORDS[OTHER_OWNER] + "\n",
+    )
     assert code == 0, err
     assert "        1  team member\n" in out or "        1  team member " in out
     assert "lost access" not in out  # nobody but the owner
@@ -78,8 +87,13 @@ def test_team_list_and_audit_count_in_words(run, fresh_demo):
     with fresh_demo.begin() as conn:  # the team player keeps one of each
         player = conn.execute(text("SELECT id FROM member WHERE email = :e"), {"e": PLAYER}).scalar_one()
         for table, column in (("contact", "owner_id"), ("todo", "assignee_id"), ("appointment", "owner_id")):
-            conn.execute(text(f"DELETE FROM {table} WHERE {column} = :m AND id <> "
-                              f"(SELECT min(id) FROM {table} WHERE {column} = :m)"), {"m": player})
+            conn.execute(
+                text(
+                    f"DELETE FROM {table} WHERE {column} = :m AND id <> "
+                    f"(SELECT min(id) FROM {table} WHERE {column} = :m)"
+                ),
+                {"m": player},
+            )
     code, out, err = run(["team", "list", "--email", OWNER, "--password-stdin"], stdin=PASSWORDS[OWNER] + "\n")
     assert code == 0, err
     assert "1 contact, 1 to-do, 1 appointment" in next(line for line in out.splitlines() if PLAYER in line)

@@ -149,9 +149,13 @@ def test_the_default_database_lives_in_the_user_data_folder(isolated_dirs):
 
 
 def _tables(conn) -> list[str]:
-    return [r[0] for r in conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name != 'alembic_version'")]
+    return [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'alembic_version'"
+        )
+    ]
 
 
 def test_every_foreign_key_column_is_indexed(engine):
@@ -179,8 +183,9 @@ def test_every_account_owned_table_cascades_from_account(engine):
         for model in ACCOUNT_TABLES:
             fks = conn.exec_driver_sql(f'PRAGMA foreign_key_list("{model.__tablename__}")').all()
             to_account = [fk for fk in fks if fk[2] == "account"]
-            assert [(fk[3], fk[4], fk[6]) for fk in to_account] == [("account_id", "id", "CASCADE")], \
+            assert [(fk[3], fk[4], fk[6]) for fk in to_account] == [("account_id", "id", "CASCADE")], (
                 model.__tablename__
+            )
         # and any table with an account_id that is not in the list outlives its account on purpose
         owned = {m.__tablename__ for m in ACCOUNT_TABLES}
         for table in _tables(conn):
@@ -197,7 +202,8 @@ def test_deleting_an_account_row_cascades_in_the_database(fresh_demo):
         conn.exec_driver_sql(f"DELETE FROM account WHERE id = {acme}")
         for model in ACCOUNT_TABLES:
             left = conn.exec_driver_sql(
-                f'SELECT count(*) FROM "{model.__tablename__}" WHERE account_id = {acme}').scalar()
+                f'SELECT count(*) FROM "{model.__tablename__}" WHERE account_id = {acme}'
+            ).scalar()
             assert left == 0, model.__tablename__
 
 
@@ -273,7 +279,9 @@ def test_the_one_owner_index_is_partial_on_postgresql_too():
     from crm_tui import models
 
     statements: list[str] = []
-    mock = create_mock_engine("postgresql://", lambda sql, *a, **k: statements.append(str(sql.compile(dialect=mock.dialect))))
+    mock = create_mock_engine(
+        "postgresql://", lambda sql, *a, **k: statements.append(str(sql.compile(dialect=mock.dialect)))
+    )
     models.SQLModel.metadata.create_all(mock, tables=[models.Member.__table__], checkfirst=False)
     index = [s for s in statements if "uq_member_one_owner" in s]
     assert index == ["CREATE UNIQUE INDEX uq_member_one_owner ON member (account_id) WHERE role = 'owner'"]

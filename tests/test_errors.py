@@ -22,16 +22,26 @@ from crm_tui.services.errors import (
 
 
 def test_every_class_has_its_own_code_and_every_code_a_meaning():
-    classes = [DomainError, NotFound, PermissionDenied, AuthenticationFailed, Throttled, AccountClosed,
-               InvalidInput, RestoreRefused, ArchiveError]
+    classes = [
+        DomainError,
+        NotFound,
+        PermissionDenied,
+        AuthenticationFailed,
+        Throttled,
+        AccountClosed,
+        InvalidInput,
+        RestoreRefused,
+        ArchiveError,
+    ]
     codes = [cls.code for cls in classes]
     assert len(set(codes)) == len(codes)
     assert all(code in errors.CODES and errors.CODES[code] for code in codes)
 
 
 def test_a_code_given_where_an_error_is_raised_must_be_known():
-    exc = InvalidInput("the name differs; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
-                       undone="deleted")
+    exc = InvalidInput(
+        "the name differs; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted"
+    )
     assert (exc.code, exc.field, exc.undone) == ("close.name_mismatch", "name", "deleted")
     assert InvalidInput("x").code == "input.invalid" and InvalidInput("x").field is None
     with pytest.raises(ValueError):
@@ -47,11 +57,15 @@ def test_throttled_keeps_when_to_try_again():
 def test_one_function_words_domain_and_database_errors():
     from crm_tui.db import DatabaseError
 
-    assert errors.message(NotFound("no contact with id 7\x1b[2J in this account")) == \
-        "no contact with id 7␛[2J in this account"
+    assert (
+        errors.message(NotFound("no contact with id 7\x1b[2J in this account"))
+        == "no contact with id 7␛[2J in this account"
+    )
     assert errors.sentence(AuthenticationFailed("wrong password")) == "Wrong password."
-    assert errors.sentence(DatabaseError("not a usable database: file is not a database")) == \
-        "Not a usable database: file is not a database."
+    assert (
+        errors.sentence(DatabaseError("not a usable database: file is not a database"))
+        == "Not a usable database: file is not a database."
+    )
     assert errors.code_of(DatabaseError("x")) == "database.unusable"
     assert DatabaseError("x; nothing was deleted", undone="deleted").undone == "deleted"
 
@@ -90,8 +104,9 @@ def test_a_bug_has_no_wording():
 def test_the_app_gets_the_wording_with_the_code_and_fields():
     from crm_tui.tui.base import error_text
 
-    text = error_text(InvalidInput("the name differs; nothing was deleted", code=errors.NAME_MISMATCH,
-                                   field="name", undone="deleted"))
+    text = error_text(
+        InvalidInput("the name differs; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted")
+    )
     assert text == "the name differs; nothing was deleted"
     assert (text.code, text.field, text.undone) == ("close.name_mismatch", "name", "deleted")
     assert text.sentence == "The name differs; nothing was deleted."

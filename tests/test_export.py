@@ -76,9 +76,23 @@ def test_members_and_manifest(exported):
     manifest = json.loads(zf.read("manifest.json"))
     assert manifest["kind"] == "export"
     names = set(zf.namelist())
-    for name in ("team.json", "contacts.csv", "email_templates.json", "autoresponders.json", "appointments.csv",
-                 "todos.csv", "history.csv", "messages.csv", "invoices.csv", "contacts.vcf", "appointments.ics",
-                 "todos.ics", "reports/summary.csv", "README.txt", "manifest.json"):
+    for name in (
+        "team.json",
+        "contacts.csv",
+        "email_templates.json",
+        "autoresponders.json",
+        "appointments.csv",
+        "todos.csv",
+        "history.csv",
+        "messages.csv",
+        "invoices.csv",
+        "contacts.vcf",
+        "appointments.ics",
+        "todos.ics",
+        "reports/summary.csv",
+        "README.txt",
+        "manifest.json",
+    ):
         assert name in names
     templates = [n for n in names if n.startswith("email_templates/")]
     assert len(templates) == 8 and "email_templates/new-listing-alert.html" in names
@@ -94,8 +108,9 @@ def test_members_and_manifest(exported):
 
 def test_contacts_csv_matches_the_database_with_formulas_neutralised(exported):
     engine, who, _result, zf, _ = exported
-    db_rows = rows(engine, "SELECT id, first_name, phone1, email FROM contact WHERE account_id = :a ORDER BY id",
-                   a=who.account_id)
+    db_rows = rows(
+        engine, "SELECT id, first_name, phone1, email FROM contact WHERE account_id = :a ORDER BY id", a=who.account_id
+    )
     got = member_csv(zf, "contacts.csv")
     assert len(got) == len(db_rows) == 60
     for row, (cid, first, phone, email) in zip(got, db_rows, strict=False):
@@ -107,8 +122,9 @@ def test_every_vcard_and_calendar_parses(exported):
     engine, who, _result, zf, _ = exported
     a = who.account_id
     cards = list(vobject.readComponents(zf.read("contacts.vcf").decode("utf-8")))
-    contacts = rows(engine, "SELECT first_name, last_name, email, phone1 FROM contact WHERE account_id = :a "
-                            "ORDER BY id", a=a)
+    contacts = rows(
+        engine, "SELECT first_name, last_name, email, phone1 FROM contact WHERE account_id = :a ORDER BY id", a=a
+    )
     assert len(cards) == len(contacts)
     for card, (first, last, email, phone) in zip(cards, contacts, strict=False):
         assert card.n.value.given == first and card.n.value.family == last
@@ -121,7 +137,8 @@ def test_every_vcard_and_calendar_parses(exported):
     todos = icalendar.Calendar.from_ical(zf.read("todos.ics")).walk("VTODO")
     db_todos = rows(engine, "SELECT summary, status FROM todo WHERE account_id = :a ORDER BY id", a=a)
     assert [(str(t["SUMMARY"]), str(t["STATUS"])) for t in todos] == [
-        (s, "COMPLETED" if st == "closed" else "NEEDS-ACTION") for s, st in db_todos]
+        (s, "COMPLETED" if st == "closed" else "NEEDS-ACTION") for s, st in db_todos
+    ]
 
 
 def test_summary_report_counts_per_month(exported):
@@ -129,13 +146,20 @@ def test_summary_report_counts_per_month(exported):
     report = member_csv(zf, "reports/summary.csv")
     assert list(report[0]) == ["month", "contacts_added", "appointments", "todos_completed", "messages_sent"]
     assert sum(int(r["contacts_added"]) for r in report) == 60
-    assert sum(int(r["appointments"]) for r in report) == rows(
-        engine, "SELECT count(*) FROM appointment WHERE account_id = :a", a=who.account_id)[0][0]
-    assert sum(int(r["todos_completed"]) for r in report) == rows(
-        engine, "SELECT count(*) FROM todo WHERE account_id = :a AND status = 'closed'", a=who.account_id)[0][0]
-    assert sum(int(r["messages_sent"]) for r in report) == rows(
-        engine, "SELECT count(*) FROM text_message WHERE account_id = :a AND direction = 'out'",
-        a=who.account_id)[0][0]
+    assert (
+        sum(int(r["appointments"]) for r in report)
+        == rows(engine, "SELECT count(*) FROM appointment WHERE account_id = :a", a=who.account_id)[0][0]
+    )
+    assert (
+        sum(int(r["todos_completed"]) for r in report)
+        == rows(engine, "SELECT count(*) FROM todo WHERE account_id = :a AND status = 'closed'", a=who.account_id)[0][0]
+    )
+    assert (
+        sum(int(r["messages_sent"]) for r in report)
+        == rows(
+            engine, "SELECT count(*) FROM text_message WHERE account_id = :a AND direction = 'out'", a=who.account_id
+        )[0][0]
+    )
     assert [r["month"] for r in report] == sorted(r["month"] for r in report)
 
 
@@ -196,8 +220,9 @@ def test_missing_output_folder_is_refused(demo_engine, tmp_path):
 
 def contact_ids(engine, email):
     who = sign_in(engine, email)
-    return who, [i for (i,) in rows(engine, "SELECT id FROM contact WHERE account_id = :a ORDER BY id",
-                                    a=who.account_id)]
+    return who, [
+        i for (i,) in rows(engine, "SELECT id FROM contact WHERE account_id = :a ORDER BY id", a=who.account_id)
+    ]
 
 
 def test_export_chosen_contacts_as_csv(archive_database, demo_engine, tmp_path):
@@ -218,8 +243,9 @@ def test_export_all_contacts_as_vcards(archive_database, demo_engine, tmp_path):
 
     who, ids = contact_ids(demo_engine, ADMIN)
     seen = []
-    result = export.export_contacts(demo_engine, who, None, "vcf", out_dir=tmp_path,
-                                    progress=lambda d, t: seen.append((d, t)))
+    result = export.export_contacts(
+        demo_engine, who, None, "vcf", out_dir=tmp_path, progress=lambda d, t: seen.append((d, t))
+    )
     cards = list(vobject.readComponents(result.path.read_text("utf-8")))
     assert len(cards) == len(ids) == 60
     assert seen[-1] == (60, 60)
@@ -255,28 +281,69 @@ def run_cli(argv, stdin="", capsys=None, monkeypatch=None):
 
 
 def test_cli_account_export(demo_engine, db_url, tmp_path, capsys, monkeypatch):
-    code, out, err = run_cli(["--database-url", db_url, "account", "export", "--email", OWNER, "--password-stdin",
-                              "--out", str(tmp_path)], PASSWORDS[OWNER] + "\n", capsys, monkeypatch)
+    code, out, err = run_cli(
+        ["--database-url", db_url, "account", "export", "--email", OWNER, "--password-stdin", "--out", str(tmp_path)],
+        PASSWORDS[OWNER] + "\n",
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     path = Path(out.splitlines()[0])
     assert path.parent == tmp_path and zipfile.is_zipfile(path)
     assert "sha256" in out.splitlines()[1]
-    code, out, err = run_cli(["--database-url", db_url, "account", "export", "--email", OWNER, "--password-stdin",
-                              "--out", str(tmp_path)], "wrong\n", capsys, monkeypatch)
+    code, out, err = run_cli(
+        ["--database-url", db_url, "account", "export", "--email", OWNER, "--password-stdin", "--out", str(tmp_path)],
+        "wrong\n",
+        capsys,
+        monkeypatch,
+    )
     assert code == 1 and "wrong" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_contacts_export(demo_engine, db_url, tmp_path, capsys, monkeypatch):
     _who, ids = contact_ids(demo_engine, OWNER)
-    code, out, err = run_cli(["--database-url", db_url, "contacts", "export", "--email", OWNER,
-                              "--ids", f"{ids[0]},{ids[1]}", "--format", "vcf", "--out", str(tmp_path),
-                              "--password-stdin"], PASSWORDS[OWNER] + "\n", capsys, monkeypatch)
+    code, out, err = run_cli(
+        [
+            "--database-url",
+            db_url,
+            "contacts",
+            "export",
+            "--email",
+            OWNER,
+            "--ids",
+            f"{ids[0]},{ids[1]}",
+            "--format",
+            "vcf",
+            "--out",
+            str(tmp_path),
+            "--password-stdin",
+        ],
+        PASSWORDS[OWNER] + "\n",
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     assert len(list(vobject.readComponents(Path(out.splitlines()[0]).read_text("utf-8")))) == 2
-    for argv, needle in ((["--ids", "1,x", "--format", "csv"], "--ids takes"),
-                         (["--all", "--format", "csv"], "only the owner or an administrator")):
+    for argv, needle in (
+        (["--ids", "1,x", "--format", "csv"], "--ids takes"),
+        (["--all", "--format", "csv"], "only the owner or an administrator"),
+    ):
         email = PLAYER if "--all" in argv else OWNER
-        code, _out, err = run_cli(["--database-url", db_url, "contacts", "export", "--email", email, *argv,
-                                   "--out", str(tmp_path), "--password-stdin"], PASSWORDS[email] + "\n",
-                                  capsys, monkeypatch)
+        code, _out, err = run_cli(
+            [
+                "--database-url",
+                db_url,
+                "contacts",
+                "export",
+                "--email",
+                email,
+                *argv,
+                "--out",
+                str(tmp_path),
+                "--password-stdin",
+            ],
+            PASSWORDS[email] + "\n",
+            capsys,
+            monkeypatch,
+        )
         assert code == 1 and needle in err and len(err.strip().splitlines()) == 1

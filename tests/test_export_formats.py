@@ -39,20 +39,42 @@ def revised(demo_engine):
     from crm_tui.models import HistoryEntry
 
     who = sign_in(demo_engine, OWNER)
-    ids = [i for (i,) in rows(demo_engine, "SELECT id FROM contact WHERE account_id = :a ORDER BY id",
-                              a=who.account_id)]
+    ids = [
+        i for (i,) in rows(demo_engine, "SELECT id FROM contact WHERE account_id = :a ORDER BY id", a=who.account_id)
+    ]
     newer, older, none = ids[3], ids[4], ids[5]
     with db.write_session(demo_engine) as s:
         s.execute(HistoryEntry.__table__.delete().where(HistoryEntry.contact_id.in_([older, none])))
-        s.add(HistoryEntry(account_id=who.account_id, contact_id=newer, member_id=who.member_id, kind="call",
-                           at=datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc), summary="later"))
-        s.add(HistoryEntry(account_id=who.account_id, contact_id=older, member_id=who.member_id, kind="note",
-                           at=datetime(1999, 1, 2, 3, 4, 5, tzinfo=timezone.utc), summary="before"))
+        s.add(
+            HistoryEntry(
+                account_id=who.account_id,
+                contact_id=newer,
+                member_id=who.member_id,
+                kind="call",
+                at=datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc),
+                summary="later",
+            )
+        )
+        s.add(
+            HistoryEntry(
+                account_id=who.account_id,
+                contact_id=older,
+                member_id=who.member_id,
+                kind="note",
+                at=datetime(1999, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+                summary="before",
+            )
+        )
     created = dict(rows(demo_engine, "SELECT id, created_at FROM contact WHERE account_id = :a", a=who.account_id))
-    latest = dict(rows(demo_engine, "SELECT contact_id, max(at) FROM history_entry WHERE account_id = :a "
-                                    "AND contact_id IS NOT NULL GROUP BY contact_id", a=who.account_id))
-    expected = {cid: _stamp(max([_utc(created[cid]), *([_utc(latest[cid])] if cid in latest else [])]))
-                for cid in ids}
+    latest = dict(
+        rows(
+            demo_engine,
+            "SELECT contact_id, max(at) FROM history_entry WHERE account_id = :a "
+            "AND contact_id IS NOT NULL GROUP BY contact_id",
+            a=who.account_id,
+        )
+    )
+    expected = {cid: _stamp(max([_utc(created[cid]), *([_utc(latest[cid])] if cid in latest else [])])) for cid in ids}
     assert expected[newer] == "20310506T070809Z"
     assert expected[older] == _stamp(created[older]) and none not in latest
     # the demo's own history is newer than its contacts for some of them: not only the added one
@@ -162,8 +184,7 @@ def _contact(engine, who, **fields) -> int:
     from crm_tui import db
     from crm_tui.models import Contact
 
-    base = dict(account_id=who.account_id, owner_id=who.member_id,
-                created_at=datetime(2025, 1, 2, tzinfo=timezone.utc))
+    base = dict(account_id=who.account_id, owner_id=who.member_id, created_at=datetime(2025, 1, 2, tzinfo=timezone.utc))
     with db.write_session(engine) as s:
         c = Contact(**base, **fields)
         s.add(c)
@@ -176,11 +197,31 @@ def people(demo_engine):
     from datetime import date
 
     who = sign_in(demo_engine, OWNER)
-    ann = _contact(demo_engine, who, first_name="Zoë", last_name="Ng, Jr.", company="Acme", email="zoe@x.example",
-                   email2="z2@x.example", phone1="555 0100", phone1_text_ok=False, phone2="=2+3",
-                   phone2_text_ok=True, phone3="555 0103", phone4="+1 555 0104", phone4_text_ok=True,
-                   street="1 Main St\nUnit 2", city="Austin", state="TX", postal_code="78701", country="USA",
-                   birthday=date(1980, 4, 1), category1="Buyer", category2="VIP", notes='Said "call me"\nlater')
+    ann = _contact(
+        demo_engine,
+        who,
+        first_name="Zoë",
+        last_name="Ng, Jr.",
+        company="Acme",
+        email="zoe@x.example",
+        email2="z2@x.example",
+        phone1="555 0100",
+        phone1_text_ok=False,
+        phone2="=2+3",
+        phone2_text_ok=True,
+        phone3="555 0103",
+        phone4="+1 555 0104",
+        phone4_text_ok=True,
+        street="1 Main St\nUnit 2",
+        city="Austin",
+        state="TX",
+        postal_code="78701",
+        country="USA",
+        birthday=date(1980, 4, 1),
+        category1="Buyer",
+        category2="VIP",
+        notes='Said "call me"\nlater',
+    )
     firm = _contact(demo_engine, who, company="Harbor Homes", email2="info@harbor.example", phone3="-5 555")
     return demo_engine, who, ann, firm
 
@@ -213,12 +254,24 @@ def test_google_contacts_csv(people, tmp_path):
     assert a["Organization 1 - Name"] == "Acme" and a["Birthday"] == "1980-04-01"
     assert a["Notes"] == 'Said "call me"\nlater' and a["Group Membership"] == "Buyer ::: VIP"
     assert [(a[f"E-mail {n} - Type"], a[f"E-mail {n} - Value"]) for n in (1, 2)] == [
-        ("Other", "zoe@x.example"), ("Other", "z2@x.example")]
+        ("Other", "zoe@x.example"),
+        ("Other", "z2@x.example"),
+    ]
     # texts-ok phones are mobiles; the others home, then other; no formula apostrophe
     assert [(a[f"Phone {n} - Type"], a[f"Phone {n} - Value"]) for n in (1, 2, 3, 4)] == [
-        ("Home", "555 0100"), ("Mobile", "=2+3"), ("Other", "555 0103"), ("Mobile", "+1 555 0104")]
+        ("Home", "555 0100"),
+        ("Mobile", "=2+3"),
+        ("Other", "555 0103"),
+        ("Mobile", "+1 555 0104"),
+    ]
     assert [a[f"Address 1 - {p}"] for p in ("Type", "Street", "City", "Region", "Postal Code", "Country")] == [
-        "Home", "1 Main St\nUnit 2", "Austin", "TX", "78701", "USA"]
+        "Home",
+        "1 Main St\nUnit 2",
+        "Austin",
+        "TX",
+        "78701",
+        "USA",
+    ]
     assert f["Name"] == "" and f["Organization 1 - Name"] == "Harbor Homes"
     assert (f["E-mail 1 - Value"], f["E-mail 2 - Value"]) == ("info@harbor.example", "")
     assert (f["Phone 1 - Type"], f["Phone 1 - Value"], f["Address 1 - Type"]) == ("Home", "-5 555", "")
@@ -238,21 +291,41 @@ def test_outlook_csv(people, tmp_path):
     assert (a["First Name"], a["Last Name"], a["Company"]) == ("Zoë", "Ng, Jr.", "Acme")
     assert (a["E-mail Address"], a["E-mail 2 Address"]) == ("zoe@x.example", "z2@x.example")
     assert {k: v for k, v in a.items() if v and k.endswith(("Phone", "Phone 2"))} == {
-        "Home Phone": "555 0100", "Mobile Phone": "=2+3", "Other Phone": "555 0103", "Home Phone 2": "+1 555 0104"}
+        "Home Phone": "555 0100",
+        "Mobile Phone": "=2+3",
+        "Other Phone": "555 0103",
+        "Home Phone 2": "+1 555 0104",
+    }
     assert [a[f"Home {p}"] for p in ("Street", "City", "State", "Postal Code", "Country/Region")] == [
-        "1 Main St\nUnit 2", "Austin", "TX", "78701", "USA"]
+        "1 Main St\nUnit 2",
+        "Austin",
+        "TX",
+        "78701",
+        "USA",
+    ]
     assert (a["Birthday"], a["Notes"], a["Categories"]) == ("1980-04-01", 'Said "call me"\nlater', "Buyer;VIP")
     assert (f["First Name"], f["Company"], f["E-mail Address"], f["Home Phone"]) == (
-        "", "Harbor Homes", "info@harbor.example", "-5 555")
+        "",
+        "Harbor Homes",
+        "info@harbor.example",
+        "-5 555",
+    )
 
 
-@pytest.mark.parametrize("phones,expected", [
-    ([("a", True), ("b", False), ("c", False), ("d", False)],
-     {"Mobile Phone": "a", "Home Phone": "b", "Other Phone": "c", "Home Phone 2": "d"}),
-    ([("a", True), ("b", True), ("c", True), ("d", True)],
-     {"Mobile Phone": "a", "Other Phone": "b", "Home Phone 2": "c", "Home Phone": "d"}),
-    ([("", True), ("b", False), ("", False), ("d", True)], {"Home Phone": "b", "Mobile Phone": "d"}),
-])
+@pytest.mark.parametrize(
+    "phones,expected",
+    [
+        (
+            [("a", True), ("b", False), ("c", False), ("d", False)],
+            {"Mobile Phone": "a", "Home Phone": "b", "Other Phone": "c", "Home Phone 2": "d"},
+        ),
+        (
+            [("a", True), ("b", True), ("c", True), ("d", True)],
+            {"Mobile Phone": "a", "Other Phone": "b", "Home Phone 2": "c", "Home Phone": "d"},
+        ),
+        ([("", True), ("b", False), ("", False), ("d", True)], {"Home Phone": "b", "Mobile Phone": "d"}),
+    ],
+)
 def test_outlook_phone_columns_hold_every_phone(phones, expected):
     from crm_tui.services import contact_csv
 
@@ -282,8 +355,22 @@ def test_cli_exports_google_and_outlook_csv(demo_engine, db_url, tmp_path, capsy
 
     for fmt, start in (("google", b"Name,"), ("outlook", b"\xef\xbb\xbfFirst Name,")):
         monkeypatch.setattr("sys.stdin", io.StringIO("demo-owner\n"))
-        code = cli.main(["--database-url", db_url, "contacts", "export", "--email", OWNER, "--all", "--format", fmt,
-                         "--out", str(tmp_path), "--password-stdin"])
+        code = cli.main(
+            [
+                "--database-url",
+                db_url,
+                "contacts",
+                "export",
+                "--email",
+                OWNER,
+                "--all",
+                "--format",
+                fmt,
+                "--out",
+                str(tmp_path),
+                "--password-stdin",
+            ]
+        )
         out, err = capsys.readouterr()
         assert code == 0, err
         path = Path(out.splitlines()[0])
@@ -329,21 +416,51 @@ def test_template_file_names_keep_their_letters_and_stay_in_their_folder(demo_en
     from crm_tui.services import export
 
     who = sign_in(demo_engine, OWNER)
-    names = ["日本語テンプレート", "Zoe\u0308's offer", "../../etc/passwd", "..", ".hidden", "a\\b/c", "CON", "Lpt1",
-             "nul.html", "x" * 300, "日本語" * 60, "Offer", "offer", "OFFER", "evil\u202elmth.exe", "\x1b[31m\x00",
-             "Straße"]
+    names = [
+        "日本語テンプレート",
+        "Zoe\u0308's offer",
+        "../../etc/passwd",
+        "..",
+        ".hidden",
+        "a\\b/c",
+        "CON",
+        "Lpt1",
+        "nul.html",
+        "x" * 300,
+        "日本語" * 60,
+        "Offer",
+        "offer",
+        "OFFER",
+        "evil\u202elmth.exe",
+        "\x1b[31m\x00",
+        "Straße",
+    ]
     with db.write_session(demo_engine) as s:
         s.add_all([EmailTemplate(account_id=who.account_id, name=n, subject="s", body="b") for n in names])
     result = export.export_account(demo_engine, who, out_dir=tmp_path)
     zf = zipfile.ZipFile(result.path)
     members = [i for i in zf.infolist() if i.filename.startswith("email_templates/")]
-    stems = [i.filename[len("email_templates/"):-len(".html")] for i in members]
+    stems = [i.filename[len("email_templates/") : -len(".html")] for i in members]
     assert all(i.filename.endswith(".html") and i.filename.count("/") == 1 for i in members)
     for stem in stems:
         _safe_component(stem)
     assert len({s.casefold() for s in stems}) == len(stems) == 8 + len(names)
-    for expected in ("日本語テンプレート", "zoë-s-offer", "etc-passwd", "hidden", "a-b-c", "con-file", "lpt1-file",
-                     "nul-html", "offer", "offer-2", "offer-3", "evil-lmth-exe", "31m", "straße"):
+    for expected in (
+        "日本語テンプレート",
+        "zoë-s-offer",
+        "etc-passwd",
+        "hidden",
+        "a-b-c",
+        "con-file",
+        "lpt1-file",
+        "nul-html",
+        "offer",
+        "offer-2",
+        "offer-3",
+        "evil-lmth-exe",
+        "31m",
+        "straße",
+    ):
         assert expected in stems, expected
     assert stems[8 + 1] == "zo\u00eb-s-offer" == unicodedata.normalize("NFC", "zoe\u0308-s-offer")  # NFD in, NFC out
     assert "x" * 100 in stems and ("日本語" * 11)[:33] in stems  # 100 bytes: 33 whole characters

@@ -13,13 +13,27 @@ import pytest
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_account, dump_database, sign_in
 from sqlalchemy import text
 
-DATA_MEMBERS = ("team.json", "contacts.csv", "email_templates.json", "autoresponders.json", "appointments.csv",
-                "todos.csv", "history.csv", "messages.csv", "invoices.csv")
+DATA_MEMBERS = (
+    "team.json",
+    "contacts.csv",
+    "email_templates.json",
+    "autoresponders.json",
+    "appointments.csv",
+    "todos.csv",
+    "history.csv",
+    "messages.csv",
+    "invoices.csv",
+)
 NEW_OWNER = "newowner@example.org"
 NEW_PASSWORD = "a-new-password"
 # reference column -> the data member whose rows it points at
-REFS = {"owner_id": "team.json", "assignee_id": "team.json", "member_id": "team.json",
-        "contact_id": "contacts.csv", "template_id": "email_templates.json"}
+REFS = {
+    "owner_id": "team.json",
+    "assignee_id": "team.json",
+    "member_id": "team.json",
+    "contact_id": "contacts.csv",
+    "template_id": "email_templates.json",
+}
 
 
 def export(engine, email: str, folder: Path, password: str | None = None) -> Path:
@@ -49,8 +63,7 @@ def read_members(path: Path) -> dict[str, list]:
     with zipfile.ZipFile(path) as zf:
         for name in DATA_MEMBERS:
             raw = zf.read(name).decode("utf-8-sig")
-            out[name] = (list(csv.DictReader(io.StringIO(raw, newline=""))) if name.endswith(".csv")
-                         else json.loads(raw))
+            out[name] = list(csv.DictReader(io.StringIO(raw, newline=""))) if name.endswith(".csv") else json.loads(raw)
     return out
 
 
@@ -58,8 +71,9 @@ def ids_aside(members: dict[str, list]) -> dict[str, list]:
     """The data members with every id replaced by its row's place in its member, and every
     reference by the place of the row it points at: equal for two archives that hold the same
     data under other ids, in the same order, with the same references."""
-    place: dict[str, dict[str, int]] = {name: {str(row["id"]): i for i, row in enumerate(rows)}
-                                        for name, rows in members.items()}
+    place: dict[str, dict[str, int]] = {
+        name: {str(row["id"]): i for i, row in enumerate(rows)} for name, rows in members.items()
+    }
     steps = [s for r in members["autoresponders.json"] for s in r["steps"]]
     place["steps"] = {str(s["id"]): i for i, s in enumerate(steps)}
     place["responders"] = place["autoresponders.json"]
@@ -79,9 +93,21 @@ def ids_aside(members: dict[str, list]) -> dict[str, list]:
 
 def owned_rows(engine, account_id: int) -> int:
     with engine.connect() as conn:
-        return sum(conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE account_id = :a'), {"a": account_id}).scalar()
-                   for t in ("member", "contact", "appointment", "todo", "email_template", "autoresponder",
-                             "autoresponder_step", "history_entry", "text_message", "invoice"))
+        return sum(
+            conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE account_id = :a'), {"a": account_id}).scalar()
+            for t in (
+                "member",
+                "contact",
+                "appointment",
+                "todo",
+                "email_template",
+                "autoresponder",
+                "autoresponder_step",
+                "history_entry",
+                "text_message",
+                "invoice",
+            )
+        )
 
 
 @pytest.fixture(params=["fast", "typed"])
@@ -127,8 +153,9 @@ def test_the_import_is_audited_without_personal_data(fresh_demo, tmp_path):
 
     result = import_(fresh_demo, export(fresh_demo, OWNER, tmp_path))
     with fresh_demo.connect() as conn:
-        row = conn.execute(text("SELECT actor, action, account_id, details_json FROM audit_event "
-                                "ORDER BY id DESC LIMIT 1")).one()
+        row = conn.execute(
+            text("SELECT actor, action, account_id, details_json FROM audit_event ORDER BY id DESC LIMIT 1")
+        ).one()
     owner_id = sign_in_as(fresh_demo, NEW_OWNER, NEW_PASSWORD).member_id
     assert row[:3] == (f"member:{owner_id}", "account.import", result.account_id)
     details = json.loads(row[3])
@@ -155,23 +182,38 @@ def test_import_while_the_original_exists_leaves_it_alone_and_can_be_done_twice(
     assert first.members == () and sorted(first.not_members) == sorted([ADMIN, PLAYER])
     manifest_counts = json.loads(zipfile.ZipFile(path).read("manifest.json"))["counts"]
     for result in (first, second):
-        assert {k: v for k, v in result.counts.items() if k != "team_members"} == \
-               {k: v for k, v in manifest_counts.items() if k != "team_members"}
+        assert {k: v for k, v in result.counts.items() if k != "team_members"} == {
+            k: v for k, v in manifest_counts.items() if k != "team_members"
+        }
         assert result.counts["team_members"] == 1
     owner_id = sign_in_as(fresh_demo, NEW_OWNER, NEW_PASSWORD).member_id
     with fresh_demo.connect() as conn:
-        owners = set(conn.execute(text("SELECT owner_id FROM contact WHERE account_id = :a UNION "
-                                       "SELECT assignee_id FROM todo WHERE account_id = :a UNION "
-                                       "SELECT owner_id FROM appointment WHERE account_id = :a UNION "
-                                       "SELECT member_id FROM history_entry WHERE account_id = :a"),
-                                  {"a": first.account_id}).scalars())
+        owners = set(
+            conn.execute(
+                text(
+                    "SELECT owner_id FROM contact WHERE account_id = :a UNION "
+                    "SELECT assignee_id FROM todo WHERE account_id = :a UNION "
+                    "SELECT owner_id FROM appointment WHERE account_id = :a UNION "
+                    "SELECT member_id FROM history_entry WHERE account_id = :a"
+                ),
+                {"a": first.account_id},
+            ).scalars()
+        )
         # every reference stays inside the new account
-        stray = conn.execute(text(
-            "SELECT count(*) FROM contact c JOIN member m ON m.id = c.owner_id WHERE c.account_id = :a "
-            "AND m.account_id != :a UNION ALL SELECT count(*) FROM appointment p JOIN contact c "
-            "ON c.id = p.contact_id WHERE p.account_id = :a AND c.account_id != :a UNION ALL "
-            "SELECT count(*) FROM autoresponder_step s JOIN email_template t ON t.id = s.template_id "
-            "WHERE s.account_id = :a AND t.account_id != :a"), {"a": first.account_id}).scalars().all()
+        stray = (
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM contact c JOIN member m ON m.id = c.owner_id WHERE c.account_id = :a "
+                    "AND m.account_id != :a UNION ALL SELECT count(*) FROM appointment p JOIN contact c "
+                    "ON c.id = p.contact_id WHERE p.account_id = :a AND c.account_id != :a UNION ALL "
+                    "SELECT count(*) FROM autoresponder_step s JOIN email_template t ON t.id = s.template_id "
+                    "WHERE s.account_id = :a AND t.account_id != :a"
+                ),
+                {"a": first.account_id},
+            )
+            .scalars()
+            .all()
+        )
     assert owners == {owner_id}
     assert stray == [0, 0, 0]
 
@@ -180,9 +222,17 @@ def test_a_member_whose_email_is_taken_does_not_come_back_and_their_records_are_
     from crm_tui.services import clock, closing, team
 
     path = export(fresh_demo, OWNER, tmp_path)
-    marcus = dict(zip(("contacts", "todos", "appointments"), next(
-        (m.contacts, m.todos, m.appointments) for m in team.list_members(fresh_demo, sign_in(fresh_demo, OWNER))
-        if m.email == ADMIN), strict=False))
+    marcus = dict(
+        zip(
+            ("contacts", "todos", "appointments"),
+            next(
+                (m.contacts, m.todos, m.appointments)
+                for m in team.list_members(fresh_demo, sign_in(fresh_demo, OWNER))
+                if m.email == ADMIN
+            ),
+            strict=False,
+        )
+    )
     assert marcus["contacts"] and marcus["appointments"]
     closing.close_account(fresh_demo, sign_in(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
     closing.purge(fresh_demo, now=clock.now() + timedelta(days=200))
@@ -218,14 +268,18 @@ def test_the_importers_email_must_be_free(fresh_demo, tmp_path):
     assert dump_database(fresh_demo) == before
 
 
-@pytest.mark.parametrize("email, name, password, message", [
-    ("not-an-email", "Acme", NEW_PASSWORD, "not an email address"),
-    (NEW_OWNER, "   ", NEW_PASSWORD, "needs a name"),
-    (NEW_OWNER, "x" * 121, NEW_PASSWORD, "at most 120"),
-    (NEW_OWNER, "Acme\x1b[2J", NEW_PASSWORD, "printable"),
-    (NEW_OWNER, "Acme", "short", "at least 8 characters"),
-    (NEW_OWNER, "Acme", NEW_OWNER.upper(), "cannot be your email"),
-], ids=["email", "empty-name", "long-name", "control-name", "short-password", "password-is-email"])
+@pytest.mark.parametrize(
+    "email, name, password, message",
+    [
+        ("not-an-email", "Acme", NEW_PASSWORD, "not an email address"),
+        (NEW_OWNER, "   ", NEW_PASSWORD, "needs a name"),
+        (NEW_OWNER, "x" * 121, NEW_PASSWORD, "at most 120"),
+        (NEW_OWNER, "Acme\x1b[2J", NEW_PASSWORD, "printable"),
+        (NEW_OWNER, "Acme", "short", "at least 8 characters"),
+        (NEW_OWNER, "Acme", NEW_OWNER.upper(), "cannot be your email"),
+    ],
+    ids=["email", "empty-name", "long-name", "control-name", "short-password", "password-is-email"],
+)
 def test_bad_input_is_refused_and_changes_nothing(fresh_demo, tmp_path, email, name, password, message):
     from crm_tui.services.errors import InvalidInput
 
@@ -258,8 +312,9 @@ def resealed(src: Path, dst: Path, name: str, edit) -> Path:
         new = edit(zin.read(name))
         manifest = json.loads(zin.read("manifest.json"))
     manifest["members"][name].update(sha256=hashlib.sha256(new).hexdigest(), bytes=len(new))
-    return rewrite(src, dst, lambda n, data: new if n == name else
-                   json.dumps(manifest).encode() if n == "manifest.json" else data)
+    return rewrite(
+        src, dst, lambda n, data: new if n == name else json.dumps(manifest).encode() if n == "manifest.json" else data
+    )
 
 
 def flip_a_bit_in_contacts(src: Path, dst: Path) -> Path:
@@ -267,8 +322,12 @@ def flip_a_bit_in_contacts(src: Path, dst: Path) -> Path:
     with zipfile.ZipFile(src) as zf:
         info = zf.getinfo("contacts.csv")
     # the member's compressed bytes start after its local header (30 bytes, name, extra field)
-    start = info.header_offset + 30 + len(info.filename.encode()) + int.from_bytes(
-        data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = (
+        info.header_offset
+        + 30
+        + len(info.filename.encode())
+        + int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+    )
     data[start + info.compress_size // 2] ^= 0x10
     dst.write_bytes(bytes(data))
     return dst
@@ -281,6 +340,7 @@ def bump_version(src: Path, dst: Path) -> Path:
         manifest = json.loads(data)
         manifest["format_version"] = 2
         return json.dumps(manifest).encode()
+
     return rewrite(src, dst, change)
 
 
@@ -294,6 +354,7 @@ def foreign(src: Path, dst: Path) -> Path:
 def dangling_contact(src: Path, dst: Path) -> Path:
     """appointments.csv pointing at a contact the archive does not hold (checksums resealed):
     found only while rows are inserted, so the rows before it must go too."""
+
     def edit(data: bytes) -> bytes:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         column = rows[0].index("contact_id")
@@ -303,11 +364,13 @@ def dangling_contact(src: Path, dst: Path) -> Path:
         out.seek(1)
         csv.writer(out, lineterminator="\r\n").writerows(rows)
         return out.getvalue().encode()
+
     return resealed(src, dst, "appointments.csv", edit)
 
 
 def repeated_id(src: Path, dst: Path) -> Path:
     """Two contacts under one id (checksums resealed): references to it would be ambiguous."""
+
     def edit(data: bytes) -> bytes:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         rows[2][rows[0].index("id")] = rows[1][rows[0].index("id")]
@@ -315,6 +378,7 @@ def repeated_id(src: Path, dst: Path) -> Path:
         out.seek(1)
         csv.writer(out, lineterminator="\r\n").writerows(rows)
         return out.getvalue().encode()
+
     return resealed(src, dst, "contacts.csv", edit)
 
 
@@ -323,6 +387,7 @@ def bad_timestamp(src: Path, dst: Path) -> Path:
         templates = json.loads(data)
         templates[0]["created_at"] = "yesterday"
         return json.dumps(templates).encode()
+
     return resealed(src, dst, "team.json", edit)
 
 
@@ -331,6 +396,7 @@ def bad_template_name(src: Path, dst: Path) -> Path:
         templates = json.loads(data)
         templates[-1]["name"] = {"not": "text"}
         return json.dumps(templates).encode()
+
     return resealed(src, dst, "email_templates.json", edit)
 
 
@@ -340,21 +406,28 @@ def two_owners(src: Path, dst: Path) -> Path:
         for member in team:
             member["role"] = "owner"
         return json.dumps(team).encode()
+
     return resealed(src, dst, "team.json", edit)
 
 
 DAMAGE = {
     "one-bit-flipped": (flip_a_bit_in_contacts, "contacts.csv"),
-    "truncated": (lambda src, dst: dst.write_bytes(src.read_bytes()[: src.stat().st_size // 2]) and dst,
-                  "damaged or truncated"),
+    "truncated": (
+        lambda src, dst: dst.write_bytes(src.read_bytes()[: src.stat().st_size // 2]) and dst,
+        "damaged or truncated",
+    ),
     "not-a-zip": (lambda src, dst: dst.write_text("name,email\nZoë,z@example.org\n") and dst, "damaged or truncated"),
     "empty-file": (lambda src, dst: dst.write_bytes(b"") or dst, "damaged or truncated"),
-    "no-manifest": (lambda src, dst: rewrite(src, dst, lambda n, d: None if n == "manifest.json" else d),
-                    "no manifest.json"),
+    "no-manifest": (
+        lambda src, dst: rewrite(src, dst, lambda n, d: None if n == "manifest.json" else d),
+        "no manifest.json",
+    ),
     "unknown-version": (bump_version, "unknown archive format version 2"),
     "foreign": (foreign, "not a crm-tui account archive"),
-    "member-missing": (lambda src, dst: rewrite(src, dst, lambda n, d: None if n == "todos.csv" else d),
-                       "do not match its manifest"),
+    "member-missing": (
+        lambda src, dst: rewrite(src, dst, lambda n, d: None if n == "todos.csv" else d),
+        "do not match its manifest",
+    ),
     "dangling-reference": (dangling_contact, "does not hold"),
     "repeated-id": (repeated_id, "repeats an id|repeats the id of a contact"),
     "two-owners": (two_owners, "exactly one owner"),
@@ -364,8 +437,9 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_a_damaged_or_foreign_file_is_refused_with_one_line_and_nothing_changes(fresh_demo, tmp_path, damage,
-                                                                                   sqlite_path):
+def test_a_damaged_or_foreign_file_is_refused_with_one_line_and_nothing_changes(
+    fresh_demo, tmp_path, damage, sqlite_path
+):
     from crm_tui.services.errors import ArchiveError
 
     good = export(fresh_demo, OWNER, tmp_path / "good")
@@ -418,8 +492,10 @@ def test_cli_import_prints_one_line_per_member_with_their_temporary_password(cli
     path = export(fresh_demo, OWNER, tmp_path)
     closing.close_account(fresh_demo, sign_in(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
     closing.purge(fresh_demo, now=clock.now() + timedelta(days=200))
-    code, out, err = cli(["account", "import", str(path), "--email", NEW_OWNER, "--name", "Acme Again",
-                          "--password-stdin"], stdin=NEW_PASSWORD + "\n")
+    code, out, err = cli(
+        ["account", "import", str(path), "--email", NEW_OWNER, "--name", "Acme Again", "--password-stdin"],
+        stdin=NEW_PASSWORD + "\n",
+    )
     assert (code, err) == (0, "")
     assert "Imported Acme Again" in out and NEW_OWNER in out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  ") and "@" in line}
@@ -428,14 +504,18 @@ def test_cli_import_prints_one_line_per_member_with_their_temporary_password(cli
         assert sign_in_as(fresh_demo, email, words[-1]).account_name == "Acme Again"
 
 
-@pytest.mark.parametrize("argv, stdin, code, message", [
-    (["--email", NEW_OWNER, "--name", "X", "--password-stdin"], NEW_PASSWORD + "\n", 1, "damaged"),
-    (["--email", NEW_OWNER, "--name", "", "--password-stdin"], NEW_PASSWORD + "\n", 1, "needs a name"),
-    (["--email", NEW_OWNER, "--name", "X", "--password-stdin"], "", 1, "no password"),
-    (["--email", NEW_OWNER, "--name", "X"], NEW_PASSWORD + "\n", 1, "--password-stdin"),
-    (["--email", OWNER, "--name", "X", "--password-stdin"], NEW_PASSWORD + "\n", 1, "already has"),
-    (["--name", "X", "--password-stdin"], NEW_PASSWORD + "\n", 2, "--email"),
-], ids=["damaged", "empty-name", "no-password", "no-password-stdin", "email-taken", "usage"])
+@pytest.mark.parametrize(
+    "argv, stdin, code, message",
+    [
+        (["--email", NEW_OWNER, "--name", "X", "--password-stdin"], NEW_PASSWORD + "\n", 1, "damaged"),
+        (["--email", NEW_OWNER, "--name", "", "--password-stdin"], NEW_PASSWORD + "\n", 1, "needs a name"),
+        (["--email", NEW_OWNER, "--name", "X", "--password-stdin"], "", 1, "no password"),
+        (["--email", NEW_OWNER, "--name", "X"], NEW_PASSWORD + "\n", 1, "--password-stdin"),
+        (["--email", OWNER, "--name", "X", "--password-stdin"], NEW_PASSWORD + "\n", 1, "already has"),
+        (["--name", "X", "--password-stdin"], NEW_PASSWORD + "\n", 2, "--email"),
+    ],
+    ids=["damaged", "empty-name", "no-password", "no-password-stdin", "email-taken", "usage"],
+)
 def test_cli_refusals_are_one_line_and_change_nothing(cli, fresh_demo, tmp_path, argv, stdin, code, message):
     good = export(fresh_demo, OWNER, tmp_path / "good")
     path = good if message != "damaged" else flip_a_bit_in_contacts(good, tmp_path / "bad.zip")

@@ -13,10 +13,13 @@ UTC = timezone.utc
 def birch_state(engine, birch_id: int) -> dict:
     state = dump_account(engine, birch_id)
     with engine.connect() as conn:
-        state["audit_event"] = [tuple(r) for r in conn.execute(
-            text("SELECT * FROM audit_event WHERE account_id = :a ORDER BY id"), {"a": birch_id})]
-        state["closed_account"] = [tuple(r) for r in conn.execute(
-            text("SELECT * FROM closed_account WHERE account_id = :a"), {"a": birch_id})]
+        state["audit_event"] = [
+            tuple(r)
+            for r in conn.execute(text("SELECT * FROM audit_event WHERE account_id = :a ORDER BY id"), {"a": birch_id})
+        ]
+        state["closed_account"] = [
+            tuple(r) for r in conn.execute(text("SELECT * FROM closed_account WHERE account_id = :a"), {"a": birch_id})
+        ]
     return state
 
 

@@ -29,14 +29,34 @@ print(json.dumps({"modules": names, "textual": sorted(m for m in sys.modules if 
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    for expected in ("auth", "accounts", "team", "messages", "billing", "closing", "backups",
-                     "survey", "audit", "demo", "dashboard"):
+    for expected in (
+        "auth",
+        "accounts",
+        "team",
+        "messages",
+        "billing",
+        "closing",
+        "backups",
+        "survey",
+        "audit",
+        "demo",
+        "dashboard",
+    ):
         assert f"crm_tui.services.{expected}" in report["modules"]
     assert report["textual"] == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["account", "--help"], ["team", "remove", "--help"],
-                                  ["admin", "restore", "--help"], ["demo", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["account", "--help"],
+        ["team", "remove", "--help"],
+        ["admin", "restore", "--help"],
+        ["demo", "--help"],
+    ],
+)
 def test_help_and_version_import_no_heavy_library(argv):
     code = f"""
 import json, sys
@@ -57,12 +77,16 @@ print("\\n" + json.dumps({{"code": code, "heavy": heavy}}))
 
 
 def test_python_dash_m_version_imports_no_heavy_library():
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "crm_tui", "--version"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "crm_tui", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     assert proc.stdout.startswith("crm-tui ")
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "crm_tui" in imported
     assert imported.isdisjoint(HEAVY), imported & set(HEAVY)
 
@@ -101,8 +125,12 @@ raise SystemExit(run())
     plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.strip() == "APP None False False"
-    with_url = subprocess.run([sys.executable, "-c", code, "--database-url", "sqlite:///x.db", "--create"],
-                              capture_output=True, text=True, timeout=60)
+    with_url = subprocess.run(
+        [sys.executable, "-c", code, "--database-url", "sqlite:///x.db", "--create"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert with_url.returncode == 0, with_url.stderr
     assert with_url.stdout.strip() == "APP sqlite:///x.db True True"
 

@@ -13,11 +13,14 @@ def _failed(engine, email: str) -> int:
         return conn.execute(text("SELECT failed_logins FROM member WHERE email = :e"), {"e": email}).scalar_one()
 
 
-@pytest.mark.parametrize(("email", "step", "needle"), [
-    (PLAYER, "messages", "only the account owner can cancel Messages"),
-    (ADMIN, "messages", "only the account owner can cancel Messages"),
-    (OWNER, "leave", "transfer ownership first"),
-])
+@pytest.mark.parametrize(
+    ("email", "step", "needle"),
+    [
+        (PLAYER, "messages", "only the account owner can cancel Messages"),
+        (ADMIN, "messages", "only the account owner can cancel Messages"),
+        (OWNER, "leave", "transfer ownership first"),
+    ],
+)
 def test_a_refused_role_is_refused_before_the_password_counts(fresh_demo, email, step, needle):
     from crm_tui.services import auth, messages, team
     from crm_tui.services.errors import PermissionDenied

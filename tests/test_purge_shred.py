@@ -95,8 +95,7 @@ def run_cli(argv, monkeypatch, capsys):
     return code, out, err
 
 
-def test_a_purge_that_cannot_remove_a_file_warns_exits_0_and_the_next_purge_removes_it(
-        closed, monkeypatch, capsys):
+def test_a_purge_that_cannot_remove_a_file_warns_exits_0_and_the_next_purge_removes_it(closed, monkeypatch, capsys):
     from crm_tui.services import closing
 
     engine, path, _key = closed
@@ -111,8 +110,9 @@ def test_a_purge_that_cannot_remove_a_file_warns_exits_0_and_the_next_purge_remo
     code, out, err = run_cli(["admin", "purge"], monkeypatch, capsys)
     assert code == 0, err
     assert "Purged 1 closed account past their restore window; 0 backup files destroyed." in out
-    assert err.count("\n") == 1 and err.startswith("crm-tui: warning: could not remove the backup file "
-                                                   f"{path.name} (Permission denied)")
+    assert err.count("\n") == 1 and err.startswith(
+        f"crm-tui: warning: could not remove the backup file {path.name} (Permission denied)"
+    )
     assert path.exists()
     assert [r.state for r in closing.list_closed(engine)] == ["purged"]  # the purge stands
     monkeypatch.setattr(Path, "unlink", real)

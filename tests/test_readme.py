@@ -83,8 +83,7 @@ def test_the_menus_by_role_table_gives_each_roles_own_keys():
 
     section = README.read_text(encoding="utf-8").split("### The menus by role", 1)[1]
     table = [line for line in section.split("\n\n")[2].splitlines() if line.startswith("|")][2:]
-    rows = {cells[0]: cells[1:] for cells in
-            ([c.strip() for c in line.strip("|").split("|")] for line in table)}
+    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in table)}
     roles = (Role.OWNER, Role.ADMIN, Role.TEAM_PLAYER)
 
     def keys(menu_key: str, menu: str, route_id: str, role: str) -> str:
@@ -97,6 +96,9 @@ def test_the_menus_by_role_table_gives_each_roles_own_keys():
         return f"`{menu_key}` " + ("↓" * at + " " if at else "") + "Enter"
 
     menus = [("p", routes.PROFILE), ("4", routes.AUTOMATION)]
-    expected = {route.title: [keys(key, menu, route.id, role) for role in roles]
-                for key, menu in menus for route in routes.menu(menu)}
+    expected = {
+        route.title: [keys(key, menu, route.id, role) for role in roles]
+        for key, menu in menus
+        for route in routes.menu(menu)
+    }
     assert rows == expected

@@ -12,8 +12,9 @@ def names_in_db(engine, account_id, query=None):
     from crm_tui.models import Contact
 
     with engine.connect() as conn:
-        rows = conn.execute(select(Contact.last_name, Contact.first_name, Contact.id)
-                            .where(Contact.account_id == account_id)).all()
+        rows = conn.execute(
+            select(Contact.last_name, Contact.first_name, Contact.id).where(Contact.account_id == account_id)
+        ).all()
     return sorted(tuple(r) for r in rows)
 
 
@@ -69,9 +70,19 @@ def test_equal_names_are_ordered_by_id_and_none_is_lost(engine):
     with engine.begin() as conn:
         from crm_tui.services import clock
 
-        conn.execute(insert(Contact.__table__), [
-            {"account_id": who.account_id, "owner_id": who.member_id, "first_name": "Ann",
-             "last_name": "Same", "created_at": clock.now()} for _ in range(25)])
+        conn.execute(
+            insert(Contact.__table__),
+            [
+                {
+                    "account_id": who.account_id,
+                    "owner_id": who.member_id,
+                    "first_name": "Ann",
+                    "last_name": "Same",
+                    "created_at": clock.now(),
+                }
+                for _ in range(25)
+            ],
+        )
     keys = [r.key for p in walk_forward(engine, who, 4) for r in p.rows]
     assert keys == names_in_db(engine, who.account_id)
     assert len(keys) == 30
@@ -122,8 +133,11 @@ def test_search_matches_name_email_company_case_insensitively(demo_engine):
     got = [r.id for r in records.contacts_page(demo_engine, who, query=q, limit=1000).rows]
     terms = q.lower().split()
     assert got and with_company.id in got
-    assert sorted(got) == sorted(c.id for c in contacts if all(
-        any(t in f.lower() for f in (c.first_name, c.last_name, c.email, c.company)) for t in terms))
+    assert sorted(got) == sorted(
+        c.id
+        for c in contacts
+        if all(any(t in f.lower() for f in (c.first_name, c.last_name, c.email, c.company)) for t in terms)
+    )
     # LIKE wildcards are literal
     assert records.contacts_page(demo_engine, who, query="%").total == 0
     assert records.contacts_page(demo_engine, who, query="_").total == 0
@@ -136,13 +150,26 @@ def test_contact_detail_has_every_field(demo_engine):
 
     who = sign_in(demo_engine, OWNER)
     with Session(demo_engine) as s:
-        c = s.execute(select(Contact).where(Contact.account_id == who.account_id,
-                                            Contact.phone2 != "", Contact.birthday.is_not(None))).scalars().first()
+        c = (
+            s.execute(
+                select(Contact).where(
+                    Contact.account_id == who.account_id, Contact.phone2 != "", Contact.birthday.is_not(None)
+                )
+            )
+            .scalars()
+            .first()
+        )
         n_history = len(s.execute(select(HistoryEntry.id).where(HistoryEntry.contact_id == c.id)).all())
     d = records.contact_detail(demo_engine, who, c.id)
     assert (d.first_name, d.last_name, d.email, d.company) == (c.first_name, c.last_name, c.email, c.company)
     assert [(p.number, p.text_ok) for p in d.phones] == [(c.phone1, c.phone1_text_ok), (c.phone2, c.phone2_text_ok)]
-    assert (d.street, d.city, d.state, d.postal_code, d.country) == (c.street, c.city, c.state, c.postal_code, c.country)
+    assert (d.street, d.city, d.state, d.postal_code, d.country) == (
+        c.street,
+        c.city,
+        c.state,
+        c.postal_code,
+        c.country,
+    )
     assert d.birthday == c.birthday and d.notes == c.notes
     assert d.categories == tuple(x for x in (c.category1, c.category2) if x)
     assert d.history_total == n_history == len(d.history)
@@ -177,7 +204,11 @@ def test_lists_are_scoped_and_ordered(demo_engine, monkeypatch):
     assert [a.name for a in ars] == ["New buyer lead", "Open house follow-up", "Past client nurture"]
     nurture = ars[2]
     assert [(s.position, s.delay, s.unit) for s in nurture.steps] == [
-        (1, 30, "days"), (2, 90, "days"), (3, 180, "days"), (4, 365, "days")]
+        (1, 30, "days"),
+        (2, 90, "days"),
+        (3, 180, "days"),
+        (4, 365, "days"),
+    ]
     assert all(s.template in {t.name for t in tpls} for a in ars for s in a.steps)
 
     birch = sign_in(demo_engine, OTHER_OWNER)
@@ -200,8 +231,9 @@ def test_a_removed_member_reads_nothing(demo_engine):
 def test_html_to_text():
     from crm_tui.services.records import html_to_text
 
-    assert html_to_text("<p>a &amp; b</p><ul><li>one</li><li>two</li></ul><style>x{}</style>") == \
-        "a & b\n\n• one\n\n• two"
+    assert (
+        html_to_text("<p>a &amp; b</p><ul><li>one</li><li>two</li></ul><style>x{}</style>") == "a & b\n\n• one\n\n• two"
+    )
     assert html_to_text("plain [bold]x") == "plain [bold]x"
     assert html_to_text("") == ""
 

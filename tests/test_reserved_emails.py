@@ -34,8 +34,16 @@ def cli(monkeypatch, capsys, fresh_demo, tmp_path):
 
 
 def close_acme(cli) -> None:
-    code, out, err = cli("account", "close", "--email", OWNER, "--confirm", "Acme Realty", "--password-stdin",
-                         stdin=PASSWORDS[OWNER] + "\n")
+    code, out, err = cli(
+        "account",
+        "close",
+        "--email",
+        OWNER,
+        "--confirm",
+        "Acme Realty",
+        "--password-stdin",
+        stdin=PASSWORDS[OWNER] + "\n",
+    )
     assert code == 0, err
 
 
@@ -51,8 +59,20 @@ def test_another_account_cannot_take_a_closed_accounts_email(cli, fresh_demo, em
     close_acme(cli)
     until = clock.restore_until(clock.now())
     before = dump_database(fresh_demo)
-    code, out, err = cli("team", "add", "--email", OTHER_OWNER, "--member", email, "--name", "Taken",
-                         "--role", "team-player", "--password-stdin", stdin=PASSWORDS[OTHER_OWNER] + "\n")
+    code, out, err = cli(
+        "team",
+        "add",
+        "--email",
+        OTHER_OWNER,
+        "--member",
+        email,
+        "--name",
+        "Taken",
+        "--role",
+        "team-player",
+        "--password-stdin",
+        stdin=PASSWORDS[OTHER_OWNER] + "\n",
+    )
     line = refused_line(code, err)
     assert f"belongs to a closed account until {until:%d %B %Y}" in line and "nobody was added" in line
     assert dump_database(fresh_demo) == before
@@ -66,9 +86,11 @@ def test_a_demo_reset_cannot_take_a_closed_accounts_emails(cli, fresh_demo):
     before = dump_database(fresh_demo)
     code, out, err = cli("demo", "--reset", "--contacts", "5")
     line = refused_line(code, err)
-    assert "dana@acme-realty.example belongs to a closed account until" in line or \
-        "marcus@acme-realty.example belongs to a closed account until" in line or \
-        "priya@acme-realty.example belongs to a closed account until" in line
+    assert (
+        "dana@acme-realty.example belongs to a closed account until" in line
+        or "marcus@acme-realty.example belongs to a closed account until" in line
+        or "priya@acme-realty.example belongs to a closed account until" in line
+    )
     assert "the demo accounts were not created" in line
     assert dump_database(fresh_demo) == before
     assert cli("admin", "restore", "--email", OWNER)[0] == 0

@@ -15,10 +15,10 @@ GONE = "you're welcome to create a new account"
 
 # worked out by hand from a calendar
 EDGES = [
-    (date(2027, 1, 31), date(2027, 4, 30)),   # 31 Jan -> 30 Apr (April has 30 days)
+    (date(2027, 1, 31), date(2027, 4, 30)),  # 31 Jan -> 30 Apr (April has 30 days)
     (date(2026, 11, 30), date(2027, 2, 28)),  # 30 Nov -> 28 Feb
     (date(2027, 11, 30), date(2028, 2, 29)),  # 30 Nov -> 29 Feb in a leap year
-    (date(2028, 2, 29), date(2028, 5, 29)),   # 29 Feb -> 29 May (same day of the month)
+    (date(2028, 2, 29), date(2028, 5, 29)),  # 29 Feb -> 29 May (same day of the month)
     (date(2027, 11, 29), date(2028, 2, 29)),
     (date(2027, 12, 31), date(2028, 3, 31)),  # across the year end
     (date(2027, 10, 31), date(2028, 1, 31)),
@@ -93,8 +93,7 @@ def test_restore_one_second_after_the_window_is_refused(fresh_demo, monkeypatch,
     assert "permanently deleted" not in message and GONE in message and "\n" not in message
     assert [r.restorable for r in closing.list_closed(fresh_demo, now=too_late)] == [False]
     with fresh_demo.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"),
-                            {"a": who.account_id}).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"), {"a": who.account_id}).scalar() == 0
 
 
 def backup_files(root: Path) -> list[Path]:
@@ -170,7 +169,8 @@ def test_close_then_restore_is_identical_and_the_team_signs_in_again(fresh_demo,
         with pytest.raises(AuthenticationFailed):
             auth.sign_in(fresh_demo, email, PASSWORDS[email])
     assert auth.session_problem(fresh_demo, who) == (
-        "This account has been closed by its owner. Your access has ended.")
+        "This account has been closed by its owner. Your access has ended."
+    )
     closing.restore(fresh_demo, OWNER)
     assert dump_account(fresh_demo, who.account_id) == before
     for email in (OWNER, ADMIN, PLAYER):
@@ -189,8 +189,10 @@ def test_the_tombstone_and_the_file_hold_no_personal_data(fresh_demo, tmp_path):
 
     who = auth.as_member(fresh_demo, OWNER)
     with fresh_demo.connect() as conn:
-        names = [r[0] for r in conn.execute(text(
-            "SELECT last_name FROM contact WHERE account_id = :a"), {"a": who.account_id})]
+        names = [
+            r[0]
+            for r in conn.execute(text("SELECT last_name FROM contact WHERE account_id = :a"), {"a": who.account_id})
+        ]
     closing.close_account(fresh_demo, who, "Acme Realty", PASSWORDS[OWNER])
     with fresh_demo.connect() as conn:
         tomb = [tuple(r) for r in conn.execute(text("SELECT * FROM closed_account"))]

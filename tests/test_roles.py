@@ -77,16 +77,21 @@ def run(action: str, c: Case):
         return lambda: summary.account_name == ACME and summary.plan_code == "professional"
     if action == "change plan":
         billing.change_plan(e, who, "enterprise")
-        return lambda: scalar(e, "SELECT p.code FROM account a JOIN plan p ON p.id = a.plan_id "
-                                 "WHERE a.id = :a", a=who.account_id) == "enterprise"
+        return lambda: (
+            scalar(e, "SELECT p.code FROM account a JOIN plan p ON p.id = a.plan_id WHERE a.id = :a", a=who.account_id)
+            == "enterprise"
+        )
     if action == "impact":
         impact = accounts.impact(e, who)
-        return lambda: impact.account_name == ACME and impact.counts["contacts"] == 60 and len(
-            impact.members_losing_access) == 2
+        return lambda: (
+            impact.account_name == ACME and impact.counts["contacts"] == 60 and len(impact.members_losing_access) == 2
+        )
     if action == "close account":
         closing.close_account(e, who, BIRCH if c.other else ACME, c.password)
-        return lambda: scalar(e, "SELECT count(*) FROM account WHERE name = :n", n=ACME) == 0 and scalar(
-            e, "SELECT count(*) FROM contact WHERE account_id = :a", a=who.account_id) == 0
+        return lambda: (
+            scalar(e, "SELECT count(*) FROM account WHERE name = :n", n=ACME) == 0
+            and scalar(e, "SELECT count(*) FROM contact WHERE account_id = :a", a=who.account_id) == 0
+        )
     if action == "add member":
         new = team.add_member(e, who, "newcomer@acme-realty.example", "New Comer", "team player")
         return lambda: scalar(e, "SELECT account_id FROM member WHERE id = :m", m=new.id) == who.account_id
@@ -94,18 +99,21 @@ def run(action: str, c: Case):
         target = c.colleague()
         result = team.remove_member(e, who, target)
         owner = member_id(e, OWNER)
-        return lambda: (scalar(e, "SELECT count(*) FROM member WHERE id = :m", m=target) == 0
-                        and result.contacts_moved == 20
-                        and scalar(e, "SELECT count(*) FROM contact WHERE owner_id = :o", o=owner) == 40)
+        return lambda: (
+            scalar(e, "SELECT count(*) FROM member WHERE id = :m", m=target) == 0
+            and result.contacts_moved == 20
+            and scalar(e, "SELECT count(*) FROM contact WHERE owner_id = :o", o=owner) == 40
+        )
     if action == "remove the owner":
         team.remove_member(e, who, member_id(e, OTHER_OWNER if c.other else OWNER))
         return lambda: False  # never allowed
     if action == "transfer ownership":
         target = member_id(e, OTHER_OWNER) if c.other else member_id(e, ADMIN)
         team.transfer_ownership(e, who, target, c.password)
-        return lambda: (scalar(e, "SELECT role FROM member WHERE id = :m", m=target) == "owner"
-                        and scalar(e, "SELECT role FROM member WHERE id = :m", m=who.member_id)
-                        == "administrator")
+        return lambda: (
+            scalar(e, "SELECT role FROM member WHERE id = :m", m=target) == "owner"
+            and scalar(e, "SELECT role FROM member WHERE id = :m", m=who.member_id) == "administrator"
+        )
     if action == "leave account":
         team.leave_account(e, who, c.password)
         return lambda: scalar(e, "SELECT count(*) FROM member WHERE id = :m", m=who.member_id) == 0
@@ -114,14 +122,13 @@ def run(action: str, c: Case):
         return lambda: st.status == "active" and st.sent + st.received == 30
     if action == "messages cancel":
         result = messages.cancel(e, who, c.password)
-        return lambda: (result.messages_deleted == 30
-                        and scalar(e, "SELECT count(*) FROM text_message WHERE account_id = :a",
-                                   a=who.account_id) == 0
-                        and scalar(e, "SELECT status FROM messages_service WHERE account_id = :a",
-                                   a=who.account_id) == "cancelled")
+        return lambda: (
+            result.messages_deleted == 30
+            and scalar(e, "SELECT count(*) FROM text_message WHERE account_id = :a", a=who.account_id) == 0
+            and scalar(e, "SELECT status FROM messages_service WHERE account_id = :a", a=who.account_id) == "cancelled"
+        )
     if action == "export":
-        export = pytest.importorskip(
-            "crm_tui.services.export", reason="crm_tui.services.export is not written yet")
+        export = pytest.importorskip("crm_tui.services.export", reason="crm_tui.services.export is not written yet")
         out = c.tmp_path / "out"
         out.mkdir(exist_ok=True)
         try:
@@ -169,11 +176,17 @@ def test_matrix_covers_every_role_of_the_code():
     from crm_tui.services import auth
 
     pairs = {
-        "billing.view": "billing summary", "billing.change_plan": "change plan",
-        "account.impact": "impact", "account.close": "close account", "team.add": "add member",
-        "team.remove": "remove member", "team.transfer": "transfer ownership",
-        "team.leave": "leave account", "messages.view": "messages settings",
-        "messages.cancel": "messages cancel", "data.export": "export",
+        "billing.view": "billing summary",
+        "billing.change_plan": "change plan",
+        "account.impact": "impact",
+        "account.close": "close account",
+        "team.add": "add member",
+        "team.remove": "remove member",
+        "team.transfer": "transfer ownership",
+        "team.leave": "leave account",
+        "messages.view": "messages settings",
+        "messages.cancel": "messages cancel",
+        "data.export": "export",
     }
     for code_action, design_action in pairs.items():
         assert set(auth.PERMISSIONS[code_action]) == ALLOWED[design_action], code_action
@@ -209,4 +222,5 @@ def test_a_member_removed_meanwhile_is_refused(fresh_demo):
         billing.summary(fresh_demo, owner.__class__(**{**owner.__dict__, "member_id": admin.member_id}))
     assert dump_database(fresh_demo) == before
     assert auth.session_problem(fresh_demo, admin) == (
-        "You are no longer a member of this account. Your access has ended.")
+        "You are no longer a member of this account. Your access has ended."
+    )

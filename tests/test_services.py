@@ -107,17 +107,27 @@ def test_impact_counts_every_kind(fresh_demo):
 
     who = auth.as_member(fresh_demo, OWNER)
     impact = accounts.impact(fresh_demo, who)
-    tables = {"contacts": "contact", "appointments": "appointment", "todos": "todo",
-              "email_templates": "email_template", "autoresponders": "autoresponder",
-              "history": "history_entry", "text_messages": "text_message", "team_members": "member",
-              "invoices": "invoice"}
+    tables = {
+        "contacts": "contact",
+        "appointments": "appointment",
+        "todos": "todo",
+        "email_templates": "email_template",
+        "autoresponders": "autoresponder",
+        "history": "history_entry",
+        "text_messages": "text_message",
+        "team_members": "member",
+        "invoices": "invoice",
+    }
     assert set(impact.counts) == set(tables)
     for kind, table in tables.items():
         assert impact.counts[kind] == count(
-            fresh_demo, f"SELECT count(*) FROM {table} WHERE account_id = :a", a=who.account_id), kind
+            fresh_demo, f"SELECT count(*) FROM {table} WHERE account_id = :a", a=who.account_id
+        ), kind
     assert impact.counts["contacts"] == 60
     assert [(m.email, m.role) for m in impact.members_losing_access] == [
-        (ADMIN, "administrator"), (PLAYER, "team player")]
+        (ADMIN, "administrator"),
+        (PLAYER, "team player"),
+    ]
     assert impact.messages_active and impact.messages_phone
     payload = impact.as_json()
     assert payload["support"] == "cases@allclients.com"
@@ -333,5 +343,6 @@ def test_demo_is_deterministic_and_its_bulk_path_stores_what_sqlalchemy_would(tm
     with fast.connect() as conn:
         types = conn.exec_driver_sql(
             "SELECT typeof(created_at), typeof(birthday), typeof(phone1_text_ok) FROM contact "
-            "WHERE birthday IS NOT NULL LIMIT 1").one()
+            "WHERE birthday IS NOT NULL LIMIT 1"
+        ).one()
     assert tuple(types) == ("text", "text", "integer")

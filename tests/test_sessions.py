@@ -103,8 +103,7 @@ def test_sessions_end_when_the_member_is_removed_or_leaves(fresh_demo):
     assert [r[2] for r in rows(fresh_demo)] == ["o"]
 
 
-def test_closing_the_account_ends_every_members_session_and_restore_brings_none_back(fresh_demo, tmp_path,
-                                                                                    monkeypatch):
+def test_closing_the_account_ends_every_members_session_and_restore_brings_none_back(fresh_demo, tmp_path, monkeypatch):
     from crm_tui.services import closing, sessions
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))

@@ -13,9 +13,13 @@ def dump(engine, account_id: int) -> dict[str, list]:
     with engine.connect() as conn:
         for model in ACCOUNT_TABLES:
             name = model.__tablename__
-            rows = conn.execute(text(f"SELECT * FROM {name} WHERE account_id = :a ORDER BY id"), {"a": account_id}).all()
+            rows = conn.execute(
+                text(f"SELECT * FROM {name} WHERE account_id = :a ORDER BY id"), {"a": account_id}
+            ).all()
             out[name] = [tuple(r) for r in rows]
-        out["account"] = [tuple(r) for r in conn.execute(text("SELECT * FROM account WHERE id = :a"), {"a": account_id})]
+        out["account"] = [
+            tuple(r) for r in conn.execute(text("SELECT * FROM account WHERE id = :a"), {"a": account_id})
+        ]
     return out
 
 

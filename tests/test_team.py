@@ -37,7 +37,10 @@ def test_remove_member_moves_contacts_and_todos_and_deletes_appointments(fresh_d
 
     preview = team.removal_impact(e, owner, player.member_id)
     assert (preview.contacts_moved, preview.todos_moved, preview.appointments_deleted) == (
-        theirs["contacts"], theirs["todos"], theirs["appointments"])
+        theirs["contacts"],
+        theirs["todos"],
+        theirs["appointments"],
+    )
     assert preview.owner_name == "Dana Whitfield"
     result = team.remove_member(e, owner, player.member_id)
     assert result == preview
@@ -129,11 +132,13 @@ def test_add_member_then_sign_in_with_the_temporary_password(fresh_demo):
     who = auth.sign_in(e, "lee@acme-realty.example", new.temporary_password)
     assert (who.role, who.account_name, who.name) == ("team player", "Acme Realty", "Lee Park")
     before = dump_database(e)
-    for email, name, role in (("LEE@acme-realty.example", "Dup", "team player"),
-                              ("sam@birch-books.example", "Sam", "administrator"),
-                              ("no-at-sign", "X", "team player"),
-                              ("x@y.example", "   ", "team player"),
-                              ("x@y.example", "X", "owner")):
+    for email, name, role in (
+        ("LEE@acme-realty.example", "Dup", "team player"),
+        ("sam@birch-books.example", "Sam", "administrator"),
+        ("no-at-sign", "X", "team player"),
+        ("x@y.example", "   ", "team player"),
+        ("x@y.example", "X", "owner"),
+    ):
         with pytest.raises(InvalidInput):
             team.add_member(e, admin, email, name, role)
     assert dump_database(e) == before
@@ -149,18 +154,31 @@ def test_there_is_only_ever_one_owner(fresh_demo):
     assert rows(e, "SELECT count(*) FROM member WHERE role = 'owner'") == [(2,)]  # Acme and Birch
 
 
-@pytest.mark.parametrize(("email", "needle"), [
-    ("d\u0430na@acme-realty.example", "before @ may hold only Latin letters"),  # Cyrillic а
-    ("dana@\u0430cme-realty.example", "mixes scripts (Cyrillic and Latin)"),
-    ("dana@acme-re\u0251lty.example", "looks like another"),  # Latin alpha, not a
-    ("\uff44ana@acme-realty.example", "compatibility forms"),  # full-width d
-    ("dan\u00e9@acme-realty.example", "before @ may hold only Latin letters"),
-    ("dana@\u03b1\u03b2c.example", "mixes scripts (Greek and Latin)"),
-    ("dana@x\u0661.example", "not letters, digits or hyphens"),  # Arabic-Indic digit
-    ("dana\u200b@acme-realty.example", "not an email address"),  # zero-width space
-    ("dana@\u0430\u0440\u0440\u04cf\u0435.example", "reads as a Latin one"),  # "apple", all Cyrillic
-], ids=["cyrillic-local", "cyrillic-domain", "latin-alpha", "fullwidth", "accent-local", "greek-latin",
-        "arabic-digit", "zero-width", "whole-script"])
+@pytest.mark.parametrize(
+    ("email", "needle"),
+    [
+        ("d\u0430na@acme-realty.example", "before @ may hold only Latin letters"),  # Cyrillic а
+        ("dana@\u0430cme-realty.example", "mixes scripts (Cyrillic and Latin)"),
+        ("dana@acme-re\u0251lty.example", "looks like another"),  # Latin alpha, not a
+        ("\uff44ana@acme-realty.example", "compatibility forms"),  # full-width d
+        ("dan\u00e9@acme-realty.example", "before @ may hold only Latin letters"),
+        ("dana@\u03b1\u03b2c.example", "mixes scripts (Greek and Latin)"),
+        ("dana@x\u0661.example", "not letters, digits or hyphens"),  # Arabic-Indic digit
+        ("dana\u200b@acme-realty.example", "not an email address"),  # zero-width space
+        ("dana@\u0430\u0440\u0440\u04cf\u0435.example", "reads as a Latin one"),  # "apple", all Cyrillic
+    ],
+    ids=[
+        "cyrillic-local",
+        "cyrillic-domain",
+        "latin-alpha",
+        "fullwidth",
+        "accent-local",
+        "greek-latin",
+        "arabic-digit",
+        "zero-width",
+        "whole-script",
+    ],
+)
 def test_look_alike_addresses_are_refused_in_one_line(cli_engine_admin, email, needle):
     from crm_tui.services import team
     from crm_tui.services.errors import InvalidInput
@@ -173,11 +191,18 @@ def test_look_alike_addresses_are_refused_in_one_line(cli_engine_admin, email, n
     assert dump_database(engine) == before
 
 
-@pytest.mark.parametrize("email", ["new.person+crm@acme-realty.example", "dana@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
-                                   "kenji@\u4f8b\u3048.\u30c6\u30b9\u30c8", "anna@b\u00fccher.example",
-                                   "soren@k\u00f8benhavn.example",
-                                   "olga@\u0440\u043e\u0441.\u0440\u0444",  # "рос.рф": under a Cyrillic TLD
-                                   "olga@\u043c\u043e\u0441\u043a\u0432\u0430.example"])  # "москва": м, в read as no Latin letter
+@pytest.mark.parametrize(
+    "email",
+    [
+        "new.person+crm@acme-realty.example",
+        "dana@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+        "kenji@\u4f8b\u3048.\u30c6\u30b9\u30c8",
+        "anna@b\u00fccher.example",
+        "soren@k\u00f8benhavn.example",
+        "olga@\u0440\u043e\u0441.\u0440\u0444",  # "рос.рф": under a Cyrillic TLD
+        "olga@\u043c\u043e\u0441\u043a\u0432\u0430.example",
+    ],
+)  # "москва": м, в read as no Latin letter
 def test_plain_and_single_script_international_addresses_are_accepted(cli_engine_admin, email):
     from crm_tui.services import team
 

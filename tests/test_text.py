@@ -8,8 +8,22 @@ import pytest
 
 from crm_tui.text import clean
 
-ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\u2061", "\u2064", "\u206a",
-              "\u206f", "\u180e", "\ufeff", "\ufff9", "\ufffb"]
+ZERO_WIDTH = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u200f",
+    "\u2060",
+    "\u2061",
+    "\u2064",
+    "\u206a",
+    "\u206f",
+    "\u180e",
+    "\ufeff",
+    "\ufff9",
+    "\ufffb",
+]
 
 
 @pytest.mark.parametrize("ch", ZERO_WIDTH, ids=[f"U+{ord(c):04X}" for c in ZERO_WIDTH])

@@ -21,7 +21,7 @@ NASTY = [
     "cr\ronly",
     "emoji 🎉👩‍👩‍👧 ok",
     "Zoë Müller-Łukasiewicz",
-    "=HYPERLINK(\"x\")",
+    '=HYPERLINK("x")',
     "x" * 300,
     "é" * 200,
     "日本語のテキスト" * 20,
@@ -76,11 +76,20 @@ def card(**kw) -> str:
 
 @pytest.mark.parametrize("value", NASTY)
 def test_vcard_fields_survive_vobject(value):
-    text = card(first_name=value, last_name="O'Brien; Jr", company=value, emails=["a@b.example", ""],
-                phones=[("+1 (512) 555-0100", True), ("", False), ("+44 20 7946 0958", False)],
-                street=value, city="Austin, TX", country="USA", birthday=date(1970, 3, 8),
-                categories=["Buyer, first time", "", "VIP"], note=value,
-                revised=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    text = card(
+        first_name=value,
+        last_name="O'Brien; Jr",
+        company=value,
+        emails=["a@b.example", ""],
+        phones=[("+1 (512) 555-0100", True), ("", False), ("+44 20 7946 0958", False)],
+        street=value,
+        city="Austin, TX",
+        country="USA",
+        birthday=date(1970, 3, 8),
+        categories=["Buyer, first time", "", "VIP"],
+        note=value,
+        revised=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+    )
     c = vobject.readOne(text)
     expected = unix_newlines(value)
     assert c.n.value.given == expected
@@ -106,10 +115,17 @@ def _types(prop) -> list[str]:
 
 
 def test_the_first_email_and_the_first_phone_are_preferred():
-    c = vobject.readOne(card(first_name="Ann", emails=["", "second@x.example", "third@x.example"],
-                             phones=[("", True), ("+1 555 0100", False), ("+1 555 0101", True)]))
-    assert [(e.value, "PREF" in _types(e)) for e in c.email_list] == [("second@x.example", True),
-                                                                       ("third@x.example", False)]
+    c = vobject.readOne(
+        card(
+            first_name="Ann",
+            emails=["", "second@x.example", "third@x.example"],
+            phones=[("", True), ("+1 555 0100", False), ("+1 555 0101", True)],
+        )
+    )
+    assert [(e.value, "PREF" in _types(e)) for e in c.email_list] == [
+        ("second@x.example", True),
+        ("third@x.example", False),
+    ]
     assert [(t.value, "PREF" in _types(t)) for t in c.tel_list] == [("+1 555 0100", True), ("+1 555 0101", False)]
     assert _types(c.tel_list[0]) == ["VOICE", "PREF"] and _types(c.tel_list[1]) == ["CELL"]
     assert _types(c.email_list[0]) == ["INTERNET", "PREF"]
@@ -144,9 +160,19 @@ STAMP = vformat.utc_stamp(datetime(2025, 1, 1, tzinfo=timezone.utc))
 
 @pytest.mark.parametrize("value", NASTY)
 def test_events_survive_icalendar(value):
-    cal = calendar([vformat.vevent(uid=vformat.uid(1, "appointment", 7), stamp=STAMP, start=START,
-                                   end="2025-06-01 10:15:00.000000", summary=value,
-                                   description=f"With {value}", colour="Teal")])
+    cal = calendar(
+        [
+            vformat.vevent(
+                uid=vformat.uid(1, "appointment", 7),
+                stamp=STAMP,
+                start=START,
+                end="2025-06-01 10:15:00.000000",
+                summary=value,
+                description=f"With {value}",
+                colour="Teal",
+            )
+        ]
+    )
     [ev] = cal.walk("VEVENT")
     assert str(ev["SUMMARY"]) == unix_newlines(value)
     assert str(ev["DESCRIPTION"]) == unix_newlines(f"With {value}")
@@ -159,11 +185,22 @@ def test_events_survive_icalendar(value):
 
 @pytest.mark.parametrize("value", NASTY)
 def test_todos_survive_icalendar(value):
-    cal = calendar([
-        vformat.vtodo(uid="t1", stamp=STAMP, summary=value, description=value, priority=1, due=date(2025, 2, 3),
-                      category="Phone Call", completed=START, done=True),
-        vformat.vtodo(uid="t2", stamp=STAMP, summary="open one", priority=5, due="2025-02-04"),
-    ])
+    cal = calendar(
+        [
+            vformat.vtodo(
+                uid="t1",
+                stamp=STAMP,
+                summary=value,
+                description=value,
+                priority=1,
+                due=date(2025, 2, 3),
+                category="Phone Call",
+                completed=START,
+                done=True,
+            ),
+            vformat.vtodo(uid="t2", stamp=STAMP, summary="open one", priority=5, due="2025-02-04"),
+        ]
+    )
     done, open_ = cal.walk("VTODO")
     assert str(done["SUMMARY"]) == unix_newlines(value)
     assert str(done["DESCRIPTION"]) == unix_newlines(value)

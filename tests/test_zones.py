@@ -85,10 +85,17 @@ def test_a_known_zone_is_used(monkeypatch):
     assert zones.zone_for("America/New_York") == NEW_YORK
 
 
-@pytest.mark.parametrize(("typed", "stored"), [
-    ("America/New_York", "America/New_York"), ("america/new_york", "America/New_York"),
-    ("  America/New York ", "America/New_York"), ("UTC", "UTC"), ("", ""), ("machine", ""),
-])
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("America/New_York", "America/New_York"),
+        ("america/new_york", "America/New_York"),
+        ("  America/New York ", "America/New_York"),
+        ("UTC", "UTC"),
+        ("", ""),
+        ("machine", ""),
+    ],
+)
 def test_a_typed_zone_is_checked_and_written_as_its_iana_name(typed, stored):
     assert zones.checked(typed) == stored
 
@@ -165,8 +172,9 @@ def test_cli_shows_sets_and_refuses_a_zone(fresh_demo, monkeypatch, capsys):
     typed_password()
     assert cli.main([*base, "--set", "Mars/Olympus_Mons"]) == 1
     err = capsys.readouterr().err
-    assert err.splitlines() == ["crm-tui: unknown time zone 'Mars/Olympus_Mons'; type an IANA name such as "
-                                "America/New_York"]
+    assert err.splitlines() == [
+        "crm-tui: unknown time zone 'Mars/Olympus_Mons'; type an IANA name such as America/New_York"
+    ]
     typed_password()
     assert cli.main(base) == 0
     assert capsys.readouterr().out == "Times are shown in America/New_York (EST).\n"
@@ -178,12 +186,16 @@ def test_cli_shows_sets_and_refuses_a_zone(fresh_demo, monkeypatch, capsys):
 LATE_EVENING = "2026-12-04T03:30:00+00:00"
 
 
-@pytest.mark.parametrize(("member_zone", "day", "named"), [
-    ("America/New_York", "2026-12-03", "America/New_York"),
-    ("", "2026-12-04", "UTC"),  # the machine's zone
-])
-def test_export_file_names_and_readme_date_are_in_the_members_zone(fresh_demo, monkeypatch, tmp_path,
-                                                                   member_zone, day, named):
+@pytest.mark.parametrize(
+    ("member_zone", "day", "named"),
+    [
+        ("America/New_York", "2026-12-03", "America/New_York"),
+        ("", "2026-12-04", "UTC"),  # the machine's zone
+    ],
+)
+def test_export_file_names_and_readme_date_are_in_the_members_zone(
+    fresh_demo, monkeypatch, tmp_path, member_zone, day, named
+):
     from crm_tui.services import auth, export, profile
 
     monkeypatch.setenv("TZ", "UTC")
@@ -213,7 +225,8 @@ def test_the_receipt_is_in_the_owners_zone_and_names_it(fresh_demo, monkeypatch,
     receipt = closing.close_account(fresh_demo, who, "Acme Realty", PASSWORDS[OWNER])
     assert receipt.time_zone == "America/New_York"
     assert "“Acme Realty” was closed and its data permanently deleted on Thu 3 Dec 2026 22:30 EST." in " ".join(
-        receipt_text(receipt).split())
+        receipt_text(receipt).split()
+    )
     assert zones.day_text(receipt.restore_until) == "4 March 2027 (UTC)"  # the window is reckoned in UTC
 
 

@@ -55,8 +55,9 @@ def _read_password(args) -> str:
         elif _stdin_is_terminal():
             line = getpass.getpass(f"Password for {getattr(args, 'email', '')}: ")
         else:
-            raise Refused("this step needs the password: type it at a terminal, or pass --password-stdin "
-                          "and pipe it in")
+            raise Refused(
+                "this step needs the password: type it at a terminal, or pass --password-stdin and pipe it in"
+            )
         line.encode("utf-8")  # bytes that are no UTF-8 may arrive as lone surrogates
     except (UnicodeDecodeError, UnicodeEncodeError):
         raise Refused("the password on standard input is not valid text (UTF-8)") from None
@@ -168,8 +169,7 @@ def _authenticate(args, engine, who) -> None:
                     args._touch = (engine, checked.session_id)
                 return
         if not _stdin_is_terminal():
-            raise Refused(f"{problem}: run 'crm-tui login --email {clean(who.email)}' first, "
-                          "or pass --password-stdin")
+            raise Refused(f"{problem}: run 'crm-tui login --email {clean(who.email)}' first, or pass --password-stdin")
     auth.reauthenticate(engine, who.member_id, _read_password(args))
 
 
@@ -214,8 +214,10 @@ def _say(text: str, *, multiline: bool = False) -> None:
 
 def _moved(result) -> str:
     """What removing a member (or leaving) did with their records, counted in words."""
-    return (f"{plural(result.contacts_moved, 'contact')} and {plural(result.todos_moved, 'to-do')} "
-            f"moved to {result.owner_name}; {plural(result.appointments_deleted, 'appointment')} deleted.")
+    return (
+        f"{plural(result.contacts_moved, 'contact')} and {plural(result.todos_moved, 'to-do')} "
+        f"moved to {result.owner_name}; {plural(result.appointments_deleted, 'appointment')} deleted."
+    )
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -291,14 +293,19 @@ def cmd_account_close(args) -> int:
     _say(closing.receipt_text(receipt), multiline=True)
     if args.reason:
         try:
-            survey.submit(engine, args.reason, args.comment or "", plan_code=receipt.plan_code,
-                          tenure_months=receipt.tenure_months, team_size=receipt.team_size)
+            survey.submit(
+                engine,
+                args.reason,
+                args.comment or "",
+                plan_code=receipt.plan_code,
+                tenure_months=receipt.tenure_months,
+                team_size=receipt.team_size,
+            )
         except Exception as exc:  # the close stands: report the optional survey, still exit 0
             if os.environ.get("CRM_TUI_DEBUG"):
                 raise
             message = _refusal(exc) or _unexpected(exc)
-            print(f"crm-tui: the account is closed; your survey answer was not saved ({message})",
-                  file=sys.stderr)
+            print(f"crm-tui: the account is closed; your survey answer was not saved ({message})", file=sys.stderr)
         else:
             print("Thank you for telling us why you left.")
     return EXIT_OK
@@ -326,11 +333,14 @@ def cmd_account_import(args) -> int:
 
         if getpass.getpass("Again: ") != password:
             raise Refused("the two passwords differ; nothing was imported")
-    result = importer.import_account(_engine(args), args.archive, email=args.email, account_name=args.name,
-                                     password=password)
+    result = importer.import_account(
+        _engine(args), args.archive, email=args.email, account_name=args.name, password=password
+    )
     total = sum(result.counts.values())
-    _say(f"Imported {result.account_name} (account {result.account_id}): {total:,} rows. "
-         f"Its owner is {result.owner_email}.")
+    _say(
+        f"Imported {result.account_name} (account {result.account_id}): {total:,} rows. "
+        f"Its owner is {result.owner_email}."
+    )
     for kind, n in result.counts.items():
         print(f"  {n:>9,}  {archive_label(kind)}")
     if result.members:
@@ -378,8 +388,7 @@ def cmd_contacts_export(args) -> int:
     with _out_dir(args) as out:
         result = export.export_contacts(engine, who, ids, args.format, out_dir=out)
     print(f"{result.path}")
-    print(f"{plural(result.counts['contacts'], 'contact')}  size {plural(result.size, 'byte')}  "
-          f"sha256 {result.sha256}")
+    print(f"{plural(result.counts['contacts'], 'contact')}  size {plural(result.size, 'byte')}  sha256 {result.sha256}")
     return EXIT_OK
 
 
@@ -434,9 +443,11 @@ def cmd_login(args) -> int:
     except BaseException:
         sessions.end(engine, token)
         raise
-    _say(f"Signed in as {who.email} ({who.role}, {who.account_name}). Commands run as you without "
-         "the password until 12 hours pass unused or 'crm-tui logout'; closing, exporting, transferring, "
-         "leaving and cancelling Messages still ask for it.")
+    _say(
+        f"Signed in as {who.email} ({who.role}, {who.account_name}). Commands run as you without "
+        "the password until 12 hours pass unused or 'crm-tui logout'; closing, exporting, transferring, "
+        "leaving and cancelling Messages still ask for it."
+    )
     _say(f"The session is kept in {path}.")
     return EXIT_OK
 
@@ -454,8 +465,7 @@ def cmd_logout(args) -> int:
     from crm_tui.services import sessions
 
     key = _database_key(args)
-    saved = [e for e in session_file.saved(key) if args.email is None or
-             e.lower() == args.email.strip().lower()]
+    saved = [e for e in session_file.saved(key) if args.email is None or e.lower() == args.email.strip().lower()]
     if not saved:
         who = f" as {args.email.strip()}" if args.email else ""
         raise Refused(f"not signed in{who} on this database")
@@ -473,9 +483,11 @@ def cmd_team_list(args) -> int:
     from crm_tui.services import team
 
     for m in team.list_members(_engine(args), _who(args)):
-        _say(f"{m.id:>5}  {m.name:24} {m.email:32} {m.role:13} "
-             f"{plural(m.contacts, 'contact')}, {plural(m.todos, 'to-do')}, "
-             f"{plural(m.appointments, 'appointment')}")
+        _say(
+            f"{m.id:>5}  {m.name:24} {m.email:32} {m.role:13} "
+            f"{plural(m.contacts, 'contact')}, {plural(m.todos, 'to-do')}, "
+            f"{plural(m.appointments, 'appointment')}"
+        )
     return EXIT_OK
 
 
@@ -520,8 +532,10 @@ def cmd_messages_show(args) -> int:
     from crm_tui.services import billing, messages
 
     st = messages.settings(_engine(args), _who(args))
-    _say(f"status {st.status}  number {st.phone_number or '-'}  fee {billing.money(st.monthly_fee_cents)}/month  "
-          f"sent {st.sent}  received {st.received}")
+    _say(
+        f"status {st.status}  number {st.phone_number or '-'}  fee {billing.money(st.monthly_fee_cents)}/month  "
+        f"sent {st.sent}  received {st.received}"
+    )
     return EXIT_OK
 
 
@@ -529,8 +543,10 @@ def cmd_messages_cancel(args) -> int:
     from crm_tui.services import billing, messages
 
     result = messages.cancel(_engine(args), _who(args, destructive=True), _read_password(args))
-    print(f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted, "
-          f"{billing.money(result.fee_removed_cents)}/month removed from billing.")
+    print(
+        f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted, "
+        f"{billing.money(result.fee_removed_cents)}/month removed from billing."
+    )
     print(result.twilio_note)
     return EXIT_OK
 
@@ -541,8 +557,10 @@ def cmd_billing_show(args) -> int:
     b = billing.summary(_engine(args), _who(args))
     m = billing.money
     _say(f"{b.account_name}: {b.plan_name} plan {m(b.plan_price_cents)}/month")
-    print(f"  seats: {b.seats} x {m(b.seat_price_cents)}   Messages: "
-          f"{m(b.messages_fee_cents) if b.messages_active else 'not active'}")
+    print(
+        f"  seats: {b.seats} x {m(b.seat_price_cents)}   Messages: "
+        f"{m(b.messages_fee_cents) if b.messages_active else 'not active'}"
+    )
     _say(f"  monthly total {m(b.monthly_total_cents)}, next billing {b.next_billing:%d %b %Y}, card {b.card}")
     return EXIT_OK
 
@@ -566,9 +584,11 @@ def cmd_admin_closed(args) -> int:
         print("No closed accounts.")
     for r in rows:
         total = sum(r.counts.values())
-        print(f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M} UTC  restore until "
-              f"{r.restore_until:%Y-%m-%d} UTC  {r.state:9} {'restorable' if r.restorable else '-':10} "
-              f"{plural(total, 'row')}")
+        print(
+            f"account {r.account_id:>5}  closed {r.closed_at:%Y-%m-%d %H:%M} UTC  restore until "
+            f"{r.restore_until:%Y-%m-%d} UTC  {r.state:9} {'restorable' if r.restorable else '-':10} "
+            f"{plural(total, 'row')}"
+        )
     return EXIT_OK
 
 
@@ -578,8 +598,10 @@ def cmd_admin_restore(args) -> int:
     result = closing.restore(_engine(args), args.email, actor=audit.operator())
     total = sum(result.counts.values())
     members = result.counts.get("team_members", 0)
-    _say(f"Restored {result.account_name} (account {result.account_id}): {plural(total, 'row')}, "
-         f"{plural(members, 'team member')}. {'They' if members != 1 else 'The owner'} can sign in again.")
+    _say(
+        f"Restored {result.account_name} (account {result.account_id}): {plural(total, 'row')}, "
+        f"{plural(members, 'team member')}. {'They' if members != 1 else 'The owner'} can sign in again."
+    )
     return EXIT_OK
 
 
@@ -587,8 +609,10 @@ def cmd_admin_purge(args) -> int:
     from crm_tui.services import audit, closing
 
     report = closing.purge(_engine(args), actor=audit.operator())
-    print(f"Purged {plural(report.purged, 'closed account')} past their restore window; "
-          f"{plural(report.files_removed, 'backup file')} destroyed.")
+    print(
+        f"Purged {plural(report.purged, 'closed account')} past their restore window; "
+        f"{plural(report.files_removed, 'backup file')} destroyed."
+    )
     for warning in report.warnings:  # the purge stands (its keys are gone): exit 0
         print(f"crm-tui: warning: {warning}", file=sys.stderr)
     return EXIT_OK
@@ -644,11 +668,19 @@ def cmd_admin_audit(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--database-url", metavar="URL", default=argparse.SUPPRESS,
-                        help="any SQLAlchemy URL (default: CRM_TUI_DATABASE_URL, else the embedded SQLite file)")
-    common.add_argument("--create", action="store_true", default=argparse.SUPPRESS,
-                        help="make the SQLite database the URL names if it is not there (only the default "
-                             "one, and demo's, are made without it)")
+    common.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="any SQLAlchemy URL (default: CRM_TUI_DATABASE_URL, else the embedded SQLite file)",
+    )
+    common.add_argument(
+        "--create",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="make the SQLite database the URL names if it is not there (only the default "
+        "one, and demo's, are made without it)",
+    )
 
     p = _Parser(prog="crm-tui", description="A keyboard-first terminal CRM.", parents=[common])
     p.add_argument("--version", action="version", version=f"crm-tui {__version__}")
@@ -662,21 +694,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     def needs_email(sp, help="the acting user's email"):
         sp.add_argument("--email", required=True, metavar="E", help=help)
-        sp.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input (without it: a 'crm-tui login' session, "
-                             "else asked without echo at a terminal)")
+        sp.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from standard input (without it: a 'crm-tui login' session, "
+            "else asked without echo at a terminal)",
+        )
 
     def needs_password(sp):
         """A destructive step: the password is asked again whatever the session."""
         sp.set_defaults(destructive=True)
         for action in sp._actions:
             if action.dest == "password_stdin":
-                action.help = ("required: this step asks for the password whatever the session; read it from "
-                               "standard input (else it is asked without echo at a terminal)")
+                action.help = (
+                    "required: this step asks for the password whatever the session; read it from "
+                    "standard input (else it is asked without echo at a terminal)"
+                )
 
     add(sub, "paths", cmd_paths, "show where crm-tui keeps its files")
-    sp = add(sub, "login", cmd_login, "check your password once and act as you without it for 12 hours "
-             "(idle); destructive steps still ask for it")
+    sp = add(
+        sub,
+        "login",
+        cmd_login,
+        "check your password once and act as you without it for 12 hours (idle); destructive steps still ask for it",
+    )
     needs_email(sp, "your email")
     sp = add(sub, "logout", cmd_logout, "end your command-line session(s) on this database")
     sp.add_argument("--email", metavar="E", help="end only this user's session (default: every one here)")
@@ -686,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
 
     acc = sub.add_parser("account", help="the account of the user named by --email").add_subparsers(
-        dest="account_command", metavar="ACTION", parser_class=_Parser, required=True)
+        dest="account_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
     sp = add(acc, "impact", cmd_account_impact, "what closing the account would delete")
     needs_email(sp)
     sp.add_argument("--json", action="store_true")
@@ -702,32 +744,44 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", metavar="DIR", help="folder to write to (default: your downloads folder)")
     sp = add(acc, "time-zone", cmd_account_time_zone, "show or set the time zone your times are shown in")
     needs_email(sp)
-    sp.add_argument("--set", metavar="ZONE",
-                    help="an IANA name such as America/New_York; \"\" for the zone of the machine")
+    sp.add_argument(
+        "--set", metavar="ZONE", help='an IANA name such as America/New_York; "" for the zone of the machine'
+    )
 
-    sp = add(acc, "import", cmd_account_import,
-             "make a new account, owned by you, of an archive that 'account export' wrote")
+    sp = add(
+        acc, "import", cmd_account_import, "make a new account, owned by you, of an archive that 'account export' wrote"
+    )
     sp.add_argument("archive", metavar="ARCHIVE", help="the .zip file")
     needs_email(sp, "the new owner's email (yours; it must not belong to another account)")
     sp.add_argument("--name", required=True, metavar="NAME", help="the new account's name")
     needs_password(sp)
 
     ct = sub.add_parser("contacts", help="contacts").add_subparsers(
-        dest="contacts_command", metavar="ACTION", parser_class=_Parser, required=True)
-    sp = add(ct, "export", cmd_contacts_export,
-             "export chosen contacts (or all) as CSV, vCard, Google Contacts CSV or Outlook CSV")
+        dest="contacts_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    sp = add(
+        ct,
+        "export",
+        cmd_contacts_export,
+        "export chosen contacts (or all) as CSV, vCard, Google Contacts CSV or Outlook CSV",
+    )
     needs_email(sp)
     needs_password(sp)
     which = sp.add_mutually_exclusive_group(required=True)
     which.add_argument("--ids", metavar="1,2,3", help="the contacts' ids, separated by commas")
     which.add_argument("--all", action="store_true", help="every contact of the account")
-    sp.add_argument("--format", required=True, choices=["csv", "vcf", "google", "outlook"],
-                    help="csv: every field (crm-tui's own CSV); vcf: vCard 3.0; google: a Google Contacts "
-                         "CSV; outlook: an Outlook CSV")
+    sp.add_argument(
+        "--format",
+        required=True,
+        choices=["csv", "vcf", "google", "outlook"],
+        help="csv: every field (crm-tui's own CSV); vcf: vCard 3.0; google: a Google Contacts "
+        "CSV; outlook: an Outlook CSV",
+    )
     sp.add_argument("--out", metavar="DIR", help="folder to write to (default: your downloads folder)")
 
     tm = sub.add_parser("team", help="team members").add_subparsers(
-        dest="team_command", metavar="ACTION", parser_class=_Parser, required=True)
+        dest="team_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
     sp = add(tm, "list", cmd_team_list, "list the team")
     needs_email(sp)
     sp = add(tm, "add", cmd_team_add, "add a team member")
@@ -735,8 +789,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--member", required=True, metavar="EMAIL", help="the new member's email")
     sp.add_argument("--name", required=True)
     sp.add_argument("--role", required=True, choices=["administrator", "team-player"])
-    sp = add(tm, "remove", cmd_team_remove,
-             "remove a member: their contacts and to-dos move to the owner, their appointments are deleted")
+    sp = add(
+        tm,
+        "remove",
+        cmd_team_remove,
+        "remove a member: their contacts and to-dos move to the owner, their appointments are deleted",
+    )
     needs_email(sp)
     sp.add_argument("--member", required=True, metavar="EMAIL")
     sp = add(tm, "transfer", cmd_team_transfer, "make another member the owner")
@@ -748,7 +806,8 @@ def build_parser() -> argparse.ArgumentParser:
     needs_password(sp)
 
     ms = sub.add_parser("messages", help="the Messages (SMS) add-on").add_subparsers(
-        dest="messages_command", metavar="ACTION", parser_class=_Parser, required=True)
+        dest="messages_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
     sp = add(ms, "show", cmd_messages_show, "Messages settings")
     needs_email(sp)
     sp = add(ms, "cancel", cmd_messages_cancel, "permanently cancel Messages and delete the text history")
@@ -756,7 +815,8 @@ def build_parser() -> argparse.ArgumentParser:
     needs_password(sp)
 
     bl = sub.add_parser("billing", help="Billing & Plan").add_subparsers(
-        dest="billing_command", metavar="ACTION", parser_class=_Parser, required=True)
+        dest="billing_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
     sp = add(bl, "show", cmd_billing_show, "plan, seats, add-ons and the monthly total")
     needs_email(sp)
     sp = add(bl, "plan", cmd_billing_plan, "change the plan")
@@ -764,15 +824,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--plan", required=True, metavar="CODE")
 
     ad = sub.add_parser("admin", help="support tasks").add_subparsers(
-        dest="admin_command", metavar="ACTION", parser_class=_Parser, required=True)
+        dest="admin_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
     sp = add(ad, "closed", cmd_admin_closed, "list closed accounts and their restore windows")
     sp.add_argument("--json", action="store_true")
     sp = add(ad, "restore", cmd_admin_restore, "restore a closed account within its 3-month window")
     sp.add_argument("--email", required=True, metavar="E", help="the owner's email")
     add(ad, "purge", cmd_admin_purge, "destroy backups whose restore window has passed")
     sp = add(ad, "survey", cmd_admin_survey, "leaving-survey answers by reason")
-    sp.add_argument("--comments", action="store_true",
-                    help="print every comment with its reason (never an account or a date)")
+    sp.add_argument(
+        "--comments", action="store_true", help="print every comment with its reason (never an account or a date)"
+    )
     sp.add_argument("--json", action="store_true")
     add(ad, "audit", cmd_admin_audit, "verify the audit log's hash chain")
     return p

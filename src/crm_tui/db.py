@@ -199,8 +199,10 @@ def _check_schema_read_only(engine: Engine, path: Path | None) -> None:
     except SADatabaseError as exc:
         raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
     if rev != SCHEMA_REVISION:
-        raise DatabaseError(f"the database {path} is read-only and needs an upgrade (schema {rev or 'none'} "
-                            f"to {SCHEMA_REVISION}); open it once where it can be written")
+        raise DatabaseError(
+            f"the database {path} is read-only and needs an upgrade (schema {rev or 'none'} "
+            f"to {SCHEMA_REVISION}); open it once where it can be written"
+        )
 
 
 def alembic_config(engine: Engine):

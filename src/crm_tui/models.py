@@ -155,9 +155,7 @@ class Appointment(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     account_id: int = _account_fk()
     owner_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
-    contact_id: Optional[int] = Field(
-        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
-    )
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", ondelete="SET NULL", index=True)
     description: str = ""
     start: datetime
     end: datetime
@@ -173,9 +171,7 @@ class Todo(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     account_id: int = _account_fk()
     assignee_id: int = Field(foreign_key="member.id", index=True)
-    contact_id: Optional[int] = Field(
-        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
-    )
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", ondelete="SET NULL", index=True)
     summary: str = ""
     details: str = Field(default="", sa_type=Text)
     priority: int = 3
@@ -220,9 +216,7 @@ class HistoryEntry(SQLModel, table=True):
     __table_args__ = AUTOINC
     id: Optional[int] = Field(default=None, primary_key=True)
     account_id: int = _account_fk()
-    contact_id: Optional[int] = Field(
-        default=None, foreign_key="contact.id", ondelete="CASCADE", index=True
-    )
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", ondelete="CASCADE", index=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     kind: str  # call | note | email
     at: datetime
@@ -246,9 +240,7 @@ class TextMessage(SQLModel, table=True):
     __table_args__ = AUTOINC
     id: Optional[int] = Field(default=None, primary_key=True)
     account_id: int = _account_fk()
-    contact_id: Optional[int] = Field(
-        default=None, foreign_key="contact.id", ondelete="CASCADE", index=True
-    )
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", ondelete="CASCADE", index=True)
     direction: str = "out"  # out | in
     phone: str = ""
     body: str = Field(default="", sa_type=Text)
@@ -368,4 +360,3 @@ ACCOUNT_TABLES = (
     TextMessage,
     Invoice,
 )
-

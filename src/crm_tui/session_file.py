@@ -86,8 +86,9 @@ def forget(database_url: str, email: str | None = None, path: Path | None = None
     gone: list[dict[str, str]] = []
     kept: list[dict[str, str]] = []
     for e in _entries(path):
-        mine = e["database"] == database_url and (email is None or _key(database_url, email) == _key(
-            e["database"], e["email"]))
+        mine = e["database"] == database_url and (
+            email is None or _key(database_url, email) == _key(e["database"], e["email"])
+        )
         (gone if mine else kept).append(e)
     if gone:
         _save(path, kept)

@@ -14,8 +14,7 @@ import re
 # invisible operators (U+2060-U+2064), deprecated format controls (U+206A-U+206F), the
 # Mongolian vowel separator (U+180E), the byte-order mark / zero-width no-break space
 # (U+FEFF) and interlinear annotation controls (U+FFF9-U+FFFB).
-INVISIBLE = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
-             "\ufeff\ufff9-\ufffb")
+INVISIBLE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
 _CONTROL = re.compile(f"[{INVISIBLE}]")
 _PICTURE = {**{c: chr(0x2400 + c) for c in range(0x20)}, 0x7F: "\u2421"}
 

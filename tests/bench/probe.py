@@ -20,18 +20,48 @@ import zipfile
 import zlib
 
 # account tables, children before parents, and their archive members
-TABLES = ("autoresponder_step", "autoresponder", "email_template", "appointment", "todo",
-          "history_entry", "text_message", "invoice", "messages_service", "contact", "member")
-INSERT_ORDER = ("member", "contact", "email_template", "autoresponder", "autoresponder_step",
-                "appointment", "todo", "history_entry", "messages_service", "text_message", "invoice")
+TABLES = (
+    "autoresponder_step",
+    "autoresponder",
+    "email_template",
+    "appointment",
+    "todo",
+    "history_entry",
+    "text_message",
+    "invoice",
+    "messages_service",
+    "contact",
+    "member",
+)
+INSERT_ORDER = (
+    "member",
+    "contact",
+    "email_template",
+    "autoresponder",
+    "autoresponder_step",
+    "appointment",
+    "todo",
+    "history_entry",
+    "messages_service",
+    "text_message",
+    "invoice",
+)
 # export: one CSV per archive member; the view members (vcf, ics, html, summary) hold the
 # rows of these tables again
 EXPORT_MEMBERS = {
-    "team.csv": "member", "contacts.csv": "contact", "email_templates.csv": "email_template",
-    "autoresponders.csv": "autoresponder_step", "appointments.csv": "appointment",
-    "todos.csv": "todo", "history.csv": "history_entry", "messages.csv": "text_message",
-    "invoices.csv": "invoice", "contacts.vcf.csv": "contact", "appointments.ics.csv": "appointment",
-    "todos.ics.csv": "todo", "email_templates.html.csv": "email_template",
+    "team.csv": "member",
+    "contacts.csv": "contact",
+    "email_templates.csv": "email_template",
+    "autoresponders.csv": "autoresponder_step",
+    "appointments.csv": "appointment",
+    "todos.csv": "todo",
+    "history.csv": "history_entry",
+    "messages.csv": "text_message",
+    "invoices.csv": "invoice",
+    "contacts.vcf.csv": "contact",
+    "appointments.ics.csv": "appointment",
+    "todos.ics.csv": "todo",
+    "email_templates.html.csv": "email_template",
 }
 
 
@@ -236,8 +266,12 @@ def _contacts_key() -> str:
 
 
 OPS = {
-    "floor-close": floor_close, "floor-export": floor_export, "floor-restore": floor_restore,
-    "app-close": app_close, "app-export": app_export, "app-restore": app_restore,
+    "floor-close": floor_close,
+    "floor-export": floor_export,
+    "floor-restore": floor_restore,
+    "app-close": app_close,
+    "app-export": app_export,
+    "app-restore": app_restore,
     "app-first-page": app_first_page,
 }
 

@@ -28,8 +28,7 @@ def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 120.0) -> 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=full_env,
-                            start_new_session=True)
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=full_env, start_new_session=True)
     deadline = start + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -50,8 +49,7 @@ def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 120.0) -> 
 
 def run_plain(argv: list[str], env: dict[str, str], timeout: float = 3600.0) -> tuple[str, int, int]:
     """Run ``argv`` without a terminal; returns (stdout, exit code, peak RSS in KiB)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **env}, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env}, text=True)
     out, err = proc.communicate(timeout=timeout)
     _pid, _status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
     if proc.returncode != 0:

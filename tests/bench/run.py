@@ -68,8 +68,9 @@ def default_cache() -> Path:
 def probe(op: str, *args, env: dict[str, str]) -> dict:
     import subprocess
 
-    proc = subprocess.run([PY, "-m", "tests.bench.probe", op, *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, **env})
+    proc = subprocess.run(
+        [PY, "-m", "tests.bench.probe", op, *map(str, args)], capture_output=True, text=True, env={**os.environ, **env}
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"probe {op} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -78,8 +79,11 @@ def probe(op: str, *args, env: dict[str, str]) -> dict:
 class Bench:
     def __init__(self, sizes: dict, runs: int, cache: Path, work: Path) -> None:
         self.sizes, self.runs, self.cache, self.work = sizes, runs, cache, work
-        self.env = {"XDG_DATA_HOME": str(work / "data"), "CRM_TUI_BACKUP_DIR": str(work / "backups"),
-                    "XDG_DOWNLOAD_DIR": str(work / "downloads")}
+        self.env = {
+            "XDG_DATA_HOME": str(work / "data"),
+            "CRM_TUI_BACKUP_DIR": str(work / "backups"),
+            "XDG_DOWNLOAD_DIR": str(work / "downloads"),
+        }
         os.environ.update(self.env)  # the builder opens databases with the app's engine too
         kw = {"others": sizes["others"], "other_contacts": sizes["other_contacts"]}
         t = time.perf_counter()
@@ -100,8 +104,7 @@ class Bench:
     # --- figures -----------------------------------------------------------------------
 
     def start_signin(self) -> Figure:
-        f = Figure("start → sign-in screen painted", "minimal Textual app (Header, Static, Footer)",
-                   "≤ 1.25×", 1.25)
+        f = Figure("start → sign-in screen painted", "minimal Textual app (Header, Static, Footer)", "≤ 1.25×", 1.25)
         env = {"CRM_TUI_DATABASE_URL": f"sqlite:///{self.db['typical'].path}"}
         for _ in range(self.runs):
             f.base.append(self._pty([PY, "-m", "tests.bench.minimal"], {}))
@@ -110,8 +113,12 @@ class Bench:
 
     def start_dashboard(self) -> Figure:
         b = self.db["stress"]
-        f = Figure("start → signed-in dashboard with counts (stress account)",
-                   "minimal Textual app + import sqlmodel", "≤ 1.5×", 1.5)
+        f = Figure(
+            "start → signed-in dashboard with counts (stress account)",
+            "minimal Textual app + import sqlmodel",
+            "≤ 1.5×",
+            1.5,
+        )
         env = {"CRM_TUI_DATABASE_URL": f"sqlite:///{b.path}"}
         argv = [PY, "-m", "tests.bench.app", "dashboard", b.owner_email, data.PASSWORD]
         for _ in range(self.runs):
@@ -128,8 +135,7 @@ class Bench:
         return wall
 
     def first_page(self) -> Figure:
-        f = Figure("Contacts key → first page painted, stress account", "the same, typical account",
-                   "≤ 1.5×", 1.5)
+        f = Figure("Contacts key → first page painted, stress account", "the same, typical account", "≤ 1.5×", 1.5)
         for _ in range(self.runs):
             r = probe("app-first-page", *self.app_args(self.fresh(self.db["typical"])), env=self.env)
             f.base.append(r["seconds"])
@@ -141,18 +147,25 @@ class Bench:
 
     def close_heavy(self) -> Figure:
         b = self.db["heavy"]
-        f = Figure("close the account (backup + delete + checkpoint), heavy",
-                   "sqlite3: rows → CSV → zlib(1) → file, cascade delete, one transaction", "≤ 1.5×", 1.5)
+        f = Figure(
+            "close the account (backup + delete + checkpoint), heavy",
+            "sqlite3: rows → CSV → zlib(1) → file, cascade delete, one transaction",
+            "≤ 1.5×",
+            1.5,
+        )
         for _ in range(self.runs):
             c = self.fresh(b)
-            f.base.append(probe("floor-close", c.path, c.account_id, self.work / "out" / "floor.z", env=self.env)["seconds"])
+            f.base.append(
+                probe("floor-close", c.path, c.account_id, self.work / "out" / "floor.z", env=self.env)["seconds"]
+            )
             c = self.fresh(b)
             f.app.append(probe("app-close", *self.app_args(c), c.account_name, env=self.env)["seconds"])
         return f
 
     def close_typical(self) -> Figure:
-        f = Figure("close a typical account in the full database", "the same account alone in its database",
-                   "≤ 1.2×", 1.2)
+        f = Figure(
+            "close a typical account in the full database", "the same account alone in its database", "≤ 1.2×", 1.2
+        )
         for _ in range(self.runs):
             c = self.fresh(self.alone)
             f.base.append(probe("app-close", *self.app_args(c), c.account_name, env=self.env)["seconds"])
@@ -162,11 +175,14 @@ class Bench:
 
     def export_heavy(self) -> Figure:
         b = self.db["heavy"]
-        f = Figure("export the archive, heavy", "sqlite3 cursor → csv.writer → zip(1), one CSV per member",
-                   "≤ 1.5×", 1.5)
+        f = Figure(
+            "export the archive, heavy", "sqlite3 cursor → csv.writer → zip(1), one CSV per member", "≤ 1.5×", 1.5
+        )
         for _ in range(self.runs):
             c = self.fresh(b)
-            f.base.append(probe("floor-export", c.path, c.account_id, self.work / "out" / "floor.zip", env=self.env)["seconds"])
+            f.base.append(
+                probe("floor-export", c.path, c.account_id, self.work / "out" / "floor.zip", env=self.env)["seconds"]
+            )
             c = self.fresh(b)
             f.app.append(probe("app-export", *self.app_args(c), self.work / "out", env=self.env)["seconds"])
         return f
@@ -184,8 +200,7 @@ class Bench:
     def close_scaling(self) -> Figure:
         """Each stress close is paired with a heavy close run just before it, so both sides of
         the ratio are timed under the same load (the heavy figure above ran minutes earlier)."""
-        f = Figure("close time, stress / heavy (5× the rows)", "close, heavy, run alternately with it",
-                   "≤ 5.5", 5.5)
+        f = Figure("close time, stress / heavy (5× the rows)", "close, heavy, run alternately with it", "≤ 5.5", 5.5)
         for _ in range(self.runs):
             c = self.fresh(self.db["heavy"])
             f.base.append(probe("app-close", *self.app_args(c), c.account_name, env=self.env)["seconds"])
@@ -199,13 +214,23 @@ class Bench:
         b = self.db["stress"]
         for _ in range(self.runs):
             c = self.fresh(b)
-            self.memory["export"].append(probe("app-export", *self.app_args(c), self.work / "out", env=self.env)["maxrss_kib"])
-        f = Figure("peak memory closing / exporting, stress", "the app's idle memory (dashboard, stress)",
-                   "≤ idle + 64 MiB", 64.0, unit="MiB", kind="delta")
+            self.memory["export"].append(
+                probe("app-export", *self.app_args(c), self.work / "out", env=self.env)["maxrss_kib"]
+            )
+        f = Figure(
+            "peak memory closing / exporting, stress",
+            "the app's idle memory (dashboard, stress)",
+            "≤ idle + 64 MiB",
+            64.0,
+            unit="MiB",
+            kind="delta",
+        )
         f.base = [k / 1024 for k in self.memory["idle"]]
         f.app = [max(a, b) / 1024 for a, b in zip(self.memory["close"], self.memory["export"], strict=False)]
-        f.note = (f"close peak {statistics.median(self.memory['close']) / 1024:.0f} MiB, "
-                  f"export peak {statistics.median(self.memory['export']) / 1024:.0f} MiB")
+        f.note = (
+            f"close peak {statistics.median(self.memory['close']) / 1024:.0f} MiB, "
+            f"export peak {statistics.median(self.memory['export']) / 1024:.0f} MiB"
+        )
         return f
 
 
@@ -227,9 +252,11 @@ def table(figures: list[Figure]) -> str:
         value = f"+{f.value:.0f} MiB" if f.kind == "delta" else f"{f.value:.2f}×"
         if f.name.startswith("close time, stress"):
             value = f"{f.value:.2f}"
-        lines.append(f"| {f.name} | {fmt(f.app_median, f.unit)} | {fmt(f.base_median, f.unit)} "
-                     f"(_{f.floor}_) | {value} | {f.target} | {'yes' if f.met else '**no**'} "
-                     f"| {spread(f.app, f.unit)} / {spread(f.base, f.unit)} |")
+        lines.append(
+            f"| {f.name} | {fmt(f.app_median, f.unit)} | {fmt(f.base_median, f.unit)} "
+            f"(_{f.floor}_) | {value} | {f.target} | {'yes' if f.met else '**no**'} "
+            f"| {spread(f.app, f.unit)} / {spread(f.base, f.unit)} |"
+        )
     notes = [f"- {f.name}: {f.note}" for f in figures if f.note]
     return "\n".join(lines + ([""] + notes if notes else []))
 
@@ -249,8 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"building / reusing databases in {args.cache} …", file=sys.stderr)
         bench = Bench(sizes, runs, args.cache, work)
-        order = ["start_signin", "start_dashboard", "first_page", "close_heavy", "close_typical",
-                 "export_heavy", "restore_heavy", "close_scaling", "peak_memory"]
+        order = [
+            "start_signin",
+            "start_dashboard",
+            "first_page",
+            "close_heavy",
+            "close_typical",
+            "export_heavy",
+            "restore_heavy",
+            "close_scaling",
+            "peak_memory",
+        ]
         wanted = set(args.only.split(",")) if args.only else set(order)
         figures: list[Figure] = []
         for name in order:
@@ -261,21 +297,42 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             fig = getattr(bench, name)()
             figures.append(fig)
-            print(f"  {fig.name}: {fmt(fig.app_median, fig.unit)} vs {fmt(fig.base_median, fig.unit)} "
-                  f"({time.perf_counter() - t:.0f} s)", file=sys.stderr)
-        header = (f"crm-tui benchmark — {'quick' if args.quick else 'full'}: accounts of "
-                  f"{sizes['typical']:,} / {sizes['heavy']:,} / {sizes['stress']:,} contacts beside "
-                  f"{sizes['others']} × {sizes['other_contacts']:,}; median of {runs} runs; "
-                  f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs")
+            print(
+                f"  {fig.name}: {fmt(fig.app_median, fig.unit)} vs {fmt(fig.base_median, fig.unit)} "
+                f"({time.perf_counter() - t:.0f} s)",
+                file=sys.stderr,
+            )
+        header = (
+            f"crm-tui benchmark — {'quick' if args.quick else 'full'}: accounts of "
+            f"{sizes['typical']:,} / {sizes['heavy']:,} / {sizes['stress']:,} contacts beside "
+            f"{sizes['others']} × {sizes['other_contacts']:,}; median of {runs} runs; "
+            f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
+        )
         print(header)
         print()
         print(table(figures))
         out_json.parent.mkdir(parents=True, exist_ok=True)
-        out_json.write_text(json.dumps({
-            "header": header, "sizes": sizes, "runs": runs, "build_seconds": bench.build_seconds,
-            "figures": [{**asdict(f), "app_median": f.app_median, "floor_median": f.base_median,
-                         "value": f.value, "met": f.met} for f in figures],
-        }, indent=1))
+        out_json.write_text(
+            json.dumps(
+                {
+                    "header": header,
+                    "sizes": sizes,
+                    "runs": runs,
+                    "build_seconds": bench.build_seconds,
+                    "figures": [
+                        {
+                            **asdict(f),
+                            "app_median": f.app_median,
+                            "floor_median": f.base_median,
+                            "value": f.value,
+                            "met": f.met,
+                        }
+                        for f in figures
+                    ],
+                },
+                indent=1,
+            )
+        )
         print(f"\nresults: {out_json}", file=sys.stderr)
         return 0 if all(f.met for f in figures) else 1
     finally:

@@ -9,8 +9,12 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("reliability")
-    group.addoption("--crash-trials", type=int, default=None,
-                    help="SIGKILLs per operation in the crash harness (default: CRASH_TRIALS or 100)")
+    group.addoption(
+        "--crash-trials",
+        type=int,
+        default=None,
+        help="SIGKILLs per operation in the crash harness (default: CRASH_TRIALS or 100)",
+    )
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ the outside that
 The child is forked from this (already warmed-up) process, so a trial costs the operation
 and the checks, not an interpreter start. Delays are drawn from the operation's measured
 duration: half uniformly over the whole run (and a bit past it), half over the span of its
-write transactions (first BEGIN to last commit), so kills land before, inside and after the commit. The child reports when it
-begins and commits write transactions through a pipe, and every kill is counted by where it
-landed.
+write transactions (first BEGIN to last commit), so kills land before, inside and after the
+commit. The child reports when it begins and commits write transactions through a pipe, and
+every kill is counted by where it landed.
 
     python -m tests.reliability.crash --trials 100            # every operation
     python -m tests.reliability.crash --trials 1000 --ops close,purge
@@ -303,8 +303,7 @@ def _backup_state(place: h.Place) -> tuple[set[str], set[str], set[str]]:
     finished = {n for n in on_disk if n.endswith(".crmbak")}
     conn = h.connect(place.db)
     try:
-        keyed = {r[0] for r in conn.execute(
-            "SELECT b.file_name FROM backup b JOIN backup_key k ON k.backup_id = b.id")}
+        keyed = {r[0] for r in conn.execute("SELECT b.file_name FROM backup b JOIN backup_key k ON k.backup_id = b.id")}
     finally:
         conn.close()
     return on_disk, finished, keyed
@@ -364,8 +363,10 @@ def check_trial(op: Operation, place: h.Place, ref: Reference) -> tuple[str, boo
             if purged:
                 problems.append("a purged account was restored")
             elif h.dump_account(place.db, h.ACME_ID) != ref.acme:
-                problems.append("restored account differs from the original: "
-                                f"{h.diff_tables(h.dump_account(place.db, h.ACME_ID), ref.acme)}")
+                problems.append(
+                    "restored account differs from the original: "
+                    f"{h.diff_tables(h.dump_account(place.db, h.ACME_ID), ref.acme)}"
+                )
     elif closed and keyed:
         problems.append("the account is live but its backup still has a key")
     if op.name == "export":
@@ -446,8 +447,9 @@ def draw_delay(rng: random.Random, ref: Reference) -> float:
 # --- the driver ---------------------------------------------------------------------------
 
 
-def run_operation(op: Operation, bases: dict[str, h.Place], work: Path, trials: int, seed: int,
-                  acme: dict, log=None) -> tuple[Tally, Reference]:
+def run_operation(
+    op: Operation, bases: dict[str, h.Place], work: Path, trials: int, seed: int, acme: dict, log=None
+) -> tuple[Tally, Reference]:
     rng = random.Random(f"{seed}:{op.name}")
     base = bases[op.base]
     ref = reference(op, base, work, acme)
@@ -501,8 +503,7 @@ def _worker(job: tuple) -> tuple[str, Tally, float, float, tuple[float, float]]:
     return name, tally, time.monotonic() - started, ref.duration, ref.window
 
 
-def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: int = 3,
-        log=None) -> dict[str, Tally]:
+def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: int = 3, log=None) -> dict[str, Tally]:
     """Run every operation's trials; up to ``jobs`` operations at once (each in a forked
     worker: a trial mostly waits for its kill and for fsync, so this helps even on 2 cores)."""
     saved = dict(os.environ)
@@ -523,8 +524,10 @@ def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: in
             results = {}
             for name, tally, seconds, duration, window in done:
                 if log:
-                    log(f"{name}: {trials} trials in {seconds:.1f}s (operation {duration * 1000:.0f} ms, "
-                        f"write transactions {window[0] * 1000:.0f}-{window[1] * 1000:.0f} ms)")
+                    log(
+                        f"{name}: {trials} trials in {seconds:.1f}s (operation {duration * 1000:.0f} ms, "
+                        f"write transactions {window[0] * 1000:.0f}-{window[1] * 1000:.0f} ms)"
+                    )
                 results[name] = tally
             return results
     finally:
@@ -535,20 +538,25 @@ def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: in
 
 
 def format_report(results: dict[str, Tally]) -> str:
-    lines = [f"{'operation':16} {'trials':>6} {'before':>7} {'inside':>7} {'between':>8} {'after':>6}"
-             f"   {'unchanged':>9} {'done':>5} {'swept':>6} {'violations':>10}"]
+    lines = [
+        f"{'operation':16} {'trials':>6} {'before':>7} {'inside':>7} {'between':>8} {'after':>6}"
+        f"   {'unchanged':>9} {'done':>5} {'swept':>6} {'violations':>10}"
+    ]
     for name, t in results.items():
         p, o = t.phases, t.outcomes
-        lines.append(f"{name:16} {t.trials:>6} {p.get('before', 0):>7} {p.get('inside', 0):>7} "
-                     f"{p.get('between', 0):>8} {p.get('after', 0):>6}   {o.get('before', 0):>9} "
-                     f"{o.get('after', 0):>5} {t.swept:>6} {len(t.violations):>10}")
-    lines.append("kill landed: before/inside/between write transactions, or after the operation "
-                 "returned; outcome: database unchanged or exactly the finished state; swept: "
-                 "trials where the next run's sweep tidied a backup file")
+        lines.append(
+            f"{name:16} {t.trials:>6} {p.get('before', 0):>7} {p.get('inside', 0):>7} "
+            f"{p.get('between', 0):>8} {p.get('after', 0):>6}   {o.get('before', 0):>9} "
+            f"{o.get('after', 0):>5} {t.swept:>6} {len(t.violations):>10}"
+        )
+    lines.append(
+        "kill landed: before/inside/between write transactions, or after the operation "
+        "returned; outcome: database unchanged or exactly the finished state; swept: "
+        "trials where the next run's sweep tidied a backup file"
+    )
     for name, t in results.items():
         if t.partials:
-            lines.append(f"note {name}: {t.partials} trials left a hidden partial file (.*.part) in the "
-                         "export folder")
+            lines.append(f"note {name}: {t.partials} trials left a hidden partial file (.*.part) in the export folder")
         for v in t.violations[:10]:
             lines.append(f"VIOLATION {name}: {v}")
     return "\n".join(lines)

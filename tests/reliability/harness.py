@@ -94,7 +94,7 @@ def build_demo(place: Place, contacts: int = 40, seed: int = 7) -> None:
     engine = db.get_engine(place.url)
     demo.create(engine, contacts=contacts, seed=seed)
     with db.write_connection(engine) as conn:  # the database id that names the backup folder,
-        backups.database_folder(conn)          # as the first backup would record it
+        backups.database_folder(conn)  # as the first backup would record it
     backups.sweep(engine)
     db.checkpoint(engine)
     forget_engines()
@@ -119,8 +119,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def table_names(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
 
 
 # Columns whose value is random by design (file names, keys) or depends on it.
@@ -143,16 +147,29 @@ def dump(path: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-ACCOUNT_TABLES = ("member", "contact", "email_template", "autoresponder", "autoresponder_step",
-                  "appointment", "todo", "history_entry", "messages_service", "text_message", "invoice")
+ACCOUNT_TABLES = (
+    "member",
+    "contact",
+    "email_template",
+    "autoresponder",
+    "autoresponder_step",
+    "appointment",
+    "todo",
+    "history_entry",
+    "messages_service",
+    "text_message",
+    "invoice",
+)
 
 
 def dump_account(path: Path, account_id: int) -> dict[str, list[tuple]]:
     """Every row an account owns, and its account row, ordered by id."""
     conn = connect(path)
     try:
-        out = {t: [tuple(r) for r in conn.execute(
-            f'SELECT * FROM "{t}" WHERE account_id = ? ORDER BY id', (account_id,))] for t in ACCOUNT_TABLES}
+        out = {
+            t: [tuple(r) for r in conn.execute(f'SELECT * FROM "{t}" WHERE account_id = ? ORDER BY id', (account_id,))]
+            for t in ACCOUNT_TABLES
+        }
         out["account"] = [tuple(r) for r in conn.execute("SELECT * FROM account WHERE id = ?", (account_id,))]
         return out
     finally:

@@ -12,8 +12,19 @@ from . import harness as h
 PERSONAL = {
     "account": ("name", "slug"),
     "member": ("email", "name"),
-    "contact": ("first_name", "last_name", "company", "email", "email2", "phone1", "phone2", "phone3",
-                "phone4", "street", "notes"),
+    "contact": (
+        "first_name",
+        "last_name",
+        "company",
+        "email",
+        "email2",
+        "phone1",
+        "phone2",
+        "phone3",
+        "phone4",
+        "street",
+        "notes",
+    ),
     "email_template": ("name", "subject", "body"),
     "autoresponder": ("name",),
     "appointment": ("description",),
@@ -38,26 +49,61 @@ def add_markers(place: h.Place, account_id: int = h.ACME_ID) -> None:
     engine = db.get_engine(place.url)
     at = datetime(2026, 3, 1, tzinfo=timezone.utc)
     with db.write_session(engine) as s:
-        owner = s.execute(select(Member.id).where(Member.account_id == account_id,
-                                                  Member.role == "owner")).scalar_one()
-        c = Contact(account_id=account_id, owner_id=owner, first_name="Quillon", last_name="Marchbanks-Zephyr",
-                    email="quillon.zephyr@unique-mail.example", phone1="+1 (555) 010-7788",
-                    notes="Private note about Quillon: " + "vault-code-7Q9X " * 400, created_at=at)
+        owner = s.execute(select(Member.id).where(Member.account_id == account_id, Member.role == "owner")).scalar_one()
+        c = Contact(
+            account_id=account_id,
+            owner_id=owner,
+            first_name="Quillon",
+            last_name="Marchbanks-Zephyr",
+            email="quillon.zephyr@unique-mail.example",
+            phone1="+1 (555) 010-7788",
+            notes="Private note about Quillon: " + "vault-code-7Q9X " * 400,
+            created_at=at,
+        )
         s.add(c)
         s.flush()
-        s.add_all([
-            EmailTemplate(account_id=account_id, name="Zephyr welcome", subject="Welcome Quillon",
-                          body="<p>Secret template body ZXQ-4471</p>"),
-            TextMessage(account_id=account_id, contact_id=c.id, direction="out", phone="+1 (555) 010-7788",
-                        body="Texting Quillon about lockbox 8841", sent_at=at),
-            HistoryEntry(account_id=account_id, contact_id=c.id, member_id=owner, kind="note", at=at,
-                         summary="Quillon mentioned the Hollowbrook estate"),
-            Todo(account_id=account_id, assignee_id=owner, contact_id=c.id, summary="Call Quillon re Hollowbrook",
-                 details="Ask about the Tamsworth offer"),
-            Appointment(account_id=account_id, owner_id=owner, contact_id=c.id,
-                        description="Viewing Hollowbrook with Quillon", start=at + timedelta(days=19),
-                        end=at + timedelta(days=19, hours=1), colour="blue"),
-        ])
+        s.add_all(
+            [
+                EmailTemplate(
+                    account_id=account_id,
+                    name="Zephyr welcome",
+                    subject="Welcome Quillon",
+                    body="<p>Secret template body ZXQ-4471</p>",
+                ),
+                TextMessage(
+                    account_id=account_id,
+                    contact_id=c.id,
+                    direction="out",
+                    phone="+1 (555) 010-7788",
+                    body="Texting Quillon about lockbox 8841",
+                    sent_at=at,
+                ),
+                HistoryEntry(
+                    account_id=account_id,
+                    contact_id=c.id,
+                    member_id=owner,
+                    kind="note",
+                    at=at,
+                    summary="Quillon mentioned the Hollowbrook estate",
+                ),
+                Todo(
+                    account_id=account_id,
+                    assignee_id=owner,
+                    contact_id=c.id,
+                    summary="Call Quillon re Hollowbrook",
+                    details="Ask about the Tamsworth offer",
+                ),
+                Appointment(
+                    account_id=account_id,
+                    owner_id=owner,
+                    contact_id=c.id,
+                    description="Viewing Hollowbrook with Quillon",
+                    start=at + timedelta(days=19),
+                    end=at + timedelta(days=19, hours=1),
+                    colour="blue",
+                ),
+            ]
+        )
     db.checkpoint(engine)
 
 

@@ -32,20 +32,43 @@ BIRCH_OWNER = h.OTHER_OWNER
 #          password whatever the session)
 ACTIONS = {
     "account impact": (["account", "impact"], None, {"owner"}, False, False),
-    "account close": (["account", "close", "--confirm", ACME], ["account", "close", "--confirm", BIRCH],
-                      {"owner"}, True, True),
+    "account close": (
+        ["account", "close", "--confirm", ACME],
+        ["account", "close", "--confirm", BIRCH],
+        {"owner"},
+        True,
+        True,
+    ),
     "account export": (["account", "export", "--out", "{out}"], None, {"owner", "administrator"}, True, True),
-    "contacts export": (["contacts", "export", "--all", "--format", "vcf", "--out", "{out}"], None,
-                        {"owner", "administrator"}, True, True),
+    "contacts export": (
+        ["contacts", "export", "--all", "--format", "vcf", "--out", "{out}"],
+        None,
+        {"owner", "administrator"},
+        True,
+        True,
+    ),
     "team list": (["team", "list"], None, {"owner", "administrator", "team player"}, False, False),
-    "team add": (["team", "add", "--member", "new.person@acme-realty.example", "--name", "New Person",
-                  "--role", "team-player"],
-                 ["team", "add", "--member", BIRCH_OWNER, "--name", "Sam", "--role", "team-player"],
-                 {"owner", "administrator"}, True, False),
-    "team remove": (["team", "remove", "--member", "{peer}"], ["team", "remove", "--member", BIRCH_OWNER],
-                    {"owner", "administrator"}, True, False),
-    "team transfer": (["team", "transfer", "--to", "{peer}"], ["team", "transfer", "--to", BIRCH_OWNER],
-                      {"owner"}, True, True),
+    "team add": (
+        ["team", "add", "--member", "new.person@acme-realty.example", "--name", "New Person", "--role", "team-player"],
+        ["team", "add", "--member", BIRCH_OWNER, "--name", "Sam", "--role", "team-player"],
+        {"owner", "administrator"},
+        True,
+        False,
+    ),
+    "team remove": (
+        ["team", "remove", "--member", "{peer}"],
+        ["team", "remove", "--member", BIRCH_OWNER],
+        {"owner", "administrator"},
+        True,
+        False,
+    ),
+    "team transfer": (
+        ["team", "transfer", "--to", "{peer}"],
+        ["team", "transfer", "--to", BIRCH_OWNER],
+        {"owner"},
+        True,
+        True,
+    ),
     "team leave": (["team", "leave"], None, {"administrator", "team player"}, True, True),
     "messages show": (["messages", "show"], None, {"owner", "administrator"}, False, False),
     "messages cancel": (["messages", "cancel"], None, {"owner"}, True, True),
@@ -68,8 +91,7 @@ def _cases():
                     yield pytest.param(action, role, "other", auth, False, id=f"{action}-{role}-other-{auth}")
             # The owner of the other account, aimed at this one.
             if own and any(a in ("{peer}",) for a in own):
-                yield pytest.param(action, "other owner", "own", auth, False,
-                                   id=f"{action}-other-owner-on-acme-{auth}")
+                yield pytest.param(action, "other owner", "own", auth, False, id=f"{action}-other-owner-on-acme-{auth}")
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +114,12 @@ def run_cli(argv: list[str], password: str | None, capsys, monkeypatch) -> tuple
 
 
 def login(place: h.Place, email: str, capsys, monkeypatch) -> None:
-    code, _out, err = run_cli(["login", "--database-url", place.url, "--email", email, "--password-stdin"],
-                              h.PASSWORDS[email], capsys, monkeypatch)
+    code, _out, err = run_cli(
+        ["login", "--database-url", place.url, "--email", email, "--password-stdin"],
+        h.PASSWORDS[email],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     h.forget_engines()
 
@@ -154,8 +180,7 @@ def _session_cases():
 
 
 @pytest.mark.parametrize("action,role", list(_session_cases()))
-def test_a_session_of_one_member_never_acts_as_another(action, role, template, tmp_path, capsys,
-                                                       monkeypatch) -> None:
+def test_a_session_of_one_member_never_acts_as_another(action, role, template, tmp_path, capsys, monkeypatch) -> None:
     """The team player (and, for the player's own actions, the administrator) signed in with
     ``crm-tui login`` names a member who could do it: refused, nothing changes. With that
     member's own email but no password, a destructive step is refused as well."""
@@ -173,8 +198,9 @@ def test_a_session_of_one_member_never_acts_as_another(action, role, template, t
 
 
 @pytest.mark.parametrize("action", [a for a, spec in ACTIONS.items() if spec[4]])
-def test_a_session_does_not_stand_in_for_the_password_of_a_destructive_step(action, template, tmp_path, capsys,
-                                                                            monkeypatch) -> None:
+def test_a_session_does_not_stand_in_for_the_password_of_a_destructive_step(
+    action, template, tmp_path, capsys, monkeypatch
+) -> None:
     place = h.copy_place(template, h.Place(tmp_path / "db"))
     h.set_env(place.env())
     out_dir = tmp_path / "out"
@@ -195,10 +221,18 @@ def test_the_installed_script_refuses_in_one_line(template, tmp_path) -> None:
     argv = [str(script), "team", "remove", "--email", h.PLAYER, "--member", h.ADMIN]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1
-    assert proc.stderr == (f"crm-tui: not signed in as {h.PLAYER}: run 'crm-tui login --email {h.PLAYER}' "
-                           "first, or pass --password-stdin\n")
-    proc = subprocess.run([*argv, "--password-stdin"], input=h.PASSWORDS[h.PLAYER] + "\n", env=env,
-                          capture_output=True, text=True, timeout=60)
+    assert proc.stderr == (
+        f"crm-tui: not signed in as {h.PLAYER}: run 'crm-tui login --email {h.PLAYER}' "
+        "first, or pass --password-stdin\n"
+    )
+    proc = subprocess.run(
+        [*argv, "--password-stdin"],
+        input=h.PASSWORDS[h.PLAYER] + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stderr == "crm-tui: only the owner or an administrator can remove team members\n"
     assert h.dump(place.db) == before

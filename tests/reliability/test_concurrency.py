@@ -29,8 +29,14 @@ CLOSE_CONTACTS = int(os.environ.get("CONCURRENCY_CONTACTS", "40"))
 def _spawn(place: h.Place, *args: str) -> subprocess.Popen:
     # a live clock, as users have; this checkout's crm_tui, wherever the environment installed one
     env = {**os.environ, **place.env(), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    return subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_ready(proc: subprocess.Popen) -> None:
@@ -88,8 +94,16 @@ def _writer_accounts(place: h.Place, n: int) -> list[str]:
     with db.write_session(engine) as s:
         for k in range(n):
             user = demo.DemoUser(f"owner{k}@writer-{k}.example", f"Owner {k}", "owner", "writer-pass", f"W{k}")
-            demo.build_account(s.connection(), f"Writer Co {k}", [(user, hashed)], 5, k, messages=False,
-                               plan="starter", today=clock.now().date())
+            demo.build_account(
+                s.connection(),
+                f"Writer Co {k}",
+                [(user, hashed)],
+                5,
+                k,
+                messages=False,
+                plan="starter",
+                today=clock.now().date(),
+            )
             emails.append(user.email)
     return emails
 
@@ -108,8 +122,10 @@ def test_four_writers_on_four_accounts_lose_nothing(tmp_path: Path) -> None:
             out = {}
             for email in emails:
                 acc = s.execute(select(Member.account_id).where(Member.email == email)).scalar_one()
-                out[email] = (set(s.execute(select(Contact.id).where(Contact.account_id == acc)).scalars()),
-                              set(s.execute(select(Member.email).where(Member.account_id == acc)).scalars()))
+                out[email] = (
+                    set(s.execute(select(Contact.id).where(Contact.account_id == acc)).scalars()),
+                    set(s.execute(select(Member.email).where(Member.account_id == acc)).scalars()),
+                )
             return out
 
     before = state()

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash harne
 
 def test_no_kill_leaves_a_half_done_operation(crash_trials: int) -> None:
     ops = crash.default_ops()
-    results = crash.run(ops, crash_trials, seed=int(os.environ.get("CRASH_SEED", "1")),
-                        jobs=int(os.environ.get("CRASH_JOBS", "3")))
+    results = crash.run(
+        ops, crash_trials, seed=int(os.environ.get("CRASH_SEED", "1")), jobs=int(os.environ.get("CRASH_JOBS", "3"))
+    )
     report = crash.format_report(results)
     print(report, file=sys.stderr)
     assert set(results) == set(ops)

@@ -92,8 +92,10 @@ def test_a_damaged_database_file(damage, place, capsys, monkeypatch) -> None:
         data = b"\0" * 100 + data[100:]
     place.db.write_bytes(data)
     before = _digest(place.db)
-    for argv in (["team", "list", "--email", h.OWNER], ["team", "add", "--email", h.OWNER, "--member",
-                 "a@b.example", "--name", "A", "--role", "team-player"]):
+    for argv in (
+        ["team", "list", "--email", h.OWNER],
+        ["team", "add", "--email", h.OWNER, "--member", "a@b.example", "--name", "A", "--role", "team-player"],
+    ):
         code, out, err = cli(capsys, monkeypatch, *argv, "--database-url", place.url)
         assert h.one_line_refusal(code, err), (code, out, err)
     assert _digest(place.db) == before
@@ -102,8 +104,9 @@ def test_a_damaged_database_file(damage, place, capsys, monkeypatch) -> None:
 def test_a_folder_where_the_database_should_be(tmp_path, capsys, monkeypatch) -> None:
     folder = tmp_path / "crm.sqlite3"
     folder.mkdir()
-    code, _out, err = cli(capsys, monkeypatch, "team", "list", "--email", h.OWNER,
-                          "--database-url", f"sqlite:///{folder}")
+    code, _out, err = cli(
+        capsys, monkeypatch, "team", "list", "--email", h.OWNER, "--database-url", f"sqlite:///{folder}"
+    )
     assert h.one_line_refusal(code, err) and "is a folder" in err, err
     assert list(folder.iterdir()) == []
 
@@ -111,8 +114,17 @@ def test_a_folder_where_the_database_should_be(tmp_path, capsys, monkeypatch) ->
 def test_a_read_only_database_mount(place, tmp_path, capsys, monkeypatch) -> None:
     """Opened read-only: what reads works (with the password, or a session made before),
     what writes is refused in one line; nothing changes and no file appears."""
-    code, _out, err = cli(capsys, monkeypatch, "login", "--email", h.OWNER, "--password-stdin",
-                          "--database-url", place.url, password=h.PASSWORDS[h.OWNER])
+    code, _out, err = cli(
+        capsys,
+        monkeypatch,
+        "login",
+        "--email",
+        h.OWNER,
+        "--password-stdin",
+        "--database-url",
+        place.url,
+        password=h.PASSWORDS[h.OWNER],
+    )
     assert code == 0, err
     conn = h.connect(place.db)  # fold the login back into the file
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -123,12 +135,37 @@ def test_a_read_only_database_mount(place, tmp_path, capsys, monkeypatch) -> Non
         if not mounted:
             pytest.skip("cannot bind-mount read-only here (see the file: URL test)")
         url = place.url
-        code, out, err = cli(capsys, monkeypatch, "team", "add", "--email", h.OWNER, "--member", "a@b.example",
-                             "--name", "A", "--role", "team-player", "--password-stdin", "--database-url", url,
-                             password=h.PASSWORDS[h.OWNER])
+        code, out, err = cli(
+            capsys,
+            monkeypatch,
+            "team",
+            "add",
+            "--email",
+            h.OWNER,
+            "--member",
+            "a@b.example",
+            "--name",
+            "A",
+            "--role",
+            "team-player",
+            "--password-stdin",
+            "--database-url",
+            url,
+            password=h.PASSWORDS[h.OWNER],
+        )
         assert h.one_line_refusal(code, err) and "readonly" in err, (code, out, err)
-        code, out, err = cli(capsys, monkeypatch, "team", "list", "--email", h.OWNER, "--password-stdin",
-                             "--database-url", url, password=h.PASSWORDS[h.OWNER])
+        code, out, err = cli(
+            capsys,
+            monkeypatch,
+            "team",
+            "list",
+            "--email",
+            h.OWNER,
+            "--password-stdin",
+            "--database-url",
+            url,
+            password=h.PASSWORDS[h.OWNER],
+        )
         assert code == 0 and "Dana Whitfield" in out, err
         for argv in (["billing", "show", "--email", h.OWNER], ["admin", "closed"], ["admin", "audit"]):
             code, out, err = cli(capsys, monkeypatch, *argv, "--database-url", url)
@@ -145,27 +182,54 @@ def test_a_read_only_file_url(place, tmp_path, capsys, monkeypatch) -> None:
     before = h.dump(place.db)
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///file:{place.db}?mode=ro&uri=true"
-    code, out, err = cli(capsys, monkeypatch, "team", "add", "--email", h.OWNER, "--member", "a@b.example",
-                         "--name", "A", "--role", "team-player", "--database-url", url, "--password-stdin",
-                         password=h.PASSWORDS[h.OWNER])
+    code, out, err = cli(
+        capsys,
+        monkeypatch,
+        "team",
+        "add",
+        "--email",
+        h.OWNER,
+        "--member",
+        "a@b.example",
+        "--name",
+        "A",
+        "--role",
+        "team-player",
+        "--database-url",
+        url,
+        "--password-stdin",
+        password=h.PASSWORDS[h.OWNER],
+    )
     assert h.one_line_refusal(code, err) and "readonly" in err, (code, out, err)
-    code, out, err = cli(capsys, monkeypatch, "team", "list", "--email", h.OWNER, "--database-url", url,
-                         "--password-stdin", password=h.PASSWORDS[h.OWNER])
+    code, out, err = cli(
+        capsys,
+        monkeypatch,
+        "team",
+        "list",
+        "--email",
+        h.OWNER,
+        "--database-url",
+        url,
+        "--password-stdin",
+        password=h.PASSWORDS[h.OWNER],
+    )
     assert code == 0 and "Dana Whitfield" in out, err
     assert h.dump(place.db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]  # nothing made from the URL's text
 
 
 def test_a_database_server_that_is_not_there(capsys, monkeypatch) -> None:
-    code, _out, err = cli(capsys, monkeypatch, "team", "list", "--email", h.OWNER,
-                          "--database-url", "postgresql://127.0.0.1:1/x")
+    code, _out, err = cli(
+        capsys, monkeypatch, "team", "list", "--email", h.OWNER, "--database-url", "postgresql://127.0.0.1:1/x"
+    )
     assert h.one_line_refusal(code, err), err
     assert "postgresql://127.0.0.1:1/x" in err
 
 
 def test_a_url_that_is_not_a_database_url(capsys, monkeypatch) -> None:
-    code, _out, err = cli(capsys, monkeypatch, "team", "list", "--email", h.OWNER,
-                          "--database-url", "no-such-scheme:/x")
+    code, _out, err = cli(
+        capsys, monkeypatch, "team", "list", "--email", h.OWNER, "--database-url", "no-such-scheme:/x"
+    )
     assert h.one_line_refusal(code, err), err
 
 
@@ -185,9 +249,20 @@ def test_a_full_disk_while_exporting(place, tmp_path, capsys, monkeypatch) -> No
     with tiny_tmpfs(out_dir, "16k") as mounted:
         if not mounted:
             _no_space(monkeypatch)
-        code, out, err = cli(capsys, monkeypatch, "account", "export", "--email", h.OWNER, "--out",
-                             str(out_dir), "--password-stdin", "--database-url", place.url,
-                             password=h.PASSWORDS[h.OWNER])
+        code, out, err = cli(
+            capsys,
+            monkeypatch,
+            "account",
+            "export",
+            "--email",
+            h.OWNER,
+            "--out",
+            str(out_dir),
+            "--password-stdin",
+            "--database-url",
+            place.url,
+            password=h.PASSWORDS[h.OWNER],
+        )
         assert h.one_line_refusal(code, err), (code, out, err)
         assert "space" in err.lower(), err
         assert list(out_dir.iterdir()) == []  # no partial file left behind
@@ -201,8 +276,20 @@ def test_a_full_disk_while_writing_the_backup(place, tmp_path, capsys, monkeypat
         if not mounted:
             _no_space(monkeypatch)
         monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(backups))
-        code, out, err = cli(capsys, monkeypatch, "account", "close", "--email", h.OWNER, "--confirm", ACME,
-                             "--password-stdin", "--database-url", place.url, password=h.PASSWORDS[h.OWNER])
+        code, out, err = cli(
+            capsys,
+            monkeypatch,
+            "account",
+            "close",
+            "--email",
+            h.OWNER,
+            "--confirm",
+            ACME,
+            "--password-stdin",
+            "--database-url",
+            place.url,
+            password=h.PASSWORDS[h.OWNER],
+        )
         assert h.one_line_refusal(code, err), (code, out, err)
         assert "space" in err.lower(), err
         leftovers = [p for p in backups.rglob("*") if p.is_file() and p.name != "owner"]
@@ -215,8 +302,20 @@ def test_a_full_disk_while_writing_the_backup(place, tmp_path, capsys, monkeypat
 
 @pytest.fixture
 def closed(place, capsys, monkeypatch) -> h.Place:
-    code, _out, err = cli(capsys, monkeypatch, "account", "close", "--email", h.OWNER, "--confirm", ACME,
-                          "--password-stdin", "--database-url", place.url, password=h.PASSWORDS[h.OWNER])
+    code, _out, err = cli(
+        capsys,
+        monkeypatch,
+        "account",
+        "close",
+        "--email",
+        h.OWNER,
+        "--confirm",
+        ACME,
+        "--password-stdin",
+        "--database-url",
+        place.url,
+        password=h.PASSWORDS[h.OWNER],
+    )
     assert code == 0, err
     assert len(place.files()) == 1
     return place
@@ -279,8 +378,13 @@ def test_a_damaged_backup_is_refused_and_kept(fault, closed, capsys, monkeypatch
     files_before = {p: _digest(p) for p in closed.files()}
     code, out, err = _restore(closed, capsys, monkeypatch)
     assert h.one_line_refusal(code, err), (code, out, err)
-    expected = {"missing": "missing", "truncated": "truncated", "tampered": "altered",
-                "unknown version": "unknown archive format version 99", "no key": "no longer exists"}[fault]
+    expected = {
+        "missing": "missing",
+        "truncated": "truncated",
+        "tampered": "altered",
+        "unknown version": "unknown archive format version 99",
+        "no key": "no longer exists",
+    }[fault]
     assert expected in err, err
     after = h.dump(closed.db)
     assert after == before, h.diff_tables(after, before)
@@ -311,8 +415,20 @@ def test_a_wrong_password_again_and_again(place, capsys, monkeypatch) -> None:
     before = data()
     errors = []
     for _ in range(7):
-        code, _out, err = cli(capsys, monkeypatch, "account", "close", "--email", h.OWNER, "--confirm", ACME,
-                              "--password-stdin", "--database-url", place.url, password="not-the-password")
+        code, _out, err = cli(
+            capsys,
+            monkeypatch,
+            "account",
+            "close",
+            "--email",
+            h.OWNER,
+            "--confirm",
+            ACME,
+            "--password-stdin",
+            "--database-url",
+            place.url,
+            password="not-the-password",
+        )
         assert h.one_line_refusal(code, err), err
         errors.append(err.strip())
     assert errors[0] == "crm-tui: wrong password"

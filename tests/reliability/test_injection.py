@@ -22,9 +22,28 @@ from hypothesis import strategies as st
 
 from . import harness as h
 
-NASTY = ["[/", "[bold]x", "[/bold]", "[link=x]y[/link]", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07",
-         "\x9b31m", "\x00nul", "a\x7fb", "שלום \u202eevil\u202c", "\u2066iso\u2069", "=1+2", "+cmd|' /C calc'!A0",
-         "-2", "@SUM(A1)", "'quoted", "\ttab", "\rcr", "line\nbreak", "Z" * 10_000]
+NASTY = [
+    "[/",
+    "[bold]x",
+    "[/bold]",
+    "[link=x]y[/link]",
+    "\x1b[31mred\x1b[0m",
+    "\x1b]0;title\x07",
+    "\x9b31m",
+    "\x00nul",
+    "a\x7fb",
+    "שלום \u202eevil\u202c",
+    "\u2066iso\u2069",
+    "=1+2",
+    "+cmd|' /C calc'!A0",
+    "-2",
+    "@SUM(A1)",
+    "'quoted",
+    "\ttab",
+    "\rcr",
+    "line\nbreak",
+    "Z" * 10_000,
+]
 CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))
 hostile = st.one_of(
     st.sampled_from(NASTY),
@@ -34,8 +53,11 @@ hostile = st.one_of(
 # Bytes that must never reach a terminal from user data: C0 (but newline), DEL, C1.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-FAST = settings(max_examples=int(os.environ.get("INJECTION_EXAMPLES", "10")), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = settings(
+    max_examples=int(os.environ.get("INJECTION_EXAMPLES", "10")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,22 +97,43 @@ def test_cli_output_carries_no_raw_control_character(template, tmp_path, capsys,
     place = _fresh(template, tmp_path / "cli")
     _set(place, "UPDATE account SET name = ? WHERE id = ?", account, h.ACME_ID)
     url = ["--database-url", place.url]
-    code, out, err = h.run_cli(["login", "--email", h.OWNER, "--password-stdin", *url], capsys, monkeypatch,
-                               h.PASSWORDS[h.OWNER])
+    code, out, err = h.run_cli(
+        ["login", "--email", h.OWNER, "--password-stdin", *url], capsys, monkeypatch, h.PASSWORDS[h.OWNER]
+    )
     assert code == 0, err
     assert RAW_CONTROL.search(out) is None  # it names the account
-    code, out, err = h.run_cli(["team", "add", "--email", h.OWNER, "--member", "new@acme-realty.example",
-                                "--name", name, "--role", "team-player", *url], capsys, monkeypatch)
+    code, out, err = h.run_cli(
+        [
+            "team",
+            "add",
+            "--email",
+            h.OWNER,
+            "--member",
+            "new@acme-realty.example",
+            "--name",
+            name,
+            "--role",
+            "team-player",
+            *url,
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     from crm_tui import db
     from crm_tui.services import survey
 
     survey.submit(db.get_engine(place.url), "Other", name[: survey.MAX_COMMENT])
     outputs = [out]
-    for argv in (["team", "list", "--email", h.OWNER], ["account", "impact", "--email", h.OWNER],
-                 ["account", "impact", "--json", "--email", h.OWNER], ["billing", "show", "--email", h.OWNER],
-                 ["team", "remove", "--email", h.OWNER, "--member", "new@acme-realty.example"],
-                 ["admin", "survey", "--comments"], ["admin", "survey", "--comments", "--json"]):
+    for argv in (
+        ["team", "list", "--email", h.OWNER],
+        ["account", "impact", "--email", h.OWNER],
+        ["account", "impact", "--json", "--email", h.OWNER],
+        ["billing", "show", "--email", h.OWNER],
+        ["team", "remove", "--email", h.OWNER, "--member", "new@acme-realty.example"],
+        ["admin", "survey", "--comments"],
+        ["admin", "survey", "--comments", "--json"],
+    ):
         code, out, err = h.run_cli([*argv, *url], capsys, monkeypatch)
         assert code == 0, (argv, err)
         outputs.append(out)
@@ -105,12 +148,30 @@ def test_cli_output_carries_no_raw_control_character(template, tmp_path, capsys,
 
 
 def _contact_with(place: h.Place, text: str) -> None:
-    _set(place, "UPDATE contact SET first_name = ?, last_name = ?, notes = ?, company = ? WHERE id = "
-         "(SELECT min(id) FROM contact WHERE account_id = ?)", text, text, text, text, h.ACME_ID)
-    _set(place, "UPDATE email_template SET body = ?, subject = ? WHERE id = "
-         "(SELECT min(id) FROM email_template WHERE account_id = ?)", text, text, h.ACME_ID)
-    _set(place, "UPDATE text_message SET body = ? WHERE id = "
-         "(SELECT min(id) FROM text_message WHERE account_id = ?)", text, h.ACME_ID)
+    _set(
+        place,
+        "UPDATE contact SET first_name = ?, last_name = ?, notes = ?, company = ? WHERE id = "
+        "(SELECT min(id) FROM contact WHERE account_id = ?)",
+        text,
+        text,
+        text,
+        text,
+        h.ACME_ID,
+    )
+    _set(
+        place,
+        "UPDATE email_template SET body = ?, subject = ? WHERE id = "
+        "(SELECT min(id) FROM email_template WHERE account_id = ?)",
+        text,
+        text,
+        h.ACME_ID,
+    )
+    _set(
+        place,
+        "UPDATE text_message SET body = ? WHERE id = (SELECT min(id) FROM text_message WHERE account_id = ?)",
+        text,
+        h.ACME_ID,
+    )
 
 
 @FAST
@@ -181,6 +242,7 @@ async def _walk(url: str, text: str) -> list[str]:
     app = CrmApp(database_url=url)
     seen = []
     async with app.run_test(size=(80, 24)) as pilot:
+
         async def press(*keys):
             await pilot.press(*keys)
             for _ in range(3):
@@ -191,16 +253,26 @@ async def _walk(url: str, text: str) -> list[str]:
         await press()
         await press(*h.OWNER, "enter", *h.PASSWORDS[h.OWNER], "enter")
         seen.append(("dashboard", type(app.screen).__name__, _screen_text(app)))
-        for keys, name in ((("1",), "contacts"), (("enter",), "contact detail"), (("escape", "2"), "calendar"),
-                           (("3",), "to-dos"), (("4", "enter"), "templates"), (("escape", "down", "enter"), "autoresponders"),
-                           (("escape", "down", "enter"), "messages"), (("p", "down", "down", "enter"), "team")):
+        for keys, name in (
+            (("1",), "contacts"),
+            (("enter",), "contact detail"),
+            (("escape", "2"), "calendar"),
+            (("3",), "to-dos"),
+            (("4", "enter"), "templates"),
+            (("escape", "down", "enter"), "autoresponders"),
+            (("escape", "down", "enter"), "messages"),
+            (("p", "down", "down", "enter"), "team"),
+        ):
             await press(*keys)
             seen.append((name, type(app.screen).__name__, _screen_text(app)))
     return seen
 
 
-@settings(max_examples=int(os.environ.get("INJECTION_TUI_EXAMPLES", "4")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("INJECTION_TUI_EXAMPLES", "4")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(text=hostile)
 def test_every_screen_renders_hostile_text_literally(template, tmp_path, text):
     import asyncio
@@ -208,8 +280,12 @@ def test_every_screen_renders_hostile_text_literally(template, tmp_path, text):
     place = _fresh(template, tmp_path / "tui")
     # Sorted first among contacts and templates, so the first row opened is this one.
     _contact_with(place, text)
-    _set(place, "UPDATE contact SET last_name = ? WHERE id = (SELECT min(id) FROM contact WHERE account_id = ?)",
-         " " + text, h.ACME_ID)
+    _set(
+        place,
+        "UPDATE contact SET last_name = ? WHERE id = (SELECT min(id) FROM contact WHERE account_id = ?)",
+        " " + text,
+        h.ACME_ID,
+    )
     _set(place, "UPDATE member SET name = ? WHERE email = ?", text, h.PLAYER)
     _set(place, "UPDATE todo SET summary = ? WHERE account_id = ?", text, h.ACME_ID)
     _set(place, "UPDATE appointment SET description = ? WHERE account_id = ?", text, h.ACME_ID)

@@ -55,8 +55,14 @@ def _close_acme(engine) -> None:
 
     who = h.sign_in(engine, h.OWNER)
     receipt = closing.close_account(engine, who, "Acme Realty", h.PASSWORDS[h.OWNER])
-    survey.submit(engine, "Too expensive", "Great tool, just too pricey for a team our size",
-                  plan_code=receipt.plan_code, tenure_months=receipt.tenure_months, team_size=receipt.team_size)
+    survey.submit(
+        engine,
+        "Too expensive",
+        "Great tool, just too pricey for a team our size",
+        plan_code=receipt.plan_code,
+        tenure_months=receipt.tenure_months,
+        team_size=receipt.team_size,
+    )
 
 
 @pytest.mark.parametrize("origin", ["made by crm-tui", "made with secure_delete off", "indexes rebuilt"])
@@ -86,8 +92,10 @@ def test_closing_leaves_no_personal_string_on_disk(tmp_path: Path, origin: str, 
     backup_files = place.files()
     assert len(backup_files) == 1
     assert p.leaks(strings, backup_files) == {}
-    print(f"\n{origin}: searched {len(strings)} strings in {len(p.files_of(place.db)) + 1} files, "
-          "found none", file=sys.stderr)
+    print(
+        f"\n{origin}: searched {len(strings)} strings in {len(p.files_of(place.db)) + 1} files, found none",
+        file=sys.stderr,
+    )
 
     # After the 3-month window, purge destroys key and file; restore refuses.
     for c in held:

@@ -31,8 +31,14 @@ def add_contact(engine, who, first: str, last: str) -> int:
 
     with db.write_session(engine) as s:
         actor = load_actor(s, who)
-        c = Contact(account_id=actor.account_id, owner_id=actor.id, first_name=first, last_name=last,
-                    email=f"{first}.{last}@worker.example".lower(), created_at=clock.now())
+        c = Contact(
+            account_id=actor.account_id,
+            owner_id=actor.id,
+            first_name=first,
+            last_name=last,
+            email=f"{first}.{last}@worker.example".lower(),
+            created_at=clock.now(),
+        )
         s.add(c)
         s.flush()
         return c.id
@@ -55,8 +61,9 @@ def member(email: str, password: str) -> dict:
             records.contacts_page(engine, who)
             added.append(add_contact(engine, who, "Worker", f"Round{rounds}"))
             if who.role != "team player":
-                team.add_member(engine, who, f"helper{rounds}.{who.member_id}@worker.example",
-                                f"Helper {rounds}", "team player")
+                team.add_member(
+                    engine, who, f"helper{rounds}.{who.member_id}@worker.example", f"Helper {rounds}", "team player"
+                )
             rounds += 1
             if rounds == 1:
                 print("ready", flush=True)
@@ -66,8 +73,7 @@ def member(email: str, password: str) -> dict:
             print("ready", flush=True)
         # What the app shows: the session check's reason, else the refusal itself.
         message = auth.session_problem(engine, who) or str(exc)
-        return {"ended": message, "refusal": str(exc), "kind": type(exc).__name__, "rounds": rounds,
-                "added": added}
+        return {"ended": message, "refusal": str(exc), "kind": type(exc).__name__, "rounds": rounds, "added": added}
 
 
 def writer(email: str, seconds: float) -> dict:
@@ -82,8 +88,9 @@ def writer(email: str, seconds: float) -> dict:
     while time.monotonic() - started < seconds:
         contacts.append(add_contact(engine, who, "Writer", f"N{n}"))
         if n % 5 == 0:
-            new = team.add_member(engine, who, f"w{n}.{who.account_id}@writer.example", f"Writer {n}",
-                                  "team player", password="x" * 12)
+            new = team.add_member(
+                engine, who, f"w{n}.{who.account_id}@writer.example", f"Writer {n}", "team player", password="x" * 12
+            )
             members.append(new.email)
         n += 1
         if n == 1:
@@ -100,8 +107,7 @@ def main(argv: list[str]) -> int:
         else:
             raise SystemExit(f"unknown worker {argv[0]!r}")
     except Exception as exc:  # noqa: BLE001 - the test wants to see it
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}",
-                          "traceback": traceback.format_exc()}), flush=True)
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}), flush=True)
         return 1
     print(json.dumps(result), flush=True)
     return 0

@@ -66,7 +66,8 @@ async def download(pilot) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("run_before", [billing, danger_zone, confirmation, survey, goodbye, download],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "run_before", [billing, danger_zone, confirmation, survey, goodbye, download], ids=lambda f: f.__name__
+)
 def test_closing_screens(snap_compare, app, run_before, size):
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -11,9 +11,12 @@ from test_qa_walk import shown_footer_keys
 
 def plan_code(engine) -> str:
     with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT plan.code FROM account JOIN plan ON plan.id = account.plan_id WHERE account.name = 'Acme Realty'"
-        )).scalar_one()
+        return conn.execute(
+            text(
+                "SELECT plan.code FROM account JOIN plan ON plan.id = account.plan_id "
+                "WHERE account.name = 'Acme Realty'"
+            )
+        ).scalar_one()
 
 
 def test_billing_shows_plan_seats_messages_total_card_and_invoices(demo_url):

@@ -44,7 +44,7 @@ async def to_name_field(app, pilot, confirm):
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_the_whole_account_name_to_type_is_shown(demo_url, size):
-    """"Birch & Co Bookkeeping" was cut to "Birch & Co Bo…": the name is shown whole, wrapped."""
+    """ "Birch & Co Bookkeeping" was cut to "Birch & Co Bo…": the name is shown whole, wrapped."""
     from textual.widgets import Button, Label
 
     async def check(app, pilot, confirm):
@@ -102,7 +102,8 @@ def test_a_space_around_the_name_is_named(demo_url, typed, where):
         await pilot.pause()
         assert confirm.query_one("#close-delete", Button).disabled
         assert static_text(confirm, "#close-status") == (
-            f"The name you typed has a space {where}; the account name does not.")
+            f"The name you typed has a space {where}; the account name does not."
+        )
         await press(pilot, "enter", "enter", "enter")
         assert app.screen is confirm and acme_id(app.engine) is not None
 
@@ -143,8 +144,12 @@ def test_team_members_are_counted_in_words(demo_url):
     at_confirmation(demo_url, check)
 
 
-ALTERNATIVES = [("t", "TeamScreen", "become the owner"), ("m", "TeamScreen", "press r"),
-                ("s", "MessagesScreen", "cancel only Messages"), ("c", "ContactsScreen", "Group Actions")]
+ALTERNATIVES = [
+    ("t", "TeamScreen", "become the owner"),
+    ("m", "TeamScreen", "press r"),
+    ("s", "MessagesScreen", "cancel only Messages"),
+    ("c", "ContactsScreen", "Group Actions"),
+]
 
 
 @pytest.mark.parametrize(("key", "screen", "hint"), ALTERNATIVES, ids=[a[0] for a in ALTERNATIVES])
@@ -323,11 +328,14 @@ def test_a_receipt_that_cannot_be_saved_says_why_and_the_screen_stays(demo_url, 
     at_confirmation(demo_url, check)
 
 
-@pytest.mark.parametrize(("error", "status", "focus"), [
-    ("name", "The name you typed differs; nothing was deleted.", "#close-name"),
-    ("damaged", "Rows of the team naming its contacts are damaged; nothing was deleted.", "#close-password"),
-    ("password", "Wrong password; nothing was deleted.", "#close-password"),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "focus"),
+    [
+        ("name", "The name you typed differs; nothing was deleted.", "#close-name"),
+        ("damaged", "Rows of the team naming its contacts are damaged; nothing was deleted.", "#close-password"),
+        ("password", "Wrong password; nothing was deleted.", "#close-password"),
+    ],
+)
 def test_a_refused_close_is_told_from_the_errors_code_and_fields_not_its_text(demo_url, error, status, focus):
     """The screen adds "nothing was deleted" unless the error says it already (``undone``), and
     goes back to the name only when the name is what is wrong (``field``), whatever the words."""
@@ -339,10 +347,12 @@ def test_a_refused_close_is_told_from_the_errors_code_and_fields_not_its_text(de
     from crm_tui.tui.base import error_text
 
     exc = {
-        "name": InvalidInput("the name you typed differs; nothing was deleted", code=errors.NAME_MISMATCH,
-                             field="name", undone="deleted"),
-        "damaged": db.DatabaseError("rows of the team naming its contacts are damaged; nothing was deleted",
-                                    undone="deleted"),
+        "name": InvalidInput(
+            "the name you typed differs; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted"
+        ),
+        "damaged": db.DatabaseError(
+            "rows of the team naming its contacts are damaged; nothing was deleted", undone="deleted"
+        ),
         "password": AuthenticationFailed("wrong password", code=errors.WRONG_PASSWORD, field="password"),
     }[error]
 

@@ -138,7 +138,11 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             assert isinstance(app.screen, SurveyScreen)
             # Tab and Shift+Tab visit only what can be answered or pressed (nothing invisible)
             assert [w.id for w in app.screen.focus_chain] == [
-                "survey-reasons", "survey-comment", "survey-submit", "survey-skip-button"]
+                "survey-reasons",
+                "survey-comment",
+                "survey-submit",
+                "survey-skip-button",
+            ]
             await pilot.press("down", "down", "enter")  # the third reason
             await pilot.press("tab", *"found a cheaper CRM [bold]x", "enter", "enter")
             await settle(pilot)
@@ -161,8 +165,9 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 0
             assert count(engine, "SELECT count(*) FROM member WHERE account_id = :a", a=account_id) == 0
             with engine.connect() as conn:
-                tomb = conn.execute(text("SELECT state, restore_until FROM closed_account WHERE account_id = :a"),
-                                    {"a": account_id}).one()
+                tomb = conn.execute(
+                    text("SELECT state, restore_until FROM closed_account WHERE account_id = :a"), {"a": account_id}
+                ).one()
                 survey = conn.execute(text("SELECT reason, comment, plan_code, team_size FROM survey_response")).all()
             assert tomb[0] == "closed" and str(tomb[1]) == "2027-02-27"
             assert survey == [("Switching to another CRM", "found a cheaper CRM [bold]x", "professional", 3)]
@@ -173,7 +178,8 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
             assert isinstance(app.screen, SignInScreen)
             assert static_text(app.screen, "#signin-message") == (
                 "This account was closed on 27 November 2026. You can have it restored until "
-                "27 February 2027 by writing to cases@allclients.com.")
+                "27 February 2027 by writing to cases@allclients.com."
+            )
 
             await asyncio.to_thread(closing.restore, engine, OWNER)
             assert count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=account_id) == 60
@@ -183,10 +189,13 @@ def test_owner_closes_the_account_end_to_end_then_restores_and_signs_in(demo_url
     run(body())
 
 
-@pytest.mark.parametrize("name, password, message", [
-    ("Acme Realty", "not-my-password", "Wrong password; nothing was deleted."),
-    ("acme realty", "demo-owner", None),  # not exact: the delete button stays disabled
-])
+@pytest.mark.parametrize(
+    "name, password, message",
+    [
+        ("Acme Realty", "not-my-password", "Wrong password; nothing was deleted."),
+        ("acme realty", "demo-owner", None),  # not exact: the delete button stays disabled
+    ],
+)
 def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, message):
     from textual.widgets import Button, Input
 
@@ -334,4 +343,5 @@ def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
     app = at_confirmation(demo_url, check)
     with app.engine.connect() as conn:
         assert conn.execute(text("SELECT reason, comment FROM survey_response")).all() == [
-            ("Missing features I need", "too pricey")]
+            ("Missing features I need", "too pricey")
+        ]

@@ -36,7 +36,9 @@ async def test_group_actions_exports_exactly_the_three_selected_contacts(demo_ur
         path = notice.split("Saved to:")[1].split()[0]
         with open(path, newline="", encoding="utf-8") as f:
             exported = list(csv.DictReader(f))
-        emails = {e for (e,) in rows(app.engine, f"SELECT email FROM contact WHERE id IN ({','.join(map(str, picked))})")}
+        emails = {
+            e for (e,) in rows(app.engine, f"SELECT email FROM contact WHERE id IN ({','.join(map(str, picked))})")
+        }
         assert {r["email"] for r in exported} == emails and len(exported) == 3
         await press(pilot, "enter")
         assert type(app.screen).__name__ == "ContactsScreen"
@@ -65,9 +67,14 @@ async def test_paging_and_search(demo_url):
             assert "rows 51–60 of 60" in static_text(app.screen, "#contacts-status")
             await press(pilot, "b")
             assert "rows 26–50 of 60" in static_text(app.screen, "#contacts-status")
-            expected = [f"{ln}, {fn}" for ln, fn in rows(
-                app.engine, "SELECT last_name, first_name FROM contact c JOIN account a ON a.id = c.account_id "
-                            "WHERE a.name = 'Acme Realty' ORDER BY last_name, first_name, c.id")]
+            expected = [
+                f"{ln}, {fn}"
+                for ln, fn in rows(
+                    app.engine,
+                    "SELECT last_name, first_name FROM contact c JOIN account a ON a.id = c.account_id "
+                    "WHERE a.name = 'Acme Realty' ORDER BY last_name, first_name, c.id",
+                )
+            ]
             assert seen == expected
             # search: "/" focuses the box, Enter runs it; the team player cannot export
             last = expected[0].split(", ")[0]
@@ -103,15 +110,18 @@ async def test_group_actions_during_a_search_says_all_is_the_whole_account(demo_
         assert option_labels(app.screen)[4] == "Export all 60 contacts to CSV"
         assert not app.screen.query("#group-search-note")
         await press(pilot, "escape", "slash", *"harbor", "enter", "g")
-        assert option_labels(app.screen)[4:] == ["Export every contact to CSV", "Export every contact to vCard",
-                                                 "Export every contact to Google Contacts CSV",
-                                                 "Export every contact to Outlook CSV"]
+        assert option_labels(app.screen)[4:] == [
+            "Export every contact to CSV",
+            "Export every contact to vCard",
+            "Export every contact to Google Contacts CSV",
+            "Export every contact to Outlook CSV",
+        ]
         assert "not only the matches" in static_text(app.screen, "#group-search-note")
 
 
 @run
 async def test_a_search_typed_ahead_with_its_slash_in_one_burst_is_run(demo_url):
-    """"/", a name and Enter arriving at once (a slow link, a paste): the name lands in the
+    """ "/", a name and Enter arriving at once (a slow link, a paste): the name lands in the
     search field and is searched for, not lost on the table (whose Enter would open the first
     contact)."""
     from pilot_kit import burst
@@ -129,9 +139,12 @@ async def test_a_search_typed_ahead_with_its_slash_in_one_burst_is_run(demo_url)
         assert isinstance(app.screen, ContactsScreen), app.screen
         assert app.screen.query_one("#contacts-search").value == "harbor"
         found = table_text(app.screen)
-        expected = count(app.engine, "SELECT count(*) FROM contact c JOIN account a ON a.id = c.account_id "
-                                     "WHERE a.name = 'Acme Realty' AND (c.last_name LIKE '%harbor%' OR "
-                                     "c.first_name LIKE '%harbor%' OR c.email LIKE '%harbor%' OR c.company LIKE '%harbor%')")
+        expected = count(
+            app.engine,
+            "SELECT count(*) FROM contact c JOIN account a ON a.id = c.account_id "
+            "WHERE a.name = 'Acme Realty' AND (c.last_name LIKE '%harbor%' OR "
+            "c.first_name LIKE '%harbor%' OR c.email LIKE '%harbor%' OR c.company LIKE '%harbor%')",
+        )
         assert found and len(found) == expected
         assert f"of {expected}" in static_text(app.screen, "#contacts-status")
 
@@ -148,8 +161,11 @@ async def test_group_actions_offers_google_and_outlook_csv(demo_url):
         await sign_in(pilot, OWNER)
         await press(pilot, "1", "space", "space", "g")
         assert option_labels(app.screen)[:4] == [
-            "Export 2 selected to CSV", "Export 2 selected to vCard", "Export 2 selected to Google Contacts CSV",
-            "Export 2 selected to Outlook CSV"]
+            "Export 2 selected to CSV",
+            "Export 2 selected to vCard",
+            "Export 2 selected to Google Contacts CSV",
+            "Export 2 selected to Outlook CSV",
+        ]
         await press(pilot, "down", "down", "down", "enter")  # Export 2 selected to Outlook CSV
         await settle(pilot)
         assert isinstance(app.screen, NoticeModal), app.screen

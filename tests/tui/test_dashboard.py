@@ -14,13 +14,28 @@ def expected(engine, email: str) -> dict:
     now = NOW.replace("T", " ").replace("+00:00", ".000000")
     return {
         "contacts": count(engine, "SELECT count(*) FROM contact WHERE account_id = :a", a=acc),
-        "upcoming": count(engine, "SELECT count(*) FROM appointment WHERE account_id = :a AND start >= :n",
-                          a=acc, n=now),
+        "upcoming": count(
+            engine, "SELECT count(*) FROM appointment WHERE account_id = :a AND start >= :n", a=acc, n=now
+        ),
         "open": count(engine, "SELECT count(*) FROM todo WHERE account_id = :a AND status = 'open'", a=acc),
-        "next": [r[0] for r in rows(engine, "SELECT description FROM appointment WHERE account_id = :a "
-                                            "AND start >= :n ORDER BY start LIMIT 5", a=acc, n=now)],
-        "todos": [r[0] for r in rows(engine, "SELECT summary FROM todo WHERE account_id = :a AND status = 'open' "
-                                             "ORDER BY due IS NULL, due, priority LIMIT 5", a=acc)],
+        "next": [
+            r[0]
+            for r in rows(
+                engine,
+                "SELECT description FROM appointment WHERE account_id = :a AND start >= :n ORDER BY start LIMIT 5",
+                a=acc,
+                n=now,
+            )
+        ],
+        "todos": [
+            r[0]
+            for r in rows(
+                engine,
+                "SELECT summary FROM todo WHERE account_id = :a AND status = 'open' "
+                "ORDER BY due IS NULL, due, priority LIMIT 5",
+                a=acc,
+            )
+        ],
     }
 
 

@@ -23,14 +23,22 @@ def test_scp_line_from_ssh_connection(isolated_dirs):
     user = getpass.getuser()
     file = Path.home() / "Downloads" / "acme-realty-2026-11-27.zip"
     assert scp_line(file, {}) is None
-    assert scp_line(file, {"SSH_CONNECTION": "10.0.0.9 50022 10.0.0.5 22"}) == \
-        f"scp {user}@10.0.0.5:Downloads/acme-realty-2026-11-27.zip ."
-    assert scp_line(file, {"SSH_CONNECTION": "::1 50022 fe80::1 2222"}) == \
-        f"scp -P 2222 {user}@[fe80::1]:Downloads/acme-realty-2026-11-27.zip ."
-    assert scp_line(Path("/srv/my exports/a.zip"), {"SSH_CONNECTION": "1 2 10.0.0.5 22"}) == \
-        f"scp {user}@10.0.0.5:'/srv/my exports/a.zip' ."
-    assert scp_line(file, {"SSH_CONNECTION": "10.0.0.9 50022 10.0.0.5 22", "LOGNAME": "dana"}) == \
-        "scp dana@10.0.0.5:Downloads/acme-realty-2026-11-27.zip ."
+    assert (
+        scp_line(file, {"SSH_CONNECTION": "10.0.0.9 50022 10.0.0.5 22"})
+        == f"scp {user}@10.0.0.5:Downloads/acme-realty-2026-11-27.zip ."
+    )
+    assert (
+        scp_line(file, {"SSH_CONNECTION": "::1 50022 fe80::1 2222"})
+        == f"scp -P 2222 {user}@[fe80::1]:Downloads/acme-realty-2026-11-27.zip ."
+    )
+    assert (
+        scp_line(Path("/srv/my exports/a.zip"), {"SSH_CONNECTION": "1 2 10.0.0.5 22"})
+        == f"scp {user}@10.0.0.5:'/srv/my exports/a.zip' ."
+    )
+    assert (
+        scp_line(file, {"SSH_CONNECTION": "10.0.0.9 50022 10.0.0.5 22", "LOGNAME": "dana"})
+        == "scp dana@10.0.0.5:Downloads/acme-realty-2026-11-27.zip ."
+    )
 
 
 def test_the_session_context_comes_from_the_environment_once_at_start(monkeypatch):
@@ -76,8 +84,9 @@ def test_owner_downloads_from_the_profile_menu_over_ssh(demo_url, monkeypatch):
             assert "File:    ~/Downloads/acme-realty-2026-11-27.zip" in result
             assert f"({len(data):,} bytes)" in result
             assert f"SHA-256: {hashlib.sha256(data).hexdigest()}" in result
-            assert f"scp {getpass.getuser()}@192.0.2.10:Downloads/acme-realty-2026-11-27.zip ." \
-                in static_text(s, "#download-scp")
+            assert f"scp {getpass.getuser()}@192.0.2.10:Downloads/acme-realty-2026-11-27.zip ." in static_text(
+                s, "#download-scp"
+            )
             with zipfile.ZipFile(path) as zf:
                 assert "contacts.csv" in zf.namelist()
             assert app.focused.id == "download-done"
@@ -137,9 +146,9 @@ def test_the_contacts_export_notice_gives_the_same_scp_line(isolated_dirs):
     from crm_tui.session_context import SessionContext
     from crm_tui.tui.screens.contacts import export_notice
 
-    result = SimpleNamespace(path=Path.home() / "Downloads" / "acme.zip", size=10, sha256="ab",
-                             counts={"contacts": 2})
+    result = SimpleNamespace(path=Path.home() / "Downloads" / "acme.zip", size=10, sha256="ab", counts={"contacts": 2})
     over_ssh = SessionContext(ssh_host="10.0.0.5", ssh_port="2222", user="dana")
     assert export_notice(result, over_ssh).plain.endswith(
-        "Fetch it from your computer with:\n  scp -P 2222 dana@10.0.0.5:Downloads/acme.zip .")
+        "Fetch it from your computer with:\n  scp -P 2222 dana@10.0.0.5:Downloads/acme.zip ."
+    )
     assert "Fetch" not in export_notice(result, SessionContext()).plain

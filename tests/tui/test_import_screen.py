@@ -31,8 +31,13 @@ async def fill_form(pilot, path: str, email: str, name: str, password: str, agai
     """Type into the form as a user does: each field, Tab to the next, Enter at the end."""
     from textual.widgets import Input
 
-    for selector, value in (("#import-path", path), ("#import-email", email), ("#import-name", name),
-                            ("#import-password", password), ("#import-again", again)):
+    for selector, value in (
+        ("#import-path", path),
+        ("#import-email", email),
+        ("#import-name", name),
+        ("#import-password", password),
+        ("#import-again", again),
+    ):
         field = pilot.app.screen.query_one(selector, Input)
         assert pilot.app.focused is field, (selector, pilot.app.focused)
         field.value = ""
@@ -157,8 +162,13 @@ async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_los
     async with app.run_test(size=SIZE) as pilot:
         await open_import(pilot)
         form = app.screen
-        for selector, value in (("#import-path", path), ("#import-email", NEW_OWNER), ("#import-name", "Acme Again"),
-                                ("#import-password", NEW_PASSWORD), ("#import-again", NEW_PASSWORD)):
+        for selector, value in (
+            ("#import-path", path),
+            ("#import-email", NEW_OWNER),
+            ("#import-name", "Acme Again"),
+            ("#import-password", NEW_PASSWORD),
+            ("#import-again", NEW_PASSWORD),
+        ):
             form.query_one(selector).value = value
         form.query_one("#import-again").focus()
         await pilot.press("enter")

@@ -37,22 +37,58 @@ def seed(url: str) -> None:
         # "A…" sorts these first in the contact list
         ids = []
         for i, text in enumerate(NASTY):
-            ids.append(s.execute(insert(Contact).values(
-                account_id=acc, owner_id=owner, last_name=f"AAA{i} {text}", first_name=text, company=text,
-                email=text, phone1=text, city=text, notes=text, category1=text, created_at=now,
-            )).inserted_primary_key[0])
-            tid = s.execute(insert(EmailTemplate).values(account_id=acc, name=f"A{i} {text}", subject=text,
-                                                         body=f"<p>{text}</p>")).inserted_primary_key[0]
+            ids.append(
+                s.execute(
+                    insert(Contact).values(
+                        account_id=acc,
+                        owner_id=owner,
+                        last_name=f"AAA{i} {text}",
+                        first_name=text,
+                        company=text,
+                        email=text,
+                        phone1=text,
+                        city=text,
+                        notes=text,
+                        category1=text,
+                        created_at=now,
+                    )
+                ).inserted_primary_key[0]
+            )
+            tid = s.execute(
+                insert(EmailTemplate).values(account_id=acc, name=f"A{i} {text}", subject=text, body=f"<p>{text}</p>")
+            ).inserted_primary_key[0]
             rid = s.execute(insert(Autoresponder).values(account_id=acc, name=f"A{i} {text}")).inserted_primary_key[0]
-            s.execute(insert(AutoresponderStep).values(account_id=acc, autoresponder_id=rid, position=1,
-                                                       delay=1, unit="days", template_id=tid))
-            s.execute(insert(HistoryEntry).values(account_id=acc, contact_id=ids[0], member_id=owner,
-                                                  kind="note", at=now, summary=text))
-            s.execute(insert(Appointment).values(account_id=acc, owner_id=owner, contact_id=ids[i],
-                                                 description=text, start=now.replace(year=now.year + 1, second=i),
-                                                 end=now.replace(year=now.year + 1, hour=23)))
-            s.execute(insert(Todo).values(account_id=acc, assignee_id=owner, contact_id=ids[i], summary=text,
-                                          category=text, priority=1, due=date(2000, 1, 1 + i)))
+            s.execute(
+                insert(AutoresponderStep).values(
+                    account_id=acc, autoresponder_id=rid, position=1, delay=1, unit="days", template_id=tid
+                )
+            )
+            s.execute(
+                insert(HistoryEntry).values(
+                    account_id=acc, contact_id=ids[0], member_id=owner, kind="note", at=now, summary=text
+                )
+            )
+            s.execute(
+                insert(Appointment).values(
+                    account_id=acc,
+                    owner_id=owner,
+                    contact_id=ids[i],
+                    description=text,
+                    start=now.replace(year=now.year + 1, second=i),
+                    end=now.replace(year=now.year + 1, hour=23),
+                )
+            )
+            s.execute(
+                insert(Todo).values(
+                    account_id=acc,
+                    assignee_id=owner,
+                    contact_id=ids[i],
+                    summary=text,
+                    category=text,
+                    priority=1,
+                    due=date(2000, 1, 1 + i),
+                )
+            )
         s.execute(update(Member).where(Member.email == "priya@acme-realty.example").values(name="[bold]x \x1b[2J"))
 
 

@@ -94,8 +94,13 @@ async def walk(url: str, bursts: list[list[str]], slowly: bool) -> list[tuple]:
     return seen
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(bursts=BURSTS)
 def test_a_burst_does_what_the_same_keys_pressed_slowly_do(pinned_demo_template, monkeypatch, bursts):
     pin_clock(monkeypatch, NOW)
@@ -116,11 +121,14 @@ def test_a_burst_does_what_the_same_keys_pressed_slowly_do(pinned_demo_template,
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("keys", [
-    ["p", "down", "enter", "end", "enter", "escape"],
-    ["p", "down", "enter", "end", "enter", "tab", "Birch & Co Bookkeeping", "tab", "demo-birch", "enter", "escape"],
-    ["p", "escape", "escape", "escape"],
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["p", "down", "enter", "end", "enter", "escape"],
+        ["p", "down", "enter", "end", "enter", "tab", "Birch & Co Bookkeeping", "tab", "demo-birch", "enter", "escape"],
+        ["p", "escape", "escape", "escape"],
+    ],
+)
 def test_the_bursts_from_the_report_leave_the_app_usable(demo_url, keys):
     """The sequences that got stuck: End and Enter lost on Billing, the sign-in screen left
     showing "Signing in…", a blank screen; each ends where pressing the keys slowly ends."""

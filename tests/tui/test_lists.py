@@ -18,15 +18,19 @@ async def test_calendar_lists_upcoming_first_with_contact_names(demo_url):
         await press(pilot, "2")
         assert isinstance(app.screen, CalendarScreen)
         shown = table_text(app.screen)
-        expected = rows(app.engine, """
+        expected = rows(
+            app.engine,
+            """
             SELECT a.description, trim(c.first_name || ' ' || c.last_name) FROM appointment a
             JOIN account x ON x.id = a.account_id LEFT JOIN contact c ON c.id = a.contact_id
-            WHERE x.name = 'Acme Realty' AND a.start >= :now ORDER BY a.start, a.id""", now="2026-11-27 10:00:00")
+            WHERE x.name = 'Acme Realty' AND a.start >= :now ORDER BY a.start, a.id""",
+            now="2026-11-27 10:00:00",
+        )
         assert len(shown) == 24  # every appointment of Acme, upcoming first
         upcoming = [r for r in shown if r[2] == ""]
         assert len(upcoming) == len(expected)  # in order; long descriptions and names end in "…"
         assert all(shows(r[3], d) and shows(r[4], c) for r, (d, c) in zip(upcoming, expected, strict=False))
-        assert all(r[2] == "past" for r in shown[len(upcoming):])
+        assert all(r[2] == "past" for r in shown[len(upcoming) :])
         assert f"{len(expected)} upcoming, {24 - len(expected)} past" in static_text(app.screen, "#calendar-title")
         await press(pilot, "escape")
         assert not isinstance(app.screen, CalendarScreen)
@@ -41,14 +45,20 @@ async def test_todos_toggle_between_open_and_closed(demo_url):
         await sign_in(pilot, OWNER)
         await press(pilot, "3")
         open_rows = table_text(app.screen)
-        db_open = rows(app.engine, "SELECT summary FROM todo t JOIN account x ON x.id = t.account_id "
-                                   "WHERE x.name = 'Acme Realty' AND t.status = 'open'")
+        db_open = rows(
+            app.engine,
+            "SELECT summary FROM todo t JOIN account x ON x.id = t.account_id "
+            "WHERE x.name = 'Acme Realty' AND t.status = 'open'",
+        )
         assert shows_all([r[2] for r in open_rows], [s for (s,) in db_open])
         assert "open (16)" in static_text(app.screen, "#todos-title")
         await press(pilot, "o")
         closed_rows = table_text(app.screen)
-        db_closed = rows(app.engine, "SELECT summary FROM todo t JOIN account x ON x.id = t.account_id "
-                                     "WHERE x.name = 'Acme Realty' AND t.status = 'closed'")
+        db_closed = rows(
+            app.engine,
+            "SELECT summary FROM todo t JOIN account x ON x.id = t.account_id "
+            "WHERE x.name = 'Acme Realty' AND t.status = 'closed'",
+        )
         assert shows_all([r[2] for r in closed_rows], [s for (s,) in db_closed])
         assert "closed (8)" in static_text(app.screen, "#todos-title")
 
@@ -72,8 +82,11 @@ async def test_templates_preview_and_autoresponder_steps(demo_url):
         assert "Prices in your area moved 2% this month." in body and "<p>" not in body
         await press(pilot, "escape", "down", "enter")
         assert isinstance(app.screen, AutorespondersScreen)
-        assert [r[0] for r in table_text(app.screen)] == ["New buyer lead", "Open house follow-up",
-                                                          "Past client nurture"]
+        assert [r[0] for r in table_text(app.screen)] == [
+            "New buyer lead",
+            "Open house follow-up",
+            "Past client nurture",
+        ]
         await press(pilot, "down", "down")
         steps = static_text(app.screen, "#steps-body")
         assert "after 30 days" in steps and "after 365 days" in steps and steps.count("→") == 4
@@ -92,8 +105,11 @@ async def test_contact_detail_shows_every_field(demo_url):
         cid = int(first.current_key())
         await press(pilot, "enter")
         assert isinstance(app.screen, ContactDetailScreen)
-        (c,) = rows(app.engine, "SELECT first_name, last_name, email, phone1, phone1_text_ok, city, notes "
-                                "FROM contact WHERE id = :i", i=cid)
+        (c,) = rows(
+            app.engine,
+            "SELECT first_name, last_name, email, phone1, phone1_text_ok, city, notes FROM contact WHERE id = :i",
+            i=cid,
+        )
         main = static_text(app.screen, "#detail-main")
         assert c.email in main and c.phone1 in main and c.city in main
         assert ("texts OK" if c.phone1_text_ok else "no texts") in main

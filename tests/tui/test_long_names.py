@@ -58,8 +58,10 @@ async def test_a_contacts_owner_line_cuts_a_long_name(demo_url):
         await press(pilot, "1")
         cid = int(app.screen.query_one("RecordTable").current_key())
         with app.engine.begin() as conn:
-            conn.execute(text("UPDATE contact SET owner_id = (SELECT id FROM member WHERE email = :e) "
-                              "WHERE id = :i"), {"e": OWNER, "i": cid})
+            conn.execute(
+                text("UPDATE contact SET owner_id = (SELECT id FROM member WHERE email = :e) WHERE id = :i"),
+                {"e": OWNER, "i": cid},
+            )
         await press(pilot, "enter")
         assert isinstance(app.screen, ContactDetailScreen)
         [owner] = [x for x in static_text(app.screen, "#detail-main").splitlines() if x.startswith("Owner")]

@@ -17,8 +17,9 @@ async def open_messages(pilot) -> None:
 
 
 def texts(engine) -> int:
-    return rows(engine, "SELECT count(*) FROM text_message t JOIN account a ON a.id = t.account_id "
-                        "WHERE a.name = 'Acme Realty'")[0][0]
+    return rows(
+        engine, "SELECT count(*) FROM text_message t JOIN account a ON a.id = t.account_id WHERE a.name = 'Acme Realty'"
+    )[0][0]
 
 
 @run
@@ -52,8 +53,11 @@ async def test_owner_permanently_cancels_messages(demo_url):
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmModal)
         assert texts(app.engine) == 0
-        assert rows(app.engine, "SELECT m.status, m.monthly_fee_cents FROM messages_service m JOIN account a "
-                                "ON a.id = m.account_id WHERE a.name = 'Acme Realty'")[0] == ("cancelled", 0)
+        assert rows(
+            app.engine,
+            "SELECT m.status, m.monthly_fee_cents FROM messages_service m JOIN account a "
+            "ON a.id = m.account_id WHERE a.name = 'Acme Realty'",
+        )[0] == ("cancelled", 0)
         settings = static_text(app.screen, "#messages-settings")
         assert "Cancelled" in settings and "0 sent, 0 received" in settings
         assert app.screen.query_one("#cancel-messages").disabled

@@ -19,12 +19,15 @@ def _sessions(url: str) -> dict[str, str]:
     now = clock.now()
     made = {
         "command line, dana@laptop": sessions.create(engine, owner, "command line, dana@laptop", now=now),
-        "command line, dana@old": sessions.create(engine, owner, "command line, dana@old",
-                                                  now=now - timedelta(hours=13)),
-        "command line, dana@server": sessions.create(engine, owner, "command line, dana@server",
-                                                     now=now - timedelta(minutes=5)),
-        "command line, priya@desk": sessions.create(engine, auth.as_member(engine, PLAYER),
-                                                    "command line, priya@desk", now=now),
+        "command line, dana@old": sessions.create(
+            engine, owner, "command line, dana@old", now=now - timedelta(hours=13)
+        ),
+        "command line, dana@server": sessions.create(
+            engine, owner, "command line, dana@server", now=now - timedelta(minutes=5)
+        ),
+        "command line, priya@desk": sessions.create(
+            engine, auth.as_member(engine, PLAYER), "command line, priya@desk", now=now
+        ),
     }
     db.dispose_all()
     return made
@@ -56,4 +59,5 @@ async def test_my_account_lists_and_ends_the_members_own_sessions(demo_url):
         assert "crm-tui login" in static_text(app.screen, "#sessions-status")
         await press(pilot, "x")  # nothing left: nothing happens
         assert token_hash(tokens["command line, priya@desk"]) in {
-            r[0] for r in rows(app.engine, "SELECT token_hash FROM cli_session")}
+            r[0] for r in rows(app.engine, "SELECT token_hash FROM cli_session")
+        }

@@ -20,9 +20,15 @@ ROLE_OF = {OWNER: "owner", ADMIN: "administrator", PLAYER: "team player"}
 
 # DESIGN.md's name (tests/test_roles.py) of each action of the code's table
 DESIGN_NAME = {
-    "billing.view": "billing summary", "billing.change_plan": "change plan", "account.close": "close account",
-    "team.add": "add member", "team.remove": "remove member", "team.transfer": "transfer ownership",
-    "team.leave": "leave account", "messages.view": "messages settings", "messages.cancel": "messages cancel",
+    "billing.view": "billing summary",
+    "billing.change_plan": "change plan",
+    "account.close": "close account",
+    "team.add": "add member",
+    "team.remove": "remove member",
+    "team.transfer": "transfer ownership",
+    "team.leave": "leave account",
+    "messages.view": "messages settings",
+    "messages.cancel": "messages cancel",
     "data.export": "export",
 }
 
@@ -53,8 +59,12 @@ def service_allows(engine, who, action: str) -> bool | None:
     from crm_tui.services import accounts, billing, messages, team
     from crm_tui.services.errors import PermissionDenied
 
-    read = {"billing.view": billing.summary, "messages.view": messages.settings,
-            "team.view": team.list_members, "account.impact": accounts.impact}.get(action)
+    read = {
+        "billing.view": billing.summary,
+        "messages.view": messages.settings,
+        "team.view": team.list_members,
+        "account.impact": accounts.impact,
+    }.get(action)
     if read is None:
         return None
     try:
@@ -109,11 +119,11 @@ async def what_is_offered(pilot) -> dict[str, bool]:
     billing = await _open(pilot, "billing")
     offered["Billing & Plan: c (change plan)"] = billing and _key_offered(app, "c")
     offered["Billing & Plan: the close-the-account button"] = (
-        billing and app.screen.query_one("#close-account", Button).display)
+        billing and app.screen.query_one("#close-account", Button).display
+    )
 
     team = await _open(pilot, "team")
-    for offer, key in (("a (add)", "a"), ("r (remove)", "r"), ("t (transfer ownership)", "t"),
-                       ("l (leave)", "l")):
+    for offer, key in (("a (add)", "a"), ("r (remove)", "r"), ("t (transfer ownership)", "t"), ("l (leave)", "l")):
         offered[f"Team Members: {offer}"] = team and _key_offered(app, key)
 
     contacts = await _open(pilot, "contacts")
@@ -125,7 +135,8 @@ async def what_is_offered(pilot) -> dict[str, bool]:
     if messages:
         button = app.screen.query_one("#cancel-messages", Button)
         offered["Messages → Settings: x and the Permanently Cancel button"] = (
-            _key_offered(app, "x") and button.display and not button.disabled)
+            _key_offered(app, "x") and button.display and not button.disabled
+        )
     else:
         offered["Messages → Settings: x and the Permanently Cancel button"] = False
     return offered

@@ -173,8 +173,13 @@ def test_the_goodbye_receipt_counts_members_in_words():
     from crm_tui.services.closing import Receipt, receipt_text
 
     def receipt(n):
-        return Receipt(account_name="A", closed_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
-                       restore_until=date(2027, 2, 27), counts={"contacts": 3}, members_signed_out=n)
+        return Receipt(
+            account_name="A",
+            closed_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+            restore_until=date(2027, 2, 27),
+            counts={"contacts": 3},
+            members_signed_out=n,
+        )
 
     assert "1 team member lost access and was signed out." in receipt_text(receipt(1))
     assert "2 team members lost access and were signed out." in receipt_text(receipt(2))
@@ -252,8 +257,9 @@ async def test_a_result_that_arrives_after_its_screen_was_left_is_dropped(demo_u
         held = []
         app.call_from_thread = lambda callback, *args: held.append((callback, args))
         shown = []
-        calendar.call_service(lambda: "late rows", done=lambda rows: shown.append(
-            calendar.query_one("#calendar-title")))
+        calendar.call_service(
+            lambda: "late rows", done=lambda rows: shown.append(calendar.query_one("#calendar-title"))
+        )
         await app.workers.wait_for_complete()
         assert len(held) == 1  # the result is on its way
         del app.call_from_thread

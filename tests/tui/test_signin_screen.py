@@ -54,12 +54,15 @@ async def test_a_wrong_password_clears_it_focuses_it_and_asks_to_type_it_again(d
         assert isinstance(app.screen, MainScreen)
 
 
-@pytest.mark.parametrize("typed_email, typed_password, focus, message", [
-    ("", "demo-owner", "email", "Type your email."),
-    ("   ", "demo-owner", "email", "Type your email."),
-    ("dana", "demo-owner", "email", "Type your email address, such as you@example.com."),
-    (OWNER, "", "password", "Type your password."),
-])
+@pytest.mark.parametrize(
+    "typed_email, typed_password, focus, message",
+    [
+        ("", "demo-owner", "email", "Type your email."),
+        ("   ", "demo-owner", "email", "Type your email."),
+        ("dana", "demo-owner", "email", "Type your email address, such as you@example.com."),
+        (OWNER, "", "password", "Type your password."),
+    ],
+)
 @run
 async def test_a_missing_field_is_focused_and_named(demo_url, typed_email, typed_password, focus, message):
     """Nothing is sent to the database; focus goes to the field to type (from wherever it was)."""
@@ -106,10 +109,13 @@ def close_acme(engine):
     closing.close_account(engine, auth.as_member(engine, OWNER), "Acme Realty", PASSWORDS[OWNER])
 
 
-@pytest.mark.parametrize("who, how", [
-    (OWNER, "You can have it restored until 27 February 2027 by writing to cases@allclients.com."),
-    (ADMIN, "It can be restored until 27 February 2027 if its owner writes to cases@allclients.com."),
-])
+@pytest.mark.parametrize(
+    "who, how",
+    [
+        (OWNER, "You can have it restored until 27 February 2027 by writing to cases@allclients.com."),
+        (ADMIN, "It can be restored until 27 February 2027 if its owner writes to cases@allclients.com."),
+    ],
+)
 @run
 async def test_a_member_of_a_closed_account_is_told_it_was_closed_and_how_to_restore_it(demo_url, who, how):
     from crm_tui.tui.app import CrmApp

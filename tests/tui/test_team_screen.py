@@ -13,8 +13,10 @@ SIZE = (80, 24)
 
 def counts_of(engine, member_email: str) -> tuple[int, int, int]:
     (mid,) = rows(engine, "SELECT id FROM member WHERE email = :e", e=member_email)[0]
-    return tuple(rows(engine, f"SELECT count(*) FROM {t} WHERE {c} = :m", m=mid)[0][0]
-                 for t, c in (("contact", "owner_id"), ("todo", "assignee_id"), ("appointment", "owner_id")))
+    return tuple(
+        rows(engine, f"SELECT count(*) FROM {t} WHERE {c} = :m", m=mid)[0][0]
+        for t, c in (("contact", "owner_id"), ("todo", "assignee_id"), ("appointment", "owner_id"))
+    )
 
 
 async def open_team(pilot) -> None:

@@ -27,8 +27,15 @@ def add_appointments(url: str, member_zone: str) -> None:
         owner = s.query(Member).filter(Member.email == OWNER).one()
         owner.time_zone = member_zone
         for _day, what, start in (BEFORE, AFTER):
-            s.add(Appointment(account_id=owner.account_id, owner_id=owner.id, description=what,
-                              start=start, end=start.replace(hour=10)))
+            s.add(
+                Appointment(
+                    account_id=owner.account_id,
+                    owner_id=owner.id,
+                    description=what,
+                    start=start,
+                    end=start.replace(hour=10),
+                )
+            )
 
 
 def calendar_row(rows: list[list[str]], what: str) -> list[str]:
@@ -48,12 +55,17 @@ def assert_ics_at_nine_in_new_york(path) -> None:
         assert begins.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M") == start.strftime("%Y-%m-%d 09:00")
 
 
-@pytest.mark.parametrize(("member_zone", "machine_zone"), [
-    ("America/New_York", "UTC"),  # chosen in My Account, on a machine in UTC
-    ("", "America/New_York"),  # none chosen: the machine's zone (TZ)
-], ids=["member-zone", "machine-zone"])
+@pytest.mark.parametrize(
+    ("member_zone", "machine_zone"),
+    [
+        ("America/New_York", "UTC"),  # chosen in My Account, on a machine in UTC
+        ("", "America/New_York"),  # none chosen: the machine's zone (TZ)
+    ],
+    ids=["member-zone", "machine-zone"],
+)
 def test_nine_in_new_york_is_shown_at_nine_and_exported_at_nine_across_dst(
-        demo_url, tmp_path, monkeypatch, member_zone, machine_zone):
+    demo_url, tmp_path, monkeypatch, member_zone, machine_zone
+):
     from crm_tui.services import auth, export
     from crm_tui.tui.app import CrmApp
     from crm_tui.tui.screens.calendar import CalendarScreen
@@ -97,7 +109,8 @@ async def test_my_account_changes_the_zone_times_are_shown_in(demo_url):
         field = app.screen.query_one("#zone-input", Input)
         await press(pilot, "z", *"Mars/Olympus", "enter")  # not a zone: one line, nothing changes
         assert static_text(app.screen, "#zone-error") == (
-            "Unknown time zone 'Mars/Olympus'; type an IANA name such as America/New_York")
+            "Unknown time zone 'Mars/Olympus'; type an IANA name such as America/New_York"
+        )
         assert app.screen.focused is field
         await press(pilot, "escape")  # out of the field, not off the screen
         assert isinstance(app.screen, MyAccountScreen) and app.screen.focused is not field
@@ -129,23 +142,31 @@ async def test_a_stored_zone_unknown_here_falls_back_to_the_machines(demo_url):
         assert calendar_row(table_text(app.screen), AFTER[1])[:2] == [AFTER[0], "13:00–14:00 UTC"]
         await press(pilot, "escape", "p", "enter")
         assert static_text(app.screen, "#zone-current") == (
-            "Time zone: UTC (UTC): the zone you chose, Mars/Olympus_Mons, is unknown on this machine")
+            "Time zone: UTC (UTC): the zone you chose, Mars/Olympus_Mons, is unknown on this machine"
+        )
 
 
 def test_the_dashboards_next_appointments_are_in_the_members_zone_and_line_up():
     from crm_tui.services.dashboard import Dashboard
     from crm_tui.tui.screens.main import figures_text
 
-    d = Dashboard(contacts=1, upcoming_appointments=2, open_todos=0, next_todos=(), next_appointments=(
-        (datetime(2026, 12, 8, 14, 0, tzinfo=NEW_YORK), "Showing"),
-        (datetime(2026, 12, 10, 9, 30, tzinfo=NEW_YORK), "Closing walkthrough"),
-    ))
+    d = Dashboard(
+        contacts=1,
+        upcoming_appointments=2,
+        open_todos=0,
+        next_todos=(),
+        next_appointments=(
+            (datetime(2026, 12, 8, 14, 0, tzinfo=NEW_YORK), "Showing"),
+            (datetime(2026, 12, 10, 9, 30, tzinfo=NEW_YORK), "Closing walkthrough"),
+        ),
+    )
     assert figures_text(d, NEW_YORK)["next-appointments"].plain.splitlines() == [
         "Tue 8 Dec 14:00 EST   Showing",
         "Thu 10 Dec 09:30 EST  Closing walkthrough",
     ]
     assert figures_text(d, ZoneInfo("Asia/Tokyo"))["next-appointments"].plain.splitlines()[0] == (
-        "Wed 9 Dec 04:00 JST   Showing")
+        "Wed 9 Dec 04:00 JST   Showing"
+    )
 
 
 @run

@@ -15,9 +15,7 @@ from crm_tui.services.archive import KIND_LABELS, count_rows
 from crm_tui.services.auth import SUPPORT_EMAIL, SignedIn, load_actor
 from crm_tui.text import noun
 
-TWILIO_NOTE = (
-    "Your phone number itself is not cancelled here: cancel it separately in your Twilio account."
-)
+TWILIO_NOTE = "Your phone number itself is not cancelled here: cancel it separately in your Twilio account."
 KEEP_EXPORT = "Keep your export: you can import it into a new account at any time."
 
 # One of each kind, for counts in words ("1 team member"); the plurals are archive.KIND_LABELS.
@@ -90,7 +88,9 @@ def impact(engine: Engine, who: SignedIn) -> Impact:
         members = tuple(
             TeamMemberInfo(cast(int, m.id), m.name, m.email, m.role)  # stored rows have their ids
             for m in s.execute(
-                select(Member).where(col(Member.account_id) == account.id, col(Member.id) != owner.id).order_by(Member.name)
+                select(Member)
+                .where(col(Member.account_id) == account.id, col(Member.id) != owner.id)
+                .order_by(Member.name)
             ).scalars()
         )
         svc = s.execute(select(MessagesService).where(col(MessagesService.account_id) == account.id)).scalar()

@@ -70,9 +70,7 @@ def check_password(password: str, encoded: str) -> bool:
         scheme, n, r, p, salt, digest = encoded.split("$")
         if scheme != "scrypt":
             return False
-        got = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p)
-        )
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
@@ -84,16 +82,16 @@ MIN_PASSWORD_LENGTH = 8
 def check_new_password(password: str, email: str = "") -> None:
     """Refuse a password a new owner chooses that is too short or is their email address."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
-                           code=errors.PASSWORD_TOO_WEAK, field="password")
+        raise InvalidInput(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            code=errors.PASSWORD_TOO_WEAK,
+            field="password",
+        )
     if email and password.strip().lower() == normalise_email(email):
-        raise InvalidInput("the password cannot be your email address", code=errors.PASSWORD_TOO_WEAK,
-                           field="password")
+        raise InvalidInput("the password cannot be your email address", code=errors.PASSWORD_TOO_WEAK, field="password")
 
 
-_DUMMY_HASH = (
-    "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-)
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
 def _check_once(password: str, encoded: str) -> bool:
@@ -133,9 +131,7 @@ def _check_throttle(member: Any, now: datetime) -> None:
     if wait and member.last_failed_at is not None:
         remaining = (member.last_failed_at - now).total_seconds() + wait
         if remaining > 0:
-            raise Throttled(
-                f"too many wrong passwords; try again in {int(remaining) + 1} s", remaining
-            )
+            raise Throttled(f"too many wrong passwords; try again in {int(remaining) + 1} s", remaining)
 
 
 def _verify(engine: Engine, member_id: int, password: str, now: datetime) -> None:
@@ -181,9 +177,7 @@ def _throttle_row(conn: Connection, member_id: int):
 
 def _count_failure(conn: Connection, member_id: int, now: datetime) -> None:
     m = tables.member
-    conn.execute(
-        update(m).where(m.c.id == member_id).values(failed_logins=m.c.failed_logins + 1, last_failed_at=now)
-    )
+    conn.execute(update(m).where(m.c.id == member_id).values(failed_logins=m.c.failed_logins + 1, last_failed_at=now))
 
 
 @dataclass(frozen=True)
@@ -208,9 +202,7 @@ def normalise_email(email: str) -> str:
 def find_member(s: Session, email: str) -> Member:
     from crm_tui.models import Member
 
-    member = s.execute(
-        select(Member).where(func.lower(Member.email) == normalise_email(email))
-    ).scalar_one_or_none()
+    member = s.execute(select(Member).where(func.lower(Member.email) == normalise_email(email))).scalar_one_or_none()
     if member is None:
         raise NotFound(f"no active user with the email {email.strip()!r}")
     return member
@@ -221,8 +213,9 @@ def identity(s: Session, member: Member) -> SignedIn:
 
     account = s.get(Account, member.account_id)
     assert member.id is not None and account is not None  # a stored member of a stored account
-    return SignedIn(member.id, member.account_id, member.email, member.name, member.role, account.name,
-                    member.time_zone)
+    return SignedIn(
+        member.id, member.account_id, member.email, member.name, member.role, account.name, member.time_zone
+    )
 
 
 def sign_in(engine: Engine, email: str, password: str, now: datetime | None = None) -> SignedIn:
@@ -244,8 +237,7 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
         raise AuthenticationFailed("wrong email or password", code=errors.WRONG_CREDENTIALS) from None
     with db.read_connection(engine) as conn:
         row = conn.execute(
-            select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"),
-                   m.c.time_zone)
+            select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"), m.c.time_zone)
             .join_from(m, a, a.c.id == m.c.account_id)
             .where(m.c.id == member_id)
         ).first()
@@ -261,11 +253,11 @@ def _closed_membership(conn: Connection, email: str):
     cm, ca = tables.closed_member, tables.closed_account
     h = email_hash(email)
     return conn.execute(
-        select(cm.c.password_hash, ca.c.closed_at, ca.c.restore_until,
-               (ca.c.owner_email_hash == h).label("owner"))
+        select(cm.c.password_hash, ca.c.closed_at, ca.c.restore_until, (ca.c.owner_email_hash == h).label("owner"))
         .join_from(cm, ca, ca.c.id == cm.c.closed_account_id)
         .where(cm.c.email_hash == h, ca.c.state == "closed")
-        .order_by(ca.c.closed_at.desc()).limit(1)
+        .order_by(ca.c.closed_at.desc())
+        .limit(1)
     ).first()
 
 
@@ -297,12 +289,16 @@ def closed_notice(closed_at: datetime, restore_until: date, owner: bool, now: da
     (dates in UTC, as the restore window is reckoned)."""
     closed = _day(closed_at.astimezone(timezone.utc))
     if clock.window_open(restore_until, now):
-        how = (f"You can have it restored until {_day(restore_until)} by writing to {SUPPORT_EMAIL}."
-               if owner else
-               f"It can be restored until {_day(restore_until)} if its owner writes to {SUPPORT_EMAIL}.")
+        how = (
+            f"You can have it restored until {_day(restore_until)} by writing to {SUPPORT_EMAIL}."
+            if owner
+            else f"It can be restored until {_day(restore_until)} if its owner writes to {SUPPORT_EMAIL}."
+        )
         return f"This account was closed on {closed}. {how}"
-    return (f"This account was closed on {closed} and its data permanently deleted; its 3-month restore "
-            f"window ended on {_day(restore_until)}. You're welcome to create a new account.")
+    return (
+        f"This account was closed on {closed} and its data permanently deleted; its 3-month restore "
+        f"window ended on {_day(restore_until)}. You're welcome to create a new account."
+    )
 
 
 def reauthenticate(engine: Engine, member_id: int, password: str, now: datetime | None = None) -> None:
@@ -331,9 +327,7 @@ def session_problem(engine: Engine, who: SignedIn) -> str | None:
         if still_member(conn, who):
             return None
         c = tables.closed_account
-        closed = conn.execute(
-            select(c.c.id).where(c.c.account_id == who.account_id, c.c.state == "closed")
-        ).first()
+        closed = conn.execute(select(c.c.id).where(c.c.account_id == who.account_id, c.c.state == "closed")).first()
         if closed is not None:
             return "This account has been closed by its owner. Your access has ended."
         return "You are no longer a member of this account. Your access has ended."

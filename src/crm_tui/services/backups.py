@@ -454,8 +454,11 @@ def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
             return removed, warnings
         database_folder(conn)
         keyed = set(conn.execute(select(tables.backup_key.c.backup_id)).scalars())
-        names = [r.file_name for r in conn.execute(
-            select(b.c.id, b.c.file_name).where(b.c.purged_at.is_not(None))) if r.id not in keyed]
+        names = [
+            r.file_name
+            for r in conn.execute(select(b.c.id, b.c.file_name).where(b.c.purged_at.is_not(None)))
+            if r.id not in keyed
+        ]
         ids = _ids(conn)
         for name in names:
             where = locate_name(conn, name, ids)
@@ -466,8 +469,9 @@ def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
             except FileNotFoundError:
                 continue  # another purge got there first
             except OSError as exc:
-                warnings.append(f"could not remove the backup file {name} ({exc.strerror or exc}); "
-                                "the next purge tries again")
+                warnings.append(
+                    f"could not remove the backup file {name} ({exc.strerror or exc}); the next purge tries again"
+                )
             else:
                 removed.append(name)
     return removed, warnings

@@ -30,8 +30,14 @@ def ensure_plans(conn: Connection) -> None:
     t = Plan.__table__
     have = set(conn.execute(select(t.c.code)).scalars())
     missing = [
-        {"code": c, "name": n, "monthly_price_cents": p, "seat_price_cents": SEAT_PRICE_CENTS,
-         "included_seats": 1, "max_contacts": m}
+        {
+            "code": c,
+            "name": n,
+            "monthly_price_cents": p,
+            "seat_price_cents": SEAT_PRICE_CENTS,
+            "included_seats": 1,
+            "max_contacts": m,
+        }
         for c, n, p, m in PLANS
         if c not in have
     ]
@@ -99,23 +105,29 @@ def summary(engine: Engine, who: SignedIn, invoices: int = 6) -> BillingSummary:
         plan = s.get(Plan, account.plan_id)
         assert plan is not None  # plan_id is a foreign key
         seats = s.execute(
-            select(func.count()).select_from(Member).where(
-                col(Member.account_id) == account.id, col(Member.role) != ROLE_OWNER
-            )
+            select(func.count())
+            .select_from(Member)
+            .where(col(Member.account_id) == account.id, col(Member.role) != ROLE_OWNER)
         ).scalar_one()
         svc = s.execute(select(MessagesService).where(col(MessagesService.account_id) == account.id)).scalar()
         messages_active = bool(svc and svc.status == "active")
         fee = svc.monthly_fee_cents if svc and messages_active else 0
         rows = s.execute(
-            select(Invoice).where(col(Invoice.account_id) == account.id)
-            .order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc()).limit(invoices)
+            select(Invoice)
+            .where(col(Invoice.account_id) == account.id)
+            .order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc())
+            .limit(invoices)
         ).scalars()
         lines = tuple(InvoiceLine(i.number, i.issued_on, i.description, i.amount_cents, i.status) for i in rows)
         plans = tuple(
             (p.code, p.name, p.monthly_price_cents)
             for p in s.execute(select(Plan).order_by(col(Plan.monthly_price_cents))).scalars()
         )
-        card = f"{account.card_brand} ending {account.card_last4} (expires {account.card_expiry})" if account.card_last4 else "none on file"
+        card = (
+            f"{account.card_brand} ending {account.card_last4} (expires {account.card_expiry})"
+            if account.card_last4
+            else "none on file"
+        )
         return BillingSummary(
             account_name=account.name,
             plan_code=plan.code,
@@ -127,7 +139,9 @@ def summary(engine: Engine, who: SignedIn, invoices: int = 6) -> BillingSummary:
             messages_fee_cents=fee,
             monthly_total_cents=plan.monthly_price_cents + seats * plan.seat_price_cents + fee,
             # the next billing day from the owner's today (billing days are days where they are)
-            next_billing=next_billing_date(account.billing_day, zones.date_of(clock.now(), zones.zone_for(member.time_zone))),
+            next_billing=next_billing_date(
+                account.billing_day, zones.date_of(clock.now(), zones.zone_for(member.time_zone))
+            ),
             card=card,
             invoices=lines,
             plans=plans,
@@ -150,6 +164,11 @@ def change_plan(engine: Engine, who: SignedIn, code: str) -> str:
             raise InvalidInput(f"the account is on the {plan.name} plan already; nothing changed")
         assert plan.id is not None  # a stored plan
         account.plan_id = plan.id
-        audit.append(s, "plan.change", actor=audit.actor_of(member.id), account_id=account.id,
-                     details={"from": old, "to": plan.code})
+        audit.append(
+            s,
+            "plan.change",
+            actor=audit.actor_of(member.id),
+            account_id=account.id,
+            details={"from": old, "to": plan.code},
+        )
         return plan.name

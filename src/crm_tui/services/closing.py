@@ -62,10 +62,10 @@ def receipt_text(receipt: Receipt) -> str:
     """The deletion receipt, as the goodbye screen saves it and ``account close`` prints it:
     the account, when (zone named), what was deleted, who lost access, until when it can be
     restored and how, and the hash of the audit event that records the close."""
+
     def para(text: str) -> list[str]:
         # dates and times are kept on one line ("\0" holds their spaces while wrapping)
-        return [line.replace("\0", " ") for line in
-                textwrap.wrap(text, RECEIPT_WIDTH, break_on_hyphens=False)] + [""]
+        return [line.replace("\0", " ") for line in textwrap.wrap(text, RECEIPT_WIDTH, break_on_hyphens=False)] + [""]
 
     def whole(text: str) -> str:
         return text.replace(" ", "\0")
@@ -73,15 +73,19 @@ def receipt_text(receipt: Receipt) -> str:
     lines = ["Deletion receipt", ""]
     # the name is the one text a user typed: its control characters are made visible, as the
     # file may be printed to a terminal
-    lines += para(f"The account “{clean(receipt.account_name)}” was closed and its data permanently "
-                  f"deleted on {whole(zones.time_text(receipt.closed_at, zones.zone_for(receipt.time_zone), year=True))}.")
+    lines += para(
+        f"The account “{clean(receipt.account_name)}” was closed and its data permanently "
+        f"deleted on {whole(zones.time_text(receipt.closed_at, zones.zone_for(receipt.time_zone), year=True))}."
+    )
     lines += ["Deleted:", *count_table(receipt.lines()), ""]
     n = receipt.members_signed_out
     if n:
         lines += para(f"{plural(n, 'team member')} lost access and {noun(n, 'was', 'were')} signed out.")
-    lines += para(f"Restorable until {whole(zones.day_text(receipt.restore_until))}: email {receipt.support_email} "
-                  "from the owner's address to ask for a restore. After that date the data cannot "
-                  "be recovered.")
+    lines += para(
+        f"Restorable until {whole(zones.day_text(receipt.restore_until))}: email {receipt.support_email} "
+        "from the owner's address to ask for a restore. After that date the data cannot "
+        "be recovered."
+    )
     if receipt.audit_hash:
         lines += ["Audit event (account.close), SHA-256:", f"  {receipt.audit_hash}"]
     return "\n".join(lines).rstrip("\n")
@@ -93,8 +97,10 @@ def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> 
     from crm_tui.services import export
 
     folder = export._folder(out_dir)
-    stem = (f"{export.safe_name(receipt.account_name, 'account')}-closing-receipt-"
-            f"{zones.local(receipt.closed_at, zones.zone_for(receipt.time_zone)):%Y%m%d-%H%M%S}")  # the owner's
+    stem = (
+        f"{export.safe_name(receipt.account_name, 'account')}-closing-receipt-"
+        f"{zones.local(receipt.closed_at, zones.zone_for(receipt.time_zone)):%Y%m%d-%H%M%S}"
+    )  # the owner's
     target = export._TargetFile(folder, stem, ".txt")
     try:
         target.file.write((receipt_text(receipt) + "\n").encode("utf-8"))
@@ -136,8 +142,7 @@ def _indexes_to_rebuild(conn, table: str) -> list[tuple[str, str]]:
         columns = [r[2] for r in conn.exec_driver_sql(f"PRAGMA index_info({_quoted(name)})").all()]
         if columns == ["account_id"] and not partial:
             continue
-        sql = conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).scalar()
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).scalar()
         found.append((name, sql))
     return found
 
@@ -162,8 +167,7 @@ def _rebuilds_indexes(conn, t, mine) -> bool:
 
 def _references_into(table) -> list:
     """Every foreign key in the schema that points at ``table``."""
-    return [fk for other in table.metadata.sorted_tables for fk in other.foreign_keys
-            if fk.column.table is table]
+    return [fk for other in table.metadata.sorted_tables for fk in other.foreign_keys if fk.column.table is table]
 
 
 def delete_account_rows(conn, account_id: int) -> None:
@@ -198,7 +202,9 @@ def delete_account_rows(conn, account_id: int) -> None:
                 if conn.execute(q).first() is not None:
                     raise db.DatabaseError(
                         f"rows of {fk.parent.table.name} outside this account refer to its {t.name} rows "
-                        "(the data is damaged); nothing was deleted", undone="deleted")
+                        "(the data is damaged); nothing was deleted",
+                        undone="deleted",
+                    )
             if sqlite and model is not Account and _rebuilds_indexes(conn, t, mine):
                 _delete_rebuilding_indexes(conn, t, mine)
             else:
@@ -221,11 +227,16 @@ def name_problem(typed: str, name: str) -> str | None:
     if typed.strip() == name.strip():
         if name != name.strip():
             return "the account name begins or ends with a space: type it exactly as shown"
-        ends = [where for where, extra in (("start", len(typed) - len(typed.lstrip())),
-                                           ("end", len(typed) - len(typed.rstrip()))) if extra]
+        ends = [
+            where
+            for where, extra in (("start", len(typed) - len(typed.lstrip())), ("end", len(typed) - len(typed.rstrip())))
+            if extra
+        ]
         spaces = len(typed) - len(typed.strip())
-        return (f"the name you typed has {'a space' if spaces == 1 else 'spaces'} at the "
-                f"{' and at the '.join(ends)}; the account name does not")
+        return (
+            f"the name you typed has {'a space' if spaces == 1 else 'spaces'} at the "
+            f"{' and at the '.join(ends)}; the account name does not"
+        )
     if typed.casefold() == name.casefold():
         return "the name you typed differs in capital letters: type it exactly as shown"
     return NAME_MISMATCH
@@ -240,8 +251,9 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         assert account is not None  # the signed-in owner's own account
         problem = name_problem(confirm_name, account.name)
         if problem:
-            raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
-                               undone="deleted")
+            raise InvalidInput(
+                f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted"
+            )
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
@@ -254,44 +266,75 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
             assert account is not None and account.id is not None  # the signed-in owner's own account
             problem = name_problem(confirm_name, account.name)
             if problem:
-                raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name",
-                               undone="deleted")
+                raise InvalidInput(
+                    f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted"
+                )
             now = clock.now()
             conn = s.connection()
             plan = s.get(Plan, account.plan_id)
             assert plan is not None  # plan_id is a foreign key
             plan_code = plan.code
             members = s.execute(
-                select(col(Member.id), col(Member.email), col(Member.password_hash)).where(col(Member.account_id) == account.id)
+                select(col(Member.id), col(Member.email), col(Member.password_hash)).where(
+                    col(Member.account_id) == account.id
+                )
             ).all()
 
             pending = backups.write(conn, account.id)
             counts = pending.manifest["counts"]
-            backup = Backup(account_id=account.id, file_name=pending.final.name, created_at=now,
-                            size=pending.size, sha256="", format_version=archive.FORMAT_VERSION)
+            backup = Backup(
+                account_id=account.id,
+                file_name=pending.final.name,
+                created_at=now,
+                size=pending.size,
+                sha256="",
+                format_version=archive.FORMAT_VERSION,
+            )
             s.add(backup)
             s.flush()
             s.add(BackupKey(backup_id=backup.id, key=pending.key))
             until = clock.restore_until(now)
             tombstone = ClosedAccount(
-                account_id=account.id, owner_email_hash=email_hash(owner.email),
-                member_ids=",".join(str(m.id) for m in members), closed_at=now, restore_until=until,
-                counts_json=json.dumps(counts, sort_keys=True), backup_id=backup.id,
+                account_id=account.id,
+                owner_email_hash=email_hash(owner.email),
+                member_ids=",".join(str(m.id) for m in members),
+                closed_at=now,
+                restore_until=until,
+                counts_json=json.dumps(counts, sort_keys=True),
+                backup_id=backup.id,
             )
             s.add(tombstone)
             s.flush()
             # what signing in needs to tell these people the account was closed: hashes only
-            s.execute(insert(ClosedMember.__table__), [
-                {"closed_account_id": tombstone.id, "email_hash": email_hash(m.email),
-                 "password_hash": m.password_hash} for m in members])
+            s.execute(
+                insert(ClosedMember.__table__),
+                [
+                    {
+                        "closed_account_id": tombstone.id,
+                        "email_hash": email_hash(m.email),
+                        "password_hash": m.password_hash,
+                    }
+                    for m in members
+                ],
+            )
             sessions.end_for_account(conn, account.id)  # command-line logins refer to members
             delete_account_rows(conn, account.id)
-            event = audit.append(s, "account.close", actor=audit.actor_of(owner.id), account_id=account.id,
-                                 details={"counts": counts, "restore_until": until.isoformat()})
+            event = audit.append(
+                s,
+                "account.close",
+                actor=audit.actor_of(owner.id),
+                account_id=account.id,
+                details={"counts": counts, "restore_until": until.isoformat()},
+            )
             receipt = Receipt(
-                account_name=account.name, closed_at=now, restore_until=until, counts=counts,
-                members_signed_out=len(members) - 1, plan_code=plan_code,
-                tenure_months=clock.months_between(account.created_at, now), team_size=len(members),
+                account_name=account.name,
+                closed_at=now,
+                restore_until=until,
+                counts=counts,
+                members_signed_out=len(members) - 1,
+                plan_code=plan_code,
+                tenure_months=clock.months_between(account.created_at, now),
+                team_size=len(members),
                 time_zone=owner.time_zone,
                 audit_hash=event.hash,
             )
@@ -318,9 +361,15 @@ class ClosedInfo:
     restorable: bool
 
     def as_json(self) -> dict:
-        return {"tombstone_id": self.tombstone_id, "account_id": self.account_id,
-                "closed_at": self.closed_at.isoformat(), "restore_until": self.restore_until.isoformat(),
-                "state": self.state, "counts": self.counts, "restorable": self.restorable}
+        return {
+            "tombstone_id": self.tombstone_id,
+            "account_id": self.account_id,
+            "closed_at": self.closed_at.isoformat(),
+            "restore_until": self.restore_until.isoformat(),
+            "state": self.state,
+            "counts": self.counts,
+            "restorable": self.restorable,
+        }
 
 
 def list_closed(engine: Engine, now: datetime | None = None) -> list[ClosedInfo]:
@@ -328,8 +377,15 @@ def list_closed(engine: Engine, now: datetime | None = None) -> list[ClosedInfo]
     with db.read_session(engine) as s:
         rows = s.execute(select(ClosedAccount).order_by(col(ClosedAccount.closed_at))).scalars()
         return [
-            ClosedInfo(cast(int, t.id), t.account_id, t.closed_at, t.restore_until, t.state, json.loads(t.counts_json),
-                       t.state == "closed" and window_open(t.restore_until, now))
+            ClosedInfo(
+                cast(int, t.id),
+                t.account_id,
+                t.closed_at,
+                t.restore_until,
+                t.state,
+                json.loads(t.counts_json),
+                t.state == "closed" and window_open(t.restore_until, now),
+            )
             for t in rows
         ]
 
@@ -342,10 +398,15 @@ class Restored:
 
 
 def _tombstone_for(s, email: str) -> ClosedAccount:
-    rows = s.execute(
-        select(ClosedAccount).where(col(ClosedAccount.owner_email_hash) == email_hash(email))
-        .order_by(col(ClosedAccount.closed_at).desc())
-    ).scalars().all()
+    rows = (
+        s.execute(
+            select(ClosedAccount)
+            .where(col(ClosedAccount.owner_email_hash) == email_hash(email))
+            .order_by(col(ClosedAccount.closed_at).desc())
+        )
+        .scalars()
+        .all()
+    )
     if not rows:
         raise NotFound(f"no closed account whose owner's email is {email.strip()!r}")
     for row in rows:
@@ -386,9 +447,7 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
             if manifest["account"]["id"] != t.account_id:
                 raise ArchiveError("the backup belongs to another account; nothing was restored")
             account_id, counts = archive.import_archive(conn, zf, unusable_password=UNUSABLE_PASSWORD)
-        s.execute(
-            Account.__table__.update().where(Account.__table__.c.id == account_id).values(status="active")
-        )
+        s.execute(Account.__table__.update().where(Account.__table__.c.id == account_id).values(status="active"))
         name = s.execute(select(col(Account.name)).where(col(Account.id) == account_id)).scalar_one()
         t.state = "restored"
         t.restored_at = now
@@ -420,8 +479,14 @@ def newest_recorded_time(s) -> datetime | None:
 
     found = [
         s.execute(select(func.max(column))).scalar()
-        for column in (AuditEvent.at, ClosedAccount.closed_at, ClosedAccount.restored_at,
-                       ClosedAccount.purged_at, Backup.created_at, Backup.purged_at)
+        for column in (
+            AuditEvent.at,
+            ClosedAccount.closed_at,
+            ClosedAccount.restored_at,
+            ClosedAccount.purged_at,
+            Backup.created_at,
+            Backup.purged_at,
+        )
     ]
     found = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in found if t is not None]
     return max(found) if found else None
@@ -449,11 +514,13 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
         if newest is not None and now < newest:
             raise InvalidInput(
                 f"the clock reads {now:%Y-%m-%d %H:%M:%S} UTC, earlier than {newest:%Y-%m-%d %H:%M:%S} UTC "
-                "recorded in the database (has the clock been set back?); nothing was purged")
+                "recorded in the database (has the clock been set back?); nothing was purged"
+            )
         conn = s.connection()
         _check_secure_delete(conn)
         due = [
-            t for t in s.execute(select(ClosedAccount).where(col(ClosedAccount.state) == "closed")).scalars()
+            t
+            for t in s.execute(select(ClosedAccount).where(col(ClosedAccount.state) == "closed")).scalars()
             if not window_open(t.restore_until, now)
         ]
         for t in due:
@@ -468,8 +535,10 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
             audit.append(s, "account.purge", actor=actor, account_id=t.account_id, details={}, at=now)
     notes: list[str] = []
     if not db.checkpoint(engine):  # the deleted keys leave the WAL; also completes an earlier one
-        notes.append("another connection is still reading, so the write-ahead log could not be truncated "
-                     "yet; the destroyed keys leave it when the app next opens the database or at the next purge")
+        notes.append(
+            "another connection is still reading, so the write-ahead log could not be truncated "
+            "yet; the destroyed keys leave it when the app next opens the database or at the next purge"
+        )
     # Then the files: these, and any an earlier restore or purge could not remove. A copy of
     # another database leaves the files it shares with it alone (see backups).
     try:

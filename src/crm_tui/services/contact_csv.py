@@ -20,23 +20,58 @@ from datetime import date
 # Google Contacts Help, "Create or edit a CSV file": support.google.com/contacts/answer/1069522):
 # its fixed columns, then numbered groups of columns, as many of each as the data needs.
 GOOGLE_FIXED = (
-    "Name", "Given Name", "Additional Name", "Family Name", "Yomi Name", "Given Name Yomi",
-    "Additional Name Yomi", "Family Name Yomi", "Name Prefix", "Name Suffix", "Initials", "Nickname",
-    "Short Name", "Maiden Name", "Birthday", "Gender", "Location", "Billing Information",
-    "Directory Server", "Mileage", "Occupation", "Hobby", "Sensitivity", "Priority", "Subject", "Notes",
-    "Language", "Photo", "Group Membership",
+    "Name",
+    "Given Name",
+    "Additional Name",
+    "Family Name",
+    "Yomi Name",
+    "Given Name Yomi",
+    "Additional Name Yomi",
+    "Family Name Yomi",
+    "Name Prefix",
+    "Name Suffix",
+    "Initials",
+    "Nickname",
+    "Short Name",
+    "Maiden Name",
+    "Birthday",
+    "Gender",
+    "Location",
+    "Billing Information",
+    "Directory Server",
+    "Mileage",
+    "Occupation",
+    "Hobby",
+    "Sensitivity",
+    "Priority",
+    "Subject",
+    "Notes",
+    "Language",
+    "Photo",
+    "Group Membership",
 )
 GOOGLE_EMAIL = ("E-mail {n} - Type", "E-mail {n} - Value")
 GOOGLE_PHONE = ("Phone {n} - Type", "Phone {n} - Value")
 GOOGLE_ADDRESS = (
-    "Address {n} - Type", "Address {n} - Formatted", "Address {n} - Street", "Address {n} - City",
-    "Address {n} - PO Box", "Address {n} - Region", "Address {n} - Postal Code", "Address {n} - Country",
+    "Address {n} - Type",
+    "Address {n} - Formatted",
+    "Address {n} - Street",
+    "Address {n} - City",
+    "Address {n} - PO Box",
+    "Address {n} - Region",
+    "Address {n} - Postal Code",
+    "Address {n} - Country",
     "Address {n} - Extended Address",
 )
 GOOGLE_ORGANIZATION = (
-    "Organization {n} - Type", "Organization {n} - Name", "Organization {n} - Yomi Name",
-    "Organization {n} - Title", "Organization {n} - Department", "Organization {n} - Symbol",
-    "Organization {n} - Location", "Organization {n} - Job Description",
+    "Organization {n} - Type",
+    "Organization {n} - Name",
+    "Organization {n} - Yomi Name",
+    "Organization {n} - Title",
+    "Organization {n} - Department",
+    "Organization {n} - Symbol",
+    "Organization {n} - Location",
+    "Organization {n} - Job Description",
 )
 
 
@@ -45,8 +80,13 @@ def _numbered(group: tuple[str, ...], count: int) -> tuple[str, ...]:
 
 
 # a contact has up to 2 emails, 4 phones, 1 address, 1 company
-GOOGLE_HEADER = (GOOGLE_FIXED + _numbered(GOOGLE_EMAIL, 2) + _numbered(GOOGLE_PHONE, 4)
-                 + _numbered(GOOGLE_ADDRESS, 1) + _numbered(GOOGLE_ORGANIZATION, 1))
+GOOGLE_HEADER = (
+    GOOGLE_FIXED
+    + _numbered(GOOGLE_EMAIL, 2)
+    + _numbered(GOOGLE_PHONE, 4)
+    + _numbered(GOOGLE_ADDRESS, 1)
+    + _numbered(GOOGLE_ORGANIZATION, 1)
+)
 
 # Outlook's contacts CSV, as Outlook.com exports it (People → Manage contacts → Export
 # contacts) and as the sample file of Microsoft Support's "Import contacts to Outlook.com"
@@ -54,23 +94,95 @@ GOOGLE_HEADER = (GOOGLE_FIXED + _numbered(GOOGLE_EMAIL, 2) + _numbered(GOOGLE_PH
 # column for categories: "Categories", Outlook's own name for that column (Microsoft Support,
 # "Create or edit .csv files to import into Outlook", whose template has it), is added last.
 OUTLOOK_COM_HEADER = (
-    "First Name", "Middle Name", "Last Name", "Title", "Suffix", "Nickname", "Given Yomi", "Surname Yomi",
-    "E-mail Address", "E-mail 2 Address", "E-mail 3 Address", "Home Phone", "Home Phone 2", "Business Phone",
-    "Business Phone 2", "Mobile Phone", "Car Phone", "Other Phone", "Primary Phone", "Pager", "Business Fax",
-    "Home Fax", "Other Fax", "Company Main Phone", "Callback", "Radio Phone", "Telex", "TTY/TDD Phone",
-    "IMAddress", "Job Title", "Department", "Company", "Office Location", "Manager's Name", "Assistant's Name",
-    "Assistant's Phone", "Company Yomi", "Business Street", "Business City", "Business State",
-    "Business Postal Code", "Business Country/Region", "Home Street", "Home City", "Home State",
-    "Home Postal Code", "Home Country/Region", "Other Street", "Other City", "Other State", "Other Postal Code",
-    "Other Country/Region", "Personal Web Page", "Spouse", "Schools", "Hobby", "Location", "Web Page",
-    "Birthday", "Anniversary", "Notes",
+    "First Name",
+    "Middle Name",
+    "Last Name",
+    "Title",
+    "Suffix",
+    "Nickname",
+    "Given Yomi",
+    "Surname Yomi",
+    "E-mail Address",
+    "E-mail 2 Address",
+    "E-mail 3 Address",
+    "Home Phone",
+    "Home Phone 2",
+    "Business Phone",
+    "Business Phone 2",
+    "Mobile Phone",
+    "Car Phone",
+    "Other Phone",
+    "Primary Phone",
+    "Pager",
+    "Business Fax",
+    "Home Fax",
+    "Other Fax",
+    "Company Main Phone",
+    "Callback",
+    "Radio Phone",
+    "Telex",
+    "TTY/TDD Phone",
+    "IMAddress",
+    "Job Title",
+    "Department",
+    "Company",
+    "Office Location",
+    "Manager's Name",
+    "Assistant's Name",
+    "Assistant's Phone",
+    "Company Yomi",
+    "Business Street",
+    "Business City",
+    "Business State",
+    "Business Postal Code",
+    "Business Country/Region",
+    "Home Street",
+    "Home City",
+    "Home State",
+    "Home Postal Code",
+    "Home Country/Region",
+    "Other Street",
+    "Other City",
+    "Other State",
+    "Other Postal Code",
+    "Other Country/Region",
+    "Personal Web Page",
+    "Spouse",
+    "Schools",
+    "Hobby",
+    "Location",
+    "Web Page",
+    "Birthday",
+    "Anniversary",
+    "Notes",
 )
 OUTLOOK_HEADER = OUTLOOK_COM_HEADER + ("Categories",)
 
 # the contact columns the rows are made from, in order
-COLUMNS = ("first_name", "last_name", "company", "email", "email2", "phone1", "phone1_text_ok", "phone2",
-           "phone2_text_ok", "phone3", "phone3_text_ok", "phone4", "phone4_text_ok", "street", "city", "state",
-           "postal_code", "country", "birthday", "category1", "category2", "notes")
+COLUMNS = (
+    "first_name",
+    "last_name",
+    "company",
+    "email",
+    "email2",
+    "phone1",
+    "phone1_text_ok",
+    "phone2",
+    "phone2_text_ok",
+    "phone3",
+    "phone3_text_ok",
+    "phone4",
+    "phone4_text_ok",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "birthday",
+    "category1",
+    "category2",
+    "notes",
+)
 
 _OUTLOOK_MOBILE = ("Mobile Phone",)
 _OUTLOOK_VOICE = ("Home Phone", "Other Phone")
@@ -91,7 +203,13 @@ def _index(header: tuple[str, ...]) -> Callable[[str], int]:
 
 _G = _index(GOOGLE_HEADER)
 _G_NAME, _G_GIVEN, _G_FAMILY, _G_BIRTHDAY, _G_NOTES, _G_GROUPS = (
-    _G("Name"), _G("Given Name"), _G("Family Name"), _G("Birthday"), _G("Notes"), _G("Group Membership"))
+    _G("Name"),
+    _G("Given Name"),
+    _G("Family Name"),
+    _G("Birthday"),
+    _G("Notes"),
+    _G("Group Membership"),
+)
 _G_EMAILS = [(_G(f"E-mail {n} - Type"), _G(f"E-mail {n} - Value")) for n in (1, 2)]
 _G_PHONES = [(_G(f"Phone {n} - Type"), _G(f"Phone {n} - Value")) for n in (1, 2, 3, 4)]
 _G_ADDRESS = [_G(f"Address 1 - {part}") for part in ("Type", "Street", "City", "Region", "Postal Code", "Country")]
@@ -102,8 +220,30 @@ def google_rows(rows: Iterable[tuple]) -> list[list[str]]:
     """Google CSV rows of contacts (tuples in :data:`COLUMNS` order)."""
     width = len(GOOGLE_HEADER)
     out = []
-    for (first, last, company, email, email2, p1, t1, p2, t2, p3, t3, p4, t4, street, city, state, postal_code,
-         country, birthday, category1, category2, notes) in rows:
+    for (
+        first,
+        last,
+        company,
+        email,
+        email2,
+        p1,
+        t1,
+        p2,
+        t2,
+        p3,
+        t3,
+        p4,
+        t4,
+        street,
+        city,
+        state,
+        postal_code,
+        country,
+        birthday,
+        category1,
+        category2,
+        notes,
+    ) in rows:
         row = [""] * width
         row[_G_NAME] = f"{first} {last}" if first and last else first or last
         row[_G_GIVEN], row[_G_FAMILY] = first, last
@@ -114,7 +254,8 @@ def google_rows(rows: Iterable[tuple]) -> list[list[str]]:
             row[kind], row[value] = "Other", address
         voice = 0
         for (kind, value), (number, texts) in zip(
-                _G_PHONES, [(n, t) for n, t in ((p1, t1), (p2, t2), (p3, t3), (p4, t4)) if n], strict=False):
+            _G_PHONES, [(n, t) for n, t in ((p1, t1), (p2, t2), (p3, t3), (p4, t4)) if n], strict=False
+        ):
             if texts:
                 row[kind] = "Mobile"
             else:
@@ -131,7 +272,13 @@ def google_rows(rows: Iterable[tuple]) -> list[list[str]]:
 
 _O = _index(OUTLOOK_HEADER)
 _O_FIRST, _O_LAST, _O_COMPANY, _O_BIRTHDAY, _O_NOTES, _O_CATEGORIES = (
-    _O("First Name"), _O("Last Name"), _O("Company"), _O("Birthday"), _O("Notes"), _O("Categories"))
+    _O("First Name"),
+    _O("Last Name"),
+    _O("Company"),
+    _O("Birthday"),
+    _O("Notes"),
+    _O("Categories"),
+)
 _O_EMAILS = (_O("E-mail Address"), _O("E-mail 2 Address"))
 _O_ADDRESS = tuple(_O(f"Home {part}") for part in ("Street", "City", "State", "Postal Code", "Country/Region"))
 
@@ -159,8 +306,30 @@ def outlook_rows(rows: Iterable[tuple]) -> list[list[str]]:
     """Outlook CSV rows of contacts (tuples in :data:`COLUMNS` order)."""
     width = len(OUTLOOK_HEADER)
     out = []
-    for (first, last, company, email, email2, p1, t1, p2, t2, p3, t3, p4, t4, street, city, state, postal_code,
-         country, birthday, category1, category2, notes) in rows:
+    for (
+        first,
+        last,
+        company,
+        email,
+        email2,
+        p1,
+        t1,
+        p2,
+        t2,
+        p3,
+        t3,
+        p4,
+        t4,
+        street,
+        city,
+        state,
+        postal_code,
+        country,
+        birthday,
+        category1,
+        category2,
+        notes,
+    ) in rows:
         row = [""] * width
         row[_O_FIRST], row[_O_LAST], row[_O_COMPANY] = first, last, company
         for k, address in zip(_O_EMAILS, [e for e in (email, email2) if e], strict=False):

@@ -33,14 +33,15 @@ def dashboard(engine: Engine, who: SignedIn, limit: int = 5) -> Dashboard:
         if not still_member(conn, who):
             raise NotFound("your access to this account has ended")
         acc = who.account_id
-        contacts, upcoming, open_count = conn.execute(select(
-            select(func.count()).where(c.account_id == acc).scalar_subquery(),
-            select(func.count()).where(a.account_id == acc, a.start >= now).scalar_subquery(),
-            select(func.count()).where(t.account_id == acc, t.status == "open").scalar_subquery(),
-        )).one()
+        contacts, upcoming, open_count = conn.execute(
+            select(
+                select(func.count()).where(c.account_id == acc).scalar_subquery(),
+                select(func.count()).where(a.account_id == acc, a.start >= now).scalar_subquery(),
+                select(func.count()).where(t.account_id == acc, t.status == "open").scalar_subquery(),
+            )
+        ).one()
         appts = conn.execute(
-            select(a.start, a.description).where(a.account_id == acc, a.start >= now)
-            .order_by(a.start).limit(limit)
+            select(a.start, a.description).where(a.account_id == acc, a.start >= now).order_by(a.start).limit(limit)
         ).all()
         # Dated to-dos first, then undated ones. Two queries, because one ORDER BY
         # "due IS NULL, due" cannot walk the (account, status, due) index and sorted every open

@@ -26,8 +26,9 @@ class DomainError(Exception):
 
     code = _code("refused", "an action was refused")
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 undone: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, undone: str | None = None
+    ) -> None:
         super().__init__(message)
         if code is not None:
             if code not in CODES:

@@ -237,8 +237,9 @@ def contact_revised(dialect: str):
 
 def _contact_select(conn: Connection, account_id: int, where=None):
     t = Contact.__table__
-    q = (select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS[:-1]), contact_revised(conn.dialect.name))
-         .where(t.c.account_id == account_id))
+    q = select(*(_raw(conn, t.c[n]) for n in _CONTACT_COLS[:-1]), contact_revised(conn.dialect.name)).where(
+        t.c.account_id == account_id
+    )
     if where is not None:
         q = q.where(where)
     return q.order_by(t.c.id)
@@ -263,19 +264,44 @@ def write_vcards(sink, conn: Connection, account_id: int, tick, where=None) -> i
 
 def write_events(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
     a, c = Appointment.__table__, Contact.__table__
-    q = (select(a.c.id, a.c.description, _raw(conn, a.c.start), _raw(conn, a.c.end), a.c.colour,
-                c.c.first_name, c.c.last_name, c.c.email)
-         .select_from(a.outerjoin(c, c.c.id == a.c.contact_id))
-         .where(a.c.account_id == account_id).order_by(a.c.id))
+    q = (
+        select(
+            a.c.id,
+            a.c.description,
+            _raw(conn, a.c.start),
+            _raw(conn, a.c.end),
+            a.c.colour,
+            c.c.first_name,
+            c.c.last_name,
+            c.c.email,
+        )
+        .select_from(a.outerjoin(c, c.c.id == a.c.contact_id))
+        .where(a.c.account_id == account_id)
+        .order_by(a.c.id)
+    )
     return _write_calendar(sink, conn, q, "Appointments", vformat.vevents, account_id, stamp, tick)
 
 
 def write_todos(sink, conn: Connection, account_id: int, stamp: str, tick) -> int:
     t, c = Todo.__table__, Contact.__table__
-    q = (select(t.c.id, t.c.summary, t.c.details, t.c.priority, _raw(conn, t.c.due), t.c.category, t.c.status,
-                _raw(conn, t.c.completed_at), c.c.first_name, c.c.last_name, c.c.email)
-         .select_from(t.outerjoin(c, c.c.id == t.c.contact_id))
-         .where(t.c.account_id == account_id).order_by(t.c.id))
+    q = (
+        select(
+            t.c.id,
+            t.c.summary,
+            t.c.details,
+            t.c.priority,
+            _raw(conn, t.c.due),
+            t.c.category,
+            t.c.status,
+            _raw(conn, t.c.completed_at),
+            c.c.first_name,
+            c.c.last_name,
+            c.c.email,
+        )
+        .select_from(t.outerjoin(c, c.c.id == t.c.contact_id))
+        .where(t.c.account_id == account_id)
+        .order_by(t.c.id)
+    )
     return _write_calendar(sink, conn, q, "To-dos", vformat.vtodos, account_id, stamp, tick)
 
 
@@ -300,8 +326,8 @@ def template_html(name: str, subject: str, body: str) -> str:
     if "<" not in body:  # a plain-text template
         body = f'<pre style="white-space: pre-wrap">{html.escape(body)}</pre>'
     return (
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         f"<title>{html.escape(subject or name)}</title>\n</head>\n<body>\n"
         f"<p><b>Template:</b> {html.escape(name)}<br>\n<b>Subject:</b> {html.escape(subject)}</p>\n<hr>\n"
         f"{body}\n</body>\n</html>\n"
@@ -312,8 +338,9 @@ def write_templates(w: ArchiveWriter, conn: Connection, account_id: int, tick) -
     t = EmailTemplate.__table__
     used: set[str] = set()  # case-folded, so that no two names are one on a case-insensitive disk
     n = 0
-    for r in conn.execute(select(t.c.id, t.c.name, t.c.subject, t.c.body)
-                          .where(t.c.account_id == account_id).order_by(t.c.id)):
+    for r in conn.execute(
+        select(t.c.id, t.c.name, t.c.subject, t.c.body).where(t.c.account_id == account_id).order_by(t.c.id)
+    ):
         base = file_stem(r.name, f"template-{r.id}")
         name = base
         k = 1
@@ -332,16 +359,23 @@ SUMMARY_HEADER = ["month", "contacts_added", "appointments", "todos_completed", 
 
 def monthly_summary(conn: Connection, account_id: int) -> list[list]:
     """Per calendar month (UTC): contacts added, appointments, to-dos completed, messages sent."""
+
     def per_month(table, col, *where) -> dict[str, int]:
         month = func.substr(cast(col, String), 1, 7)
-        q = (select(month, func.count()).where(table.c.account_id == account_id, col.is_not(None), *where)
-             .group_by(month))
+        q = (
+            select(month, func.count())
+            .where(table.c.account_id == account_id, col.is_not(None), *where)
+            .group_by(month)
+        )
         return {m: n for m, n in conn.execute(q)}
 
     c, a, t, m = Contact.__table__, Appointment.__table__, Todo.__table__, TextMessage.__table__
-    series = [per_month(c, c.c.created_at), per_month(a, a.c.start),
-              per_month(t, t.c.completed_at, t.c.status == "closed"),
-              per_month(m, m.c.sent_at, m.c.direction == "out")]
+    series = [
+        per_month(c, c.c.created_at),
+        per_month(a, a.c.start),
+        per_month(t, t.c.completed_at, t.c.status == "closed"),
+        per_month(m, m.c.sent_at, m.c.direction == "out"),
+    ]
     months = sorted(set().union(*series))
     return [[month, *(s.get(month, 0) for s in series)] for month in months]
 
@@ -413,26 +447,51 @@ def _view_spills(account_id: int, stamp: str, tick) -> dict[str, _Spill]:
 
     cards = getter(Contact, _CONTACT_COLS, joined=("revised",))
     events = getter(Appointment, ("id", "description", "start", "end", "colour", "first_name", "last_name", "email"))
-    todos = getter(Todo, ("id", "summary", "details", "priority", "due", "category", "status", "completed_at",
-                          "first_name", "last_name", "email"))
+    todos = getter(
+        Todo,
+        (
+            "id",
+            "summary",
+            "details",
+            "priority",
+            "due",
+            "category",
+            "status",
+            "completed_at",
+            "first_name",
+            "last_name",
+            "email",
+        ),
+    )
     contact = (c.c.first_name, c.c.last_name, c.c.email)
 
     def with_contact(t):
         return t.outerjoin(c, c.c.id == t.c.contact_id)
 
     return {
-        "contacts.csv": _Spill(lambda rows: vformat.vcards(account_id, map(cards, rows)), tick,
-                               (contact_revised("sqlite"),), lambda t: t),
-        "appointments.csv": _Spill(lambda rows: vformat.vevents(account_id, stamp, map(events, rows)), tick,
-                                   contact, with_contact),
-        "todos.csv": _Spill(lambda rows: vformat.vtodos(account_id, stamp, map(todos, rows)), tick,
-                            contact, with_contact),
+        "contacts.csv": _Spill(
+            lambda rows: vformat.vcards(account_id, map(cards, rows)), tick, (contact_revised("sqlite"),), lambda t: t
+        ),
+        "appointments.csv": _Spill(
+            lambda rows: vformat.vevents(account_id, stamp, map(events, rows)), tick, contact, with_contact
+        ),
+        "todos.csv": _Spill(
+            lambda rows: vformat.vtodos(account_id, stamp, map(todos, rows)), tick, contact, with_contact
+        ),
     }
 
 
-def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, account: dict,
-                       counts: dict[str, int], tick, stamp: str, spilled: dict[str, _Spill],
-                       time_zone: str = "") -> dict[str, int]:
+def write_view_members(
+    w: ArchiveWriter,
+    conn: Connection,
+    account_id: int,
+    account: dict,
+    counts: dict[str, int],
+    tick,
+    stamp: str,
+    spilled: dict[str, _Spill],
+    time_zone: str = "",
+) -> dict[str, int]:
     """The view members; those in ``spilled`` were written while their data members were
     read and are copied in."""
     views: dict[str, int] = {}
@@ -452,12 +511,18 @@ def write_view_members(w: ArchiveWriter, conn: Connection, account_id: int, acco
             sink.write(vformat.calendar_end())
     views["email_templates"] = write_templates(w, conn, account_id, tick)
     summary = monthly_summary(conn, account_id)
-    w.write_csv("reports/summary.csv", SUMMARY_HEADER,
-                ([archive.neutralise(str(v)) for v in row] for row in summary))
-    w.write_text("README.txt", README.format(
-        account=account["name"], date=_stamp(time_zone), zone=zones.zone_name(zones.zone_for(time_zone)),
-        contacts=counts["contacts"],
-        appointments=counts["appointments"], todos=counts["todos"]))
+    w.write_csv("reports/summary.csv", SUMMARY_HEADER, ([archive.neutralise(str(v)) for v in row] for row in summary))
+    w.write_text(
+        "README.txt",
+        README.format(
+            account=account["name"],
+            date=_stamp(time_zone),
+            zone=zones.zone_name(zones.zone_for(time_zone)),
+            contacts=counts["contacts"],
+            appointments=counts["appointments"],
+            todos=counts["todos"],
+        ),
+    )
     return views
 
 
@@ -467,9 +532,14 @@ def rows_to_write(counts: dict[str, int]) -> int:
     return sum(counts.values()) + sum(counts[k] for k in VIEW_KINDS)
 
 
-def write_export_archive(conn: Connection, account_id: int, out: IO[bytes],
-                         progress: Progress | ProgressCounter | None = None,
-                         counts: dict[str, int] | None = None, time_zone: str = "") -> dict:
+def write_export_archive(
+    conn: Connection,
+    account_id: int,
+    out: IO[bytes],
+    progress: Progress | ProgressCounter | None = None,
+    counts: dict[str, int] | None = None,
+    time_zone: str = "",
+) -> dict:
     """Data members (no password hashes, formulas neutralised) and view members; README.txt
     is dated in ``time_zone`` (the exporting member's)."""
     counts = counts if counts is not None else archive.count_rows(conn, account_id)
@@ -481,8 +551,16 @@ def write_export_archive(conn: Connection, account_id: int, out: IO[bytes],
         stamp = vformat.utc_stamp(clock.now())
         if archive.database_for(conn).taps:
             spills = _view_spills(account_id, stamp, tick)
-        archive.write_data_members(w, conn, account_id, include_password_hashes=False, progress=tick,
-                                   neutralise_formulas=True, counts=counts, taps=spills)
+        archive.write_data_members(
+            w,
+            conn,
+            account_id,
+            include_password_hashes=False,
+            progress=tick,
+            neutralise_formulas=True,
+            counts=counts,
+            taps=spills,
+        )
         write_view_members(w, conn, account_id, account, counts, tick, stamp, spills, time_zone)
         return w.close(archive.base_manifest("export", account, counts))
     except BaseException:
@@ -502,9 +580,10 @@ def _account_slug(conn: Connection, account_id: int) -> str:
     return safe_name(slug or name, "account")
 
 
-def export_account(engine: Engine, who: SignedIn, out_dir: str | os.PathLike | None = None,
-                   progress: Progress | None = None) -> ExportResult:
-    """"Download all my data": the whole account as one verified archive (owner and
+def export_account(
+    engine: Engine, who: SignedIn, out_dir: str | os.PathLike | None = None, progress: Progress | None = None
+) -> ExportResult:
+    """ "Download all my data": the whole account as one verified archive (owner and
     administrators only)."""
     folder = _folder(out_dir)
     with engine.connect() as conn, conn.begin():  # one read transaction: a consistent snapshot
@@ -533,8 +612,13 @@ def export_account(engine: Engine, who: SignedIn, out_dir: str | os.PathLike | N
     sha, size = _sha256_of(path)
     counts = manifest["counts"]
     with db.write_session(engine) as s:
-        audit.append(s, "data.export", actor=audit.actor_of(who.member_id), account_id=account_id,
-                     details={"counts": counts, "bytes": size})
+        audit.append(
+            s,
+            "data.export",
+            actor=audit.actor_of(who.member_id),
+            account_id=account_id,
+            details={"counts": counts, "bytes": size},
+        )
     return ExportResult(path, size, sha, counts)
 
 
@@ -542,13 +626,16 @@ def _contact_ids_in_account(conn: Connection, account_id: int, ids: list[int]) -
     t = Contact.__table__
     found = 0
     for k in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[k:k + _ID_CHUNK]
-        found += conn.execute(select(func.count()).select_from(t)
-                              .where(t.c.account_id == account_id, t.c.id.in_(chunk))).scalar_one()
+        chunk = ids[k : k + _ID_CHUNK]
+        found += conn.execute(
+            select(func.count()).select_from(t).where(t.c.account_id == account_id, t.c.id.in_(chunk))
+        ).scalar_one()
     if found != len(ids):
         missing = len(ids) - found
-        raise NotFound(f"{missing} of the chosen contacts {'is' if missing == 1 else 'are'} not in your "
-                       "account; nothing was exported")
+        raise NotFound(
+            f"{missing} of the chosen contacts {'is' if missing == 1 else 'are'} not in your "
+            "account; nothing was exported"
+        )
 
 
 def _chunked_where(ids: list[int] | None) -> Iterator:
@@ -557,12 +644,18 @@ def _chunked_where(ids: list[int] | None) -> Iterator:
         yield None
         return
     for k in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[k:k + _ID_CHUNK]
+        chunk = ids[k : k + _ID_CHUNK]
         yield and_(t.c.id.in_(chunk))
 
 
-def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: str,
-                    out_dir: str | os.PathLike | None = None, progress: Progress | None = None) -> ExportResult:
+def export_contacts(
+    engine: Engine,
+    who: SignedIn,
+    ids: list[int] | None,
+    fmt: str,
+    out_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> ExportResult:
     """Contacts → Group Actions: the chosen contacts (``ids``; None for all) as the lossless
     CSV, vCard, Google Contacts CSV or Outlook CSV (see :data:`FORMATS`)."""
     if fmt not in FORMATS:
@@ -585,8 +678,9 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         else:
             total = conn.execute(select(func.count()).select_from(t).where(t.c.account_id == account_id)).scalar_one()
         tick = ProgressCounter(total, progress)
-        target = _TargetFile(folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp(actor.time_zone)}",
-                             FORMATS[fmt][1])
+        target = _TargetFile(
+            folder, f"{_account_slug(conn, account_id)}-contacts-{_stamp(actor.time_zone)}", FORMATS[fmt][1]
+        )
         try:
             n = 0
             w = archive.MemberSink(target.file)
@@ -597,8 +691,7 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
                 writer = csv.writer(w, lineterminator="\r\n")
                 writer.writerow([c.name for c in cols])
                 for where in _chunked_where(ids):
-                    for part in database.csv_batches(conn, Contact, account_id, cols, tick, neutral=True,
-                                                     where=where):
+                    for part in database.csv_batches(conn, Contact, account_id, cols, tick, neutral=True, where=where):
                         writer.writerows(part)
                         n += len(part)
             elif fmt == "vcf":
@@ -626,16 +719,24 @@ def export_contacts(engine: Engine, who: SignedIn, ids: list[int] | None, fmt: s
         raise
     sha, size = _sha256_of(path)
     with db.write_session(engine) as s:
-        audit.append(s, "contacts.export", actor=audit.actor_of(who.member_id), account_id=account_id,
-                     details={"contacts": n, "format": fmt, "all": ids is None})
+        audit.append(
+            s,
+            "contacts.export",
+            actor=audit.actor_of(who.member_id),
+            account_id=account_id,
+            details={"contacts": n, "format": fmt, "all": ids is None},
+        )
     return ExportResult(path, size, sha, {"contacts": n})
 
 
 def write_import_csv(sink, conn: Connection, account_id: int, fmt: str, ids: list[int] | None, tick) -> int:
     """The contacts (``ids``; None for all) as a Google Contacts CSV (``fmt`` "google") or an
     Outlook CSV ("outlook"): see :mod:`contact_csv`. Outlook's starts with a byte-order mark."""
-    header, render = ((contact_csv.GOOGLE_HEADER, contact_csv.google_rows) if fmt == "google"
-                      else (contact_csv.OUTLOOK_HEADER, contact_csv.outlook_rows))
+    header, render = (
+        (contact_csv.GOOGLE_HEADER, contact_csv.google_rows)
+        if fmt == "google"
+        else (contact_csv.OUTLOOK_HEADER, contact_csv.outlook_rows)
+    )
     if fmt == "outlook":
         sink.write(archive.BOM)
     writer = csv.writer(sink, lineterminator="\r\n")
@@ -651,8 +752,9 @@ def write_import_csv(sink, conn: Connection, account_id: int, fmt: str, ids: lis
     return n
 
 
-def restore_from_archive(engine: Engine, path: str | os.PathLike, progress: Progress | None = None
-                         ) -> tuple[int, dict[str, int]]:
+def restore_from_archive(
+    engine: Engine, path: str | os.PathLike, progress: Progress | None = None
+) -> tuple[int, dict[str, int]]:
     """Import an unencrypted archive (a user's export) into this database, in one
     transaction, under its original ids. An export has no password hashes: its team members
     get unusable passwords and must set new ones."""
@@ -664,14 +766,24 @@ def restore_from_archive(engine: Engine, path: str | os.PathLike, progress: Prog
         account_id = manifest["account"]["id"]
         with db.write_session(engine) as s:
             conn = s.connection()
-            closed = conn.execute(select(ClosedAccount.__table__.c.id).where(
-                ClosedAccount.__table__.c.account_id == account_id,
-                ClosedAccount.__table__.c.state == "closed")).first()
+            closed = conn.execute(
+                select(ClosedAccount.__table__.c.id).where(
+                    ClosedAccount.__table__.c.account_id == account_id, ClosedAccount.__table__.c.state == "closed"
+                )
+            ).first()
             if closed:
-                raise ArchiveError("that account is closed and awaits restore from its backup "
-                                   "('crm-tui admin restore'); nothing was imported")
-            account_id, counts = archive.import_archive(conn, zf, unusable_password=UNUSABLE_PASSWORD,
-                                                        progress=progress)
-            audit.append(s, "account.import", actor="support", account_id=account_id,
-                         details={"counts": counts, "kind": manifest.get("kind")})
+                raise ArchiveError(
+                    "that account is closed and awaits restore from its backup "
+                    "('crm-tui admin restore'); nothing was imported"
+                )
+            account_id, counts = archive.import_archive(
+                conn, zf, unusable_password=UNUSABLE_PASSWORD, progress=progress
+            )
+            audit.append(
+                s,
+                "account.import",
+                actor="support",
+                account_id=account_id,
+                details={"counts": counts, "kind": manifest.get("kind")},
+            )
     return account_id, counts

@@ -100,7 +100,8 @@ def _email_in_use(conn: Connection, email: str) -> str | None:
     if conn.execute(select(c.c.id).where(c.c.state == "closed", c.c.owner_email_hash == digest)).first():
         return "reserved"
     reserved = conn.execute(
-        select(cm.c.id).join(c, c.c.id == cm.c.closed_account_id)
+        select(cm.c.id)
+        .join(c, c.c.id == cm.c.closed_account_id)
         .where(c.c.state == "closed", cm.c.email_hash == digest)
     ).first()
     return "reserved" if reserved else None
@@ -122,8 +123,9 @@ def _remap(row: dict, column: str, ids: dict[int, int], what: str, nullable: boo
         raise ArchiveError(f"{what} refers to a record the archive does not hold ({column} {old!r})") from None
 
 
-def _insert(conn: Connection, model, rows: Iterator[dict], account_id: int,
-            returning: bool = False) -> tuple[int, list[tuple[int, int]]]:
+def _insert(
+    conn: Connection, model, rows: Iterator[dict], account_id: int, returning: bool = False
+) -> tuple[int, list[tuple[int, int]]]:
     """Insert rows under new ids, a batch at a time. Returns how many, and with ``returning``
     the (old id, new id) pairs."""
     t = model.__table__
@@ -158,12 +160,14 @@ def _insert(conn: Connection, model, rows: Iterator[dict], account_id: int,
 Refs = tuple[tuple[str, dict[int, int], bool], ...]  # (column, old id -> new id, nullable)
 
 
-def _insert_csv(conn: Connection, zf, manifest: dict, name: str, account_id: int, refs: Refs,
-                keep: dict[int, int] | None = None) -> int:
+def _insert_csv(
+    conn: Connection, zf, manifest: dict, name: str, account_id: int, refs: Refs, keep: dict[int, int] | None = None
+) -> int:
     """Insert a CSV data member's rows under new ids, references remapped; ``keep`` gets
     each row's old id -> new id. On SQLite the rows take restore's fast path, with ids given
     here: the write transaction holds the database, so the next free ids are known."""
     if not archive.database_for(conn).assigns_ids:
+
         def rows() -> Iterator[dict]:
             for row in archive.member_rows(zf, manifest, name):
                 for column, ids, nullable in refs:
@@ -193,8 +197,10 @@ def _insert_csv(conn: Connection, zf, manifest: dict, name: str, account_id: int
             try:
                 return [None if old is None and nullable else ids[old] for old in olds]
             except KeyError as exc:
-                raise ArchiveError(f"{name} refers to a record the archive does not hold "
-                                   f"({column} {exc.args[0]!r})") from None
+                raise ArchiveError(
+                    f"{name} refers to a record the archive does not hold ({column} {exc.args[0]!r})"
+                ) from None
+
         return remap
 
     remap = {"id": new_ids, **{column: mapper(column, ids, nullable) for column, ids, nullable in refs}}
@@ -212,8 +218,16 @@ def _checked_team(zf, manifest: dict) -> list[dict]:
     return team
 
 
-def import_account(engine: Engine, path: str | os.PathLike, *, email: str, account_name: str,
-                   password: str, now=None, progress: Callable[[str], None] | None = None) -> Imported:
+def import_account(
+    engine: Engine,
+    path: str | os.PathLike,
+    *,
+    email: str,
+    account_name: str,
+    password: str,
+    now=None,
+    progress: Callable[[str], None] | None = None,
+) -> Imported:
     """Make a new account of the archive at ``path``, owned by ``email`` (see the module's
     docstring). Refuses (:class:`ArchiveError`, :class:`InvalidInput`) without changing
     anything."""
@@ -249,24 +263,38 @@ def import_account(engine: Engine, path: str | os.PathLike, *, email: str, accou
             if why == "in use":
                 raise InvalidInput(f"{email} already has a crm-tui account; nothing was imported")
             if why == "reserved":
-                raise InvalidInput(f"{email} belongs to a closed account that can still be restored "
-                                   "(ask support); use another email; nothing was imported")
+                raise InvalidInput(
+                    f"{email} belongs to a closed account that can still be restored "
+                    "(ask support); use another email; nothing was imported"
+                )
             try:
-                result = _import(conn, zf, manifest, account, team, email, account_name,
-                                 owner_hash, temporary, hashes, now)
+                result = _import(
+                    conn, zf, manifest, account, team, email, account_name, owner_hash, temporary, hashes, now
+                )
             except (ValueError, TypeError) as exc:  # a JSON member's value of the wrong kind
-                raise ArchiveError(f"the archive holds a value crm-tui cannot read ({exc}); "
-                                   "nothing was imported") from None
+                raise ArchiveError(
+                    f"the archive holds a value crm-tui cannot read ({exc}); nothing was imported"
+                ) from None
             except (StatementError, DBAPIError) as exc:
                 first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-                raise ArchiveError(f"the database refused a row of the archive ({first[0] if first else 'error'}); "
-                                   "nothing was imported") from None
-            audit.append(s, "account.import", actor=audit.actor_of(result.members_map[owner["id"]]),
-                         account_id=result.account_id,
-                         details={"counts": result.counts, "kind": manifest.get("kind"), "new_account": True,
-                                  "temporary_passwords": len(result.members),
-                                  "members_not_restored": len(result.not_members)},
-                         at=now)
+                raise ArchiveError(
+                    f"the database refused a row of the archive ({first[0] if first else 'error'}); "
+                    "nothing was imported"
+                ) from None
+            audit.append(
+                s,
+                "account.import",
+                actor=audit.actor_of(result.members_map[owner["id"]]),
+                account_id=result.account_id,
+                details={
+                    "counts": result.counts,
+                    "kind": manifest.get("kind"),
+                    "new_account": True,
+                    "temporary_passwords": len(result.members),
+                    "members_not_restored": len(result.not_members),
+                },
+                at=now,
+            )
     return Imported(result.account_id, account_name, email, result.counts, result.members, result.not_members)
 
 
@@ -279,30 +307,53 @@ class _Result:
     members_map: dict[int, int]
 
 
-def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict],
-            email: str, account_name: str, owner_hash: str, temporary: dict[int, str],
-            hashes: dict[int, str], now) -> _Result:
+def _import(
+    conn: Connection,
+    zf,
+    manifest: dict,
+    account: dict,
+    team: list[dict],
+    email: str,
+    account_name: str,
+    owner_hash: str,
+    temporary: dict[int, str],
+    hashes: dict[int, str],
+    now,
+) -> _Result:
     acc = Account.__table__
     try:
         plan_id = billing.plan_id_for(conn, account["plan_code"])
     except NotFound:
-        raise ArchiveError(f"the archive's plan {account['plan_code']!r} is not offered here; "
-                           "nothing was imported") from None
+        raise ArchiveError(
+            f"the archive's plan {account['plan_code']!r} is not offered here; nothing was imported"
+        ) from None
     # the plan and the billing details come along; the name, status and dates are the new account's
-    kept: dict[str, Any] = {k: account[k] for k in ("card_brand", "card_last4", "card_expiry")
-                            if isinstance(account.get(k), str)}
+    kept: dict[str, Any] = {
+        k: account[k] for k in ("card_brand", "card_last4", "card_expiry") if isinstance(account.get(k), str)
+    }
     if isinstance(account.get("billing_day"), int):
         kept["billing_day"] = account["billing_day"]
-    account_id = conn.execute(insert(acc).returning(acc.c.id), [{
-        "name": account_name, "slug": "-".join(account_name.lower().replace("&", "and").split()),
-        "plan_id": plan_id, "status": "active", "created_at": now, **kept,
-    }]).scalar_one()
+    account_id = conn.execute(
+        insert(acc).returning(acc.c.id),
+        [
+            {
+                "name": account_name,
+                "slug": "-".join(account_name.lower().replace("&", "and").split()),
+                "plan_id": plan_id,
+                "status": "active",
+                "created_at": now,
+                **kept,
+            }
+        ],
+    ).scalar_one()
     svc = account.get("messages_service")
     if isinstance(svc, dict):
         ms = MessagesService.__table__
         cols = {c.name: c for c in ms.columns if c.name not in ("id", "account_id")}
-        conn.execute(insert(ms), [{"account_id": account_id,
-                                   **{k: archive.from_json(cols[k], v) for k, v in svc.items() if k in cols}}])
+        conn.execute(
+            insert(ms),
+            [{"account_id": account_id, **{k: archive.from_json(cols[k], v) for k, v in svc.items() if k in cols}}],
+        )
 
     # team: the archive's owner is the importer; the others come back if their email is free
     members: dict[int, int] = {}
@@ -336,8 +387,9 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict
             yield row
 
     contacts: dict[int, int] = {}
-    counts["contacts"] = _insert_csv(conn, zf, manifest, "contacts.csv", account_id,
-                                     (("owner_id", members, False),), keep=contacts)
+    counts["contacts"] = _insert_csv(
+        conn, zf, manifest, "contacts.csv", account_id, (("owner_id", members, False),), keep=contacts
+    )
 
     templates: dict[int, int] = {}
     n, pairs = _insert(conn, EmailTemplate, rows_of("email_templates.json", ()), account_id, returning=True)
@@ -371,8 +423,9 @@ def _import(conn: Connection, zf, manifest: dict, account: dict, team: list[dict
     read = {**counts, "team_members": len(team)}
     for kind, n in read.items():
         if kind in expected and expected[kind] != n:
-            raise ArchiveError(f"the archive holds {n} {archive.KIND_LABELS[kind]}, its manifest says "
-                               f"{expected[kind]}; nothing was imported")
+            raise ArchiveError(
+                f"the archive holds {n} {archive.KIND_LABELS[kind]}, its manifest says "
+                f"{expected[kind]}; nothing was imported"
+            )
     ordered = {kind: counts.get(kind, 0) for kind in archive.KINDS}
     return _Result(account_id, ordered, tuple(came_back), tuple(not_members), members)
-

@@ -45,14 +45,16 @@ def settings(engine: Engine, who: SignedIn) -> MessagesSettings:
 
         def n(direction: str) -> int:
             return s.execute(
-                select(func.count()).select_from(TextMessage).where(
-                    col(TextMessage.account_id) == actor.account_id, col(TextMessage.direction) == direction)
+                select(func.count())
+                .select_from(TextMessage)
+                .where(col(TextMessage.account_id) == actor.account_id, col(TextMessage.direction) == direction)
             ).scalar_one()
 
         if svc is None:
             return MessagesSettings("none", "", 0, n("out"), n("in"), None, None)
-        return MessagesSettings(svc.status, svc.phone_number, svc.monthly_fee_cents, n("out"), n("in"),
-                                svc.activated_at, svc.cancelled_at)
+        return MessagesSettings(
+            svc.status, svc.phone_number, svc.monthly_fee_cents, n("out"), n("in"), svc.activated_at, svc.cancelled_at
+        )
 
 
 def cancel(engine: Engine, who: SignedIn, password: str) -> Cancellation:
@@ -66,14 +68,20 @@ def cancel(engine: Engine, who: SignedIn, password: str) -> Cancellation:
         if svc.status != "active":
             raise InvalidInput("Messages is already cancelled")
         # a DML statement gives a CursorResult; Session.execute is typed as giving a Result
-        deleted = cast("CursorResult[Any]", s.execute(
-            delete(TextMessage).where(col(TextMessage.account_id) == actor.account_id))).rowcount
+        deleted = cast(
+            "CursorResult[Any]", s.execute(delete(TextMessage).where(col(TextMessage.account_id) == actor.account_id))
+        ).rowcount
         fee = svc.monthly_fee_cents
         svc.status = "cancelled"
         svc.cancelled_at = clock.now()
         svc.monthly_fee_cents = 0
-        audit.append(s, "messages.cancel", actor=audit.actor_of(actor.id), account_id=actor.account_id,
-                     details={"messages_deleted": deleted})
+        audit.append(
+            s,
+            "messages.cancel",
+            actor=audit.actor_of(actor.id),
+            account_id=actor.account_id,
+            details={"messages_deleted": deleted},
+        )
         result = Cancellation(deleted, fee, svc.phone_number)
     db.checkpoint(engine)
     return result

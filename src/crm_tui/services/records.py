@@ -110,8 +110,14 @@ def _search_sql(terms: list[str], params: dict) -> str:
 
 
 # untyped rows: ContactRow(*row) is given the stored ids, which the model types as optional
-_CONTACT_COLUMNS: tuple[Any, ...] = (col(Contact.id), col(Contact.first_name), col(Contact.last_name), col(Contact.company),
-                    col(Contact.email), col(Contact.phone1))
+_CONTACT_COLUMNS: tuple[Any, ...] = (
+    col(Contact.id),
+    col(Contact.first_name),
+    col(Contact.last_name),
+    col(Contact.company),
+    col(Contact.email),
+    col(Contact.phone1),
+)
 _COLUMN_SQL = "id, first_name, last_name, company, email, phone1"
 _KEY = (col(Contact.last_name), col(Contact.first_name), col(Contact.id))
 
@@ -158,17 +164,23 @@ def contacts_page(
                 got = got[::-1]
             rows = tuple(ContactRow(*r) for r in got)
             if total is None:
-                total = s.execute(select(func.count()).select_from(Contact)
-                                  .where(col(Contact.account_id) == who.account_id)).scalar_one()
+                total = s.execute(
+                    select(func.count()).select_from(Contact).where(col(Contact.account_id) == who.account_id)
+                ).scalar_one()
             if not rows:
                 return ContactPage((), total, False, False)
 
             def exists(cond) -> bool:
-                return s.execute(select(col(Contact.id)).where(col(Contact.account_id) == who.account_id, cond)
-                                 .limit(1)).first() is not None
+                return (
+                    s.execute(
+                        select(col(Contact.id)).where(col(Contact.account_id) == who.account_id, cond).limit(1)
+                    ).first()
+                    is not None
+                )
 
-            return ContactPage(rows, total, exists(tuple_(*_KEY) < tuple_(*rows[0].key)),
-                               exists(tuple_(*_KEY) > tuple_(*rows[-1].key)))
+            return ContactPage(
+                rows, total, exists(tuple_(*_KEY) < tuple_(*rows[0].key)), exists(tuple_(*_KEY) > tuple_(*rows[-1].key))
+            )
 
         params: dict = {"acc": who.account_id, "n": limit + 1}
         where_sql = "account_id = :acc AND " + _search_sql(terms, params)
@@ -180,18 +192,20 @@ def contacts_page(
             op = ">" if after is not None else "<"
             cursor_sql = f" AND (last_name, first_name, id) {op} (:k1, :k2, :k3)"
         direction = " DESC" if backwards else ""
-        got = s.execute(text(
-            f"SELECT {_COLUMN_SQL} FROM contact NOT INDEXED WHERE {where_sql}{cursor_sql} "
-            f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
-        ), params).all()
+        got = s.execute(
+            text(
+                f"SELECT {_COLUMN_SQL} FROM contact NOT INDEXED WHERE {where_sql}{cursor_sql} "
+                f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
+            ),
+            params,
+        ).all()
         more = len(got) > limit
         got = got[:limit]
         if backwards:
             got = got[::-1]
         rows = tuple(ContactRow(*r) for r in got)
         if total is None:
-            total = s.execute(text(f"SELECT count(*) FROM contact NOT INDEXED WHERE {where_sql}"),
-                              params).scalar_one()
+            total = s.execute(text(f"SELECT count(*) FROM contact NOT INDEXED WHERE {where_sql}"), params).scalar_one()
         if not rows:
             return ContactPage((), total, False, False, shown_query)
         # the cursor came from a row of this search, so that side has rows too
@@ -208,14 +222,17 @@ def all_contact_ids(engine: Engine, who: SignedIn, query: str = "") -> list[int]
     with db.read_session(engine) as s:
         load_actor(s, who)
         if not terms:
-            ids = s.execute(select(col(Contact.id)).where(col(Contact.account_id) == who.account_id)
-                            .order_by(*_KEY)).scalars()
+            ids = s.execute(
+                select(col(Contact.id)).where(col(Contact.account_id) == who.account_id).order_by(*_KEY)
+            ).scalars()
             return cast("list[int]", list(ids))  # stored rows have their ids
         params: dict = {"acc": who.account_id}
         where_sql = "account_id = :acc AND " + _search_sql(terms, params)
-        return list(s.execute(text(
-            f"SELECT id FROM contact NOT INDEXED WHERE {where_sql} ORDER BY last_name, first_name, id"
-        ), params).scalars())
+        return list(
+            s.execute(
+                text(f"SELECT id FROM contact NOT INDEXED WHERE {where_sql} ORDER BY last_name, first_name, id"), params
+            ).scalars()
+        )
 
 
 # --- one contact, every field -----------------------------------------------------------
@@ -273,20 +290,39 @@ def contact_detail(engine: Engine, who: SignedIn, contact_id: int, history: int 
             select(col(HistoryEntry.at), col(HistoryEntry.kind), col(HistoryEntry.summary), col(Member.name))
             .join(Member, col(Member.id) == col(HistoryEntry.member_id), isouter=True)
             .where(col(HistoryEntry.account_id) == who.account_id, col(HistoryEntry.contact_id) == c.id)
-            .order_by(col(HistoryEntry.at).desc(), col(HistoryEntry.id).desc()).limit(history)
+            .order_by(col(HistoryEntry.at).desc(), col(HistoryEntry.id).desc())
+            .limit(history)
         ).all()
-        total = s.execute(select(func.count()).select_from(HistoryEntry).where(
-            col(HistoryEntry.account_id) == who.account_id, col(HistoryEntry.contact_id) == c.id)).scalar_one()
+        total = s.execute(
+            select(func.count())
+            .select_from(HistoryEntry)
+            .where(col(HistoryEntry.account_id) == who.account_id, col(HistoryEntry.contact_id) == c.id)
+        ).scalar_one()
         phones = tuple(
             Phone(getattr(c, f"phone{i}"), bool(getattr(c, f"phone{i}_text_ok")))
-            for i in range(1, 5) if getattr(c, f"phone{i}")
+            for i in range(1, 5)
+            if getattr(c, f"phone{i}")
         )
         return ContactDetail(
-            cast(int, c.id), c.first_name, c.last_name, c.company, c.email, c.email2, phones,
-            c.street, c.city, c.state, c.postal_code, c.country, c.birthday,
-            tuple(x for x in (c.category1, c.category2) if x), c.notes,
-            owner.name if owner else "", c.created_at,
-            tuple(HistoryLine(at, kind, summary, name or "") for at, kind, summary, name in lines), total,
+            cast(int, c.id),
+            c.first_name,
+            c.last_name,
+            c.company,
+            c.email,
+            c.email2,
+            phones,
+            c.street,
+            c.city,
+            c.state,
+            c.postal_code,
+            c.country,
+            c.birthday,
+            tuple(x for x in (c.category1, c.category2) if x),
+            c.notes,
+            owner.name if owner else "",
+            c.created_at,
+            tuple(HistoryLine(at, kind, summary, name or "") for at, kind, summary, name in lines),
+            total,
         )
 
 
@@ -322,20 +358,39 @@ def appointments(engine: Engine, who: SignedIn, limit: int = LIST_LIMIT) -> Appo
         load_actor(s, who)
         acc = who.account_id
         base = (
-            select(col(Appointment.id), col(Appointment.start), col(Appointment.end), col(Appointment.description),
-                   _contact_name(), col(Member.name))
+            select(
+                col(Appointment.id),
+                col(Appointment.start),
+                col(Appointment.end),
+                col(Appointment.description),
+                _contact_name(),
+                col(Member.name),
+            )
             .join(Contact, col(Contact.id) == col(Appointment.contact_id), isouter=True)
             .join(Member, col(Member.id) == col(Appointment.owner_id), isouter=True)
         )
-        ahead = s.execute(base.where(col(Appointment.account_id) == acc, col(Appointment.start) >= now)
-                          .order_by(col(Appointment.start), col(Appointment.id)).limit(limit)).all()
-        behind = s.execute(base.where(col(Appointment.account_id) == acc, col(Appointment.start) < now)
-                           .order_by(col(Appointment.start).desc(), col(Appointment.id).desc())
-                           .limit(max(0, limit - len(ahead)))).all() if len(ahead) < limit else []
-        total = s.execute(select(func.count()).select_from(Appointment)
-                          .where(col(Appointment.account_id) == acc)).scalar_one()
-        upcoming = s.execute(select(func.count()).select_from(Appointment)
-                             .where(col(Appointment.account_id) == acc, col(Appointment.start) >= now)).scalar_one()
+        ahead = s.execute(
+            base.where(col(Appointment.account_id) == acc, col(Appointment.start) >= now)
+            .order_by(col(Appointment.start), col(Appointment.id))
+            .limit(limit)
+        ).all()
+        behind = (
+            s.execute(
+                base.where(col(Appointment.account_id) == acc, col(Appointment.start) < now)
+                .order_by(col(Appointment.start).desc(), col(Appointment.id).desc())
+                .limit(max(0, limit - len(ahead)))
+            ).all()
+            if len(ahead) < limit
+            else []
+        )
+        total = s.execute(
+            select(func.count()).select_from(Appointment).where(col(Appointment.account_id) == acc)
+        ).scalar_one()
+        upcoming = s.execute(
+            select(func.count())
+            .select_from(Appointment)
+            .where(col(Appointment.account_id) == acc, col(Appointment.start) >= now)
+        ).scalar_one()
         rows = tuple(AppointmentRow(i, st, en, d, cn or "", on or "", True) for i, st, en, d, cn, on in ahead)
         rows += tuple(AppointmentRow(i, st, en, d, cn or "", on or "", False) for i, st, en, d, cn, on in behind)
         return AppointmentList(rows, total, upcoming)
@@ -369,18 +424,33 @@ def todos(engine: Engine, who: SignedIn, status: str = "open", limit: int = LIST
     with db.read_session(engine) as s:
         load_actor(s, who)
         acc = who.account_id
-        order = ((col(Todo.due).is_(None), col(Todo.due), col(Todo.priority), col(Todo.id)) if status == "open"
-                 else (col(Todo.due).is_(None), col(Todo.due).desc(), col(Todo.id).desc()))
+        order = (
+            (col(Todo.due).is_(None), col(Todo.due), col(Todo.priority), col(Todo.id))
+            if status == "open"
+            else (col(Todo.due).is_(None), col(Todo.due).desc(), col(Todo.id).desc())
+        )
         got = s.execute(
-            select(col(Todo.id), col(Todo.summary), col(Todo.priority), col(Todo.due), col(Todo.category), col(Todo.status),
-                   _contact_name(), col(Member.name))
+            select(
+                col(Todo.id),
+                col(Todo.summary),
+                col(Todo.priority),
+                col(Todo.due),
+                col(Todo.category),
+                col(Todo.status),
+                _contact_name(),
+                col(Member.name),
+            )
             .join(Contact, col(Contact.id) == col(Todo.contact_id), isouter=True)
             .join(Member, col(Member.id) == col(Todo.assignee_id), isouter=True)
             .where(col(Todo.account_id) == acc, col(Todo.status) == status)
-            .order_by(*order).limit(limit)
+            .order_by(*order)
+            .limit(limit)
         ).all()
-        counts = dict(s.execute(select(col(Todo.status), func.count()).where(col(Todo.account_id) == acc)
-                                .group_by(col(Todo.status))).all())
+        counts = dict(
+            s.execute(
+                select(col(Todo.status), func.count()).where(col(Todo.account_id) == acc).group_by(col(Todo.status))
+            ).all()
+        )
         rows = tuple(TodoRow(i, sm, p, d, cat, st, cn or "", an or "") for i, sm, p, d, cat, st, cn, an in got)
         return TodoList(rows, status, counts.get(status, 0), counts.get("open", 0), counts.get("closed", 0))
 
@@ -441,10 +511,20 @@ class TemplateRow:
 def templates(engine: Engine, who: SignedIn) -> tuple[TemplateRow, ...]:
     with db.read_session(engine) as s:
         load_actor(s, who)
-        used = (select(func.count()).select_from(AutoresponderStep)
-                .where(col(AutoresponderStep.template_id) == col(EmailTemplate.id)).scalar_subquery())
+        used = (
+            select(func.count())
+            .select_from(AutoresponderStep)
+            .where(col(AutoresponderStep.template_id) == col(EmailTemplate.id))
+            .scalar_subquery()
+        )
         got = s.execute(
-            select(col(EmailTemplate.id), col(EmailTemplate.name), col(EmailTemplate.subject), col(EmailTemplate.body), used)
+            select(
+                col(EmailTemplate.id),
+                col(EmailTemplate.name),
+                col(EmailTemplate.subject),
+                col(EmailTemplate.body),
+                used,
+            )
             .where(col(EmailTemplate.account_id) == who.account_id)
             .order_by(func.lower(col(EmailTemplate.name)), col(EmailTemplate.id))
         ).all()
@@ -479,11 +559,20 @@ def autoresponders(engine: Engine, who: SignedIn) -> tuple[AutoresponderRow, ...
         ).all()
         steps: dict[int, list[StepRow]] = {}
         for rid, pos, delay, unit, name in s.execute(
-            select(col(AutoresponderStep.autoresponder_id), col(AutoresponderStep.position), col(AutoresponderStep.delay),
-                   col(AutoresponderStep.unit), tpl.name)
+            select(
+                col(AutoresponderStep.autoresponder_id),
+                col(AutoresponderStep.position),
+                col(AutoresponderStep.delay),
+                col(AutoresponderStep.unit),
+                tpl.name,
+            )
             .join(tpl, tpl.id == col(AutoresponderStep.template_id), isouter=True)
             .where(col(AutoresponderStep.account_id) == acc)
-            .order_by(col(AutoresponderStep.autoresponder_id), col(AutoresponderStep.position), col(AutoresponderStep.id))
+            .order_by(
+                col(AutoresponderStep.autoresponder_id), col(AutoresponderStep.position), col(AutoresponderStep.id)
+            )
         ):
             steps.setdefault(rid, []).append(StepRow(pos, delay, unit, name or ""))
-        return tuple(AutoresponderRow(cast(int, i), n, bool(a), tuple(steps.get(cast(int, i), ()))) for i, n, a in heads)
+        return tuple(
+            AutoresponderRow(cast(int, i), n, bool(a), tuple(steps.get(cast(int, i), ()))) for i, n, a in heads
+        )

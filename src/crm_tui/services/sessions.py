@@ -48,8 +48,15 @@ def create(engine: Engine, who: SignedIn, label: str = "", now: datetime | None 
     with db.write_connection(engine) as conn:
         _still_there(conn, who)
         conn.execute(delete(t).where(t.c.member_id == who.member_id, t.c.last_used_at <= now - IDLE))
-        conn.execute(t.insert().values(member_id=who.member_id, token_hash=token_hash(token),
-                                       label=label[:200], created_at=now, last_used_at=now))
+        conn.execute(
+            t.insert().values(
+                member_id=who.member_id,
+                token_hash=token_hash(token),
+                label=label[:200],
+                created_at=now,
+                last_used_at=now,
+            )
+        )
     return token
 
 
@@ -124,8 +131,7 @@ def revoke(engine: Engine, who: SignedIn, session_id: int) -> None:
     t = _table()
     with db.write_connection(engine) as conn:
         _still_there(conn, who)
-        gone = conn.execute(
-            delete(t).where(t.c.id == session_id, t.c.member_id == who.member_id)).rowcount
+        gone = conn.execute(delete(t).where(t.c.id == session_id, t.c.member_id == who.member_id)).rowcount
     if not gone:
         raise NotFound("no such session of yours")
 
@@ -135,5 +141,4 @@ def end_for_account(conn: Connection, account_id: int) -> None:
     from crm_tui.tables import member
 
     t = _table()
-    conn.execute(delete(t).where(
-        t.c.member_id.in_(select(member.c.id).where(member.c.account_id == account_id))))
+    conn.execute(delete(t).where(t.c.member_id.in_(select(member.c.id).where(member.c.account_id == account_id))))

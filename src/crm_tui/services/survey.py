@@ -34,21 +34,27 @@ def checked(reason: str, comment: str = "") -> str:
     try:
         comment.encode("utf-8")
     except UnicodeEncodeError:  # a byte that is not UTF-8, as Python hands it over (PEP 383)
-        raise InvalidInput("the comment is not valid text (UTF-8)", code=SURVEY_ANSWER,
-                           field="comment") from None
+        raise InvalidInput("the comment is not valid text (UTF-8)", code=SURVEY_ANSWER, field="comment") from None
     if len(comment) > MAX_COMMENT:
-        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", code=SURVEY_ANSWER,
-                           field="comment")
+        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", code=SURVEY_ANSWER, field="comment")
     return comment
 
 
-def submit(engine: Engine, reason: str, comment: str = "", *, plan_code: str = "",
-           tenure_months: int = 0, team_size: int = 0) -> None:
+def submit(
+    engine: Engine, reason: str, comment: str = "", *, plan_code: str = "", tenure_months: int = 0, team_size: int = 0
+) -> None:
     comment = checked(reason, comment)
     with db.write_session(engine) as s:
-        s.add(SurveyResponse(submitted_on=clock.now().date().replace(day=1), reason=reason,
-                             comment=comment, plan_code=plan_code, tenure_months=tenure_months,
-                             team_size=team_size))
+        s.add(
+            SurveyResponse(
+                submitted_on=clock.now().date().replace(day=1),
+                reason=reason,
+                comment=comment,
+                plan_code=plan_code,
+                tenure_months=tenure_months,
+                team_size=team_size,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,9 @@ class ReasonCount:
 def summary(engine: Engine) -> list[ReasonCount]:
     with db.read_session(engine) as s:
         rows = s.execute(
-            select(col(SurveyResponse.reason), func.count(),
-                   func.sum(func.length(SurveyResponse.comment) > 0))
-            .group_by(col(SurveyResponse.reason)).order_by(func.count().desc(), col(SurveyResponse.reason))
+            select(col(SurveyResponse.reason), func.count(), func.sum(func.length(SurveyResponse.comment) > 0))
+            .group_by(col(SurveyResponse.reason))
+            .order_by(func.count().desc(), col(SurveyResponse.reason))
         ).all()
         return [ReasonCount(r, n, int(c or 0)) for r, n, c in rows]
 
@@ -80,7 +86,9 @@ def comments(engine: Engine) -> list[Comment]:
     text, not by when it was written, so that nothing lines a comment up with a closed account."""
     with db.read_session(engine) as s:
         rows = s.execute(
-            select(col(SurveyResponse.reason), col(SurveyResponse.comment)).where(func.length(SurveyResponse.comment) > 0)
+            select(col(SurveyResponse.reason), col(SurveyResponse.comment)).where(
+                func.length(SurveyResponse.comment) > 0
+            )
         ).all()
     # sorted here, by code point: the same order on every database, whatever its collation
     return [Comment(r, c) for r, c in sorted(rows)]

@@ -50,7 +50,7 @@ _SCRIPT_FAMILIES = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"})
 _LATIN_LETTERS = frozenset("æøßðþœłđħ")
 # Cyrillic and Greek letters that read as Latin ones (a subset of Unicode's confusables): a
 # name made of them only, such as "аррӏе" in Cyrillic, reads as a Latin name.
-_READS_AS_LATIN = frozenset("аеорсухѕіјԁһӏԛԝүк" "οαικρυχνε")
+_READS_AS_LATIN = frozenset("аеорсухѕіјԁһӏԛԝүкοαικρυχνε")
 
 
 def _script(ch: str) -> str:
@@ -88,13 +88,20 @@ def email_problem(email: str) -> str | None:
         if len(scripts) > 1 and not any(scripts <= family for family in _SCRIPT_FAMILIES):
             return f"the domain mixes scripts ({' and '.join(sorted(s.title() for s in scripts))}) in one name"
         if scripts == {"LATIN"}:  # Latin beyond ASCII: accented letters, not look-alikes such as ɑ or ı
-            odd = [ch for ch in label if not ch.isascii() and ch not in _LATIN_LETTERS
-                   and not unicodedata.normalize("NFD", ch)[0].isascii()]
+            odd = [
+                ch
+                for ch in label
+                if not ch.isascii() and ch not in _LATIN_LETTERS and not unicodedata.normalize("NFD", ch)[0].isascii()
+            ]
             if odd:
                 return f"the domain uses a letter that looks like another ({odd[0]!r})"
         letters = [ch for ch in label if ch.isalpha()]
-        if (scripts and "LATIN" not in scripts and _ASCII_LABEL.match(labels[-1])
-                and all(ch in _READS_AS_LATIN for ch in letters)):
+        if (
+            scripts
+            and "LATIN" not in scripts
+            and _ASCII_LABEL.match(labels[-1])
+            and all(ch in _READS_AS_LATIN for ch in letters)
+        ):
             # under a Latin top-level domain (.com), as browsers refuse to show such names
             return f"the domain name {label!r} reads as a Latin one but is written in another script"
     return None
@@ -132,7 +139,10 @@ def list_members(engine: Engine, who: SignedIn) -> list[MemberRow]:
         members = s.execute(select(Member).where(col(Member.account_id) == who.account_id)).scalars().all()
         rows = [
             MemberRow(
-                cast(int, m.id), m.name, m.email, m.role,
+                cast(int, m.id),
+                m.name,
+                m.email,
+                m.role,
                 _count(s, Contact, Contact.owner_id, m.id),
                 _count(s, Todo, Todo.assignee_id, m.id),
                 _count(s, Appointment, Appointment.owner_id, m.id),
@@ -150,7 +160,9 @@ def _target(s: Session, actor: Member, member_id: int) -> Member:
 
 
 def _owner(s: Session, account_id: int) -> Member:
-    return s.execute(select(Member).where(col(Member.account_id) == account_id, col(Member.role) == ROLE_OWNER)).scalar_one()
+    return s.execute(
+        select(Member).where(col(Member.account_id) == account_id, col(Member.role) == ROLE_OWNER)
+    ).scalar_one()
 
 
 def _check_removable(actor: Member, target: Member) -> None:
@@ -167,7 +179,8 @@ def removal_impact(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpa
         _check_removable(actor, target)
         owner = _owner(s, actor.account_id)
         return RemovalImpact(
-            cast(int, target.id), target.name,
+            cast(int, target.id),
+            target.name,
             _count(s, Contact, Contact.owner_id, target.id),
             _count(s, Todo, Todo.assignee_id, target.id),
             _count(s, Appointment, Appointment.owner_id, target.id),
@@ -178,21 +191,31 @@ def removal_impact(engine: Engine, who: SignedIn, member_id: int) -> RemovalImpa
 def _hand_over_and_delete(s: Session, target: Member, action: str, actor_id: int | None) -> RemovalImpact:
     owner = _owner(s, target.account_id)
     # the DML statements give CursorResults; Session.execute is typed as giving a Result
-    moved_contacts = cast("CursorResult[Any]", s.execute(
-        update(Contact).where(col(Contact.owner_id) == target.id).values(owner_id=owner.id)
-    )).rowcount
-    moved_todos = cast("CursorResult[Any]", s.execute(
-        update(Todo).where(col(Todo.assignee_id) == target.id).values(assignee_id=owner.id)
-    )).rowcount
+    moved_contacts = cast(
+        "CursorResult[Any]",
+        s.execute(update(Contact).where(col(Contact.owner_id) == target.id).values(owner_id=owner.id)),
+    ).rowcount
+    moved_todos = cast(
+        "CursorResult[Any]",
+        s.execute(update(Todo).where(col(Todo.assignee_id) == target.id).values(assignee_id=owner.id)),
+    ).rowcount
     s.execute(update(HistoryEntry).where(col(HistoryEntry.member_id) == target.id).values(member_id=owner.id))
-    deleted = cast("CursorResult[Any]", s.execute(
-        delete(Appointment).where(col(Appointment.owner_id) == target.id))).rowcount
+    deleted = cast(
+        "CursorResult[Any]", s.execute(delete(Appointment).where(col(Appointment.owner_id) == target.id))
+    ).rowcount
     s.execute(delete(Member).where(col(Member.id) == target.id))
     result = RemovalImpact(cast(int, target.id), target.name, moved_contacts, moved_todos, deleted, owner.name)
     audit.append(
-        s, action, actor=audit.actor_of(actor_id), account_id=target.account_id,
-        details={"member_id": target.id, "contacts_moved": moved_contacts,
-                 "todos_moved": moved_todos, "appointments_deleted": deleted},
+        s,
+        action,
+        actor=audit.actor_of(actor_id),
+        account_id=target.account_id,
+        details={
+            "member_id": target.id,
+            "contacts_moved": moved_contacts,
+            "todos_moved": moved_todos,
+            "appointments_deleted": deleted,
+        },
     )
     return result
 
@@ -227,8 +250,13 @@ def transfer_ownership(engine: Engine, who: SignedIn, member_id: int, password: 
         s.flush()  # the one-owner index allows a single owner at a time
         target.role = ROLE_OWNER
         s.flush()
-        audit.append(s, "team.transfer", actor=audit.actor_of(actor.id), account_id=actor.account_id,
-                     details={"from_member": actor.id, "to_member": target.id})
+        audit.append(
+            s,
+            "team.transfer",
+            actor=audit.actor_of(actor.id),
+            account_id=actor.account_id,
+            details={"from_member": actor.id, "to_member": target.id},
+        )
         return target.name
 
 
@@ -240,14 +268,18 @@ class NewMember:
     temporary_password: str
 
 
-def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
-               password: str | None = None) -> NewMember:
+def add_member(
+    engine: Engine, who: SignedIn, email: str, name: str, role: str, password: str | None = None
+) -> NewMember:
     email = normalise_email(email)
     name = name.strip()
     problem = email_problem(email)
     if problem is not None:
-        raise InvalidInput(f"not an email address: {email!r}" if problem == "not an email address" else
-                           f"{email!r} is refused: {problem}")
+        raise InvalidInput(
+            f"not an email address: {email!r}"
+            if problem == "not an email address"
+            else f"{email!r} is refused: {problem}"
+        )
     if not name:
         raise InvalidInput("a team member needs a name")
     if role not in ADDABLE_ROLES:
@@ -260,12 +292,18 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
         if taken:
             raise InvalidInput(f"{email} already has a crm-tui account")
         reserved.refuse_reserved(s.connection(), [email], what="nobody was added")
-        member = Member(account_id=actor.account_id, email=email, name=name, role=role,
-                        password_hash=hashed, created_at=clock.now())
+        member = Member(
+            account_id=actor.account_id, email=email, name=name, role=role, password_hash=hashed, created_at=clock.now()
+        )
         s.add(member)
         s.flush()
-        audit.append(s, "team.add", actor=audit.actor_of(actor.id), account_id=actor.account_id,
-                     details={"member_id": member.id, "role": role})
+        audit.append(
+            s,
+            "team.add",
+            actor=audit.actor_of(actor.id),
+            account_id=actor.account_id,
+            details={"member_id": member.id, "role": role},
+        )
         assert member.id is not None  # given by the flush
         return NewMember(member.id, email, role, password)
 
@@ -273,8 +311,9 @@ def add_member(engine: Engine, who: SignedIn, email: str, name: str, role: str,
 def find_in_account(engine: Engine, who: SignedIn, email: str) -> int:
     with db.read_session(engine) as s:
         member = s.execute(
-            select(Member).where(func.lower(Member.email) == normalise_email(email),
-                                 col(Member.account_id) == who.account_id)
+            select(Member).where(
+                func.lower(Member.email) == normalise_email(email), col(Member.account_id) == who.account_id
+            )
         ).scalar()
         if member is None:
             raise NotFound(f"no team member with the email {email.strip()!r} in this account")

@@ -167,11 +167,32 @@ def vcard(
     business = bool(company) and not first_name and not last_name
     full = " ".join([p for p in (first_name, last_name) if p]) or company or (emails[0] if emails else "(no name)")
     # one search over all the values; most cards need no escaping at all
-    values = "".join([uid, full, last_name, first_name, company, street, city, state, postal_code, country,
-                      note, *emails, *categories, *(n for n, _t in phones)])
+    values = "".join(
+        [
+            uid,
+            full,
+            last_name,
+            first_name,
+            company,
+            street,
+            city,
+            state,
+            postal_code,
+            country,
+            note,
+            *emails,
+            *categories,
+            *(n for n, _t in phones),
+        ]
+    )
     esc = escape if _NEEDS_ESCAPE.search(values) else str
-    out = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{esc(uid)}", f"FN:{esc(full)}",
-           f"N:{esc(company)};;;;" if business else f"N:{esc(last_name)};{esc(first_name)};;;"]
+    out = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"UID:{esc(uid)}",
+        f"FN:{esc(full)}",
+        f"N:{esc(company)};;;;" if business else f"N:{esc(last_name)};{esc(first_name)};;;",
+    ]
     if company:
         out.append(f"ORG:{esc(company)}")
     if business:
@@ -181,8 +202,7 @@ def vcard(
     for k, (number, texts) in enumerate(phones):
         out.append(f"TEL;TYPE={'CELL' if texts else 'VOICE'}{',PREF' if k == 0 else ''}:{esc(number)}")
     if street or city or state or postal_code or country:
-        out.append(f"ADR;TYPE=HOME:;;{esc(street)};{esc(city)};{esc(state)};{esc(postal_code)};"
-                   f"{esc(country)}")
+        out.append(f"ADR;TYPE=HOME:;;{esc(street)};{esc(city)};{esc(state)};{esc(postal_code)};{esc(country)}")
     if birthday:
         out.append(f"BDAY:{birthday if isinstance(birthday, str) else birthday.isoformat()}")
     cats = [esc(c) for c in categories]
@@ -221,8 +241,14 @@ def vevent(
     colour: str = "",
 ) -> str:
     """One VEVENT; ``stamp`` is a :func:`utc_stamp` (DTSTAMP, the same for a whole file)."""
-    out = ["BEGIN:VEVENT", f"UID:{escape(uid)}", f"DTSTAMP:{stamp}", f"DTSTART:{utc_stamp(start)}",
-           f"DTEND:{utc_stamp(end)}", f"SUMMARY:{escape(summary)}"]
+    out = [
+        "BEGIN:VEVENT",
+        f"UID:{escape(uid)}",
+        f"DTSTAMP:{stamp}",
+        f"DTSTART:{utc_stamp(start)}",
+        f"DTEND:{utc_stamp(end)}",
+        f"SUMMARY:{escape(summary)}",
+    ]
     if description:
         out.append(f"DESCRIPTION:{escape(description)}")
     if colour and colour.isascii() and colour.isalpha():
@@ -271,6 +297,7 @@ def vtodo(
 # per row decides whether any value needs escaping, and one search over the whole batch whether
 # any line needs folding (almost never), instead of a check per line.
 
+
 def _stamp(value: datetime | str) -> str:
     if value.__class__ is str and len(value) >= 19 and value[4] == "-" and value[13] == ":":
         return f"{value[:4]}{value[5:7]}{value[8:10]}T{value[11:13]}{value[14:16]}{value[17:19]}Z"
@@ -286,16 +313,37 @@ def fold_all(text: str) -> str:
     lines = text.encode("utf-8").split(b"\r\n")
     if max(map(len, lines)) <= FOLD_AT:
         return text
-    return b"\r\n".join([ln if len(ln) <= FOLD_AT else b"\r\n ".join(_fold_parts(ln))
-                          for ln in lines]).decode("utf-8")
+    return b"\r\n".join([ln if len(ln) <= FOLD_AT else b"\r\n ".join(_fold_parts(ln)) for ln in lines]).decode("utf-8")
 
 
 # the columns vcards() takes, in order: the contact's own, then ``revised``, when it last
 # changed (the REV; the export computes it, see export.contact_revised)
-CARD_COLUMNS = ("id", "first_name", "last_name", "company", "email", "email2", "phone1", "phone1_text_ok",
-                "phone2", "phone2_text_ok", "phone3", "phone3_text_ok", "phone4", "phone4_text_ok", "street",
-                "city", "state", "postal_code", "country", "birthday", "category1", "category2", "notes",
-                "revised")
+CARD_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "company",
+    "email",
+    "email2",
+    "phone1",
+    "phone1_text_ok",
+    "phone2",
+    "phone2_text_ok",
+    "phone3",
+    "phone3_text_ok",
+    "phone4",
+    "phone4_text_ok",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "birthday",
+    "category1",
+    "category2",
+    "notes",
+    "revised",
+)
 
 
 def vcards(account_id: int, rows: Iterable[tuple]) -> str:
@@ -304,25 +352,90 @@ def vcards(account_id: int, rows: Iterable[tuple]) -> str:
     needs_escape = _NEEDS_ESCAPE.search
     out: list[str] = []
     add = out.append
-    for (rid, first, last, company, email, email2, phone1, text1, phone2, text2, phone3, text3, phone4, text4,
-         street, city, state, postal_code, country, birthday, category1, category2, note, revised) in rows:
-        if needs_escape("".join((first, last, company, email, email2, phone1, phone2, phone3, phone4, street, city,
-                                 state, postal_code, country, category1, category2, note))):
-            add(vcard(
-                uid=f"contact-{rid}-{token}@crm-tui", first_name=first, last_name=last, company=company,
-                emails=(email, email2), phones=((phone1, text1), (phone2, text2), (phone3, text3), (phone4, text4)),
-                street=street, city=city, state=state, postal_code=postal_code, country=country, birthday=birthday,
-                categories=(category1, category2), note=note, revised=revised))  # folded already
+    for (
+        rid,
+        first,
+        last,
+        company,
+        email,
+        email2,
+        phone1,
+        text1,
+        phone2,
+        text2,
+        phone3,
+        text3,
+        phone4,
+        text4,
+        street,
+        city,
+        state,
+        postal_code,
+        country,
+        birthday,
+        category1,
+        category2,
+        note,
+        revised,
+    ) in rows:
+        if needs_escape(
+            "".join(
+                (
+                    first,
+                    last,
+                    company,
+                    email,
+                    email2,
+                    phone1,
+                    phone2,
+                    phone3,
+                    phone4,
+                    street,
+                    city,
+                    state,
+                    postal_code,
+                    country,
+                    category1,
+                    category2,
+                    note,
+                )
+            )
+        ):
+            add(
+                vcard(
+                    uid=f"contact-{rid}-{token}@crm-tui",
+                    first_name=first,
+                    last_name=last,
+                    company=company,
+                    emails=(email, email2),
+                    phones=((phone1, text1), (phone2, text2), (phone3, text3), (phone4, text4)),
+                    street=street,
+                    city=city,
+                    state=state,
+                    postal_code=postal_code,
+                    country=country,
+                    birthday=birthday,
+                    categories=(category1, category2),
+                    note=note,
+                    revised=revised,
+                )
+            )  # folded already
             continue
         if first and last:
-            add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{first} {last}\r\n"
-                f"N:{last};{first};;;\r\n")
+            add(
+                f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{first} {last}\r\n"
+                f"N:{last};{first};;;\r\n"
+            )
         elif first or last or not company:
-            add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\n"
-                f"FN:{first or last or email or email2 or '(no name)'}\r\nN:{last};{first};;;\r\n")
+            add(
+                f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\n"
+                f"FN:{first or last or email or email2 or '(no name)'}\r\nN:{last};{first};;;\r\n"
+            )
         else:  # a company's card
-            add(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{company}\r\n"
-                f"N:{company};;;;\r\nORG:{company}\r\nX-ABShowAs:COMPANY\r\n")
+            add(
+                f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{rid}-{token}@crm-tui\r\nFN:{company}\r\n"
+                f"N:{company};;;;\r\nORG:{company}\r\nX-ABShowAs:COMPANY\r\n"
+            )
         if company and (first or last):
             add(f"ORG:{company}\r\n")
         if email:
@@ -381,8 +494,10 @@ def vevents(account_id: int, stamp: str, rows: Iterable[tuple]) -> str:
         has_description = bool(description)  # tested before escaping, as vevent() does
         if needs_escape(summary) or needs_escape(description):
             summary, description = escape(summary), escape(description)
-        add(f"BEGIN:VEVENT\r\nUID:appointment-{rid}-{token}@crm-tui\r\nDTSTAMP:{stamp}\r\n"
-            f"DTSTART:{_stamp(start)}\r\nDTEND:{_stamp(end)}\r\nSUMMARY:{summary}\r\n")
+        add(
+            f"BEGIN:VEVENT\r\nUID:appointment-{rid}-{token}@crm-tui\r\nDTSTAMP:{stamp}\r\n"
+            f"DTSTART:{_stamp(start)}\r\nDTEND:{_stamp(end)}\r\nSUMMARY:{summary}\r\n"
+        )
         if has_description:
             add(f"DESCRIPTION:{description}\r\n")
         if colour and colour.isascii() and colour.isalpha():

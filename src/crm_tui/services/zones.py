@@ -95,8 +95,9 @@ def matching(text: str, limit: int | None = None) -> list[str]:
     with it first; all of them for an empty ``text``."""
     needle = text.strip().lower().replace(" ", "_")
     found = [z for z in all_zones() if needle in z.lower()]
-    found.sort(key=lambda z: (not z.lower().startswith(needle) and
-                              not z.lower().rsplit("/", 1)[-1].startswith(needle), z))
+    found.sort(
+        key=lambda z: (not z.lower().startswith(needle) and not z.lower().rsplit("/", 1)[-1].startswith(needle), z)
+    )
     return found[:limit] if limit is not None else found
 
 
@@ -116,8 +117,9 @@ def checked(name: str) -> str:
             return zone
     if _named(wanted) is not None:  # a zone outside the listed set (e.g. a system-only link)
         return wanted
-    raise InvalidInput(f"unknown time zone {text!r}; type an IANA name such as America/New_York",
-                       code=ZONE_UNKNOWN, field="time_zone")
+    raise InvalidInput(
+        f"unknown time zone {text!r}; type an IANA name such as America/New_York", code=ZONE_UNKNOWN, field="time_zone"
+    )
 
 
 # --- writing times for a member ------------------------------------------------------------------
@@ -185,8 +187,9 @@ class MemberZone:
         if not self.stored:
             return f"{self.name} ({self.abbreviation}), the zone of this machine"
         if not self.known:
-            return (f"{self.machine} ({self.abbreviation}): the zone you chose, {self.stored}, is "
-                    "unknown on this machine")
+            return (
+                f"{self.machine} ({self.abbreviation}): the zone you chose, {self.stored}, is unknown on this machine"
+            )
         return f"{self.name} ({self.abbreviation})"
 
 

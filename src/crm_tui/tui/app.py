@@ -30,8 +30,9 @@ class CrmApp(App[None]):
         Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False),
     ]
 
-    def __init__(self, database_url: str | None = None, *, engine=None,
-                 session_context: SessionContext | None = None) -> None:
+    def __init__(
+        self, database_url: str | None = None, *, engine=None, session_context: SessionContext | None = None
+    ) -> None:
         super().__init__()
         self.database_url = database_url
         self.engine = engine

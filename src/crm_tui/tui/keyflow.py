@@ -125,17 +125,11 @@ class KeyFlow:
         passed: set = set()  # workers not waited for: one that changed the screens waits on them
         while True:
             await self._drain()
-            started = [
-                w for w in app.workers if w not in workers_before and w not in passed and not w.is_finished
-            ]
+            started = [w for w in app.workers if w not in workers_before and w not in passed and not w.is_finished]
             if not started or loop.time() >= deadline:
                 break
             stack = list(app.screen_stack)
-            while (
-                any(not w.is_finished for w in started)
-                and app.screen_stack == stack
-                and loop.time() < deadline
-            ):
+            while any(not w.is_finished for w in started) and app.screen_stack == stack and loop.time() < deadline:
                 await asyncio.sleep(_POLL_SECONDS)
             if app.screen_stack != stack:
                 passed.update(w for w in started if not w.is_finished)
@@ -153,8 +147,7 @@ class KeyFlow:
                 break
             self._arrived.clear()
             waits = [asyncio.ensure_future(e.wait()) for e in [*self._pauses, self._arrived]]
-            await asyncio.wait(waits, timeout=max(0.0, deadline - loop.time()),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED)
             for wait in waits:
                 wait.cancel()
             self._pauses = {e for e in self._pauses if not e.is_set()}

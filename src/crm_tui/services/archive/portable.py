@@ -33,8 +33,6 @@ class Tap:
         raise NotImplementedError
 
 
-
-
 class PortableDatabase:
     """Reads and inserts member rows through SQLAlchemy, one typed value per cell."""
 
@@ -44,8 +42,17 @@ class PortableDatabase:
     #: whether :meth:`insert_csv` takes ``remap`` (an import then chooses the new ids itself)
     assigns_ids = False
 
-    def csv_batches(self, conn: Connection, model, account_id: int, cols: list, progress: Callable[[int], None],
-                    neutral: bool = False, where=None, tap: Tap | None = None) -> Iterator[list]:
+    def csv_batches(
+        self,
+        conn: Connection,
+        model,
+        account_id: int,
+        cols: list,
+        progress: Callable[[int], None],
+        neutral: bool = False,
+        where=None,
+        tap: Tap | None = None,
+    ) -> Iterator[list]:
         """The CSV rows (lists of cell texts, ``None`` for "") of one table's rows in the
         account (and ``where``), in id order, a batch at a time; ``progress`` is told each
         batch's size. ``neutral``: every text cell escaped with :func:`.format.neutralise`.
@@ -64,9 +71,16 @@ class PortableDatabase:
         query = select(*cols).where(t.c.account_id == account_id)
         return (query if where is None else query.where(where)).order_by(t.c.id)
 
-    def insert_csv(self, conn: Connection, reader: MemberReader, model, account_id: int,
-                   uncell: Callable[[str], str] | None, tick: ProgressCounter,
-                   remap: dict[str, Callable[[tuple], list]] | None = None) -> int:
+    def insert_csv(
+        self,
+        conn: Connection,
+        reader: MemberReader,
+        model,
+        account_id: int,
+        uncell: Callable[[str], str] | None,
+        tick: ProgressCounter,
+        remap: dict[str, Callable[[tuple], list]] | None = None,
+    ) -> int:
         """Insert a CSV member's rows under ``account_id`` inside the caller's transaction;
         returns how many. ``uncell`` undoes a cell's formula escape. ``remap`` (only with
         :attr:`assigns_ids`): column name -> a function given a batch's values of that column
@@ -120,7 +134,6 @@ def insert_batches(conn: Connection, model, rows: Iterable[dict]) -> int:
         conn.execute(insert(t), batch)
         n += len(batch)
     return n
-
 
 
 def _counted(rows: Iterator[dict], tick: ProgressCounter) -> Iterator[dict]:

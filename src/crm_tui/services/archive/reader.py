@@ -104,8 +104,6 @@ def verify_members(zf: zipfile.ZipFile, manifest: dict, names: Iterable[str] | N
             raise ArchiveError(f"{name} is damaged: {exc}") from None
 
 
-
-
 _OBJECT_LINES = {".vcf": ("BEGIN:VCARD",), ".ics": ("BEGIN:VEVENT", "BEGIN:VTODO")}
 
 
@@ -127,13 +125,12 @@ def _count_rows_in(reader: MemberReader) -> int | None:
                 for token, tail in tails.items():
                     buf = tail + chunk
                     n += buf.count(token)
-                    tails[token] = buf[-(len(token) - 1):]
+                    tails[token] = buf[-(len(token) - 1) :]
             return n
     return None
 
 
-def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None = None, *,
-                   count: bool = True) -> dict:
+def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None = None, *, count: bool = True) -> dict:
     """Re-read a whole archive: the manifest, then every member's sha256, size and row
     count, and the data members' counts against the manifest's. Returns the manifest.
 
@@ -220,8 +217,6 @@ def csv_rows(reader: MemberReader, model, account_id: int, uncell: Callable[[str
         yield row
 
 
-
-
 def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict]:
     """The rows of one data member as typed column values, ids and references as the
     archive holds them (no ``account_id``); a spreadsheet cell's formula escape is undone.
@@ -251,6 +246,8 @@ def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict
             steps = item.get("steps", [])
             if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
                 raise ArchiveError(f"{name} has an autoresponder whose steps are not records")
-            row["steps"] = [{k: v for k, v in step.items() if k != "account_id"}
-                            for step in json_to_rows(AutoresponderStep, steps, 0)]
+            row["steps"] = [
+                {k: v for k, v in step.items() if k != "account_id"}
+                for step in json_to_rows(AutoresponderStep, steps, 0)
+            ]
         yield row

@@ -67,8 +67,9 @@ def import_archive(
     team = read_json(zf, manifest, "team.json")
     from crm_tui.services import reserved  # a closed account's emails stay its own
 
-    reserved.refuse_reserved(conn, [str(item.get("email", "")) for item in team],
-                             what="nothing was restored", except_account=account_id)
+    reserved.refuse_reserved(
+        conn, [str(item.get("email", "")) for item in team], what="nothing was restored", except_account=account_id
+    )
     mem = table_of(Member)
     for item in team:
         clash = conn.execute(
@@ -92,12 +93,16 @@ def import_archive(
             counts[kind] = n
         elif name == "email_templates.json":
             items = read_json(zf, manifest, name)
-            counts["email_templates"] = insert_batches(conn, EmailTemplate, json_to_rows(EmailTemplate, items, account_id))
+            counts["email_templates"] = insert_batches(
+                conn, EmailTemplate, json_to_rows(EmailTemplate, items, account_id)
+            )
             tick(counts["email_templates"])
         elif name == "autoresponders.json":
             items = read_json(zf, manifest, name)
             steps = [step for item in items for step in item.get("steps", [])]
-            counts["autoresponders"] = insert_batches(conn, Autoresponder, json_to_rows(Autoresponder, items, account_id))
+            counts["autoresponders"] = insert_batches(
+                conn, Autoresponder, json_to_rows(Autoresponder, items, account_id)
+            )
             insert_batches(conn, AutoresponderStep, json_to_rows(AutoresponderStep, steps, account_id))
             tick(counts["autoresponders"])
     expected = manifest.get("counts", {})
@@ -107,10 +112,14 @@ def import_archive(
     return account_id, counts
 
 
-
-
-def insert_member(conn: Connection, zf: zipfile.ZipFile, manifest: dict, name: str, account_id: int,
-                  remap: dict[str, Callable[[tuple], list]]) -> int:
+def insert_member(
+    conn: Connection,
+    zf: zipfile.ZipFile,
+    manifest: dict,
+    name: str,
+    account_id: int,
+    remap: dict[str, Callable[[tuple], list]],
+) -> int:
     """Insert a CSV data member's rows under ``account_id`` the way restore does, each
     batch's columns named in ``remap`` replaced by what their function returns (new ids,
     remapped references); only where the connection's :class:`.portable.PortableDatabase`
@@ -119,8 +128,9 @@ def insert_member(conn: Connection, zf: zipfile.ZipFile, manifest: dict, name: s
     reader = MemberReader(zf, manifest, name)
     uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
     try:
-        n = database_for(conn).insert_csv(conn, reader, CSV_MEMBERS[name], account_id, uncell,
-                                         ProgressCounter(0, None), remap)
+        n = database_for(conn).insert_csv(
+            conn, reader, CSV_MEMBERS[name], account_id, uncell, ProgressCounter(0, None), remap
+        )
     except csv.Error as exc:
         raise ArchiveError(f"{name} is damaged: {exc}") from None
     reader.check()

@@ -31,8 +31,17 @@ class SQLiteDatabase(PortableDatabase):
     taps = True
     assigns_ids = True
 
-    def csv_batches(self, conn: Connection, model, account_id: int, cols: list, progress: Callable[[int], None],
-                    neutral: bool = False, where=None, tap: Tap | None = None) -> Iterator[list]:
+    def csv_batches(
+        self,
+        conn: Connection,
+        model,
+        account_id: int,
+        cols: list,
+        progress: Callable[[int], None],
+        neutral: bool = False,
+        where=None,
+        tap: Tap | None = None,
+    ) -> Iterator[list]:
         query = self.account_rows(model, account_id, cols, where)
         joined = tap is not None and tap.joined is not None
         if tap is not None and tap.joined is not None:  # as ``joined``, said so the checker sees it
@@ -42,16 +51,23 @@ class SQLiteDatabase(PortableDatabase):
             if tap is not None:
                 tap(rows)
             if convert or joined:  # the joined columns are the tap's, not the member's
-                by_col: list[Any] = list(zip(*rows, strict=False))[:len(cols)]
+                by_col: list[Any] = list(zip(*rows, strict=False))[: len(cols)]
                 for i, f in convert:
                     by_col[i] = f(by_col[i])
                 rows = list(zip(*by_col, strict=False))
             yield rows
             progress(len(rows))
 
-    def insert_csv(self, conn: Connection, reader: MemberReader, model, account_id: int,
-                   uncell: Callable[[str], str] | None, tick: ProgressCounter,
-                   remap: dict[str, Callable[[tuple], list]] | None = None) -> int:
+    def insert_csv(
+        self,
+        conn: Connection,
+        reader: MemberReader,
+        model,
+        account_id: int,
+        uncell: Callable[[str], str] | None,
+        tick: ProgressCounter,
+        remap: dict[str, Callable[[tuple], list]] | None = None,
+    ) -> int:
         return _insert_csv(conn, reader, model, account_id, uncell, tick, remap)
 
 
@@ -69,8 +85,6 @@ def raw_batches(conn: Connection, statement, size: int = BATCH) -> Iterator[list
             yield rows
     finally:
         cursor.close()
-
-
 
 
 ROWS_PER_STATEMENT = 1000
@@ -133,9 +147,15 @@ class _Feed:
         self._thread.join()
 
 
-def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
-                uncell: Callable[[str], str] | None, tick: ProgressCounter,
-                remap: dict[str, Callable[[tuple], list]] | None = None) -> int:
+def _insert_csv(
+    conn: Connection,
+    reader: MemberReader,
+    model,
+    account_id: int,
+    uncell: Callable[[str], str] | None,
+    tick: ProgressCounter,
+    remap: dict[str, Callable[[tuple], list]] | None = None,
+) -> int:
     """See :meth:`SQLiteDatabase.insert_csv`; ``remap``'s functions get stored values."""
     rows, header, cols = csv_header(reader, model)
     remapped = [(header.index(name), f) for name, f in (remap or {}).items() if name in header]
@@ -168,8 +188,7 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
         while batch := list(islice(rows, per * 5)):
             if len(set(map(len, batch))) != 1 or len(batch[0]) != width:
                 bad = next(k for k, row in enumerate(batch) if len(row) != width)
-                raise ArchiveError(f"{reader.name} line {line + bad}: expected {width} fields, "
-                                   f"got {len(batch[bad])}")
+                raise ArchiveError(f"{reader.name} line {line + bad}: expected {width} fields, got {len(batch[bad])}")
             if uncell is not None:
                 batch = [[v[1:] if v[:1] == "'" else v for v in row] for row in batch]
             by_col: list[Any] = list(zip(*batch, strict=False))
@@ -197,7 +216,7 @@ def _insert_csv(conn: Connection, reader: MemberReader, model, account_id: int,
     try:
         for batch in feed:
             for at in range(0, len(batch), per):
-                part = batch[at:at + per]
+                part = batch[at : at + per]
                 sql = full if len(part) == per else _values_sql(table, names, len(part))
                 cursor.execute(sql, list(chain.from_iterable(part)))
             n += len(batch)

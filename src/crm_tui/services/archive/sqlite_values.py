@@ -128,8 +128,10 @@ def stored_datetime(text: str) -> str:
         if len(text) == 32 and text[26:] == "+00:00" and text[19] == ".":
             return f"{text[:10]} {text[11:26]}"
     value = value.astimezone(timezone.utc)
-    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
 
 
 def stored_date(text: str) -> str:
@@ -199,11 +201,16 @@ def _stored_dates(values: list[str]) -> list[str]:
 
 # what SQLite stores for a cell, and for a whole column of cells, by the column's Python type
 _STORED_CELL: dict[type, Callable[[str], Any]] = {
-    datetime: stored_datetime, date: stored_date, bool: _stored_bool, int: int,
+    datetime: stored_datetime,
+    date: stored_date,
+    bool: _stored_bool,
+    int: int,
 }
 _STORED_COLUMN: dict[type, Callable[[list[str]], list]] = {
-    datetime: _stored_datetimes, date: _stored_dates,
-    bool: lambda values: list(map(_BOOLS.__getitem__, values)), int: lambda values: list(map(int, values)),
+    datetime: _stored_datetimes,
+    date: _stored_dates,
+    bool: lambda values: list(map(_BOOLS.__getitem__, values)),
+    int: lambda values: list(map(int, values)),
 }
 
 

@@ -93,9 +93,7 @@ class ArchiveWriter:
     zone: tzinfo | None = None  # of the members' dates (an export: the member's); None: the machine's
 
     def __post_init__(self) -> None:
-        self.zip = zipfile.ZipFile(
-            self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel
-        )
+        self.zip = zipfile.ZipFile(self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.compresslevel)
 
     def member(self, name: str):
         return _OpenMember(self, name)
@@ -211,19 +209,21 @@ def count_rows(conn: Connection, account_id: int) -> dict[str, int]:
 def account_record(conn: Connection, account_id: int) -> dict:
     acc = table_of(Account)
     plan = table_of(Plan)
-    row = conn.execute(
-        select(acc, plan.c.code.label("plan_code"))
-        .join(plan, plan.c.id == acc.c.plan_id)
-        .where(acc.c.id == account_id)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(acc, plan.c.code.label("plan_code"))
+            .join(plan, plan.c.id == acc.c.plan_id)
+            .where(acc.c.id == account_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise ArchiveError(f"no account with id {account_id}")
     record = {k: to_json(v) for k, v in row.items() if k != "plan_id"}
     ms = table_of(MessagesService)
     svc = conn.execute(select(ms).where(ms.c.account_id == account_id)).mappings().first()
-    record["messages_service"] = (
-        {k: to_json(v) for k, v in svc.items() if k != "account_id"} if svc else None
-    )
+    record["messages_service"] = {k: to_json(v) for k, v in svc.items() if k != "account_id"} if svc else None
     return record
 
 
@@ -261,8 +261,9 @@ def write_data_members(
         if name in CSV_MEMBERS:
             model = CSV_MEMBERS[name]
             cols = columns(model)
-            batches = database.csv_batches(conn, model, account_id, cols, tick, neutralise_formulas,
-                                           tap=(taps or {}).get(name))
+            batches = database.csv_batches(
+                conn, model, account_id, cols, tick, neutralise_formulas, tap=(taps or {}).get(name)
+            )
             w.write_csv_batches(name, [c.name for c in cols], batches)
             if neutralise_formulas:
                 w.formula_escaped.append(name)
@@ -284,7 +285,6 @@ def write_data_members(
     return counts
 
 
-
 def write_backup_archive(conn: Connection, account_id: int, out: BinarySink) -> dict:
     """The data members only (password hashes included), for the encrypted backup."""
     w = ArchiveWriter(out, "backup")
@@ -295,4 +295,3 @@ def write_backup_archive(conn: Connection, account_id: int, out: BinarySink) -> 
     except BaseException:
         w.abort()
         raise
-

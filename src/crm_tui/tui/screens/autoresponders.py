@@ -30,8 +30,10 @@ class AutorespondersScreen(SectionScreen):
         yield self.compose_top()
         with Vertical(classes="page"):
             yield Static("Automation → Autoresponders", classes="page-title", id="autoresponders-title")
-            yield RecordTable([("name", "Name", 34), ("active", "Status", 8), ("steps", "Steps", 5),
-                               ("span", "Spans", 12)], id="autoresponders-table")
+            yield RecordTable(
+                [("name", "Name", 34), ("active", "Status", 8), ("steps", "Steps", 5), ("span", "Spans", 12)],
+                id="autoresponders-table",
+            )
             with VerticalScroll(id="autoresponder-steps"):
                 yield Static("", id="steps-body")
         yield Footer()
@@ -40,15 +42,13 @@ class AutorespondersScreen(SectionScreen):
         from crm_tui.services import records
 
         self.query_one(RecordTable).focus()
-        self.call_service(records.autoresponders, self.crm.engine, self.crm.who, done=self.show,
-                          group="autoresponders")
+        self.call_service(records.autoresponders, self.crm.engine, self.crm.who, done=self.show, group="autoresponders")
 
     def show(self, rows) -> None:
         self.rows = {str(a.id): a for a in rows}
         self.query_one("#autoresponders-title", Static).update(f"Automation → Autoresponders · {len(rows):,}")
         self.query_one(RecordTable).set_records(
-            (a.id, (a.name, "active" if a.active else "paused", str(len(a.steps)), span(a.steps)))
-            for a in rows
+            (a.id, (a.name, "active" if a.active else "paused", str(len(a.steps)), span(a.steps))) for a in rows
         )
         self.show_steps()
         if not rows:

@@ -38,9 +38,14 @@ class ChangePlanModal(CrmModal):
                 mark = "  (current)" if code == self.current else ""
                 options.append(Option(safe(f"{name:<14}{money(price):>9}/month{mark}"), id=code))
             yield OptionList(*options, id="change-plan-options")
-            yield Static(safe(f"Seats stay as they are: {self.seats} × {money(self.seat_price)}/month.\n"
-                              "Enter chooses · Esc keeps the current plan", multiline=True),
-                         id="change-plan-hint")
+            yield Static(
+                safe(
+                    f"Seats stay as they are: {self.seats} × {money(self.seat_price)}/month.\n"
+                    "Enter chooses · Esc keeps the current plan",
+                    multiline=True,
+                ),
+                id="change-plan-hint",
+            )
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -72,9 +77,14 @@ class BillingScreen(SectionScreen):
         with VerticalScroll(classes="page", id="billing-page"):
             yield Static("Billing & Plan", classes="page-title")
             yield Static("Loading…", id="billing-status")
-            for key, label in (("plan", "Plan"), ("seats", "Team member seats"), ("messages", "Messages add-on"),
-                               ("total", "Monthly total"), ("next", "Next billing date"),
-                               ("card", "Card on file")):
+            for key, label in (
+                ("plan", "Plan"),
+                ("seats", "Team member seats"),
+                ("messages", "Messages add-on"),
+                ("total", "Monthly total"),
+                ("next", "Next billing date"),
+                ("card", "Card on file"),
+            ):
                 with Horizontal(classes="billing-row"):
                     yield Static(label, classes="billing-label")
                     yield Static("…", id=f"billing-{key}", classes="billing-value")
@@ -100,8 +110,9 @@ class BillingScreen(SectionScreen):
     def load(self) -> None:
         from crm_tui.services import billing
 
-        self.call_service(billing.summary, self.crm.engine, self.crm.who, done=self.show,
-                          failed=self.load_failed, group="billing")
+        self.call_service(
+            billing.summary, self.crm.engine, self.crm.who, done=self.show, failed=self.load_failed, group="billing"
+        )
 
     def load_failed(self, message: str) -> None:
         self.query_one("#billing-status", Static).update(safe(f"Cannot show billing: {message}"))
@@ -122,8 +133,10 @@ class BillingScreen(SectionScreen):
         for key, value in values.items():
             self.query_one(f"#billing-{key}", Static).update(safe(value))
         if d.invoices:
-            lines = [f"{i.issued_on:%d %b %Y}  {i.number}  {money(i.amount_cents):>9}  {i.status:<6}  {i.description}"
-                     for i in d.invoices]
+            lines = [
+                f"{i.issued_on:%d %b %Y}  {i.number}  {money(i.amount_cents):>9}  {i.status:<6}  {i.description}"
+                for i in d.invoices
+            ]
         else:
             lines = ["No invoices yet."]
         self.query_one("#invoices", Static).update(safe("\n".join(lines), multiline=True))
@@ -153,8 +166,9 @@ class BillingScreen(SectionScreen):
                 return
             from crm_tui.services import billing
 
-            self.call_service(billing.change_plan, self.crm.engine, self.crm.who, code,
-                              done=self.plan_changed, group="billing-change")
+            self.call_service(
+                billing.change_plan, self.crm.engine, self.crm.who, code, done=self.plan_changed, group="billing-change"
+            )
 
         self.app.push_screen(ChangePlanModal(d.plans, d.plan_code, d.seats, d.seat_price_cents), chosen)
 

@@ -19,8 +19,14 @@ class CalendarScreen(SectionScreen):
         with Vertical(classes="page"):
             yield Static("Calendar", classes="page-title", id="calendar-title")
             yield RecordTable(
-                [("when", "When", 15), ("time", "Time", 16), ("past", "", 4), ("what", "Appointment", 16),
-                 ("contact", "Contact", 11), ("owner", "By", 2)],
+                [
+                    ("when", "When", 15),
+                    ("time", "Time", 16),
+                    ("past", "", 4),
+                    ("what", "Appointment", 16),
+                    ("contact", "Contact", 11),
+                    ("owner", "By", 2),
+                ],
                 id="calendar-table",
             )
         yield Footer()
@@ -44,9 +50,19 @@ class CalendarScreen(SectionScreen):
         shown = len(data.rows)
         more = f" (the {shown:,} nearest shown)" if shown < data.total else ""
         self.query_one("#calendar-title", Static).update(
-            f"Calendar · {data.upcoming:,} upcoming, {data.total - data.upcoming:,} past{more}")
+            f"Calendar · {data.upcoming:,} upcoming, {data.total - data.upcoming:,} past{more}"
+        )
         self.query_one(RecordTable).set_records(
-            (a.id, (day_of(a.start, zone), span_text(a.start, a.end, zone),
-                    "" if a.upcoming else "past", a.description, a.contact or "—", initials(a.owner)))
+            (
+                a.id,
+                (
+                    day_of(a.start, zone),
+                    span_text(a.start, a.end, zone),
+                    "" if a.upcoming else "past",
+                    a.description,
+                    a.contact or "—",
+                    initials(a.owner),
+                ),
+            )
             for a in data.rows
         )

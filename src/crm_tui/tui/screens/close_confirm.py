@@ -40,8 +40,10 @@ ALTERNATIVE_SCREENS = {
     "transfer": ("team", "Choose the team member who should become the owner, then press t."),
     "team": ("team", "Choose a team member, then press r to remove only them."),
     "messages": ("messages", "Press x to cancel only Messages; the account stays."),
-    "contacts": ("contacts", "Select contacts with Space, then press g for Group Actions to export "
-                             "the chosen ones (or all of them)."),
+    "contacts": (
+        "contacts",
+        "Select contacts with Space, then press g for Group Actions to export the chosen ones (or all of them).",
+    ),
 }
 
 
@@ -81,31 +83,40 @@ class CloseConfirmScreen(CrmScreen):
             yield Static("Loading what would be deleted…", id="close-counts", classes="close-block")
             yield Static("", id="close-team", classes="close-block")
             yield Static("", id="close-messages", classes="close-block")
-            yield Static(EXPORT_NOTE + KEEP_EXPORT, id="close-export-note", classes="close-block",
-                         markup=False)
+            yield Static(EXPORT_NOTE + KEEP_EXPORT, id="close-export-note", classes="close-block", markup=False)
             yield Static(ALTERNATIVES, id="close-alternatives", classes="close-block", markup=False)
             yield Static(
                 f"Having problems, or questions about your plan? Write to {SUPPORT_EMAIL} before "
                 "you close the account: we may be able to help.\n"
                 f"Changed your mind later? Support may restore the account from backups for up to "
                 f"3 months after closing ({SUPPORT_EMAIL}); after that the data is gone for good.",
-                id="close-support", classes="close-block", markup=False,
+                id="close-support",
+                classes="close-block",
+                markup=False,
             )
         with Vertical(id="close-form"):
             with Horizontal(classes="close-row"):
                 yield Label("", id="close-name-label", classes="close-label")
                 # not selected on focus: sent back here to put a space or a letter right, the
                 # user's Backspace or arrow keys must not wipe the whole name
-                yield FormInput(id="close-name", compact=True, disabled=True, placeholder="the name, exactly",
-                                next_on_enter="#close-password", select_on_focus=False)
+                yield FormInput(
+                    id="close-name",
+                    compact=True,
+                    disabled=True,
+                    placeholder="the name, exactly",
+                    next_on_enter="#close-password",
+                    select_on_focus=False,
+                )
             with Horizontal(classes="close-row"):
                 yield Label("Your password", classes="close-label")
-                yield FormInput(id="close-password", password=True, compact=True, disabled=True,
-                                placeholder="re-enter it")
+                yield FormInput(
+                    id="close-password", password=True, compact=True, disabled=True, placeholder="re-enter it"
+                )
             with Horizontal(id="close-buttons"):
                 yield FormButton("Cancel", id="close-cancel", variant="primary", compact=True)
-                yield FormButton(DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True,
-                                 deliberate=True)
+                yield FormButton(
+                    DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True, deliberate=True
+                )
             yield Static("", id="close-status")
         yield Footer()
 
@@ -116,9 +127,14 @@ class CloseConfirmScreen(CrmScreen):
     def load_impact(self) -> None:
         from crm_tui.services import accounts
 
-        self.call_service(accounts.impact, self.crm.engine, self.crm.who, done=self.show_impact,
-                          failed=lambda m: self.status(f"Cannot prepare the closing: {m}", error=True),
-                          group="close-impact")
+        self.call_service(
+            accounts.impact,
+            self.crm.engine,
+            self.crm.who,
+            done=self.show_impact,
+            failed=lambda m: self.status(f"Cannot prepare the closing: {m}", error=True),
+            group="close-impact",
+        )
 
     def on_screen_resume(self) -> None:
         """Back from an alternative: read the counts again (members may have been removed,
@@ -130,8 +146,9 @@ class CloseConfirmScreen(CrmScreen):
         if who is None:
             return
         if not self.may("account.close"):
-            self.app.notify("You are no longer the owner: only the owner can close the account.",
-                            severity="warning", timeout=8)
+            self.app.notify(
+                "You are no longer the owner: only the owner can close the account.", severity="warning", timeout=8
+            )
             self.app.action_open("dashboard")
             return
         self.load_impact()
@@ -149,8 +166,9 @@ class CloseConfirmScreen(CrmScreen):
             team = [f"{plural(n, 'team member')} {noun(n, 'loses', 'lose')} access:"]
             from crm_tui.tui.widgets.record_table import fit_text
 
-            team += [f"  • {fit_text(m.name, 24)} <{fit_text(m.email, 30)}> — {m.role}"
-                     for m in impact.members_losing_access]
+            team += [
+                f"  • {fit_text(m.name, 24)} <{fit_text(m.email, 30)}> — {m.role}" for m in impact.members_losing_access
+            ]
             team.append("To end only one person's access, remove them in Team Members instead (m).")
         else:
             team = ["No team members: nobody else loses access."]
@@ -160,12 +178,14 @@ class CloseConfirmScreen(CrmScreen):
         messages.display = impact.messages_active  # read again after an alternative: it may have changed
         if impact.messages_active:
             phone = f" ({impact.messages_phone})" if impact.messages_phone else ""
-            messages.update(safe(f"Messages is active{phone}: it stops and its text-message history is "
-                                 f"deleted. {TWILIO_NOTE}"))
+            messages.update(
+                safe(f"Messages is active{phone}: it stops and its text-message history is deleted. {TWILIO_NOTE}")
+            )
 
         # the whole name, wrapped if it is long: it is what has to be typed
         self.query_one("#close-name-label", Label).update(
-            safe("Type the account name: ") + safe(impact.account_name, style="bold"))
+            safe("Type the account name: ") + safe(impact.account_name, style="bold")
+        )
         self.query_one("#close-name", Input).disabled = False
         self.query_one("#close-password", Input).disabled = False
 
@@ -226,9 +246,16 @@ class CloseConfirmScreen(CrmScreen):
 
         self.set_deleting(True)
         self.status("Deleting… writing the backup, then removing every record. Please wait.")
-        self.call_service(closing.close_account, self.crm.engine, self.crm.who,
-                          self.query_one("#close-name", Input).value, password,
-                          done=self.closed, failed=self.refused, group="close-account")
+        self.call_service(
+            closing.close_account,
+            self.crm.engine,
+            self.crm.who,
+            self.query_one("#close-name", Input).value,
+            password,
+            done=self.closed,
+            failed=self.refused,
+            group="close-account",
+        )
 
     def set_deleting(self, deleting: bool) -> None:
         self.deleting = deleting
@@ -244,8 +271,10 @@ class CloseConfirmScreen(CrmScreen):
         password = self.query_one("#close-password", Input)
         password.value = ""
         # a refused close deletes nothing; say so, unless the message does already
-        self.status(message.sentence if message.undone == "deleted"
-                    else as_sentence(f"{message}; nothing was deleted"), error=True)
+        self.status(
+            message.sentence if message.undone == "deleted" else as_sentence(f"{message}; nothing was deleted"),
+            error=True,
+        )
         if message.field == "name":
             self.name_told = True
             self.query_one("#close-name", Input).focus()
@@ -289,8 +318,7 @@ class CloseConfirmScreen(CrmScreen):
 
         screen_id, hint = ALTERNATIVE_SCREENS[which]
         if which == "transfer" and self.impact is not None and not self.impact.members_losing_access:
-            hint = ("Nobody else is in the account yet: add the new owner with a, then choose them "
-                    "and press t.")
+            hint = "Nobody else is in the account yet: add the new owner with a, then choose them and press t."
         if which == "messages" and self.impact is not None and not self.impact.messages_active:
             hint = "Messages is not active on this account: there is nothing to cancel."
         self.away = True
@@ -305,5 +333,8 @@ class CloseConfirmScreen(CrmScreen):
         from crm_tui.tui.screens.download import describe
 
         self.query_one("#close-export-note", Static).update(
-            safe("Exported: " + describe(result, self.crm.session_context) + "\nPress e to export again. "
-                 + KEEP_EXPORT, multiline=True))
+            safe(
+                "Exported: " + describe(result, self.crm.session_context) + "\nPress e to export again. " + KEEP_EXPORT,
+                multiline=True,
+            )
+        )

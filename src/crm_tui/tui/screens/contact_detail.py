@@ -35,8 +35,14 @@ class ContactDetailScreen(SectionScreen):
         from crm_tui.services import records
 
         self.query_one("#detail-scroll").focus()
-        self.call_service(records.contact_detail, self.crm.engine, self.crm.who, self.contact_id,
-                          done=self.show, group="contact-detail")
+        self.call_service(
+            records.contact_detail,
+            self.crm.engine,
+            self.crm.who,
+            self.contact_id,
+            done=self.show,
+            group="contact-detail",
+        )
 
     def show(self, d) -> None:
         from crm_tui.services.zones import date_of, time_text
@@ -57,8 +63,9 @@ class ContactDetailScreen(SectionScreen):
                 field(f"Phone {i}", f"{p.number}   {'texts OK' if p.text_ok else 'no texts'}")
         else:
             field("Phone", "")
-        address = ", ".join(x for x in (d.street, d.city, " ".join(y for y in (d.state, d.postal_code) if y),
-                                          d.country) if x)
+        address = ", ".join(
+            x for x in (d.street, d.city, " ".join(y for y in (d.state, d.postal_code) if y), d.country) if x
+        )
         field("Address", address)
         field("Birthday", d.birthday.strftime("%d %B %Y") if d.birthday else "")
         field("Categories", ", ".join(d.categories))
@@ -68,9 +75,12 @@ class ContactDetailScreen(SectionScreen):
         field("Added", f"{date_of(d.created_at, zone):%d %b %Y}")
         self.query_one("#detail-main", Static).update(safe("\n".join(lines), multiline=True))
         self.query_one("#detail-notes", Static).update(safe(d.notes or "No notes.", multiline=True, limit=20_000))
-        history = [f"{time_text(h.at, zone, year=True)}  {h.kind:<5}  {h.summary}" + (f"  ({h.member})" if h.member else "")
-                   for h in d.history]
+        history = [
+            f"{time_text(h.at, zone, year=True)}  {h.kind:<5}  {h.summary}" + (f"  ({h.member})" if h.member else "")
+            for h in d.history
+        ]
         if d.history_total > len(d.history):
             history.append(f"… and {plural(d.history_total - len(d.history), 'earlier entry')}")
         self.query_one("#detail-history", Static).update(
-            safe("\n".join(history) or "No history.", multiline=True, limit=20_000))
+            safe("\n".join(history) or "No history.", multiline=True, limit=20_000)
+        )

@@ -88,8 +88,13 @@ class ContactsScreen(SectionScreen):
                 yield Input(placeholder="/ Search name, email or company", id="contacts-search", compact=True)
                 yield Static("Loading…", id="contacts-status")
             yield ContactTable(
-                [("mark", " ", 1), ("name", "Name", 19), ("company", "Company", 12),
-                 ("email", "Email", 17), ("phone", "Phone", 17)],
+                [
+                    ("mark", " ", 1),
+                    ("name", "Name", 19),
+                    ("company", "Company", 12),
+                    ("email", "Email", 17),
+                    ("phone", "Phone", 17),
+                ],
                 id="contacts-table",
             )
         yield Footer()
@@ -210,8 +215,12 @@ class ContactsScreen(SectionScreen):
         engine, who, query = self.crm.engine, self.crm.who, self.query_text
         self.query_one("#contacts-status", Static).update("Searching…")
         self.busy = True
-        self.call_service(lambda: records.contacts_page(engine, who, query=query, limit=PAGE),
-                          done=lambda p: self.show(p, "search"), failed=self.failed, group="contacts")
+        self.call_service(
+            lambda: records.contacts_page(engine, who, query=query, limit=PAGE),
+            done=lambda p: self.show(p, "search"),
+            failed=self.failed,
+            group="contacts",
+        )
 
     # --- selection -----------------------------------------------------------------------------
 
@@ -282,8 +291,7 @@ class ContactsScreen(SectionScreen):
 
 
 def export_notice(result, context: SessionContext):
-    lines = [f"Saved to:\n  {result.path}", f"Size: {result.size:,} bytes",
-             f"SHA-256: {result.sha256}"]
+    lines = [f"Saved to:\n  {result.path}", f"Size: {result.size:,} bytes", f"SHA-256: {result.sha256}"]
     counts = getattr(result, "counts", None) or {}
     if counts.get("contacts") is not None:
         lines.insert(0, f"{counts['contacts']:,} contact{'s' if counts['contacts'] != 1 else ''} exported.")
@@ -311,16 +319,21 @@ class GroupActionsModal(CrmModal):
         with Vertical(id="group-box"):
             yield Static("Group Actions", classes="page-title")
             yield OptionList(
-                *(Option(f"Export {n} selected to {name}", id=f"selected:{fmt}", disabled=not self.picked)
-                  for fmt, name in FORMAT_NAMES.items()),
+                *(
+                    Option(f"Export {n} selected to {name}", id=f"selected:{fmt}", disabled=not self.picked)
+                    for fmt, name in FORMAT_NAMES.items()
+                ),
                 None,
                 *(Option(f"Export {everyone} to {name}", id=f"all:{fmt}") for fmt, name in FORMAT_NAMES.items()),
                 id="group-options",
             )
             if self.searching:
-                yield Static("A search is on: \"every contact\" is the whole account, not only the "
-                             "matches. To export matches, select them with Space.", classes="muted",
-                             id="group-search-note")
+                yield Static(
+                    'A search is on: "every contact" is the whole account, not only the '
+                    "matches. To export matches, select them with Space.",
+                    classes="muted",
+                    id="group-search-note",
+                )
             yield Static("Space selects rows; Esc closes.", classes="muted")
 
     def on_mount(self) -> None:
@@ -358,9 +371,14 @@ class ExportModal(CrmModal):
         def progress(done: int, total: int) -> None:
             app.call_from_thread(bar.update, total=max(total, 1), progress=done)
 
-        self.call_service(lambda: export.export_contacts(engine, who, ids, fmt, progress=progress),
-                          done=self.dismiss, failed=self.failed, group="export")
+        self.call_service(
+            lambda: export.export_contacts(engine, who, ids, fmt, progress=progress),
+            done=self.dismiss,
+            failed=self.failed,
+            group="export",
+        )
 
     def failed(self, message: str) -> None:
         self.query_one("#export-error", Static).update(
-            safe(f"Export failed: {message}. Nothing was saved. Press Esc to close."))
+            safe(f"Export failed: {message}. Nothing was saved. Press Esc to close.")
+        )

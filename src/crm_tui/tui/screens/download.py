@@ -120,10 +120,12 @@ class DownloadScreen(SectionScreen):
         counts = getattr(result, "counts", None) or {}
         total = sum(counts.values()) if counts else 0
         self.status(f"Done: {total:,} records exported." if counts else "Done.")
-        self.query_one("#download-result", Static).update(safe(
-            f"File:    {shown_path(result.path)}\n"
-            f"Size:    {human_size(result.size)}\n"
-            f"SHA-256: {result.sha256}", multiline=True))
+        self.query_one("#download-result", Static).update(
+            safe(
+                f"File:    {shown_path(result.path)}\nSize:    {human_size(result.size)}\nSHA-256: {result.sha256}",
+                multiline=True,
+            )
+        )
         line = self.crm.session_context.scp_line(result.path)
         scp = self.query_one("#download-scp", Static)
         scp.update(safe(f"Fetch it to your own computer:\n  {line}", multiline=True) if line else "")

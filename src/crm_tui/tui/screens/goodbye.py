@@ -49,8 +49,13 @@ class GoodbyeScreen(CrmScreen):
         yield Static("Goodbye — your account is closed", id="goodbye-title")
         with VerticalScroll(id="goodbye-body", can_focus=False):  # page keys scroll it
             yield Static(safe(receipt_text(self.receipt), multiline=True), id="goodbye-receipt")
-            yield Static(safe(f"{KEEP_EXPORT}\nPress r to save this receipt as a text file in your "
-                              "downloads folder.", multiline=True), id="goodbye-keep")
+            yield Static(
+                safe(
+                    f"{KEEP_EXPORT}\nPress r to save this receipt as a text file in your downloads folder.",
+                    multiline=True,
+                ),
+                id="goodbye-keep",
+            )
             yield Static("", id="goodbye-saved")
             yield Static("", id="goodbye-survey")
         # outside the scrolling body: focusing a button never scrolls the receipt's start away
@@ -63,8 +68,7 @@ class GoodbyeScreen(CrmScreen):
         self.query_one("#goodbye-sign-out", Button).focus()
 
     def survey_done(self, answered: bool) -> None:
-        self.query_one("#goodbye-survey", Static).update(
-            "Thank you for your answer." if answered else "")
+        self.query_one("#goodbye-survey", Static).update("Thank you for your answer." if answered else "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "goodbye-sign-out":
@@ -75,16 +79,18 @@ class GoodbyeScreen(CrmScreen):
     def action_save_receipt(self) -> None:
         from crm_tui.services.closing import save_receipt
 
-        self.call_service(save_receipt, self.receipt, done=self.receipt_saved, failed=self.receipt_failed,
-                          group="save-receipt")
+        self.call_service(
+            save_receipt, self.receipt, done=self.receipt_saved, failed=self.receipt_failed, group="save-receipt"
+        )
 
     def receipt_saved(self, path) -> None:
         from crm_tui.tui.screens.download import shown_path
 
         saved = self.query_one("#goodbye-saved", Static)
         fetch = self.crm.session_context.scp_line(path)
-        saved.update(safe(f"Receipt saved: {shown_path(path)}" + (f"\nFetch it: {fetch}" if fetch else ""),
-                          multiline=True))
+        saved.update(
+            safe(f"Receipt saved: {shown_path(path)}" + (f"\nFetch it: {fetch}" if fetch else ""), multiline=True)
+        )
         saved.remove_class("-error")
         self.call_after_refresh(saved.scroll_visible, animate=False)
 

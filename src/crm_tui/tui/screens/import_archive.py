@@ -25,20 +25,33 @@ class ImportArchiveScreen(CrmScreen):
                 yield Static("Import an archive as a new account", id="import-title")
                 with Container(id="import-form"):
                     yield Label("Archive file")
-                    yield FormInput(placeholder="~/Downloads/acme-realty-2026-12-04.zip", id="import-path",
-                                    compact=True, next_on_enter="#import-email")
+                    yield FormInput(
+                        placeholder="~/Downloads/acme-realty-2026-12-04.zip",
+                        id="import-path",
+                        compact=True,
+                        next_on_enter="#import-email",
+                    )
                     yield Label("Your email")
-                    yield FormInput(placeholder="you@example.com", id="import-email", compact=True,
-                                    next_on_enter="#import-name")
+                    yield FormInput(
+                        placeholder="you@example.com", id="import-email", compact=True, next_on_enter="#import-name"
+                    )
                     yield Label("Account name")
                     yield FormInput(id="import-name", compact=True, next_on_enter="#import-password")
                     yield Label("Password")
-                    yield FormInput(password=True, id="import-password", compact=True,
-                                    placeholder="at least 8 characters", next_on_enter="#import-again")
+                    yield FormInput(
+                        password=True,
+                        id="import-password",
+                        compact=True,
+                        placeholder="at least 8 characters",
+                        next_on_enter="#import-again",
+                    )
                     yield Label("Again")
                     yield FormInput(password=True, id="import-again", compact=True)
-                yield Static("You become the owner. Team members come back with temporary passwords, "
-                             "shown once for you to hand over.", classes="muted")
+                yield Static(
+                    "You become the owner. Team members come back with temporary passwords, "
+                    "shown once for you to hand over.",
+                    classes="muted",
+                )
                 yield Static("", id="import-message")
                 with Horizontal(id="import-buttons"):
                     yield FormButton("Cancel", id="import-cancel", compact=True)
@@ -78,9 +91,16 @@ class ImportArchiveScreen(CrmScreen):
         if self.crm.engine is None:
             self._message("The database is not open yet; try again in a moment.", error=True)
             return
-        missing = [label for label, value in (("the archive", path.strip()), ("your email", email.strip()),
-                                              ("the account name", name.strip()), ("a password", password))
-                   if not value]
+        missing = [
+            label
+            for label, value in (
+                ("the archive", path.strip()),
+                ("your email", email.strip()),
+                ("the account name", name.strip()),
+                ("a password", password),
+            )
+            if not value
+        ]
         if missing:
             self._message(f"Enter {', '.join(missing)}.", error=True)
             return
@@ -90,8 +110,17 @@ class ImportArchiveScreen(CrmScreen):
             return
         button.disabled = True
         self._message("Checking the archive…")
-        self.call_service(self._import, self.crm.engine, path.strip(), email, name, password,
-                          done=self._done, failed=self._failed, group="import-archive")
+        self.call_service(
+            self._import,
+            self.crm.engine,
+            path.strip(),
+            email,
+            name,
+            password,
+            done=self._done,
+            failed=self._failed,
+            group="import-archive",
+        )
 
     def _import(self, engine, path: str, email: str, name: str, password: str):
         """In a worker."""
@@ -102,8 +131,9 @@ class ImportArchiveScreen(CrmScreen):
         def progress(text: str) -> None:
             self.app.call_from_thread(self._progress, text)
 
-        return importer.import_account(engine, os.path.expanduser(path), email=email, account_name=name,
-                                       password=password, progress=progress)
+        return importer.import_account(
+            engine, os.path.expanduser(path), email=email, account_name=name, password=password, progress=progress
+        )
 
     def _progress(self, text: str) -> None:
         if self.is_attached and self.query_one("#import-go", Button).disabled:

@@ -18,8 +18,10 @@ def result_text(result) -> str:
     from crm_tui.services.archive import KIND_LABELS
 
     total = sum(result.counts.values())
-    lines = [f"“{result.account_name}” is a new account, {total:,} records. "
-             f"You ({result.owner_email}) are its owner.", ""]
+    lines = [
+        f"“{result.account_name}” is a new account, {total:,} records. You ({result.owner_email}) are its owner.",
+        "",
+    ]
     cells = [f"{n:>9,}  {KIND_LABELS.get(kind, kind)}" for kind, n in result.counts.items()]
     half = (len(cells) + 1) // 2
     for left, right in zip(cells[:half], cells[half:] + [""], strict=False):
@@ -38,8 +40,10 @@ def passwords_text(result) -> str:
 def not_members_text(result) -> str:
     if not result.not_members:
         return ""
-    lines = ["Not back as team members (the email already belongs to another account); "
-             "their contacts, appointments, to-dos and history are yours now:"]
+    lines = [
+        "Not back as team members (the email already belongs to another account); "
+        "their contacts, appointments, to-dos and history are yours now:"
+    ]
     lines += [f"  {address}" for address in result.not_members]
     return "\n".join(lines)
 
@@ -59,8 +63,7 @@ class ImportDoneScreen(CrmScreen):
             yield Static(safe(passwords_text(self.result), multiline=True), id="import-done-passwords")
             yield Static(safe(not_members_text(self.result), multiline=True), id="import-done-others")
             with Horizontal(id="import-done-actions"):
-                yield FormButton("Sign in", id="import-done-sign-in", variant="primary", compact=True,
-                                 deliberate=True)
+                yield FormButton("Sign in", id="import-done-sign-in", variant="primary", compact=True, deliberate=True)
         yield Footer()
 
     _shown_at = float("inf")

@@ -94,14 +94,23 @@ def figures_text(d, zone=None) -> dict:
     from crm_tui.services.zones import time_text, zone_for
 
     if d is None:
-        return {"tile-contacts": "Contacts\n…", "tile-appointments": "Upcoming\n…", "tile-todos": "Open to-dos\n…",
-                "next-appointments": "…", "next-todos": "…"}
+        return {
+            "tile-contacts": "Contacts\n…",
+            "tile-appointments": "Upcoming\n…",
+            "tile-todos": "Open to-dos\n…",
+            "next-appointments": "…",
+            "next-todos": "…",
+        }
     zone = zone if zone is not None else zone_for("")
     whens = [time_text(when, zone) for when, _text in d.next_appointments]
     width = max(map(len, whens), default=0)  # "Tue 8 Dec" and "Thu 10 Dec": the descriptions line up
-    appts = [f"{when:<{width}}  {clean_line(text)}" for when, (_when, text) in zip(whens, d.next_appointments, strict=False)]
-    todos = [f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
-             for due, prio, text in d.next_todos]
+    appts = [
+        f"{when:<{width}}  {clean_line(text)}" for when, (_when, text) in zip(whens, d.next_appointments, strict=False)
+    ]
+    todos = [
+        f"{(due.strftime('%d %b') if due else 'no date'):>7}  P{prio}  {clean_line(text)}"
+        for due, prio, text in d.next_todos
+    ]
     return {
         "tile-contacts": f"Contacts\n{d.contacts:,}",
         "tile-appointments": f"Upcoming\n{d.upcoming_appointments:,}",

@@ -31,8 +31,9 @@ class MessagesScreen(SectionScreen):
             yield Static("Loading…", id="messages-settings")
             yield Static("", id="twilio-note")
             with Horizontal(id="danger-zone"):
-                yield Button("Permanently Cancel Messages", id="cancel-messages", variant="error",
-                             compact=True, disabled=True)
+                yield Button(
+                    "Permanently Cancel Messages", id="cancel-messages", variant="error", compact=True, disabled=True
+                )
                 yield Static("", id="danger-note")
         yield Footer()
 
@@ -64,8 +65,10 @@ class MessagesScreen(SectionScreen):
         lines = [f"Status:         {status}"]
         if st.status != "none":
             lines.append(f"Phone number:   {st.phone_number or '—'}")
-            lines.append(f"Monthly fee:    {money(st.monthly_fee_cents)}" +
-                         ("  (removed from billing)" if st.status == "cancelled" else ""))
+            lines.append(
+                f"Monthly fee:    {money(st.monthly_fee_cents)}"
+                + ("  (removed from billing)" if st.status == "cancelled" else "")
+            )
             lines.append(f"Messages:       {st.sent:,} sent, {st.received:,} received")
             if st.activated_at:
                 lines.append(f"Active since:   {time_text(st.activated_at, self.zone, year=True)}")
@@ -81,8 +84,7 @@ class MessagesScreen(SectionScreen):
         if not self.may_cancel():
             note = "Only the account owner can cancel Messages."
         elif st.status == "active":
-            note = ("Deletes every text message and removes the add-on from billing. "
-                    "Cannot be undone.")
+            note = "Deletes every text message and removes the add-on from billing. Cannot be undone."
         elif st.status == "none":
             note = "Messages is not set up for this account: nothing to cancel."
         else:
@@ -115,11 +117,21 @@ class MessagesScreen(SectionScreen):
             if result is None:
                 return
             self.load()
-            self.app.notify(safe(f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted. "
-                                 f"Remember to cancel {result.phone_number} in Twilio."), timeout=10)
+            self.app.notify(
+                safe(
+                    f"Messages cancelled: {plural(result.messages_deleted, 'text message')} deleted. "
+                    f"Remember to cancel {result.phone_number} in Twilio."
+                ),
+                timeout=10,
+            )
 
         self.app.push_screen(
-            ConfirmModal("Permanently Cancel Messages", body, "Permanently cancel",
-                         lambda pw: messages.cancel(engine, who, pw), password=True),
+            ConfirmModal(
+                "Permanently Cancel Messages",
+                body,
+                "Permanently cancel",
+                lambda pw: messages.cancel(engine, who, pw),
+                password=True,
+            ),
             cancelled,
         )

@@ -47,8 +47,13 @@ class MyAccountScreen(SectionScreen):
             # not around the field, so the keys the field leaves (Esc) go on to the screen
             with AccountPage(id="my-account-page"):
                 yield Static("My Account", classes="page-title")
-                yield Static(safe(f"Name:     {who.name}\nEmail:    {who.email}\nRole:     {who.role}\n"
-                                  f"Account:  {who.account_name}", multiline=True))
+                yield Static(
+                    safe(
+                        f"Name:     {who.name}\nEmail:    {who.email}\nRole:     {who.role}\n"
+                        f"Account:  {who.account_name}",
+                        multiline=True,
+                    )
+                )
                 yield Static("Time zone: …", id="zone-current")
             with Horizontal(id="zone-row"):
                 yield Label("Change (z), Enter:", id="zone-label")
@@ -73,8 +78,7 @@ class MyAccountScreen(SectionScreen):
         from crm_tui.services import profile
 
         self.query_one("#my-account-page").focus()
-        self.call_service(profile.time_zone, self.crm.engine, self.crm.who, done=self.show_zone,
-                          group="my-account")
+        self.call_service(profile.time_zone, self.crm.engine, self.crm.who, done=self.show_zone, group="my-account")
         self.load()
 
     def show_zone(self, zone) -> None:
@@ -123,8 +127,15 @@ class MyAccountScreen(SectionScreen):
                 return
             name = found[0]
         self.query_one("#zone-error", Static).update("")
-        self.call_service(profile.set_time_zone, self.crm.engine, self.crm.who, name,
-                          done=self.zone_saved, failed=self.zone_refused, group="my-account")
+        self.call_service(
+            profile.set_time_zone,
+            self.crm.engine,
+            self.crm.who,
+            name,
+            done=self.zone_saved,
+            failed=self.zone_refused,
+            group="my-account",
+        )
 
     def zone_saved(self, zone) -> None:
         self.crm.time_zone_changed(zone.stored)
@@ -149,12 +160,16 @@ class MyAccountScreen(SectionScreen):
         from crm_tui.services.zones import time_text, zone_for
 
         zone = zone_for(self.crm.who.time_zone)
-        table.set_records((r.id, (r.label or "command line", time_text(r.created_at, zone),
-                                  time_text(r.last_used_at, zone))) for r in rows)
+        table.set_records(
+            (r.id, (r.label or "command line", time_text(r.created_at, zone), time_text(r.last_used_at, zone)))
+            for r in rows
+        )
         status = self.query_one("#sessions-status", Static)
         if rows:
-            status.update("Each ends after 12 hours unused. x ends the one selected (the command line "
-                          "then asks for the password, or 'crm-tui login' again).")
+            status.update(
+                "Each ends after 12 hours unused. x ends the one selected (the command line "
+                "then asks for the password, or 'crm-tui login' again)."
+            )
         else:
             status.update("None. 'crm-tui login --email ...' lets the command line act as you for 12 hours.")
 
@@ -169,5 +184,6 @@ class MyAccountScreen(SectionScreen):
             self.app.notify("Session ended.", markup=False)
             self.load()
 
-        self.call_service(sessions.revoke, self.crm.engine, self.crm.who, int(key), done=ended,
-                          group="my-sessions-revoke")
+        self.call_service(
+            sessions.revoke, self.crm.engine, self.crm.who, int(key), done=ended, group="my-sessions-revoke"
+        )

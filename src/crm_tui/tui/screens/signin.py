@@ -101,8 +101,9 @@ class SignInScreen(CrmScreen):
     def _ask_for_missing(self, email: str, password: str) -> bool:
         """Focus the field still to be typed and say so; False when both are there."""
         if not email.strip() or "@" not in email:
-            self._message("Type your email address, such as you@example.com." if email.strip()
-                          else "Type your email.", error=True)
+            self._message(
+                "Type your email address, such as you@example.com." if email.strip() else "Type your email.", error=True
+            )
             self.query_one("#email", Input).focus()
             return True
         if not password:
@@ -141,8 +142,7 @@ class SignInScreen(CrmScreen):
         self.query_one("#sign-in", Button).disabled = True
         self._keys_wait()
         self._message("Signing in…")
-        self.call_service(self._sign_in, self.crm.engine, email, password, failed=self._failed,
-                          group="sign-in")
+        self.call_service(self._sign_in, self.crm.engine, email, password, failed=self._failed, group="sign-in")
 
     def _sign_in(self, engine, email: str, password: str) -> None:
         """In a worker: sign in, then read the dashboard's figures here, so the dashboard is

@@ -40,14 +40,16 @@ class SurveyScreen(CrmScreen):
         yield Static("Your account is closed · one optional question", id="survey-title")
         # Not focusable: Shift+Tab from the reasons wraps to Skip, not to an invisible container.
         with VerticalScroll(id="survey-body", can_focus=False):
-            yield Static("Why did you leave? Your answer is stored without your name, email or "
-                         "account. Esc or Skip goes on without answering.", id="survey-intro")
+            yield Static(
+                "Why did you leave? Your answer is stored without your name, email or "
+                "account. Esc or Skip goes on without answering.",
+                id="survey-intro",
+            )
             with FormRadioSet(id="survey-reasons"):
                 for index, reason in enumerate(REASONS):
                     yield ReasonButton(reason, id=f"reason-{index}")
             yield Static("Anything else you'd like to tell us? (optional)", id="survey-comment-label")
-            yield FormInput(id="survey-comment", max_length=MAX_COMMENT, compact=True,
-                            placeholder="a comment")
+            yield FormInput(id="survey-comment", max_length=MAX_COMMENT, compact=True, placeholder="a comment")
             with Horizontal(id="survey-buttons"):
                 yield FormButton("Submit", id="survey-submit", variant="primary", compact=True)
                 yield FormButton("Skip", id="survey-skip-button", compact=True)
@@ -87,9 +89,17 @@ class SurveyScreen(CrmScreen):
         self.sending = True
         self.status("Sending…")
         self.call_service(
-            lambda: survey.submit(self.crm.engine, reason, comment, plan_code=r.plan_code,
-                                  tenure_months=r.tenure_months, team_size=r.team_size),
-            done=lambda _none: self.dismiss(True), failed=self.failed, group="survey",
+            lambda: survey.submit(
+                self.crm.engine,
+                reason,
+                comment,
+                plan_code=r.plan_code,
+                tenure_months=r.tenure_months,
+                team_size=r.team_size,
+            ),
+            done=lambda _none: self.dismiss(True),
+            failed=self.failed,
+            group="survey",
         )
 
     def failed(self, message: ErrorText) -> None:

@@ -41,8 +41,14 @@ class TeamScreen(SectionScreen):
         with Vertical(classes="page"):
             yield Static("Team Members", classes="page-title")
             yield RecordTable(
-                [("name", "Name", 14), ("email", "Email", 18), ("role", "Role", 13),
-                 ("contacts", "Contacts", 8), ("todos", "To-dos", 6), ("appts", "Appts", 5)],
+                [
+                    ("name", "Name", 14),
+                    ("email", "Email", 18),
+                    ("role", "Role", 13),
+                    ("contacts", "Contacts", 8),
+                    ("todos", "To-dos", 6),
+                    ("appts", "Appts", 5),
+                ],
                 id="team-table",
             )
             yield Static("", id="team-status", classes="muted")
@@ -61,8 +67,7 @@ class TeamScreen(SectionScreen):
         table = self.query_one(RecordTable)
         self.members = {str(r.id): r for r in rows}
         table.set_records(
-            (r.id, (r.name, r.email, r.role, f"{r.contacts:,}", f"{r.todos:,}", f"{r.appointments:,}"))
-            for r in rows
+            (r.id, (r.name, r.email, r.role, f"{r.contacts:,}", f"{r.todos:,}", f"{r.appointments:,}")) for r in rows
         )
         seats = sum(1 for r in rows if r.role != Role.OWNER)
         self.query_one("#team-status", Static).update(
@@ -91,12 +96,17 @@ class TeamScreen(SectionScreen):
             if new is None:
                 return
             self.load()
-            self.app.push_screen(NoticeModal(
-                "Team member added",
-                safe(f"{new.email} can now sign in as {new.role}.\n\n"
-                     f"Temporary password (shown only now):  {new.temporary_password}\n\n"
-                     "Pass it on privately.", multiline=True),
-            ))
+            self.app.push_screen(
+                NoticeModal(
+                    "Team member added",
+                    safe(
+                        f"{new.email} can now sign in as {new.role}.\n\n"
+                        f"Temporary password (shown only now):  {new.temporary_password}\n\n"
+                        "Pass it on privately.",
+                        multiline=True,
+                    ),
+                )
+            )
 
         self.app.push_screen(AddMemberModal(), added)
 
@@ -116,8 +126,9 @@ class TeamScreen(SectionScreen):
             return
         from crm_tui.services import team
 
-        self.call_service(team.removal_impact, self.crm.engine, self.crm.who, member.id,
-                          done=self.confirm_removal, group="team")
+        self.call_service(
+            team.removal_impact, self.crm.engine, self.crm.who, member.id, done=self.confirm_removal, group="team"
+        )
 
     def confirm_removal(self, impact) -> None:
         from crm_tui.services import team
@@ -139,13 +150,22 @@ class TeamScreen(SectionScreen):
             if result is None:
                 return
             self.load()
-            self.app.notify(safe(f"{result.name} was removed: {plural(result.contacts_moved, 'contact')} and "
-                                 f"{plural(result.todos_moved, 'to-do')} moved to {result.owner_name}, "
-                                 f"{plural(result.appointments_deleted, 'appointment')} deleted."), timeout=8)
+            self.app.notify(
+                safe(
+                    f"{result.name} was removed: {plural(result.contacts_moved, 'contact')} and "
+                    f"{plural(result.todos_moved, 'to-do')} moved to {result.owner_name}, "
+                    f"{plural(result.appointments_deleted, 'appointment')} deleted."
+                ),
+                timeout=8,
+            )
 
         self.app.push_screen(
-            ConfirmModal("Remove team member", body, "Remove member",
-                         lambda _pw: team.remove_member(engine, who, impact.member_id)),
+            ConfirmModal(
+                "Remove team member",
+                body,
+                "Remove member",
+                lambda _pw: team.remove_member(engine, who, impact.member_id),
+            ),
             removed,
         )
 
@@ -179,8 +199,13 @@ class TeamScreen(SectionScreen):
             self.app.notify(safe(f"{new_owner} is now the owner; you are an administrator."), timeout=8)
 
         self.app.push_screen(
-            ConfirmModal("Transfer ownership", body, "Transfer ownership",
-                         lambda pw: team.transfer_ownership(engine, who, member.id, pw), password=True),
+            ConfirmModal(
+                "Transfer ownership",
+                body,
+                "Transfer ownership",
+                lambda pw: team.transfer_ownership(engine, who, member.id, pw),
+                password=True,
+            ),
             transferred,
         )
 
@@ -206,8 +231,13 @@ class TeamScreen(SectionScreen):
             self.crm.sign_out(f"You left {who.account_name}. Your contacts and to-dos moved to the owner.")
 
         self.app.push_screen(
-            ConfirmModal("Leave the account", body, "Leave account",
-                         lambda pw: team.leave_account(engine, who, pw), password=True),
+            ConfirmModal(
+                "Leave the account",
+                body,
+                "Leave account",
+                lambda pw: team.leave_account(engine, who, pw),
+                password=True,
+            ),
             left,
         )
 
@@ -270,8 +300,17 @@ class AddMemberModal(CrmModal):
         name = self.query_one("#add-name", Input).value
         role = (Role.ADMIN if self.query_one("#role-admin", RadioButton).value else Role.TEAM_PLAYER).value
         self.query_one("#add", Button).disabled = True
-        self.call_service(team.add_member, self.crm.engine, self.crm.who, email, name, role,
-                          done=self.dismiss, failed=self.failed, group="add-member")
+        self.call_service(
+            team.add_member,
+            self.crm.engine,
+            self.crm.who,
+            email,
+            name,
+            role,
+            done=self.dismiss,
+            failed=self.failed,
+            group="add-member",
+        )
 
     def failed(self, message: str) -> None:
         self.query_one("#add", Button).disabled = False

@@ -26,8 +26,9 @@ class TemplatesScreen(SectionScreen):
         yield self.compose_top()
         with Vertical(classes="page"):
             yield Static("Automation → Email Templates", classes="page-title", id="templates-title")
-            yield RecordTable([("name", "Name", 26), ("subject", "Subject", 36), ("used", "Used in", 7)],
-                              id="templates-table")
+            yield RecordTable(
+                [("name", "Name", 26), ("subject", "Subject", 36), ("used", "Used in", 7)], id="templates-table"
+            )
             with VerticalScroll(id="template-preview"):
                 yield Static("", id="template-body")
         yield Footer()
@@ -40,11 +41,9 @@ class TemplatesScreen(SectionScreen):
 
     def show(self, rows) -> None:
         self.templates = {str(t.id): t for t in rows}
-        self.query_one("#templates-title", Static).update(
-            f"Automation → Email Templates · {len(rows):,}")
+        self.query_one("#templates-title", Static).update(f"Automation → Email Templates · {len(rows):,}")
         self.query_one(RecordTable).set_records(
-            (t.id, (t.name, t.subject, plural(t.used_in, "step") if t.used_in else "—"))
-            for t in rows
+            (t.id, (t.name, t.subject, plural(t.used_in, "step") if t.used_in else "—")) for t in rows
         )
         self.preview()
         if not rows:
@@ -59,4 +58,5 @@ class TemplatesScreen(SectionScreen):
         if t is None:
             return
         self.query_one("#template-body", Static).update(
-            safe(f"Subject: {t.subject}\n\n{t.text}", multiline=True, limit=PREVIEW_LIMIT))
+            safe(f"Subject: {t.subject}\n\n{t.text}", multiline=True, limit=PREVIEW_LIMIT)
+        )

@@ -28,8 +28,14 @@ class TodosScreen(SectionScreen):
         with Vertical(classes="page"):
             yield Static("To-Dos", classes="page-title", id="todos-title")
             yield RecordTable(
-                [("due", "Due", 11), ("priority", "Prio", 6), ("summary", "To-do", 22),
-                 ("category", "Category", 10), ("contact", "Contact", 12), ("who", "By", 2)],
+                [
+                    ("due", "Due", 11),
+                    ("priority", "Prio", 6),
+                    ("summary", "To-do", 22),
+                    ("category", "Category", 10),
+                    ("contact", "Contact", 12),
+                    ("who", "By", 2),
+                ],
                 id="todos-table",
             )
         yield Footer()
@@ -56,9 +62,19 @@ class TodosScreen(SectionScreen):
         other = "closed" if data.status == "open" else "open"
         self.query_one("#todos-title", Static).update(
             f"To-Dos · {data.status} ({data.total:,}{more}) · o shows the {other} ones "
-            f"({data.closed if other == 'closed' else data.open:,})")
+            f"({data.closed if other == 'closed' else data.open:,})"
+        )
         self.query_one(RecordTable).set_records(
-            (t.id, (f"{t.due:%d %b %Y}" if t.due else "no date", PRIORITY.get(t.priority, str(t.priority)),
-                    t.summary, t.category or "—", t.contact or "—", initials(t.assignee)))
+            (
+                t.id,
+                (
+                    f"{t.due:%d %b %Y}" if t.due else "no date",
+                    PRIORITY.get(t.priority, str(t.priority)),
+                    t.summary,
+                    t.category or "—",
+                    t.contact or "—",
+                    initials(t.assignee),
+                ),
+            )
             for t in data.rows
         )

@@ -94,8 +94,9 @@ class ConfirmModal(CrmModal):
             yield Static("", id="confirm-error")
             with Horizontal(id="confirm-buttons"):
                 yield FormButton("Cancel", id="cancel", compact=True)
-                yield FormButton(self.confirm_label, id="confirm", variant="error" if self.danger else "primary",
-                                 compact=True)
+                yield FormButton(
+                    self.confirm_label, id="confirm", variant="error" if self.danger else "primary", compact=True
+                )
 
     def on_mount(self) -> None:
         if self.password:

@@ -12,8 +12,12 @@ from crm_tui.tui.safe import safe
 
 class Section(Static):
     def __init__(self, route: routes.Route, active: bool) -> None:
-        super().__init__(f"{route.key} {route.title}", classes="section -active" if active else "section",
-                         id=f"section-{route.id}", markup=False)
+        super().__init__(
+            f"{route.key} {route.title}",
+            classes="section -active" if active else "section",
+            id=f"section-{route.id}",
+            markup=False,
+        )
         self.route = route
 
     def on_click(self) -> None:
