@@ -59,7 +59,6 @@ from crm_tui.services.archive.reader import (
     read_json,
     read_manifest,
     verify_archive,
-    verify_members,
 )
 from crm_tui.services.archive.restore import import_archive, insert_member
 from crm_tui.services.archive.sqlite import SQLiteDatabase, raw_batches
@@ -119,7 +118,6 @@ __all__ = [
     "to_text",
     "unneutralise",
     "verify_archive",
-    "verify_members",
     "write_backup_archive",
     "write_data_members",
 ]
