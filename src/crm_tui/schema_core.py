@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, Integer, LargeBinary, String, Text, column
 
 from crm_tui.sqltypes import UTCDateTime
 
+
 account = table(
     "account",
     column("id", Integer),
