@@ -196,3 +196,22 @@ def demo_url(pinned_demo_template, tmp_path, monkeypatch):
     path = tmp_path / "crm.sqlite3"
     shutil.copyfile(pinned_demo_template, path)
     return f"sqlite:///{path}"
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the whole run (tests/pg_server.py), stopped at the end,
+    also on failure. Skipped, with the reason in one line, on a machine without the server."""
+    import pg_server
+
+    try:
+        server = pg_server.start()
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield server
+    finally:
+        pg_server.remove(server)
