@@ -170,9 +170,13 @@ def _app(db: str, email: str, password: str):
     import crm_tui.tui.app  # noqa: F401  (the app's own footprint, for peak memory)
     from crm_tui import db as dbm
     from crm_tui.services import auth
+    from crm_tui.tui import app, launch
 
     engine = dbm.get_engine(f"sqlite:///{db}")
-    return engine, auth.sign_in(engine, email, password)
+    who = auth.sign_in(engine, email, password)
+    # as the app's process is by then: its code loaded, and settled by its entry point
+    app._warm_up(launch.settle_process)
+    return engine, who
 
 
 def app_close(db: str, email: str, password: str, name: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -31,7 +31,12 @@ class CrmApp(App[None]):
     ]
 
     def __init__(
-        self, database_url: str | None = None, *, engine=None, session_context: SessionContext | None = None
+        self,
+        database_url: str | None = None,
+        *,
+        engine=None,
+        session_context: SessionContext | None = None,
+        settled: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.database_url = database_url
@@ -48,6 +53,8 @@ class CrmApp(App[None]):
         self._figures_timer = None
         self._warming = False
         self.keys = KeyFlow(self)
+        # what the entry point that owns the process does once the app's code is loaded
+        self._settled = settled
 
     async def on_event(self, event: events.Event) -> None:
         # keys from the terminal go through the key flow: one at a time, each once the last
@@ -129,7 +136,7 @@ class CrmApp(App[None]):
         if self._warming:
             return
         self._warming = True
-        threading.Thread(target=_warm_up, name="crm-tui-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, args=(self._settled,), name="crm-tui-warm-up", daemon=True).start()
 
     @work(thread=True, exclusive=True, group="tidy-backups")
     def tidy_backups(self) -> None:
@@ -346,7 +353,7 @@ class CrmApp(App[None]):
             yield SystemCommand(route.title, route.help, lambda action=route.action: self.run_action(action))
 
 
-def _warm_up() -> None:
+def _warm_up(settled: Callable[[], None] | None = None) -> None:
     try:
         from sqlalchemy.orm import configure_mappers
 
@@ -355,3 +362,5 @@ def _warm_up() -> None:
         configure_mappers()
     except Exception:  # the first query through the ORM reports whatever is wrong
         pass
+    if settled is not None:
+        settled()
