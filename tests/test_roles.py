@@ -1,4 +1,4 @@
-"""The role table of DESIGN.md as a matrix: every action x every role x own / other account.
+"""The product's role table as a matrix: every action x every role x own / other account.
 
 The allowed combination succeeds and does what it says; the refused one raises a domain
 error (PermissionDenied or NotFound) and leaves every row of the database as it was.
@@ -17,7 +17,7 @@ ROLE_EMAIL = {"owner": OWNER, "administrator": ADMIN, "team player": PLAYER}
 ACME = "Acme Realty"
 BIRCH = "Birch & Co Bookkeeping"
 
-# DESIGN.md, section 1, written out independently of the code's own table.
+# the product's role table, written out independently of the code's own table.
 ALLOWED = {
     "billing summary": {"owner"},
     "change plan": {"owner"},
@@ -172,7 +172,7 @@ def test_role_table(fresh_demo, tmp_path, action, role, scope):
 
 
 def test_matrix_covers_every_role_of_the_code():
-    """The code's own table agrees with DESIGN.md wherever both speak of the same action."""
+    """The code's own table agrees with the product's table wherever both speak of the same action."""
     from crm_tui.services import auth
 
     pairs = {

@@ -1,6 +1,6 @@
 """Authorization through the command line: every action × every role × own/other account.
 
-Only the combinations of DESIGN.md's role table succeed (exit 0). A refused one exits 1 with
+Only the combinations of the product's role table succeed (exit 0). A refused one exits 1 with
 one line on stderr and leaves every row of the database as it was. The CLI's own entry point
 (``crm_tui.cli.main``, what the ``crm-tui`` script runs) is called in-process for speed; one
 case also runs the installed script.

@@ -5,7 +5,7 @@ Automation menu, the command palette, the keys of Team Members, Contacts and Bil
 and the Messages settings' button. Each offer leads to one action of the role table; it is
 offered exactly when the services would do that action for the role: the role table the
 services enforce (``crm_tui.services.roles``), the service itself where asking changes
-nothing, and DESIGN.md's table as ``tests/test_roles.py`` writes it out (that file runs every
+nothing, and the product's table as ``tests/test_roles.py`` writes it out (that file runs every
 action as every role against the services)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from textual.widgets import Button, OptionList
 
 ROLE_OF = {OWNER: "owner", ADMIN: "administrator", PLAYER: "team player"}
 
-# DESIGN.md's name (tests/test_roles.py) of each action of the code's table
+# the product table's name (tests/test_roles.py) of each action of the code's table
 DESIGN_NAME = {
     "billing.view": "billing summary",
     "billing.change_plan": "change plan",
@@ -162,7 +162,7 @@ def test_what_the_app_offers_a_role_is_what_the_services_allow_it(demo_url, emai
                 asked = service_allows(app.engine, who, action)
                 assert asked in (None, allows), f"{action} as {role}: the service says {asked}"
                 if action in DESIGN_NAME:
-                    assert allows == (role in ALLOWED[DESIGN_NAME[action]]), f"{action} as {role} vs DESIGN.md"
+                    assert allows == (role in ALLOWED[DESIGN_NAME[action]]), f"{action} as {role} vs the table"
 
     run(body())
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 SUPPORT_EMAIL = "cases@allclients.com"
 
-# --- the role table of DESIGN.md: crm_tui.services.roles ----------------------------
+# --- the role table of the product: crm_tui.services.roles ----------------------------
 
 ALL = roles.ALL
 PERMISSIONS = roles.PERMISSIONS

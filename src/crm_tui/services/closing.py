@@ -96,7 +96,7 @@ def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> 
     the downloads folder, or ``out_dir``; returns its path."""
     from crm_tui.services import export
 
-    folder = export._folder(out_dir)
+    folder = export.exports_folder(out_dir)
     stem = (
         f"{export.safe_name(receipt.account_name, 'account')}-closing-receipt-"
         f"{zones.local(receipt.closed_at, zones.zone_for(receipt.time_zone)):%Y%m%d-%H%M%S}"

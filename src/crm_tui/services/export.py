@@ -98,7 +98,7 @@ def file_stem(text: str, fallback: str, limit: int = 100) -> str:
     return f"{stem}-file" if stem in _RESERVED else stem
 
 
-def _folder(out_dir: str | os.PathLike | None) -> Path:
+def exports_folder(out_dir: str | os.PathLike | None) -> Path:
     if out_dir is None:
         folder = paths.downloads_dir()
         try:
@@ -585,7 +585,7 @@ def export_account(
 ) -> ExportResult:
     """ "Download all my data": the whole account as one verified archive (owner and
     administrators only)."""
-    folder = _folder(out_dir)
+    folder = exports_folder(out_dir)
     with engine.connect() as conn, conn.begin():  # one read transaction: a consistent snapshot
         actor = load_actor(Session(bind=conn), who, "data.export")
         account_id = actor.account_id
@@ -667,7 +667,7 @@ def export_contacts(
             raise InvalidInput("contact ids must be whole numbers") from None
         if not ids:
             raise InvalidInput("no contacts were chosen")
-    folder = _folder(out_dir)
+    folder = exports_folder(out_dir)
     with engine.connect() as conn, conn.begin():
         actor = load_actor(Session(bind=conn), who, "data.export")
         account_id = actor.account_id

@@ -49,7 +49,7 @@ from crm_tui.models import (
 from crm_tui.services import archive, audit, billing, clock
 from crm_tui.services.auth import check_new_password, email_hash, hash_password, normalise_email
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
-from crm_tui.services.team import _EMAIL
+from crm_tui.services.team import EMAIL_PATTERN
 
 MAX_ACCOUNT_NAME = 120
 BATCH = 1000
@@ -78,7 +78,7 @@ class Imported:
 def check_request(email: str, account_name: str, password: str) -> tuple[str, str]:
     """The owner's email and the account name, cleaned; refuses what cannot be used."""
     email = normalise_email(email)
-    if not _EMAIL.match(email) or not email.isprintable():
+    if not EMAIL_PATTERN.match(email) or not email.isprintable():
         raise InvalidInput(f"not an email address: {email!r}")
     name = " ".join(account_name.split())
     if not name:

@@ -1,4 +1,4 @@
-"""The roles and the role table of DESIGN.md, in one place.
+"""The roles and the product's role table, in one place.
 
 The services enforce it (:func:`crm_tui.services.auth.authorize`); the app asks it what to
 offer (:func:`may`), so a menu, a key or a button is shown exactly when the service behind it

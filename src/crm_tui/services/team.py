@@ -39,7 +39,7 @@ from crm_tui.services.auth import (
 from crm_tui.services.errors import InvalidInput, NotFound, PermissionDenied
 
 ADDABLE_ROLES = (ROLE_ADMIN, ROLE_TEAM_PLAYER)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 _LOCAL_PART = re.compile(r"^[a-z0-9._+-]+$")
@@ -68,7 +68,7 @@ def email_problem(email: str) -> str | None:
     what NFKC makes of it (no full-width or other compatibility forms)."""
     import unicodedata
 
-    if not _EMAIL.match(email) or not email.isprintable():  # no control or bidi characters
+    if not EMAIL_PATTERN.match(email) or not email.isprintable():  # no control or bidi characters
         return "not an email address"
     if unicodedata.normalize("NFKC", email) != email:
         return "it uses compatibility forms of letters (such as full-width ones); type it plainly"

@@ -218,7 +218,7 @@ class CrmApp(App[None]):
             self._session_timer.stop()
             self._session_timer = None
 
-    def sign_out(self, message: str = "") -> None:
+    def sign_out(self, message: str = "", *, error: bool = False) -> None:
         from crm_tui.tui.screens.signin import SignInScreen
 
         self.who = self._arriving = None
@@ -229,7 +229,7 @@ class CrmApp(App[None]):
         while len(self.screen_stack) > 1 and not isinstance(self.screen, SignInScreen):
             self.pop_screen()
         if isinstance(self.screen, SignInScreen):
-            self.screen.signed_out(message)
+            self.screen.signed_out(message, error=error)
 
     def action_sign_out(self) -> None:
         self.sign_out("You signed out.")
@@ -247,7 +247,7 @@ class CrmApp(App[None]):
             return
         if problem:
             if self.who is who:
-                self.call_from_thread(self.sign_out, problem)
+                self.call_from_thread(lambda: self.sign_out(problem, error=True))
             return
         from crm_tui.services.auth import as_member
 

@@ -205,12 +205,14 @@ class SignInScreen(CrmScreen):
         # the hint may still list that account's users, if it was closed since it was read
         self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
 
-    def signed_out(self, message: str) -> None:
+    def signed_out(self, message: str, *, error: bool = False) -> None:
+        """Back on the sign-in screen: ``message`` says why (an error when the member did not
+        choose it: removed, the account closed by someone else)."""
         self.query_one("#sign-in", Button).disabled = self.crm.engine is None
         self.query_one("#password", Input).value = ""
         self.query_one("#email", Input).value = ""
         self.query_one("#email", Input).focus()
         note = f"{message} " if message else ""
-        self._message(note + "Type your email to sign in.", error=bool(message) and "signed out" not in message)
+        self._message(note + "Type your email to sign in.", error=error)
         if self.crm.engine is not None:  # a member may have been removed or the account closed
             self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
