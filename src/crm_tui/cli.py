@@ -254,6 +254,36 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    from pathlib import Path
+
+    from crm_tui import paths
+    from crm_tui.serve import Limits, ServeConfig
+    from crm_tui.serve.main import run
+
+    if not args.demo:
+        _check_database_url(args)
+    config = ServeConfig(
+        host=args.host,
+        port=args.port,
+        database_url="" if args.demo else paths.resolve_database_url(args.database_url),
+        demo=args.demo,
+        host_key=Path(args.host_key) if args.host_key else paths.data_dir() / "ssh_host_ed25519_key",
+        exports_root=Path(args.exports_dir) if args.exports_dir else paths.data_dir() / "served-exports",
+        limits=Limits(
+            login_timeout=args.login_timeout,
+            idle_timeout=args.idle_timeout,
+            max_sessions=args.max_sessions,
+            max_sessions_per_member=args.max_sessions_per_member,
+            connections_per_ip=args.per_ip_limit,
+            connections_window=args.per_ip_window,
+            demo_lifetime=args.demo_lifetime,
+        ),
+        demo_contacts=args.demo_contacts,
+    )
+    return run(config)
+
+
 def cmd_account_impact(args) -> int:
     from crm_tui.services import accounts
 
@@ -726,6 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--contacts", type=int, default=250, metavar="N", help="contacts in Acme Realty (default 250)")
     sp.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
 
+    _add_serve(add(sub, "serve", cmd_serve, "serve the app over SSH, each member's exports by SFTP"))
+
     acc = sub.add_parser("account", help="the account of the user named by --email").add_subparsers(
         dest="account_command", metavar="ACTION", parser_class=_Parser, required=True
     )
@@ -840,6 +872,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_serve(sp) -> None:
+    from crm_tui.serve.config import parse_duration
+
+    def duration(text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: every one)")
+    sp.add_argument("--port", type=int, default=2222, help="port (default 2222; 0: any free one, printed)")
+    sp.add_argument("--demo", action="store_true", help="public demo: a private fresh demo per visitor")
+    sp.add_argument("--host-key", metavar="FILE", help="host key (default: made in the data folder)")
+    sp.add_argument("--exports-dir", metavar="DIR", help="members' exports (default: in the data folder)")
+    sp.add_argument("--login-timeout", type=duration, default=60.0, metavar="T", help="to authenticate (default 60s)")
+    sp.add_argument(
+        "--idle-timeout", type=duration, default=1800.0, metavar="T", help="idle limit (default 30m; 0: none)"
+    )
+    sp.add_argument("--max-sessions", type=int, default=50, metavar="N", help="sessions at once, in all (default 50)")
+    sp.add_argument(
+        "--max-sessions-per-member", type=int, default=3, metavar="N", help="sessions at once per member (default 3)"
+    )
+    sp.add_argument(
+        "--per-ip-limit", type=int, default=10, metavar="N", help="new connections per address per window (default 10)"
+    )
+    sp.add_argument("--per-ip-window", type=duration, default=60.0, metavar="T", help="that window (default 60s)")
+    sp.add_argument("--demo-lifetime", type=duration, default=3600.0, metavar="T", help="a demo's life (default 1h)")
+    sp.add_argument("--demo-contacts", type=int, default=250, metavar="N", help="contacts in the demo (default 250)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -852,7 +914,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crm-tui: {bad} is not valid text (UTF-8); nothing was done", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with one_shot_command_tuning(args.func is not cmd_app):
+        with one_shot_command_tuning(args.func not in (cmd_app, cmd_serve)):
             code = args.func(args)
         if code == EXIT_OK:
             _record_session_use(args)
