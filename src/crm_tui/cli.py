@@ -558,6 +558,55 @@ def cmd_team_leave(args) -> int:
     return EXIT_OK
 
 
+def _key_text(args) -> str:
+    """The public key ``--key`` names: a file, or ``-`` for standard input (after the password's
+    line when ``--password-stdin`` reads it from there too)."""
+    from crm_tui.text import clean
+
+    if args.key == "-":
+        text = sys.stdin.read() if sys.stdin is not None else ""
+    else:
+        path = os.path.expanduser(args.key)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read(65536)
+        except UnicodeDecodeError:
+            raise Refused(f"{clean(args.key)} is not a text file; give the public key (the .pub file)") from None
+        except OSError as exc:
+            raise Refused(f"cannot read {clean(args.key)}: {exc.strerror or exc}") from None
+    return text
+
+
+def cmd_ssh_key_add(args) -> int:
+    from crm_tui.services import ssh_keys
+
+    who = _who(args)
+    key = ssh_keys.add(_engine(args), who.member_id, _key_text(args))
+    _say(f"Linked {key.fingerprint} ({key.algorithm}{' ' + key.comment if key.comment else ''}) to {who.email}.")
+    return EXIT_OK
+
+
+def cmd_ssh_key_list(args) -> int:
+    from crm_tui.services import ssh_keys
+
+    who = _who(args)
+    keys = ssh_keys.list_for(_engine(args), who.member_id)
+    if not keys:
+        _say(f"{who.email} has no SSH keys.")
+    for k in keys:
+        _say(f"{k.fingerprint}  {k.algorithm:20} {k.created_at:%Y-%m-%d}  {k.comment}".rstrip())
+    return EXIT_OK
+
+
+def cmd_ssh_key_remove(args) -> int:
+    from crm_tui.services import ssh_keys
+
+    who = _who(args)
+    ssh_keys.remove(_engine(args), who.member_id, args.fingerprint)
+    _say(f"Removed {args.fingerprint.strip()} from {who.email}.")
+    return EXIT_OK
+
+
 def cmd_messages_show(args) -> int:
     from crm_tui.services import billing, messages
 
@@ -836,6 +885,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(tm, "leave", cmd_team_leave, "end your own access to the account")
     needs_email(sp)
     needs_password(sp)
+
+    sk = sub.add_parser("ssh-key", help="your SSH public keys, for signing in to 'crm-tui serve'").add_subparsers(
+        dest="ssh_key_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    sp = add(sk, "add", cmd_ssh_key_add, "link an SSH public key to you (signing in with it skips the password)")
+    needs_email(sp, "your email")
+    sp.add_argument(
+        "--key",
+        required=True,
+        metavar="FILE|-",
+        help="the public key file (such as ~/.ssh/id_ed25519.pub), or - to read it from standard input",
+    )
+    sp = add(sk, "list", cmd_ssh_key_list, "your SSH keys with their fingerprints")
+    needs_email(sp, "your email")
+    sp = add(sk, "remove", cmd_ssh_key_remove, "unlink one of your SSH keys")
+    needs_email(sp, "your email")
+    sp.add_argument("--fingerprint", required=True, metavar="FP", help="as 'ssh-key list' shows it (SHA256:...)")
 
     ms = sub.add_parser("messages", help="the Messages (SMS) add-on").add_subparsers(
         dest="messages_command", metavar="ACTION", parser_class=_Parser, required=True
