@@ -41,8 +41,6 @@ def session_refusal(live_total: int, live_for_member: int, member_id: int | None
     if total > 0 and live_total >= total:
         return f"crm-tui: the server is full ({total} sessions); try again later."
     if member_id is not None and per_member > 0 and live_for_member >= per_member:
-        return (
-            f"crm-tui: you already have {live_for_member} sessions open (the most is {per_member}); "
-            "close one and try again."
-        )
+        count = f"{live_for_member} session{'s' if live_for_member != 1 else ''}"
+        return f"crm-tui: {count} open already, the most allowed; close one and try again."
     return ""

@@ -24,14 +24,16 @@ from typing import Any, cast
 import asyncssh
 from asyncssh.channel import SSHChannel
 from asyncssh.public_key import decode_ssh_public_key
+from asyncssh.sftp import MIN_SFTP_VERSION
 from asyncssh.stream import SSHServerStreamSession
 
+from crm_tui.serve import config as serve_config
 from crm_tui.serve import log
 from crm_tui.serve.child import PtyChild, child_environment, describe_status
 from crm_tui.serve.config import ServeConfig, format_duration
 from crm_tui.serve.limits import ConnectionRate, session_refusal
 from crm_tui.serve.sandbox import Sandbox, Sandboxes
-from crm_tui.serve.sftp import ExportsSFTPServer, member_folder, sweep_exports
+from crm_tui.serve.sftp import ExportsSFTPServer, NoExportsSFTPServer, member_folder, sweep_exports
 
 # what a session's end leaves on the client's terminal after the app was stopped from outside:
 # the normal screen back, the cursor shown, mouse reporting and bracketed paste off
@@ -168,6 +170,8 @@ class _Connection(asyncssh.SSHServer):
         self.key: asyncssh.SSHKey | None = None
         self.fingerprint = ""
         self.member_id: int | None = None
+        self._lookup: asyncio.Future[int | None] | None = None
+        self._refusal: tuple[str, str] | None = None
         self.end_reason = ""
 
     # --- the connection ---------------------------------------------------------------------
@@ -178,16 +182,14 @@ class _Connection(asyncssh.SSHServer):
         self.address, self.port = str(peer[0]), int(peer[1])
         self.server.connections.add(self)
         if self.server.stopping:
-            self.close("server stopping", "the server is shutting down")
-            return
-        if not self.server.rate.admit(self.address):
+            self._refusal = ("server stopping", "the server is shutting down")
+        elif not self.server.rate.admit(self.address):
             limits = self.server.limits
-            self.close(
+            self._refusal = (
                 "too many connections from this address",
                 f"too many new connections from your address (the most is {limits.connections_per_ip} "
                 f"in {format_duration(limits.connections_window)}); try again later",
             )
-            return
         self._capture_signed_key(conn)
 
     def _capture_signed_key(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -227,6 +229,10 @@ class _Connection(asyncssh.SSHServer):
     # --- authentication ---------------------------------------------------------------------
 
     def begin_auth(self, username: str) -> bool:
+        if self._refusal is not None:
+            # refused here, once the keys are exchanged: a message sent before that would be
+            # garbage to the client, after it the client prints it
+            self.close(*self._refusal)
         return True  # the client must try something: a key, or keyboard-interactive with no question
 
     def public_key_auth_supported(self) -> bool:
@@ -249,8 +255,23 @@ class _Connection(asyncssh.SSHServer):
         if self._signed is not None:
             self.key = decode_ssh_public_key(self._signed)
             self.fingerprint = self.key.get_fingerprint("sha256")
-        if not self.server.config.demo:
-            self.member_id = await self.server.member_for(self.key)
+        # The client may open a session as soon as it reads the success, which asyncssh sends
+        # before calling this: whoever needs the member awaits the same lookup.
+        self._lookup = asyncio.ensure_future(self._find_member())
+        self.member_id = await self._lookup
+
+    async def _find_member(self) -> int | None:
+        if self.server.config.demo or self.key is None:
+            return None
+        try:
+            return await self.server.member_for(self.key)
+        except Exception as exc:  # the database is down: nobody is recognised, the app will say why
+            log.line("lookup-failed", **{"from": self.address}, error=type(exc).__name__)
+            return None
+
+    async def member(self) -> int | None:
+        """The member whose key completed authentication (None: unknown key, or none)."""
+        return await self._lookup if self._lookup is not None else None
 
     def session_requested(self) -> AppSession:
         return AppSession(self)
@@ -260,7 +281,7 @@ class AppSession(SSHServerStreamSession):
     """One session channel: the app on a PTY, or the SFTP subsystem."""
 
     def __init__(self, connection: _Connection) -> None:
-        super().__init__(None, sftp_factory=self._sftp_server)
+        super().__init__(None, sftp_factory=self._sftp_server, sftp_version=MIN_SFTP_VERSION)
         self.connection = connection
         self.server = connection.server
         self.app_chan: asyncssh.SSHServerChannel | None = None
@@ -300,15 +321,19 @@ class AppSession(SSHServerStreamSession):
         return True
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        if subsystem != "sftp" or self.server.config.demo or self.connection.member_id is None:
-            return False  # SFTP is each member's own exports: an unknown key has none
+        # SFTP is each member's own exports: a client without a key has none (one whose key is
+        # no member's gets a view that refuses everything, decided once the lookup is done)
+        if subsystem != "sftp" or self.server.config.demo or self.connection.key is None:
+            return False
         self.is_sftp = True
         return True
 
-    def _sftp_server(self, chan: SSHChannel[bytes]) -> asyncssh.SFTPServer:
-        assert self.connection.member_id is not None
-        folder = member_folder(self.server.config.exports_root, self.connection.member_id)
-        return ExportsSFTPServer(cast(asyncssh.SSHServerChannel, chan), folder)
+    async def _sftp_server(self, chan: SSHChannel[bytes]) -> asyncssh.SFTPServer:
+        member = await self.connection.member()
+        server_chan = cast(asyncssh.SSHServerChannel, chan)
+        if member is None:
+            return NoExportsSFTPServer(server_chan)
+        return ExportsSFTPServer(server_chan, member_folder(self.server.config.exports_root, member))
 
     def session_started(self) -> None:
         if self.is_sftp:
@@ -349,7 +374,8 @@ class AppSession(SSHServerStreamSession):
             env = child_environment(self.term, chan.get_environment(), os.environ, self._facts(chan))
             if self.closed:
                 raise ConnectionError("the client left while the session was starting")
-            self.child = PtyChild(server.config.child_argv, env, self.cols, self.rows, self._output, self._child_exited)
+            argv = server.config.child_argv or serve_config.APP_CHILD  # looked up now: tests may point it elsewhere
+            self.child = PtyChild(argv, env, self.cols, self.rows, self._output, self._child_exited)
             self.child.input_drained = chan.resume_reading
             pid = self.child.start()
         except Exception as exc:

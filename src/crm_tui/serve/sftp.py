@@ -82,10 +82,17 @@ class ExportsSFTPServer(asyncssh.SFTPServer):
         return os.fdopen(fd, "rb", buffering=0)
 
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
-        async for name in super().scandir(path):
-            attrs = name.attrs
-            if name.filename in (b".", b"..") or attrs.type != asyncssh.FILEXFER_TYPE_SYMLINK:
-                yield name
+        """The folder's files and folders; symbolic links are left out, and ``..`` of a folder
+        is described as the folder itself (never what is above the exports folder)."""
+        local = self.map_path(path)
+        here = asyncssh.SFTPAttrs.from_local(os.lstat(local))
+        yield asyncssh.SFTPName(b".", attrs=here)
+        yield asyncssh.SFTPName(b"..", attrs=here)
+        with os.scandir(local) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISLNK(info.st_mode):
+                    yield asyncssh.SFTPName(os.fsencode(entry.name), attrs=asyncssh.SFTPAttrs.from_local(info))
 
     def readlink(self, path: bytes) -> bytes:
         raise asyncssh.SFTPPermissionDenied("symbolic links are not served")
@@ -124,6 +131,13 @@ class ExportsSFTPServer(asyncssh.SFTPServer):
 
     def link(self, oldpath: bytes, newpath: bytes) -> None:
         raise _read_only()
+
+
+class NoExportsSFTPServer(asyncssh.SFTPServer):
+    """For a key that is no member's: every path is refused."""
+
+    def map_path(self, path: bytes) -> bytes:
+        raise asyncssh.SFTPPermissionDenied("this key is not linked to a member: there are no exports to fetch")
 
 
 def sweep_exports(root: Path, max_age: float, now: float | None = None) -> int:
