@@ -277,3 +277,37 @@ def test_cli_bad_input_is_one_line_and_changes_nothing(cli, fresh_demo, key_fold
     after = dump_database(fresh_demo)
     before.pop("member"), after.pop("member")  # a wrong password is counted against the member
     assert after == before
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@needs_keygen
+def test_the_keys_on_postgresql(postgres_server, key_folder):
+    """The migration makes the table, and adding, the unique key, the lookup, removal and the
+    key going with its member work the same on the shared database."""
+    import uuid
+
+    from crm_tui import db
+    from crm_tui.services import demo, team
+
+    name = f"keys_{uuid.uuid4().hex[:8]}"
+    postgres_server.psql(f"CREATE DATABASE {name}")
+    engine = db.get_engine(postgres_server.url(name))
+    try:
+        demo.create(engine, contacts=5, seed=3)
+        dana, priya = member_id(engine, OWNER), member_id(engine, PLAYER)
+        pub = make_key(key_folder).with_suffix(".pub")
+        key = ssh_keys.add(engine, priya, pub.read_text())
+        assert key.fingerprint == keygen_fingerprint(pub)
+        with pytest.raises(InvalidInput, match="another member"):
+            ssh_keys.add(engine, dana, pub.read_text())
+        assert ssh_keys.member_for_key(engine, key.algorithm, key.key_data) == priya
+        mine = ssh_keys.add(engine, dana, make_key(key_folder).with_suffix(".pub").read_text())
+        assert [k.id for k in ssh_keys.list_for(engine, dana)] == [mine.id]
+        ssh_keys.remove(engine, dana, mine.fingerprint)
+        team.remove_member(engine, auth.as_member(engine, OWNER), priya)
+        assert ssh_keys.member_for_key(engine, key.algorithm, key.key_data) is None
+        assert rows(engine, "SELECT count(*) FROM ssh_key") == [(0,)]
+    finally:
+        engine.dispose()

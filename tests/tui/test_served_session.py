@@ -404,3 +404,20 @@ async def test_outside_the_demo_the_goodbye_offers_no_restore_and_signing_out_en
         assert len(names) == 1 and f"sftp -P 2222 crm.example.org:{names[0]} ." in saved
         await press(pilot, "s")
     assert app.exit_note == "Your account was closed. You have been signed out."
+
+
+@run
+async def test_a_served_sign_in_offers_no_import_from_the_servers_disk(demo_url, tmp_path):
+    from crm_tui.tui.app import CrmApp
+    from crm_tui.tui.screens.signin import SignInScreen
+
+    app = CrmApp(database_url=demo_url, session_context=served(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Import" not in footer_keys(app.screen)
+        await press(pilot, "ctrl+o")
+        assert isinstance(app.screen, SignInScreen)
+    app = CrmApp(database_url=demo_url)  # a local session still offers it
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Import an archive" in footer_keys(app.screen)

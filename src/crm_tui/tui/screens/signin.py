@@ -127,7 +127,16 @@ class SignInScreen(CrmScreen):
             self._keys_follow()
             self._message("Opening the database…")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Importing reads an archive from this machine's disk: not for a session served to
+        # someone connecting over SSH (the server's files are not theirs to open).
+        if action == "import_archive" and self.crm.session_context.served:
+            return False
+        return True
+
     def action_import_archive(self) -> None:
+        if self.crm.session_context.served:
+            return
         from crm_tui.tui.screens.import_archive import ImportArchiveScreen
 
         self.app.push_screen(ImportArchiveScreen())
