@@ -4,34 +4,13 @@ their member and their account, and the ``crm-tui ssh-key`` commands."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database
 from sqlalchemy import text
+from ssh_kit import keygen_fingerprint, make_key, needs_keygen
 
 from crm_tui.services import auth, ssh_keys
 from crm_tui.services.errors import InvalidInput, NotFound
-
-SSH_KEYGEN = shutil.which("ssh-keygen")
-needs_keygen = pytest.mark.skipif(SSH_KEYGEN is None, reason="ssh-keygen is not installed")
-
-
-def make_key(folder: Path, kind: str = "ed25519", comment: str = "me@laptop", bits: int | None = None) -> Path:
-    """A fresh key pair made by ssh-keygen; returns the private key's path (the .pub beside it)."""
-    path = folder / f"id_{kind}_{len(list(folder.glob('id_*')))}"
-    args = [SSH_KEYGEN, "-q", "-t", kind, "-N", "", "-C", comment, "-f", str(path)]
-    if bits:
-        args[2:2] = ["-b", str(bits)]
-    subprocess.run(args, check=True, capture_output=True)
-    return path
-
-
-def keygen_fingerprint(pub: Path) -> str:
-    out = subprocess.run([SSH_KEYGEN, "-lf", str(pub)], check=True, capture_output=True, text=True).stdout
-    return out.split()[1]
 
 
 def rows(engine, sql: str, **params) -> list[tuple]:
@@ -298,3 +277,37 @@ def test_cli_bad_input_is_one_line_and_changes_nothing(cli, fresh_demo, key_fold
     after = dump_database(fresh_demo)
     before.pop("member"), after.pop("member")  # a wrong password is counted against the member
     assert after == before
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@needs_keygen
+def test_the_keys_on_postgresql(postgres_server, key_folder):
+    """The migration makes the table, and adding, the unique key, the lookup, removal and the
+    key going with its member work the same on the shared database."""
+    import uuid
+
+    from crm_tui import db
+    from crm_tui.services import demo, team
+
+    name = f"keys_{uuid.uuid4().hex[:8]}"
+    postgres_server.psql(f"CREATE DATABASE {name}")
+    engine = db.get_engine(postgres_server.url(name))
+    try:
+        demo.create(engine, contacts=5, seed=3)
+        dana, priya = member_id(engine, OWNER), member_id(engine, PLAYER)
+        pub = make_key(key_folder).with_suffix(".pub")
+        key = ssh_keys.add(engine, priya, pub.read_text())
+        assert key.fingerprint == keygen_fingerprint(pub)
+        with pytest.raises(InvalidInput, match="another member"):
+            ssh_keys.add(engine, dana, pub.read_text())
+        assert ssh_keys.member_for_key(engine, key.algorithm, key.key_data) == priya
+        mine = ssh_keys.add(engine, dana, make_key(key_folder).with_suffix(".pub").read_text())
+        assert [k.id for k in ssh_keys.list_for(engine, dana)] == [mine.id]
+        ssh_keys.remove(engine, dana, mine.fingerprint)
+        team.remove_member(engine, auth.as_member(engine, OWNER), priya)
+        assert ssh_keys.member_for_key(engine, key.algorithm, key.key_data) is None
+        assert rows(engine, "SELECT count(*) FROM ssh_key") == [(0,)]
+    finally:
+        engine.dispose()

@@ -199,6 +199,17 @@ def remove(engine: Engine, member_id: int, fingerprint_or_id: str | int) -> None
         raise NotFound("you have no SSH key with that fingerprint")
 
 
+def is_linked(engine: Engine, text: str) -> bool:
+    """Whether the public key line ``text`` is linked to any member (False for no valid key)."""
+    try:
+        key = parse_public_key(text)
+    except InvalidInput:
+        return False
+    t = tables.ssh_key
+    with db.read_connection(engine) as conn:
+        return conn.execute(select(t.c.id).where(t.c.key_data == key.key_data)).first() is not None
+
+
 def member_for_key(engine: Engine, algorithm: str, key_data: str) -> int | None:
     """The member the key is linked to, if they may sign in now (their account open, they
     still its member); otherwise None."""
