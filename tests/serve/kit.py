@@ -105,19 +105,10 @@ class Served:
         return self.proc.returncode
 
 
-# TEMPORARY, until the app side's crm_tui.tui.served lands: the plain app as the session's child
-_LOCAL_APP_CHILD = (
-    "import sys, crm_tui.serve.config as c; c.APP_CHILD = (sys.executable, '-m', 'crm_tui'); "
-    "from crm_tui.start import run; sys.argv[1:] = sys.argv[1:]; sys.exit(run())"
-)
-LOCAL_APP = True
-
-
 def start_server(home: Path, *args: str, timeout: float = 60) -> Served:
     home.mkdir(parents=True, exist_ok=True)
     out, err = home / "serve.out", home / "serve.err"
-    entry = ["-c", _LOCAL_APP_CHILD] if LOCAL_APP else ["-m", "crm_tui"]
-    cmd = [sys.executable, *entry, "serve", "--host", "127.0.0.1", "--port", "0", *args]
+    cmd = [sys.executable, "-m", "crm_tui", "serve", "--host", "127.0.0.1", "--port", "0", *args]
     with open(out, "wb") as o, open(err, "wb") as e:
         proc = subprocess.Popen(cmd, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=home_environment(home))
     served = Served(proc, 0, out, err, home, list(args))

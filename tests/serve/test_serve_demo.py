@@ -79,7 +79,7 @@ def test_a_demo_ends_when_its_time_is_up(tmp_path, terminals):
     served = start_server(tmp_path / "home", "--demo", "--demo-contacts", "5", "--demo-lifetime", "3s")
     try:
         term = terminals(served, None)
-        term.wait_for("dana@acme-realty.example")
+        term.wait_for("sign in")
         pid = served.session_pid()
         folder = database_of(pid).parent
         term.wait_for("crm-tui: this demo ended after 3 seconds; connect again for a fresh one.", timeout=15)

@@ -110,8 +110,13 @@ class Server:
         waits = [s.ended.wait() for s in sessions]
         if waits:
             await asyncio.wait_for(asyncio.gather(*waits), self.limits.hangup_grace + 5)
+        # a client whose session ended leaves by itself (after showing the last line); the rest
+        # (SFTP, a client still authenticating) are disconnected
+        deadline = time.monotonic() + 2
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         for connection in list(self.connections):
-            connection.close("server stopped")
+            connection.close("server stopped", "the server is shutting down")
         for task in self._tasks:
             task.cancel()
         if self.acceptor is not None:
