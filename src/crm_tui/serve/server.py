@@ -104,16 +104,31 @@ class Server:
         self.stopping = True
         if self.acceptor is not None:
             self.acceptor.close()
-        sessions = list(self.sessions)
-        for session in sessions:
-            session.end("server stopped", "crm-tui: the server is shutting down; this session has ended.")
-        waits = [s.ended.wait() for s in sessions]
-        if waits:
-            await asyncio.wait_for(asyncio.gather(*waits), self.limits.hangup_grace + 5)
+        ended: set[AppSession] = set()
+        deadline = time.monotonic() + self.limits.hangup_grace + 5
+        # a session still starting is counted already; once its app runs it sees `stopping`
+        while self.sessions:
+            live = list(self.sessions)
+            ended.update(live)
+            for session in live:
+                session.end("server stopped", "crm-tui: the server is shutting down; this session has ended.")
+            waits = asyncio.gather(*(s.ended.wait() for s in live))
+            try:
+                await asyncio.wait_for(waits, max(0.1, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                for session in live:
+                    if session.child is not None:
+                        session.child.kill()
+                    else:
+                        self.sessions.discard(session)
+                await asyncio.wait(
+                    [asyncio.ensure_future(s.ended.wait()) for s in live], timeout=self.limits.hangup_grace
+                )
+                break
         # a client whose session ended leaves by itself (after showing the last line); the rest
         # (SFTP, a client still authenticating) are disconnected
-        deadline = time.monotonic() + 2
-        while self.connections and time.monotonic() < deadline:
+        leave_by = time.monotonic() + 2
+        while self.connections and time.monotonic() < leave_by:
             await asyncio.sleep(0.05)
         for connection in list(self.connections):
             connection.close("server stopped", "the server is shutting down")
@@ -121,7 +136,7 @@ class Server:
             task.cancel()
         if self.acceptor is not None:
             await self.acceptor.wait_closed()
-        return len(sessions)
+        return len(ended)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -383,6 +398,8 @@ class AppSession(SSHServerStreamSession):
             self.child = PtyChild(argv, env, self.cols, self.rows, self._output, self._child_exited)
             self.child.input_drained = chan.resume_reading
             pid = self.child.start()
+            if server.stopping:  # the server began stopping while this session was starting
+                self.end("server stopped", "crm-tui: the server is shutting down; this session has ended.")
         except Exception as exc:
             server.sessions.discard(self)
             self._discard_sandbox()
@@ -448,12 +465,15 @@ class AppSession(SSHServerStreamSession):
         else:
             reason = f"app ended ({describe_status(status)})"
         if not self.closed and chan is not None:
-            if self.end_message:
-                chan.write(RESET_TERMINAL + _line(self.end_message))
-            if os.WIFSIGNALED(status):
-                chan.exit(0 if self.end_message else 128 + os.WTERMSIG(status))
-            else:
-                chan.exit(os.waitstatus_to_exitcode(status))
+            try:
+                if self.end_message:
+                    chan.write(RESET_TERMINAL + _line(self.end_message))
+                if os.WIFSIGNALED(status):
+                    chan.exit(0 if self.end_message else 128 + os.WTERMSIG(status))
+                else:
+                    chan.exit(os.waitstatus_to_exitcode(status))
+            except (OSError, asyncssh.Error):  # the channel went away meanwhile
+                pass
         self._discard_sandbox()
         log.line(
             "session-end",
