@@ -21,14 +21,15 @@ class Team:
     keys: dict[str, Path]  # name -> private key file
 
 
-def seed_team(folder: Path, contacts: int = 20) -> Team:
+def seed_team(folder: Path, contacts: int = 20, url: str | None = None) -> Team:
     """Demo accounts in ``folder``/crm.sqlite3 and keys: ``dana``, ``priya``, ``marcus`` (each
     linked to that member), ``dana_locked`` (Dana's too, but passphrase-protected: a client in
-    batch mode can offer it, never sign with it) and ``stranger`` (linked to no one)."""
+    batch mode can offer it, never sign with it) and ``stranger`` (linked to no one). ``url``: another
+    database (PostgreSQL) instead of the SQLite file."""
     from crm_tui import db
     from crm_tui.services import demo, ssh_keys
 
-    url = f"sqlite:///{folder / 'crm.sqlite3'}"
+    url = url or f"sqlite:///{folder / 'crm.sqlite3'}"
     engine = db.get_engine(url)
     demo.create(engine, contacts=contacts, seed=7)
     with engine.connect() as conn:

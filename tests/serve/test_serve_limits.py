@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -65,14 +66,27 @@ def test_sessions_per_member_and_in_total_are_capped(team: Team, tmp_path, termi
         served.stop()
 
 
-def test_new_connections_from_one_address_are_limited(team: Team, tmp_path):
-    served = start_server(tmp_path / "home", "--database-url", team.url, "--per-ip-limit", "2", "--per-ip-window", "1m")
+def test_a_slow_login_is_cut_and_new_connections_from_one_address_are_limited(team: Team, tmp_path):
+    served = start_server(
+        tmp_path / "home", "--database-url", team.url, "--login-timeout", "1s", "--per-ip-limit", "3",
+        "--per-ip-window", "1m",
+    )  # fmt: skip
     try:
-        for _ in range(2):
+        # a client that never authenticates is closed when the login timeout passes
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as raw:
+            assert raw.recv(100).startswith(b"SSH-2.0-")
+            opened = time.monotonic()
+            raw.settimeout(10)
+            while raw.recv(4096):
+                pass
+            assert 0.8 <= time.monotonic() - opened < 5
+        served.wait_log(r"connection from=\S+ key=- member=- duration=\S+ end=.*[Ll]ogin timeout")
+
+        for _ in range(2):  # that was one new connection; two more are let in
             assert "a terminal is required" in no_pty(served, team.keys["dana"]).stdout
         refused = no_pty(served, team.keys["dana"])
         assert refused.returncode == 255
-        assert "too many new connections from your address (the most is 2 in 1 minute); try again later" in (
+        assert "too many new connections from your address (the most is 3 in 1 minute); try again later" in (
             refused.stderr
         )
         assert "a terminal is required" not in refused.stdout
