@@ -149,6 +149,7 @@ class Terminal:
         self.child = pexpect.spawn("ssh", args, dimensions=(rows, cols), env=base)
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
+        self.received = bytearray()  # every byte the client wrote to its terminal
         self.eof = False
 
     def pump(self, timeout: float = 0.05) -> None:
@@ -156,7 +157,9 @@ class Terminal:
             time.sleep(timeout)
             return
         try:
-            self.stream.feed(self.child.read_nonblocking(65536, timeout=timeout))
+            data = self.child.read_nonblocking(65536, timeout=timeout)
+            self.received += data
+            self.stream.feed(data)
         except pexpect.TIMEOUT:
             pass
         except pexpect.EOF:

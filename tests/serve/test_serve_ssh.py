@@ -40,7 +40,7 @@ def served(team: Team, tmp_path_factory):
     old = dana / "export-old.zip"  # older than 7 days: removed when the server starts
     old.write_bytes(b"old")
     os.utime(old, (time.time() - 8 * DAY, time.time() - 8 * DAY))
-    server = start_server(home, "--database-url", team.url)
+    server = start_server(home, "--database-url", team.url, "--per-ip-limit", "100")
     yield server
     server.stop()
 
@@ -76,6 +76,30 @@ def test_a_client_without_a_key_gets_the_sign_in_screen(served: Served, terminal
     term = terminals(served, None)
     term.wait_for("Password")
     assert "key=- member=- " in served.wait_log(r"session from=.*", after=mark).group(0)
+
+
+def test_keys_typed_while_the_app_starts_reach_it_and_a_password_is_never_shown(served: Served, terminals):
+    term = terminals(served, None)
+    # as soon as the client is in its session (its own terminal raw: no local echo), well
+    # before the app has drawn anything
+    assert term.child.waitnoecho(timeout=10)
+    term.send("dana@acme-realty.example\r", "demo-owner\r")
+    shown: list[str] = []
+
+    def signed_in() -> bool:
+        shown.append(term.text())
+        return dashboard_of("DW")(term)
+
+    term.wait_for(signed_in)
+    # the password is on the screen only where the demo's sign-in screen lists it, with its user
+    echoed = [
+        line
+        for screen in shown
+        for line in screen.splitlines()
+        if "demo-owner" in line and not re.search(r"dana@acme-realty\.example\s+demo-owner\s+owner", line)
+    ]
+    assert not echoed
+    assert b"demo-owner\r\n" not in term.received  # what a terminal's echo of it would be
 
 
 def test_the_session_is_the_key_that_signed_not_a_key_only_offered(served: Served, team: Team, terminals, tmp_path):
@@ -149,14 +173,20 @@ def test_the_apps_environment_is_the_whitelist_and_a_hang_up_ends_it(served: Ser
     assert "end=" in line and "duration=" in line
 
 
-def test_a_session_without_a_terminal_gets_one_line(served: Served, team: Team):
-    result = subprocess.run(
-        ["ssh", "-T", *SSH_OPTIONS, "-o", "IdentitiesOnly=yes", "-i", str(team.keys["dana"]), "-p", str(served.port),
-         "127.0.0.1"],
-        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert result.returncode == 1
-    assert result.stdout.strip() == "crm-tui: a terminal is required; connect with ssh -t."
+def test_a_session_without_a_terminal_or_with_a_command_gets_one_line(served: Served, team: Team):
+    def ssh(tty: str, *command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["ssh", tty, *SSH_OPTIONS, "-o", "IdentitiesOnly=yes", "-i", str(team.keys["dana"]),
+             "-p", str(served.port), "127.0.0.1", *command],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    no_terminal = ssh("-T")
+    assert no_terminal.returncode == 1
+    assert no_terminal.stdout.strip() == "crm-tui: a terminal is required; connect with ssh -t."
+    command = ssh("-tt", "cat", "/etc/passwd")
+    assert command.returncode == 1
+    assert command.stdout.strip() == "crm-tui: this server runs the app only; connect without a command."
 
 
 def sftp(served: Served, key: Path | None, commands: str, cwd: Path) -> subprocess.CompletedProcess:

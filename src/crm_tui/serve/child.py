@@ -73,6 +73,15 @@ def set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+def quiet(fd: int) -> None:
+    """No echo on a fresh terminal: keys typed before the app takes the terminal (a password
+    typed ahead) would otherwise be echoed by the terminal itself, in clear, and stay in the
+    client's scrollback. The app sets the modes it needs anyway."""
+    modes = termios.tcgetattr(fd)
+    modes[3] &= ~(termios.ECHO | termios.ECHONL)  # the local modes
+    termios.tcsetattr(fd, termios.TCSANOW, modes)
+
+
 def describe_status(status: int) -> str:
     """ "exit 0", "killed by SIGHUP"."""
     if os.WIFSIGNALED(status):
@@ -121,6 +130,7 @@ class PtyChild:
         master, slave = os.openpty()  # both close-on-exec: the child gets the slave by name
         try:
             set_size(master, *self._size)
+            quiet(slave)
             name = os.ttyname(slave)
             actions = [
                 (os.POSIX_SPAWN_OPEN, 0, name, os.O_RDWR, 0),  # after setsid: the controlling terminal

@@ -38,6 +38,7 @@ from crm_tui.serve.sftp import ExportsSFTPServer, NoExportsSFTPServer, member_fo
 # what a session's end leaves on the client's terminal after the app was stopped from outside:
 # the normal screen back, the cursor shown, mouse reporting and bracketed paste off
 RESET_TERMINAL = b"\x1b[0m\x1b[?1049l\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l"
+TYPED_AHEAD_MAX = 64 * 1024  # keys kept for the app while it starts
 TICK = 0.25  # how often idle sessions and demo lifetimes are checked (s)
 
 
@@ -316,6 +317,7 @@ class AppSession(SSHServerStreamSession):
         self.started = time.monotonic()
         self.last_input = self.started
         self.warned = False
+        self.typed_ahead = bytearray()
         self.closed = False
         self.end_reason = ""
         self.end_message = ""
@@ -398,6 +400,9 @@ class AppSession(SSHServerStreamSession):
             self.child = PtyChild(argv, env, self.cols, self.rows, self._output, self._child_exited)
             self.child.input_drained = chan.resume_reading
             pid = self.child.start()
+            if self.typed_ahead:
+                self.child.write(bytes(self.typed_ahead[:TYPED_AHEAD_MAX]))
+                self.typed_ahead.clear()
             if server.stopping:  # the server began stopping while this session was starting
                 self.end("server stopped", "crm-tui: the server is shutting down; this session has ended.")
         except Exception as exc:
@@ -536,7 +541,10 @@ class AppSession(SSHServerStreamSession):
         if self.warned:
             self.warned = False
             self._output(_title("crm-tui"))
-        if self.child is not None and not self.child.write(data) and self.app_chan is not None:
+        if self.child is None:
+            self.typed_ahead += data  # keys typed while the app is starting go to it once it runs
+            return
+        if not self.child.write(data) and self.app_chan is not None:
             self.app_chan.pause_reading()
 
     def eof_received(self) -> bool:
