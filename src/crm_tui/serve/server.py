@@ -192,7 +192,7 @@ class _Connection(asyncssh.SSHServer):
         self.fingerprint = ""
         self.member_id: int | None = None
         self._lookup: asyncio.Future[int | None] | None = None
-        self._refusal: tuple[str, str] | None = None
+        self._refusal: tuple[str, str, int] | None = None
         self.end_reason = ""
 
     # --- the connection ---------------------------------------------------------------------
@@ -203,13 +203,14 @@ class _Connection(asyncssh.SSHServer):
         self.address, self.port = str(peer[0]), int(peer[1])
         self.server.connections.add(self)
         if self.server.stopping:
-            self._refusal = ("server stopping", "the server is shutting down")
+            self._refusal = ("server stopping", "the server is shutting down", asyncssh.DISC_BY_APPLICATION)
         elif not self.server.rate.admit(self.address):
             limits = self.server.limits
             self._refusal = (
                 "too many connections from this address",
                 f"too many new connections from your address (the most is {limits.connections_per_ip} "
                 f"in {format_duration(limits.connections_window)}); try again later",
+                asyncssh.DISC_TOO_MANY_CONNECTIONS,
             )
         self._capture_signed_key(conn)
 
@@ -227,13 +228,11 @@ class _Connection(asyncssh.SSHServer):
 
         setattr(conn, "validate_public_key", validate)  # noqa: B010 - one instance's method
 
-    def close(self, reason: str, message: str = "") -> None:
+    def close(self, reason: str, message: str = "", code: int = asyncssh.DISC_BY_APPLICATION) -> None:
         """Disconnect; ``message`` is the one line the client prints."""
         self.end_reason = self.end_reason or reason
         if self.conn is not None:
-            self.conn.disconnect(
-                asyncssh.DISC_BY_APPLICATION if not message else asyncssh.DISC_TOO_MANY_CONNECTIONS, message or reason
-            )
+            self.conn.disconnect(code, message or reason)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
