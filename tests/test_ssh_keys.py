@@ -147,12 +147,15 @@ def test_member_for_key_names_the_member_while_they_may_sign_in(fresh_demo, key_
     key = ssh_keys.add(fresh_demo, priya, make_key(key_folder).with_suffix(".pub").read_text())
     assert ssh_keys.member_for_key(fresh_demo, key.algorithm, key.key_data) == priya
     assert ssh_keys.member_for_key(fresh_demo, "ssh-rsa", key.key_data) is None  # not that type
+    rsa = ssh_keys.add(fresh_demo, priya, make_key(key_folder, "rsa", bits=2048).with_suffix(".pub").read_text())
+    for name in ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"):  # as asyncssh may name an RSA key
+        assert ssh_keys.member_for_key(fresh_demo, name, rsa.key_data) == priya
     other = ssh_keys.parse_public_key(make_key(key_folder).with_suffix(".pub").read_text())
     assert ssh_keys.member_for_key(fresh_demo, other.algorithm, other.key_data) is None
     assert ssh_keys.member_for_key(fresh_demo, "ssh-ed25519", "not base64!") is None
     team.remove_member(fresh_demo, auth.as_member(fresh_demo, OWNER), priya)
     assert ssh_keys.member_for_key(fresh_demo, key.algorithm, key.key_data) is None
-    assert rows(fresh_demo, "SELECT count(*) FROM ssh_key") == [(0,)]  # the key went with her
+    assert rows(fresh_demo, "SELECT count(*) FROM ssh_key") == [(0,)]  # the keys went with her
 
 
 @needs_keygen
