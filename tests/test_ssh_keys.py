@@ -147,12 +147,15 @@ def test_member_for_key_names_the_member_while_they_may_sign_in(fresh_demo, key_
     key = ssh_keys.add(fresh_demo, priya, make_key(key_folder).with_suffix(".pub").read_text())
     assert ssh_keys.member_for_key(fresh_demo, key.algorithm, key.key_data) == priya
     assert ssh_keys.member_for_key(fresh_demo, "ssh-rsa", key.key_data) is None  # not that type
+    rsa = ssh_keys.add(fresh_demo, priya, make_key(key_folder, "rsa", bits=2048).with_suffix(".pub").read_text())
+    for name in ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"):  # as asyncssh may name an RSA key
+        assert ssh_keys.member_for_key(fresh_demo, name, rsa.key_data) == priya
     other = ssh_keys.parse_public_key(make_key(key_folder).with_suffix(".pub").read_text())
     assert ssh_keys.member_for_key(fresh_demo, other.algorithm, other.key_data) is None
     assert ssh_keys.member_for_key(fresh_demo, "ssh-ed25519", "not base64!") is None
     team.remove_member(fresh_demo, auth.as_member(fresh_demo, OWNER), priya)
     assert ssh_keys.member_for_key(fresh_demo, key.algorithm, key.key_data) is None
-    assert rows(fresh_demo, "SELECT count(*) FROM ssh_key") == [(0,)]  # the key went with her
+    assert rows(fresh_demo, "SELECT count(*) FROM ssh_key") == [(0,)]  # the keys went with her
 
 
 @needs_keygen
@@ -172,6 +175,48 @@ def test_closing_deletes_the_keys_and_restore_brings_them_back(fresh_demo, key_f
     closing.restore(fresh_demo, OWNER)
     assert rows(fresh_demo, "SELECT * FROM ssh_key ORDER BY id") == before
     assert ssh_keys.member_for_key(fresh_demo, k2.algorithm, k2.key_data) == marcus
+
+
+@needs_keygen
+def test_an_export_restores_with_its_keys_and_an_older_one_without_them(fresh_demo, key_folder, tmp_path):
+    """Export -> restore is lossless, the keys included; an archive written before keys were
+    (no ssh_keys.json) still restores. Importing an export as a new account brings no key:
+    a key is a way in, and the new account's members are other rows."""
+    import json
+    import zipfile
+
+    from crm_tui import db
+    from crm_tui.services import export, importer
+
+    dana = member_id(fresh_demo, OWNER)
+    ssh_keys.add(fresh_demo, dana, make_key(key_folder).with_suffix(".pub").read_text())
+    ssh_keys.add(fresh_demo, member_id(fresh_demo, ADMIN), make_key(key_folder).with_suffix(".pub").read_text())
+    account = auth.as_member(fresh_demo, OWNER).account_id
+    path = export.export_account(fresh_demo, auth.as_member(fresh_demo, OWNER), out_dir=tmp_path).path
+    keys = rows(fresh_demo, "SELECT * FROM ssh_key WHERE account_id = :a ORDER BY id", a=account)
+    assert len(keys) == 2
+
+    fresh = db.get_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    export.restore_from_archive(fresh, path)
+    assert rows(fresh, "SELECT * FROM ssh_key ORDER BY id") == keys
+
+    older = tmp_path / "older.zip"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(older, "w") as dst:
+        manifest = json.loads(src.read("manifest.json"))
+        del manifest["members"]["ssh_keys.json"]
+        for info in src.infolist():
+            if info.filename == "manifest.json":
+                dst.writestr(info, json.dumps(manifest))
+            elif info.filename != "ssh_keys.json":
+                dst.writestr(info, src.read(info.filename))
+    other = db.get_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    export.restore_from_archive(other, older)
+    assert rows(other, "SELECT count(*) FROM ssh_key") == [(0,)]
+    assert rows(other, "SELECT count(*) FROM member") == rows(fresh, "SELECT count(*) FROM member")
+
+    third = db.get_engine(f"sqlite:///{tmp_path / 'third.db'}")
+    importer.import_account(third, path, email="new@example.org", account_name="Acme Again", password="a-new-password")
+    assert rows(third, "SELECT count(*) FROM ssh_key") == [(0,)]
 
 
 # --- the command line ---------------------------------------------------------------------

@@ -84,9 +84,12 @@ class SessionContext:
     def export_folder(self, member_id: int) -> Path | None:
         """Where a served session writes the member's exports (and receipts): their own folder
         under :attr:`exports_root`, made private (0700) if it is not there; None outside a
-        served session (the downloads folder)."""
-        if not self.served or self.exports_root is None:
+        served session (the downloads folder). A served session without an exports folder
+        writes nowhere: :class:`OSError`."""
+        if not self.served:
             return None
+        if self.exports_root is None:
+            raise OSError("this server keeps no exports folder, so nothing can be saved in this session")
         folder = self.exports_root / str(int(member_id))
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(folder, 0o700)  # whatever the umask made of it

@@ -421,3 +421,16 @@ async def test_a_served_sign_in_offers_no_import_from_the_servers_disk(demo_url,
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "Import an archive" in footer_keys(app.screen)
+
+
+def test_a_served_session_without_an_exports_folder_writes_nowhere(tmp_path):
+    import pytest
+
+    from crm_tui.session_context import SessionContext
+
+    ctx = SessionContext.from_served_environ({"CRM_TUI_SERVE_HOST": "h"})
+    with pytest.raises(OSError, match="no exports folder"):
+        ctx.export_folder(3)
+    assert SessionContext().export_folder(3) is None  # a local session: the downloads folder
+    made = served(tmp_path).export_folder(3)
+    assert made == tmp_path / "served-exports" / "3" and stat.S_IMODE(made.stat().st_mode) == 0o700

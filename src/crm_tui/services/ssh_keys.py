@@ -38,6 +38,7 @@ ALGORITHMS = (
     "sk-ssh-ed25519@openssh.com",
     "sk-ecdsa-sha2-nistp256@openssh.com",
 )
+RSA_SIGNATURES = {"rsa-sha2-256": "ssh-rsa", "rsa-sha2-512": "ssh-rsa"}
 MAX_LINE = 16_384  # an RSA key of 16384 bits is about 2.8 kB of text
 MAX_COMMENT = 200
 
@@ -212,7 +213,10 @@ def is_linked(engine: Engine, text: str) -> bool:
 
 def member_for_key(engine: Engine, algorithm: str, key_data: str) -> int | None:
     """The member the key is linked to, if they may sign in now (their account open, they
-    still its member); otherwise None."""
+    still its member); otherwise None. ``algorithm`` is the key's type; the names of RSA's
+    SHA-2 signatures (``rsa-sha2-256``, ``rsa-sha2-512``), which some libraries report for an
+    RSA key, stand for ``ssh-rsa``."""
+    algorithm = RSA_SIGNATURES.get(algorithm, algorithm)
     try:
         normalised = base64.b64encode(base64.b64decode(key_data, validate=True)).decode()
     except (binascii.Error, ValueError):
