@@ -44,10 +44,11 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, step:
         time.sleep(step)
 
 
-def make_key(folder: Path, name: str, passphrase: str = "") -> Path:
+def make_key(folder: Path, name: str, passphrase: str = "", kind: str = "ed25519") -> Path:
     path = folder / name
+    size = ["-b", "2048"] if kind == "rsa" else []
     subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-C", name, "-f", str(path)],
+        ["ssh-keygen", "-q", "-t", kind, *size, "-N", passphrase, "-C", name, "-f", str(path)],
         check=True,
         stdin=subprocess.DEVNULL,
     )

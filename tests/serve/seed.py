@@ -22,8 +22,8 @@ class Team:
 
 
 def seed_team(folder: Path, contacts: int = 20, url: str | None = None) -> Team:
-    """Demo accounts in ``folder``/crm.sqlite3 and keys: ``dana``, ``priya``, ``marcus`` (each
-    linked to that member), ``dana_locked`` (Dana's too, but passphrase-protected: a client in
+    """Demo accounts in ``folder``/crm.sqlite3 and keys: ``dana``, ``priya``, ``marcus`` and
+    ``marcus_rsa`` (each linked to that member), ``dana_locked`` (Dana's too, but passphrase-protected: a client in
     batch mode can offer it, never sign with it) and ``stranger`` (linked to no one). ``url``: another
     database (PostgreSQL) instead of the SQLite file."""
     from crm_tui import db
@@ -39,9 +39,11 @@ def seed_team(folder: Path, contacts: int = 20, url: str | None = None) -> Team:
         "dana_locked": make_key(folder, "dana_locked", passphrase="not typed by anyone"),
         "priya": make_key(folder, "priya"),
         "marcus": make_key(folder, "marcus"),
+        "marcus_rsa": make_key(folder, "marcus_rsa", kind="rsa"),
         "stranger": make_key(folder, "stranger"),
     }
-    for name, email in (("dana", OWNER), ("dana_locked", OWNER), ("priya", PLAYER), ("marcus", ADMIN)):
+    linked = (("dana", OWNER), ("dana_locked", OWNER), ("priya", PLAYER), ("marcus", ADMIN), ("marcus_rsa", ADMIN))
+    for name, email in linked:
         ssh_keys.add(engine, members[email], keys[name].with_suffix(".pub").read_text())
     engine.dispose()  # the server opens it in its own process
     return Team(url, members, keys)

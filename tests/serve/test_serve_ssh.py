@@ -62,6 +62,11 @@ def test_a_members_key_opens_their_dashboard(served: Served, team: Team, termina
     assert f"key={fingerprint}" in line and f"member={team.members[OWNER]}" in line and "size=80x24" in line
 
 
+def test_an_rsa_key_is_recognised_too(served: Served, team: Team, terminals):
+    term = terminals(served, team.keys["marcus_rsa"])
+    term.wait_for(lambda: dashboard_of("ML")(term) and "Password" not in term.text())
+
+
 def test_an_unknown_key_gets_the_sign_in_screen(served: Served, team: Team, terminals):
     mark = len(served.log())
     term = terminals(served, team.keys["stranger"])
@@ -100,6 +105,18 @@ def test_keys_typed_while_the_app_starts_reach_it_and_a_password_is_never_shown(
     ]
     assert not echoed
     assert b"demo-owner\r\n" not in term.received  # what a terminal's echo of it would be
+    served.wait_log(r"session from=.* key=- member=- ")
+    assert "demo-owner" not in served.log()  # nor is it in the log
+
+
+def test_the_log_names_keys_by_fingerprint_only(served: Served, team: Team, terminals):
+    term = terminals(served, team.keys["priya"])
+    term.wait_for(lambda: dashboard_of("PS")(term))
+    log = served.log()
+    assert "key=SHA256:" in log
+    for key in team.keys.values():
+        blob = public_line(key).split()[1]
+        assert blob[:40] not in log and blob[-40:] not in log
 
 
 def test_the_session_is_the_key_that_signed_not_a_key_only_offered(served: Served, team: Team, terminals, tmp_path):
