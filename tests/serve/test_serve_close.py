@@ -1,24 +1,42 @@
-"""The whole close flow walked over SSH at 80×24, from the owner's key to the goodbye screen,
-while a team member's open session is ended with its message."""
+"""Members' sessions end when their access does: one removed from the command line, then the
+whole close flow walked over SSH at 80×24, from the owner's key to the goodbye screen, while
+a team member's open session is ended with its message."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from .kit import process_state, start_server, wait_until
-from .seed import ADMIN, seed_team
+from .seed import ADMIN, OWNER, PLAYER, seed_team
 
 DOWN, END, SHIFT_TAB, ESC = "\x1b[B", "\x1b[F", "\x1b[Z", "\x1b"
 
 
-def test_the_owner_closes_the_account_over_ssh_and_a_members_session_ends(tmp_path, terminals):
+def test_a_removed_members_session_ends_then_the_owner_closes_the_account_over_ssh(tmp_path, terminals):
     team = seed_team(tmp_path)
     served = start_server(tmp_path / "home", "--database-url", team.url)
     try:
+        # first, a member removed (from the command line) while her session is open: it ends
+        priya = terminals(served, team.keys["priya"])
+        priya.wait_for(lambda: priya.screen.display[0].rstrip().endswith("PS ▾"))
+        priya_pid = served.session_pid()
+        removed = subprocess.run(
+            [sys.executable, "-m", "crm_tui", "team", "remove", "--email", OWNER, "--member", PLAYER,
+             "--password-stdin", "--database-url", team.url],
+            input="demo-owner\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert removed.returncode == 0, removed.stderr
+        priya.wait_for("You are no longer a member of this account. Your access has ended.", timeout=20)
+        assert priya.wait_closed() == 0
+        wait_until(lambda: process_state(priya_pid) is None, 5, "Priya's app to be gone")
+        served.wait_log(rf'session-end .*member={team.members[PLAYER]} pid={priya_pid} .*end="app ended \(exit 0\)"')
+
+        mark = len(served.log())
         marcus = terminals(served, team.keys["marcus"])
         marcus.wait_for(lambda: marcus.screen.display[0].rstrip().endswith("ML ▾"))
-        marcus_pid = served.session_pid()
-        mark = len(served.log())
+        marcus_pid = served.session_pid(after=mark)
 
         dana = terminals(served, team.keys["dana"])
         dana.wait_for(lambda: dana.screen.display[0].rstrip().endswith("DW ▾"))
@@ -31,7 +49,7 @@ def test_the_owner_closes_the_account_over_ssh_and_a_members_session_ends(tmp_pa
         dana.send("\r")
         dana.wait_for("Type the account name: Acme Realty")
         text = dana.text()
-        assert "cannot be undone" in text and "Marcus Lee" in text and "Priya Shah" in text
+        assert "cannot be undone" in text and "Marcus Lee" in text and "Priya Shah" not in text
         dana.send(SHIFT_TAB, SHIFT_TAB, "Acme Realty")  # from Cancel back to the name
         dana.wait_for(lambda: re.search(r"Type the account name: Acme Realty\s+Acme Realty", dana.text()))
         dana.send("\r", "demo-owner")
