@@ -121,6 +121,9 @@ def test_sftp_paths_stay_in_the_members_folder(exports: Path):
             server.open(b"mine.zip", asyncssh.FXF_READ | write, asyncssh.SFTPAttrs())
     with server.open(b"mine.zip", asyncssh.FXF_READ, asyncssh.SFTPAttrs()) as f:  # type: ignore[attr-defined]
         assert f.read() == b"mine"
+    (exports / "3").symlink_to(exports / "2", target_is_directory=True)
+    with pytest.raises(asyncssh.SFTPPermissionDenied):
+        ExportsSFTPServer(None, exports / "3")  # type: ignore[arg-type]  (a member's folder that is a link)
 
 
 def test_exports_older_than_seven_days_are_swept(exports: Path):

@@ -354,7 +354,10 @@ class AppSession(SSHServerStreamSession):
         server_chan = cast(asyncssh.SSHServerChannel, chan)
         if member is None:
             return NoExportsSFTPServer(server_chan)
-        return ExportsSFTPServer(server_chan, member_folder(self.server.config.exports_root, member))
+        try:
+            return ExportsSFTPServer(server_chan, member_folder(self.server.config.exports_root, member))
+        except (OSError, asyncssh.SFTPError):  # the folder cannot be made, or is a symbolic link
+            return NoExportsSFTPServer(server_chan)
 
     def session_started(self) -> None:
         if self.is_sftp:

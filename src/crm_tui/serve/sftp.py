@@ -46,6 +46,8 @@ class ExportsSFTPServer(asyncssh.SFTPServer):
     """An SFTP server confined to one folder, read-only, that follows no symbolic link."""
 
     def __init__(self, chan: asyncssh.SSHServerChannel, folder: Path) -> None:
+        if folder.is_symlink():
+            raise asyncssh.SFTPPermissionDenied("symbolic links are not served")
         real = os.path.realpath(folder)
         super().__init__(chan, chroot=os.fsencode(real))
         self._root = os.fsencode(real)
