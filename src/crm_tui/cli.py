@@ -261,6 +261,8 @@ def cmd_serve(args) -> int:
     from crm_tui.serve import Limits, ServeConfig
     from crm_tui.serve.main import run
 
+    if args.demo and args.database_url:
+        raise Refused("--demo gives every visitor a database of their own: leave out --database-url")
     if not args.demo:
         _check_database_url(args)
     config = ServeConfig(

@@ -181,3 +181,17 @@ def test_demo_sandboxes_are_private_copies_of_one_template(tmp_path: Path):
     assert boxes.sweep(3600) == 1 and not two.folder.exists()
     boxes.close()
     assert not (tmp_path / "demo").exists()
+
+
+def test_serve_refuses_what_it_cannot_use_in_one_line(capsys, tmp_path: Path):
+    from crm_tui.cli import main
+
+    assert main(["serve", "--demo", "--database-url", f"sqlite:///{tmp_path / 'x.sqlite3'}"]) == 1
+    assert capsys.readouterr().err == (
+        "crm-tui: --demo gives every visitor a database of their own: leave out --database-url\n"
+    )
+    assert main(["serve", "--database-url", f"sqlite:///{tmp_path / 'missing.sqlite3'}"]) == 1
+    assert "there is no database at" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--idle-timeout", "soon"])
+    assert "not a duration: 'soon'" in capsys.readouterr().err
