@@ -61,6 +61,6 @@ class ServeConfig:
     exports_root: Path = field(default_factory=Path)
     limits: Limits = field(default_factory=Limits)
     demo_contacts: int = 250
-    child_argv: tuple[str, ...] = ()  # () : APP_CHILD
+    child_argv: tuple[str, ...] = APP_CHILD  # the app of one session
     export_max_age: float = 7 * 24 * 3600.0  # exports older than this are removed
     sweep_interval: float = 3600.0

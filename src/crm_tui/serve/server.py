@@ -27,7 +27,6 @@ from asyncssh.public_key import decode_ssh_public_key
 from asyncssh.sftp import MIN_SFTP_VERSION
 from asyncssh.stream import SSHServerStreamSession
 
-from crm_tui.serve import config as serve_config
 from crm_tui.serve import log
 from crm_tui.serve.child import PtyChild, child_environment, describe_status
 from crm_tui.serve.config import ServeConfig, format_duration
@@ -398,12 +397,11 @@ class AppSession(SSHServerStreamSession):
             env = child_environment(self.term, chan.get_environment(), os.environ, self._facts(chan))
             if self.closed:
                 raise ConnectionError("the client left while the session was starting")
-            argv = server.config.child_argv or serve_config.APP_CHILD  # looked up now: tests may point it elsewhere
-            self.child = PtyChild(argv, env, self.cols, self.rows, self._output, self._child_exited)
+            self.child = PtyChild(server.config.child_argv, env, self.cols, self.rows, self._output, self._child_exited)
             self.child.input_drained = chan.resume_reading
             pid = self.child.start()
             if self.typed_ahead:
-                self.child.write(bytes(self.typed_ahead[:TYPED_AHEAD_MAX]))
+                self.child.write(bytes(self.typed_ahead))
                 self.typed_ahead.clear()
             if server.stopping:  # the server began stopping while this session was starting
                 self.end("server stopped", "crm-tui: the server is shutting down; this session has ended.")
@@ -544,7 +542,8 @@ class AppSession(SSHServerStreamSession):
             self.warned = False
             self._output(_title("crm-tui"))
         if self.child is None:
-            self.typed_ahead += data  # keys typed while the app is starting go to it once it runs
+            if len(self.typed_ahead) < TYPED_AHEAD_MAX:  # keys typed while the app starts go to it once it runs
+                self.typed_ahead += data[: TYPED_AHEAD_MAX - len(self.typed_ahead)]
             return
         if not self.child.write(data) and self.app_chan is not None:
             self.app_chan.pause_reading()
