@@ -83,6 +83,7 @@ SHOTS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("18-todos", "To-Dos (3)", ("3",)),
     ("19-templates", "Email Templates (4, Enter)", ("4", "enter")),
     ("20-autoresponders", "Autoresponders (4, ↓, Enter)", ("4", "down", "enter")),
+    ("21-ssh-keys", "My Account → SSH Keys (p, Enter, k)", ("p", "enter", "k")),
 ]
 
 

@@ -254,6 +254,38 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    from pathlib import Path
+
+    from crm_tui import paths
+    from crm_tui.serve import Limits, ServeConfig
+    from crm_tui.serve.main import run
+
+    if args.demo and args.database_url:
+        raise Refused("--demo gives every visitor a database of their own: leave out --database-url")
+    if not args.demo:
+        _check_database_url(args)
+    config = ServeConfig(
+        host=args.host,
+        port=args.port,
+        database_url="" if args.demo else paths.resolve_database_url(args.database_url),
+        demo=args.demo,
+        host_key=Path(args.host_key) if args.host_key else paths.data_dir() / "ssh_host_ed25519_key",
+        exports_root=Path(args.exports_dir) if args.exports_dir else paths.data_dir() / "served-exports",
+        limits=Limits(
+            login_timeout=args.login_timeout,
+            idle_timeout=args.idle_timeout,
+            max_sessions=args.max_sessions,
+            max_sessions_per_member=args.max_sessions_per_member,
+            connections_per_ip=args.per_ip_limit,
+            connections_window=args.per_ip_window,
+            demo_lifetime=args.demo_lifetime,
+        ),
+        demo_contacts=args.demo_contacts,
+    )
+    return run(config)
+
+
 def cmd_account_impact(args) -> int:
     from crm_tui.services import accounts
 
@@ -528,6 +560,55 @@ def cmd_team_leave(args) -> int:
     return EXIT_OK
 
 
+def _key_text(args) -> str:
+    """The public key ``--key`` names: a file, or ``-`` for standard input (after the password's
+    line when ``--password-stdin`` reads it from there too)."""
+    from crm_tui.text import clean
+
+    if args.key == "-":
+        text = sys.stdin.read() if sys.stdin is not None else ""
+    else:
+        path = os.path.expanduser(args.key)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read(65536)
+        except UnicodeDecodeError:
+            raise Refused(f"{clean(args.key)} is not a text file; give the public key (the .pub file)") from None
+        except OSError as exc:
+            raise Refused(f"cannot read {clean(args.key)}: {exc.strerror or exc}") from None
+    return text
+
+
+def cmd_ssh_key_add(args) -> int:
+    from crm_tui.services import ssh_keys
+
+    who = _who(args)
+    key = ssh_keys.add(_engine(args), who.member_id, _key_text(args))
+    _say(f"Linked {key.fingerprint} ({key.algorithm}{' ' + key.comment if key.comment else ''}) to {who.email}.")
+    return EXIT_OK
+
+
+def cmd_ssh_key_list(args) -> int:
+    from crm_tui.services import ssh_keys
+
+    who = _who(args)
+    keys = ssh_keys.list_for(_engine(args), who.member_id)
+    if not keys:
+        _say(f"{who.email} has no SSH keys.")
+    for k in keys:
+        _say(f"{k.fingerprint}  {k.algorithm:20} {k.created_at:%Y-%m-%d}  {k.comment}".rstrip())
+    return EXIT_OK
+
+
+def cmd_ssh_key_remove(args) -> int:
+    from crm_tui.services import ssh_keys
+
+    who = _who(args)
+    ssh_keys.remove(_engine(args), who.member_id, args.fingerprint)
+    _say(f"Removed {args.fingerprint.strip()} from {who.email}.")
+    return EXIT_OK
+
+
 def cmd_messages_show(args) -> int:
     from crm_tui.services import billing, messages
 
@@ -726,6 +807,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--contacts", type=int, default=250, metavar="N", help="contacts in Acme Realty (default 250)")
     sp.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
 
+    _add_serve(add(sub, "serve", cmd_serve, "serve the app over SSH, each member's exports by SFTP"))
+
     acc = sub.add_parser("account", help="the account of the user named by --email").add_subparsers(
         dest="account_command", metavar="ACTION", parser_class=_Parser, required=True
     )
@@ -805,6 +888,23 @@ def build_parser() -> argparse.ArgumentParser:
     needs_email(sp)
     needs_password(sp)
 
+    sk = sub.add_parser("ssh-key", help="your SSH public keys, for signing in to 'crm-tui serve'").add_subparsers(
+        dest="ssh_key_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    sp = add(sk, "add", cmd_ssh_key_add, "link an SSH public key to you (signing in with it skips the password)")
+    needs_email(sp, "your email")
+    sp.add_argument(
+        "--key",
+        required=True,
+        metavar="FILE|-",
+        help="the public key file (such as ~/.ssh/id_ed25519.pub), or - to read it from standard input",
+    )
+    sp = add(sk, "list", cmd_ssh_key_list, "your SSH keys with their fingerprints")
+    needs_email(sp, "your email")
+    sp = add(sk, "remove", cmd_ssh_key_remove, "unlink one of your SSH keys")
+    needs_email(sp, "your email")
+    sp.add_argument("--fingerprint", required=True, metavar="FP", help="as 'ssh-key list' shows it (SHA256:...)")
+
     ms = sub.add_parser("messages", help="the Messages (SMS) add-on").add_subparsers(
         dest="messages_command", metavar="ACTION", parser_class=_Parser, required=True
     )
@@ -840,6 +940,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_serve(sp) -> None:
+    from crm_tui.serve.config import parse_duration
+
+    def duration(text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: every one)")
+    sp.add_argument("--port", type=int, default=2222, help="port (default 2222; 0: any free one, printed)")
+    sp.add_argument("--demo", action="store_true", help="public demo: a private fresh demo per visitor")
+    sp.add_argument("--host-key", metavar="FILE", help="host key (default: made in the data folder)")
+    sp.add_argument("--exports-dir", metavar="DIR", help="members' exports (default: in the data folder)")
+    sp.add_argument("--login-timeout", type=duration, default=60.0, metavar="T", help="to authenticate (default 60s)")
+    sp.add_argument(
+        "--idle-timeout", type=duration, default=1800.0, metavar="T", help="idle limit (default 30m; 0: none)"
+    )
+    sp.add_argument("--max-sessions", type=int, default=50, metavar="N", help="sessions at once, in all (default 50)")
+    sp.add_argument(
+        "--max-sessions-per-member", type=int, default=3, metavar="N", help="sessions at once per member (default 3)"
+    )
+    sp.add_argument(
+        "--per-ip-limit", type=int, default=10, metavar="N", help="new connections per address per window (default 10)"
+    )
+    sp.add_argument("--per-ip-window", type=duration, default=60.0, metavar="T", help="that window (default 60s)")
+    sp.add_argument("--demo-lifetime", type=duration, default=3600.0, metavar="T", help="a demo's life (default 1h)")
+    sp.add_argument("--demo-contacts", type=int, default=250, metavar="N", help="contacts in the demo (default 250)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -852,7 +982,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crm-tui: {bad} is not valid text (UTF-8); nothing was done", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with one_shot_command_tuning(args.func is not cmd_app):
+        with one_shot_command_tuning(args.func not in (cmd_app, cmd_serve)):
             code = args.func(args)
         if code == EXIT_OK:
             _record_session_use(args)

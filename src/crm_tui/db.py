@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard ne
     from sqlalchemy.orm import Session
 
 # The newest migration; checked without importing Alembic on the common path.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 # Closing a very large account holds the write lock for tens of seconds; others wait, not fail.
 BUSY_TIMEOUT_MS = 60_000
 _WRITE = "crm_tui_write"

@@ -117,6 +117,23 @@ class CliSession(SQLModel, table=True):
     last_used_at: datetime
 
 
+class SshKey(SQLModel, table=True):
+    """A member's SSH public key: signing in to ``crm-tui serve`` with it opens the app as that
+    member without the password. One key belongs to one member (``key_data`` is unique);
+    every member manages their own (:mod:`crm_tui.services.ssh_keys`)."""
+
+    __tablename__ = "ssh_key"
+    __table_args__ = AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = _account_fk()
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    algorithm: str  # "ssh-ed25519", "ssh-rsa", ...
+    key_data: str = Field(sa_type=Text, unique=True)  # the base64 blob of the OpenSSH line
+    comment: str = ""
+    fingerprint: str  # "SHA256:..." as ``ssh-keygen -l`` prints it
+    created_at: datetime
+
+
 class Contact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contact_account_name", "account_id", "last_name", "first_name", "id"),
@@ -349,6 +366,7 @@ class AuditEvent(SQLModel, table=True):
 # The account-owned tables, parents before children (restore inserts in this order).
 ACCOUNT_TABLES = (
     Member,
+    SshKey,
     Contact,
     EmailTemplate,
     Autoresponder,

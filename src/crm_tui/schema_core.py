@@ -239,6 +239,19 @@ setting = table(
 )
 
 
+ssh_key = table(
+    "ssh_key",
+    column("id", Integer),
+    column("account_id", Integer),
+    column("member_id", Integer),
+    column("algorithm", String),
+    column("key_data", Text),
+    column("comment", String),
+    column("fingerprint", String),
+    column("created_at", UTCDateTime),
+)
+
+
 survey_response = table(
     "survey_response",
     column("id", Integer),
@@ -298,6 +311,7 @@ ALL = (
     messages_service,
     plan,
     setting,
+    ssh_key,
     survey_response,
     text_message,
     todo,

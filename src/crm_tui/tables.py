@@ -29,6 +29,7 @@ from crm_tui.schema_core import (  # noqa: F401  (the clauses this module serves
     contact,
     member,
     setting,
+    ssh_key,
     todo,
 )
 from crm_tui.sqltypes import UTCDateTime  # noqa: F401

@@ -246,6 +246,23 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
     return SignedIn(*row)
 
 
+def sign_in_with_key(engine: Engine, member_id: int) -> SignedIn:
+    """A session ``crm-tui serve`` started for the member whose SSH key completed
+    authentication: the same identity :func:`sign_in` gives, without the password (the key
+    stands for it). Refused, as a session check would say it, if the member is gone or their
+    account is closed."""
+    m, a = tables.member, tables.account
+    with db.read_connection(engine) as conn:
+        row = conn.execute(
+            select(m.c.id, m.c.account_id, m.c.email, m.c.name, m.c.role, a.c.name.label("account_name"), m.c.time_zone)
+            .join_from(m, a, a.c.id == m.c.account_id)
+            .where(m.c.id == member_id, a.c.status == "active")
+        ).first()
+    if row is None:
+        raise AuthenticationFailed("your access to this account has ended", code=errors.ACCESS_ENDED)
+    return SignedIn(*row)
+
+
 def _closed_membership(conn: Connection, email: str):
     """What the newest closed (not yet restored or purged) account keeps of a member with this
     email: password hash, when it was closed, until when it can be restored, whether that

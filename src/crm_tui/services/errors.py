@@ -93,6 +93,8 @@ SURVEY_ANSWER = _code("survey.invalid", "the exit survey's reason or comment is 
 CLI_REFUSED = _code("cli.refused", "the command line refused what it was given")
 DATABASE = _code("database.unusable", "the database cannot be opened or used")
 DATABASE_BUSY = _code("database.busy", "the database is busy or unavailable")
+SSH_KEY_INVALID = _code("ssh_key.invalid", "not an SSH public key line crm-tui accepts")
+SSH_KEY_TAKEN = _code("ssh_key.taken", "the SSH key is linked already (to this member or to another)")
 OS_ERROR = _code("os.error", "the operating system refused (a file, a folder, a full disk)")
 
 

@@ -402,6 +402,7 @@ Complete data (crm-tui can restore an account from these)
   email_templates.json, autoresponders.json, team.json
                           templates, autoresponders with their steps, and team members (JSON).
                           Passwords are not included.
+  ssh_keys.json           the team's SSH public keys (for signing in over SSH); public, not secret.
   manifest.json           the format version, the number of rows of each kind and a SHA-256
                           checksum of every file, to check nothing was damaged.
 

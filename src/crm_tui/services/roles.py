@@ -26,6 +26,7 @@ RULES: dict[str, tuple[frozenset[Role], str]] = {
     "messages.view": (frozenset({OWNER, ADMIN}), "only the owner or an administrator can see Messages settings"),
     "messages.cancel": (frozenset({OWNER}), "only the account owner can cancel Messages"),
     "data.export": (frozenset({OWNER, ADMIN}), "only the owner or an administrator can export the account's data"),
+    "ssh_keys.manage": (ALL, "not allowed"),  # every member: their own keys only
 }
 
 PERMISSIONS: dict[str, frozenset[Role]] = {action: roles for action, (roles, _why) in RULES.items()}

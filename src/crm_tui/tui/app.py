@@ -55,6 +55,11 @@ class CrmApp(App[None]):
         self.keys = KeyFlow(self)
         # what the entry point that owns the process does once the app's code is loaded
         self._settled = settled
+        # a served session (crm-tui serve): signed in by the SSH key the server named; what is
+        # printed on the terminal once the app has ended (a served session ends with the app)
+        self.key_tried = False
+        self.signed_in_by_key = False
+        self.exit_note = ""
 
     async def on_event(self, event: events.Event) -> None:
         # keys from the terminal go through the key flow: one at a time, each once the last
@@ -210,6 +215,15 @@ class CrmApp(App[None]):
             if isinstance(screen, MainScreen) and screen.waiting:
                 screen.show_first()
 
+    def offer_key_link(self, who) -> None:
+        """After a password sign-in in a served session whose SSH key is nobody's: ask whether
+        to link it to ``who`` (:class:`crm_tui.tui.screens.ssh_keys.LinkKeyModal`)."""
+        if self.who is not who:
+            return
+        from crm_tui.tui.screens.ssh_keys import LinkKeyModal
+
+        self.push_screen(LinkKeyModal(who, self.session_context.public_key))
+
     def end_session(self) -> None:
         """The signed-in account no longer exists (its owner just closed it): stop the session
         check and forget who was signed in, but leave the screens (goodbye, survey) up."""
@@ -218,9 +232,22 @@ class CrmApp(App[None]):
             self._session_timer.stop()
             self._session_timer = None
 
-    def sign_out(self, message: str = "", *, error: bool = False) -> None:
+    def sign_out(self, message: str = "", *, error: bool = False, to_sign_in: bool = False) -> None:
+        """Back to the sign-in screen, saying ``message`` (``error``: the member did not choose
+        it). A served session ends instead (the process exits, printing ``message``, and the
+        server closes the connection), unless ``to_sign_in`` (the demo's restore, which signs in
+        again)."""
         from crm_tui.tui.screens.signin import SignInScreen
 
+        self.signed_in_by_key = False
+        if self.session_context.served and not to_sign_in:
+            self.who = self._arriving = None
+            if self._session_timer is not None:
+                self._session_timer.stop()
+                self._session_timer = None
+            self.exit_note = message or "You signed out."
+            self.exit()
+            return
         self.who = self._arriving = None
         self.dashboard_pending, self.first_dashboard = False, None
         if self._session_timer is not None:

@@ -80,6 +80,13 @@ ROUTES: tuple[Route, ...] = (
     R("dashboard", "main:MainScreen", "Dashboard", "Back to the dashboard"),
     R("my-account", "my_account:MyAccountScreen", "My Account", "Who you are signed in as", menu=PROFILE),
     R(
+        "ssh-keys",
+        "ssh_keys:SshKeysScreen",
+        "SSH Keys",
+        "My Account → SSH Keys: keys that sign you in over SSH",
+        permission="ssh_keys.manage",
+    ),
+    R(
         "billing",
         "billing:BillingScreen",
         "Billing & Plan",

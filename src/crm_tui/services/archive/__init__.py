@@ -5,7 +5,7 @@ reads. Rows stream from a database cursor into the zip; nothing holds a whole ta
 
     manifest.json          format version, kind, account, counts, sha256 of every member
     contacts.csv  appointments.csv  todos.csv  history.csv  messages.csv  invoices.csv
-    email_templates.json   autoresponders.json   team.json
+    email_templates.json   autoresponders.json   team.json   ssh_keys.json
 
 CSV is RFC 4180 (``\\r\\n`` line ends, minimal quoting), UTF-8, with a header row. Text columns
 are never NULL in the database, so an empty CSV field is ``NULL`` only for non-text columns.

@@ -18,6 +18,7 @@ from crm_tui.models import (
     HistoryEntry,
     Invoice,
     Member,
+    SshKey,
     TextMessage,
     Todo,
 )
@@ -73,6 +74,7 @@ DATA_MEMBERS = (
     "history.csv",
     "messages.csv",
     "invoices.csv",
+    "ssh_keys.json",  # the members' SSH public keys (crm-tui serve); not in archives made before it
 )
 MEMBER_SKIP = {"account_id", "failed_logins", "last_failed_at"}
 
@@ -104,6 +106,7 @@ JSON_MEMBERS: dict[str, Any] = {
     "team.json": Member,
     "email_templates.json": EmailTemplate,
     "autoresponders.json": Autoresponder,
+    "ssh_keys.json": SshKey,
 }
 
 

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from crm_tui.models import Account, Autoresponder, AutoresponderStep, EmailTemplate, Member, MessagesService
+from crm_tui.models import (
+    Account,
+    Autoresponder,
+    AutoresponderStep,
+    EmailTemplate,
+    Member,
+    MessagesService,
+    SshKey,
+)
 from crm_tui.services.archive.database import database_for
 from crm_tui.services.archive.format import (
     CSV_MEMBERS,
@@ -105,11 +113,24 @@ def import_archive(
             )
             insert_batches(conn, AutoresponderStep, json_to_rows(AutoresponderStep, steps, account_id))
             tick(counts["autoresponders"])
+        elif name == "ssh_keys.json" and name in manifest.get("members", {}):
+            _insert_ssh_keys(conn, read_json(zf, manifest, name), account_id)
     expected = manifest.get("counts", {})
     for kind, n in counts.items():
         if kind in expected and expected[kind] != n:
             raise ArchiveError(f"the archive holds {n} {KIND_LABELS[kind]}, its manifest says {expected[kind]}")
     return account_id, counts
+
+
+def _insert_ssh_keys(conn: Connection, items: list, account_id: int) -> None:
+    """The members' SSH keys, except one linked meanwhile to a member of another account (a
+    key belongs to one member; it stays theirs)."""
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ArchiveError("ssh_keys.json is not a list of records")
+    rows = list(json_to_rows(SshKey, items, account_id))
+    t = table_of(SshKey)
+    taken = set(conn.execute(select(t.c.key_data).where(t.c.key_data.in_([r.get("key_data") for r in rows]))).scalars())
+    insert_batches(conn, SshKey, (r for r in rows if r.get("key_data") not in taken))
 
 
 def insert_member(

@@ -17,7 +17,16 @@ from typing import IO, Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from crm_tui.models import Account, Autoresponder, AutoresponderStep, EmailTemplate, Member, MessagesService, Plan
+from crm_tui.models import (
+    Account,
+    Autoresponder,
+    AutoresponderStep,
+    EmailTemplate,
+    Member,
+    MessagesService,
+    Plan,
+    SshKey,
+)
 from crm_tui.services import clock
 from crm_tui.services.archive.database import database_for
 from crm_tui.services.archive.format import (
@@ -282,6 +291,9 @@ def write_data_members(
                 r["steps"] = sorted(by_parent.get(r["id"], []), key=lambda s: (s["position"], s["id"]))
             w.write_json(name, responders, rows=len(responders))
             tick(len(responders))
+        elif name == "ssh_keys.json":
+            keys = _json_rows(conn, SshKey, account_id, columns(SshKey))
+            w.write_json(name, keys, rows=len(keys))
     return counts
 
 

@@ -280,7 +280,14 @@ class ContactsScreen(SectionScreen):
                 return
             scope, fmt = choice.split(":")
             ids = sorted(self.picked) if scope == "selected" else None
-            self.app.push_screen(ExportModal(ids, fmt), self._exported)
+            from crm_tui.tui.widgets.confirm import password_first_in_key_session
+
+            password_first_in_key_session(
+                self.app,
+                "Export contacts",
+                "The export holds your contacts' personal data.",
+                lambda: self.app.push_screen(ExportModal(ids, fmt), self._exported),
+            )
 
         self.app.push_screen(GroupActionsModal(len(self.picked), total, searching=bool(self.query_text)), chosen)
 
@@ -365,6 +372,7 @@ class ExportModal(CrmModal):
         from crm_tui.services import export
 
         engine, who, ids, fmt = self.crm.engine, self.crm.who, self.ids, self.fmt
+        context = self.crm.session_context
         bar = self.query_one(ProgressBar)
         app = self.app
 
@@ -372,7 +380,9 @@ class ExportModal(CrmModal):
             app.call_from_thread(bar.update, total=max(total, 1), progress=done)
 
         self.call_service(
-            lambda: export.export_contacts(engine, who, ids, fmt, progress=progress),
+            lambda: export.export_contacts(
+                engine, who, ids, fmt, out_dir=context.export_folder(who.member_id), progress=progress
+            ),
             done=self.dismiss,
             failed=self.failed,
             group="export",

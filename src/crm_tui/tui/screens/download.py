@@ -81,7 +81,15 @@ class DownloadScreen(SectionScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.action_export()
+        from crm_tui.tui.widgets.confirm import password_first_in_key_session
+
+        password_first_in_key_session(
+            self.app,
+            "Download My Data",
+            "The archive holds everything in the account.",
+            self.action_export,
+            self.action_back,
+        )
 
     def action_export(self) -> None:
         if self.running:
@@ -94,7 +102,7 @@ class DownloadScreen(SectionScreen):
             button.disabled = True
         self.query_one("#download-bar", ProgressBar).update(total=None, progress=0)
         self.status("Exporting… (Esc leaves this screen; the file is still written)")
-        engine, who = self.crm.engine, self.crm.who
+        engine, who, context = self.crm.engine, self.crm.who, self.crm.session_context
         app = self.app
         bar = self.query_one("#download-bar", ProgressBar)
 
@@ -107,8 +115,8 @@ class DownloadScreen(SectionScreen):
                 self._shown = step
                 app.call_from_thread(bar.update, total=total or None, progress=done)
 
-        def run():
-            return export.export_account(engine, who, progress=progress)
+        def run():  # served over SSH: into the member's own folder, which the server's SFTP offers
+            return export.export_account(engine, who, out_dir=context.export_folder(who.member_id), progress=progress)
 
         self.call_service(run, done=self.finished, failed=self.failed, group="download")
 

@@ -1,5 +1,8 @@
 """Goodbye: the deletion receipt (what was deleted, counts, when, the restore-until date and
-how to ask for it, the audit event's hash), saved as a text file on a key; then sign-out."""
+how to ask for it, the audit event's hash), saved as a text file on a key; then sign-out.
+
+In the public demo (``crm-tui serve --demo``) the restore support would do is one key away
+(u): the account comes back, and the visitor signs in again."""
 
 from __future__ import annotations
 
@@ -20,10 +23,12 @@ def after_closing(app, receipt) -> None:
     from crm_tui.tui.screens.signin import SignInScreen
     from crm_tui.tui.screens.survey import SurveyScreen
 
+    member_id = app.who.member_id if app.who is not None else None
+    email = app.who.email if app.who is not None else ""
     app.end_session()
     while len(app.screen_stack) > 1 and not isinstance(app.screen, SignInScreen):
         app.pop_screen()
-    goodbye = GoodbyeScreen(receipt)
+    goodbye = GoodbyeScreen(receipt, member_id=member_id, email=email)
     app.push_screen(goodbye)
     app.push_screen(SurveyScreen(receipt), goodbye.survey_done)
 
@@ -33,14 +38,17 @@ class GoodbyeScreen(CrmScreen):
         Binding("escape", "sign_out", "Sign out", id="back"),
         Binding("s", "sign_out", "Sign out", id="goodbye-sign-out"),
         Binding("r", "save_receipt", "Save receipt", id="goodbye-save-receipt"),
+        Binding("u", "demo_restore", "Restore (demo)", id="goodbye-demo-restore"),
         Binding("pagedown", "scroll_body(1)", "Scroll down", id="goodbye-page-down", show=False),
         Binding("pageup", "scroll_body(-1)", "Scroll up", id="goodbye-page-up", show=False),
     ]
     CSS_PATH = "goodbye.tcss"
 
-    def __init__(self, receipt) -> None:
+    def __init__(self, receipt, *, member_id: int | None = None, email: str = "") -> None:
         super().__init__()
         self.receipt = receipt
+        self.member_id = member_id  # who closed the account (their served exports folder)
+        self.email = email  # the owner's, for the demo's restore
 
     def compose(self) -> ComposeResult:
         from crm_tui.services.accounts import KEEP_EXPORT
@@ -49,11 +57,15 @@ class GoodbyeScreen(CrmScreen):
         yield Static("Goodbye — your account is closed", id="goodbye-title")
         with VerticalScroll(id="goodbye-body", can_focus=False):  # page keys scroll it
             yield Static(safe(receipt_text(self.receipt), multiline=True), id="goodbye-receipt")
+            context = self.crm.session_context
+            where = "your folder on this server" if context.served else "your downloads folder"
+            demo = (
+                "\nThis is the demo: press u to restore the account now, as support would on request."
+                if self.demo_restore_offered
+                else ""
+            )
             yield Static(
-                safe(
-                    f"{KEEP_EXPORT}\nPress r to save this receipt as a text file in your downloads folder.",
-                    multiline=True,
-                ),
+                safe(f"{KEEP_EXPORT}\nPress r to save this receipt as a text file in {where}.{demo}", multiline=True),
                 id="goodbye-keep",
             )
             yield Static("", id="goodbye-saved")
@@ -63,6 +75,37 @@ class GoodbyeScreen(CrmScreen):
             yield Button("Sign out", id="goodbye-sign-out", variant="primary", compact=True)
             yield Button("Save receipt", id="goodbye-save-receipt", compact=True)
         yield Footer()
+
+    @property
+    def demo_restore_offered(self) -> bool:
+        return self.crm.session_context.demo and bool(self.email)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "demo_restore":
+            return self.demo_restore_offered
+        return True
+
+    def action_demo_restore(self) -> None:
+        """The demo: restore the account (the real restore, as support runs it), then sign in."""
+        if not self.demo_restore_offered:
+            return
+        from crm_tui.services import closing
+
+        self.query_one("#goodbye-saved", Static).update("Restoring the account…")
+        self.call_service(
+            closing.restore,
+            self.crm.engine,
+            self.email,
+            done=self.restored,
+            failed=self.restore_failed,
+            group="restore",
+        )
+
+    def restored(self, result) -> None:
+        self.app.sign_out(
+            f"{result.account_name} was restored, with everything it held. Sign in again to see it.",
+            to_sign_in=True,
+        )
 
     def on_screen_resume(self) -> None:
         self.query_one("#goodbye-sign-out", Button).focus()
@@ -79,9 +122,12 @@ class GoodbyeScreen(CrmScreen):
     def action_save_receipt(self) -> None:
         from crm_tui.services.closing import save_receipt
 
-        self.call_service(
-            save_receipt, self.receipt, done=self.receipt_saved, failed=self.receipt_failed, group="save-receipt"
-        )
+        receipt, context, member_id = self.receipt, self.crm.session_context, self.member_id
+
+        def run():
+            return save_receipt(receipt, context.export_folder(member_id) if member_id is not None else None)
+
+        self.call_service(run, done=self.receipt_saved, failed=self.receipt_failed, group="save-receipt")
 
     def receipt_saved(self, path) -> None:
         from crm_tui.tui.screens.download import shown_path
@@ -93,6 +139,11 @@ class GoodbyeScreen(CrmScreen):
         )
         saved.remove_class("-error")
         self.call_after_refresh(saved.scroll_visible, animate=False)
+
+    def restore_failed(self, message: str) -> None:
+        saved = self.query_one("#goodbye-saved", Static)
+        saved.update(safe(f"The account was not restored: {message}."))
+        saved.add_class("-error")
 
     def receipt_failed(self, message: str) -> None:
         saved = self.query_one("#goodbye-saved", Static)

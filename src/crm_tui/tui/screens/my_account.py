@@ -1,5 +1,5 @@
 """My Account: who is signed in, in which account, the time zone times are shown in, and the
-command-line sessions (``crm-tui login``) the member has.
+command-line sessions (``crm-tui login``) the member has; ``k`` opens their SSH keys.
 
 ``z`` goes to the time-zone field: type an IANA name (any case; the names that match show
 below as you type), Enter saves it. "machine" means the zone of the machine the app runs on.
@@ -33,6 +33,7 @@ class AccountPage(VerticalScroll):
 class MyAccountScreen(SectionScreen):
     BINDINGS = quiet_nav_bindings() + [
         Binding("x", "revoke", "End session", id="account-revoke-session"),
+        Binding("k", "app.open('ssh-keys')", "SSH keys", id="account-ssh-keys"),
     ]
 
     def __init__(self) -> None:

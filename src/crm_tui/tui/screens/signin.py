@@ -51,6 +51,14 @@ class SignInScreen(CrmScreen):
             self._pending = False
             self.attempt()
             return
+        member_id = self.crm.session_context.member_id
+        if member_id is not None and not self.crm.key_tried:  # served: the key stands for the password
+            self.crm.key_tried = True
+            self.query_one("#sign-in", Button).disabled = True
+            self._keys_wait()
+            self._message("Signing in with your SSH key…")
+            self.call_service(self._sign_in_with_key, self.crm.engine, member_id, failed=self._failed, group="sign-in")
+            return
         self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
         self.crm.warm_up()
 
@@ -119,7 +127,16 @@ class SignInScreen(CrmScreen):
             self._keys_follow()
             self._message("Opening the database…")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Importing reads an archive from this machine's disk: not for a session served to
+        # someone connecting over SSH (the server's files are not theirs to open).
+        if action == "import_archive" and self.crm.session_context.served:
+            return False
+        return True
+
     def action_import_archive(self) -> None:
+        if self.crm.session_context.served:
+            return
         from crm_tui.tui.screens.import_archive import ImportArchiveScreen
 
         self.app.push_screen(ImportArchiveScreen())
@@ -157,6 +174,42 @@ class SignInScreen(CrmScreen):
             answer = {AccountClosed.code: self._account_closed, Throttled.code: self._throttled}
             self._answer(answer.get(exc.code, self._wrong), exc)
             return
+        self._arrive(engine, who)
+        if self.crm.session_context.public_key and self.crm.session_context.member_id is None:
+            self._offer_key_link(engine, who)
+
+    def _sign_in_with_key(self, engine, member_id: int) -> None:
+        """In a worker: a served session whose SSH key belongs to ``member_id``."""
+        from crm_tui.services import auth
+        from crm_tui.services.errors import AuthenticationFailed
+
+        try:
+            who = auth.sign_in_with_key(engine, member_id)
+        except AuthenticationFailed as exc:
+            self._answer(self._key_refused, exc)
+            return
+        self.crm.signed_in_by_key = True
+        self._arrive(engine, who)
+
+    def _key_refused(self, message: str) -> None:
+        self._again("#email", as_sentence(message) + " Sign in with your email and password.")
+        self.call_service(self._demo_users, done=self._show_demo_hint, group="demo-hint")
+
+    def _offer_key_link(self, engine, who) -> None:
+        """In the sign-in's worker: the SSH key of this served session is nobody's yet; once
+        the dashboard is up, offer to link it to ``who``."""
+        from crm_tui.services import ssh_keys
+
+        try:
+            ssh_keys.parse_public_key(self.crm.session_context.public_key)
+            linked = ssh_keys.is_linked(engine, self.crm.session_context.public_key)
+        except Exception:  # not offering is harmless; the key can be added in My Account
+            return
+        if not linked:
+            self.app.call_from_thread(self.crm.offer_key_link, who)
+
+    def _arrive(self, engine, who) -> None:
+        """In the sign-in's worker, ``who`` accepted: read the dashboard's figures here."""
         self.app.call_from_thread(self._password_accepted, who)
         try:
             from crm_tui.services.dashboard import dashboard

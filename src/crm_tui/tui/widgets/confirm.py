@@ -139,6 +139,33 @@ class ConfirmModal(CrmModal):
             field.focus()
 
 
+def password_first_in_key_session(
+    app, title: str, what: str, then: Callable[[], Any], cancelled: Callable[[], Any] | None = None
+) -> None:
+    """Run ``then`` at once; in a session signed in by SSH key (nobody typed a password), only
+    once the member has entered their password (an export, like the other destructive steps,
+    asks for it whatever the session). Esc or Cancel: ``cancelled``, if given."""
+    if not getattr(app, "signed_in_by_key", False) or app.who is None:
+        then()
+        return
+    from crm_tui.services import auth
+
+    engine, member_id = app.engine, app.who.member_id
+
+    def check(password: str) -> bool:
+        auth.reauthenticate(engine, member_id, password)
+        return True
+
+    def answered(ok) -> None:
+        if ok:
+            then()
+        elif cancelled is not None:
+            cancelled()
+
+    body = safe(f"{what}\n\nYou signed in with your SSH key: enter your password to confirm.", multiline=True)
+    app.push_screen(ConfirmModal(title, body, "Continue", check, password=True, danger=False), answered)
+
+
 class NoticeModal(CrmModal):
     """A result worth reading before going on (a temporary password, where a file went)."""
 
