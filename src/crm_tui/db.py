@@ -253,6 +253,12 @@ def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Sess
                 conn.invalidate()
 
 
+def in_write_transaction(conn: Connection) -> bool:
+    """Whether ``conn`` is inside a transaction :func:`write_session` or
+    :func:`write_connection` began (on SQLite: with BEGIN IMMEDIATE)."""
+    return conn.in_transaction() and bool(conn.get_execution_options().get(_WRITE))
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     from sqlalchemy.orm import Session

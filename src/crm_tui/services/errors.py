@@ -65,6 +65,19 @@ class AccountClosed(AuthenticationFailed):
     code = _code("auth.account_closed", "the right password of a member whose account was closed")
 
 
+class AccountIsClosed(DomainError):
+    """A write to an account that is closed, or being closed: nothing was written. The message
+    is always :data:`ACCOUNT_CLOSED_MESSAGE` (see :mod:`crm_tui.services.locks`)."""
+
+    code = _code("account.closed", "a write to an account that is closed or being closed; nothing was written")
+
+    def __init__(self) -> None:
+        super().__init__(ACCOUNT_CLOSED_MESSAGE)
+
+
+ACCOUNT_CLOSED_MESSAGE = "this account has been closed"
+
+
 class InvalidInput(DomainError):
     code = _code("input.invalid", "a value given is not acceptable; field names it when known")
 
