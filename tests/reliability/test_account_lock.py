@@ -1,0 +1,281 @@
+"""The account lock and the close's one snapshot, on SQLite and on a real PostgreSQL.
+
+* A member writes templates and texts from another process, one transaction each, as fast as it
+  can, while the owner closes the account (three times over, restoring in between): every write
+  the member saw commit is in the backup, restore brings back exactly the rows the close deleted,
+  and the member's next write fails with "this account has been closed".
+* Two owners of two accounts change their plans from two processes: every change appends an
+  audit event, and the chain verifies afterwards (it never forks).
+* A write to a closed account, or (PostgreSQL) one being closed, is refused with the typed error,
+  in the service and as one line on the command line; a close that died leaves the account open.
+* The close's reference check names the table and count it found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from . import harness as h
+
+ROOT = Path(__file__).resolve().parents[2]
+CYCLES = 3
+WRITES_BEFORE_CLOSE = 5  # the member's writes seen committed before the owner starts to close
+DEADLINE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"locks_{uuid.uuid4().hex[:12]}"
+        server.psql(f"CREATE DATABASE {name}")
+        url = server.url(name)
+    env = {"CRM_TUI_DATABASE_URL": url, "CRM_TUI_BACKUP_DIR": str(tmp_path / "backups")}
+    os.environ.update(env)  # put back by the reliability suites' restore_environment
+    return Backend(request.param, url, env)
+
+
+def _engine(backend: Backend, contacts: int = 200):
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    engine = db.get_engine(backend.url)
+    demo.create(engine, contacts=contacts, seed=7)
+    return engine
+
+
+def _spawn(backend: Backend, *args: str) -> subprocess.Popen:
+    env = {**os.environ, **backend.env, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_ready(proc: subprocess.Popen) -> None:
+    line = proc.stdout.readline()
+    assert line.strip() == "ready", line + proc.stderr.read()
+
+
+def _result(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=120)
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert lines, err
+    result = json.loads(lines[-1])
+    assert "error" not in result, result.get("traceback") or result
+    assert proc.returncode == 0, err
+    return result
+
+
+def _ids(engine, table: str, account_id: int) -> set[int]:
+    from crm_tui import db
+
+    with db.read_connection(engine) as conn:
+        return set(conn.execute(text(f"SELECT id FROM {table} WHERE account_id = :a"), {"a": account_id}).scalars())
+
+
+def _dump(engine, account_id: int, skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    from crm_tui import db
+    from crm_tui.models import ACCOUNT_TABLES, Account
+
+    with db.read_connection(engine) as conn:
+        out = {
+            m.__tablename__: [
+                tuple(r)
+                for r in conn.execute(
+                    select(m.__table__).where(m.__table__.c.account_id == account_id).order_by(m.__table__.c.id)
+                )
+            ]
+            for m in ACCOUNT_TABLES
+            if m.__tablename__ not in skip
+        }
+        out["account"] = [
+            tuple(r) for r in conn.execute(select(Account.__table__).where(Account.__table__.c.id == account_id))
+        ]
+    return out
+
+
+def _poll(what, deadline_s: float = DEADLINE_S):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        time.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+def _audit_ok(engine) -> bool:
+    from crm_tui import db
+    from crm_tui.services import audit
+
+    with db.read_session(engine) as s:
+        return audit.verify(s).ok
+
+
+def test_a_member_writing_from_another_process_while_the_owner_closes(backend: Backend) -> None:
+    from crm_tui.services import closing
+
+    engine = _engine(backend)
+    for cycle in range(CYCLES):
+        templates = _ids(engine, "email_template", h.ACME_ID)
+        texts = _ids(engine, "text_message", h.ACME_ID)
+        rest = _dump(engine, h.ACME_ID, skip=("email_template", "text_message"))
+        birch = _dump(engine, h.BIRCH_ID)
+        proc = _spawn(backend, "templates", h.ADMIN, h.PASSWORDS[h.ADMIN])
+        try:
+            _wait_ready(proc)
+            _poll(
+                lambda before=templates: len(_ids(engine, "email_template", h.ACME_ID) - before) >= WRITES_BEFORE_CLOSE
+            )
+            receipt = closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+            result = _result(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        # the member's writes ended with the closed account's refusal, nothing else
+        assert (result["refusal"], result["code"]) == ("this account has been closed", "account.closed"), result
+        written_templates, written_texts = set(result["templates"]), set(result["texts"])
+        assert len(written_templates) >= WRITES_BEFORE_CLOSE
+        # the backup holds exactly what was there: what was before and every write that committed
+        assert receipt.counts["email_templates"] == len(templates | written_templates), cycle
+        assert receipt.counts["text_messages"] == len(texts | written_texts), cycle
+        assert _ids(engine, "email_template", h.ACME_ID) == set()
+        restored = closing.restore(engine, h.OWNER)
+        assert restored.counts == receipt.counts
+        assert _ids(engine, "email_template", h.ACME_ID) == templates | written_templates
+        assert _ids(engine, "text_message", h.ACME_ID) == texts | written_texts
+        assert _dump(engine, h.ACME_ID, skip=("email_template", "text_message")) == rest
+        assert _dump(engine, h.BIRCH_ID) == birch
+        assert _audit_ok(engine)
+
+
+def test_two_processes_appending_to_the_audit_chain_never_fork_it(backend: Backend) -> None:
+    from crm_tui import db
+    from crm_tui.models import AuditEvent
+
+    engine = _engine(backend, contacts=10)
+    n = 30
+    with db.read_session(engine) as s:
+        before = len(s.execute(select(AuditEvent.id)).all())
+    procs = [
+        _spawn(backend, "plans", h.OWNER, h.PASSWORDS[h.OWNER], str(n), "enterprise,professional"),
+        _spawn(backend, "plans", h.OTHER_OWNER, h.PASSWORDS[h.OTHER_OWNER], str(n), "enterprise,starter"),
+    ]
+    try:
+        for p in procs:
+            _wait_ready(p)
+        results = [_result(p) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert [r["changes"] for r in results] == [n, n]
+    with db.read_session(engine) as s:
+        prevs = s.execute(select(AuditEvent.prev_hash)).scalars().all()
+    assert len(prevs) == before + 2 * n
+    assert len(set(prevs)) == len(prevs)  # no two events follow the same one
+    assert _audit_ok(engine)
+
+
+def test_a_write_to_a_closed_account_is_refused(backend: Backend) -> None:
+    from crm_tui.services import closing, profile
+    from crm_tui.services.errors import AccountIsClosed, message
+
+    engine = _engine(backend, contacts=10)
+    admin = h.sign_in(engine, h.ADMIN)
+    closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+    with pytest.raises(AccountIsClosed) as caught:
+        profile.set_time_zone(engine, admin, "Europe/Paris")
+    assert caught.value.code == "account.closed"
+    assert message(caught.value) == "this account has been closed"
+
+
+def _run_cli(backend: Backend, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, **backend.env, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "crm_tui", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_postgresql_a_write_while_the_account_is_closing_is_refused_and_a_dead_close_undone(
+    request, tmp_path: Path
+) -> None:
+    from crm_tui.services import locks, profile
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"locks_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name}")
+    backend = Backend("postgresql", server.url(name), {"CRM_TUI_DATABASE_URL": server.url(name)})
+    engine = _engine(backend, contacts=10)
+    args = ("account", "time-zone", "--email", h.ADMIN, "--set", "Europe/Paris", "--password-stdin")
+    with engine.connect() as closer:  # a close under way in another session: marked, its lock held
+        locks.begin_close(closer, h.ACME_ID)
+        locks.mark_closing(closer, h.ACME_ID)
+        done = _run_cli(backend, *args, stdin=h.PASSWORDS[h.ADMIN] + "\n")
+        assert done.returncode != 0
+        assert done.stdout == ""
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert "this account has been closed" in done.stderr
+        # the closer's connection goes away without undoing its mark, as a killed process's does
+        closer.invalidate()
+    zone = profile.set_time_zone(engine, h.sign_in(engine, h.ADMIN), "Europe/Paris")
+    assert zone.name == "Europe/Paris"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM account WHERE id = :a"), {"a": h.ACME_ID}).scalar() == "active"
+
+
+def test_the_lock_on_sqlite_checks_it_runs_in_a_write_transaction(tmp_path: Path) -> None:
+    from crm_tui import db
+    from crm_tui.services import locks
+
+    engine = db.get_engine(f"sqlite:///{tmp_path / 'crm.sqlite3'}")
+    with db.read_connection(engine) as conn:
+        conn.execute(text("SELECT 1"))
+        with pytest.raises(RuntimeError, match="write transaction"):
+            locks.lock_account(conn, 1)
+
+
+def test_the_close_names_the_rows_that_refer_to_the_account_from_outside(backend: Backend) -> None:
+    from crm_tui import db
+    from crm_tui.services import closing
+
+    engine = _engine(backend, contacts=10)
+    with db.write_connection(engine) as conn:  # a Birch Books contact owned by an Acme member: damaged
+        acme_member = conn.execute(text("SELECT id FROM member WHERE account_id = :a"), {"a": h.ACME_ID}).scalar()
+        conn.execute(
+            text("UPDATE contact SET owner_id = :m WHERE id = (SELECT min(id) FROM contact WHERE account_id = :b)"),
+            {"m": acme_member, "b": h.BIRCH_ID},
+        )
+    before = _dump(engine, h.ACME_ID)
+    with pytest.raises(db.DatabaseError) as caught:
+        closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+    assert str(caught.value) == (
+        "1 row of contact outside this account refers to its member rows (the data is damaged); nothing was deleted"
+    )
+    assert _dump(engine, h.ACME_ID) == before  # as it was, the account open (status active)
