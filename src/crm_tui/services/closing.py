@@ -1,10 +1,12 @@
 """Closing an account, restoring it within 3 calendar months, and purging it after.
 
-Closing happens in one write transaction: the encrypted backup is written and fsynced
-first, its key and a minimal tombstone are recorded, then every row the account owns is
-deleted, table by table, children first, and the account row last
+Closing reads and deletes in one transaction, from one snapshot: the encrypted backup is
+written and fsynced first, its key and a minimal tombstone are recorded, then every row the
+account owns is deleted, table by table, children first, and the account row last
 (:func:`delete_account_rows`). Only after the commit is the WAL checkpointed (TRUNCATE), so the
-deleted rows leave the disk too (``secure_delete`` is on).
+deleted rows leave the disk too (``secure_delete`` is on). The account's lock
+(:mod:`crm_tui.services.locks`) keeps members' writes out of it; on PostgreSQL the account is
+marked ``closing`` first (see :func:`close_account` and docs/architecture.md, "Locks").
 """
 
 from __future__ import annotations
@@ -317,7 +319,6 @@ def _close_postgresql(engine: Engine, who: SignedIn, confirm_name: str) -> tuple
     account_id = who.account_id
     with engine.connect() as conn:
         locks.begin_close(conn, account_id)
-        released = False
         try:
             locks.mark_closing(conn, account_id)
             try:
@@ -337,10 +338,8 @@ def _close_postgresql(engine: Engine, who: SignedIn, confirm_name: str) -> tuple
         finally:
             try:
                 locks.end_close(conn, account_id)
-                released = True
-            finally:
-                if not released:  # never hand a connection holding the close's lock back to the pool
-                    conn.invalidate()
+            except Exception:
+                conn.invalidate()  # never hand a connection holding the close's lock back to the pool
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
