@@ -41,7 +41,7 @@ class Backend:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request, tmp_path: Path) -> Backend:
+def place(request, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
     else:
@@ -54,17 +54,17 @@ def backend(request, tmp_path: Path) -> Backend:
     return Backend(request.param, url, env)
 
 
-def _engine(backend: Backend, contacts: int = 200):
+def _engine(place: Backend, contacts: int = 200):
     from crm_tui import db
     from crm_tui.services import demo
 
-    engine = db.get_engine(backend.url)
+    engine = db.get_engine(place.url)
     demo.create(engine, contacts=contacts, seed=7)
     return engine
 
 
-def _spawn(backend: Backend, *args: str) -> subprocess.Popen:
-    env = {**os.environ, **backend.env, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+def _spawn(place: Backend, *args: str) -> subprocess.Popen:
+    env = {**os.environ, **place.env, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.worker", *args],
         cwd=ROOT,
@@ -136,16 +136,16 @@ def _audit_ok(engine) -> bool:
         return audit.verify(s).ok
 
 
-def test_a_member_writing_from_another_process_while_the_owner_closes(backend: Backend) -> None:
+def test_a_member_writing_from_another_process_while_the_owner_closes(place: Backend) -> None:
     from crm_tui.services import closing
 
-    engine = _engine(backend)
+    engine = _engine(place)
     for cycle in range(CYCLES):
         templates = _ids(engine, "email_template", h.ACME_ID)
         texts = _ids(engine, "text_message", h.ACME_ID)
         rest = _dump(engine, h.ACME_ID, skip=("email_template", "text_message"))
         birch = _dump(engine, h.BIRCH_ID)
-        proc = _spawn(backend, "templates", h.ADMIN, h.PASSWORDS[h.ADMIN])
+        proc = _spawn(place, "templates", h.ADMIN, h.PASSWORDS[h.ADMIN])
         try:
             _wait_ready(proc)
             _poll(
@@ -174,17 +174,17 @@ def test_a_member_writing_from_another_process_while_the_owner_closes(backend: B
         assert _audit_ok(engine)
 
 
-def test_two_processes_appending_to_the_audit_chain_never_fork_it(backend: Backend) -> None:
+def test_two_processes_appending_to_the_audit_chain_never_fork_it(place: Backend) -> None:
     from crm_tui import db
     from crm_tui.models import AuditEvent
 
-    engine = _engine(backend, contacts=10)
+    engine = _engine(place, contacts=10)
     n = 30
     with db.read_session(engine) as s:
         before = len(s.execute(select(AuditEvent.id)).all())
     procs = [
-        _spawn(backend, "plans", h.OWNER, h.PASSWORDS[h.OWNER], str(n), "enterprise,professional"),
-        _spawn(backend, "plans", h.OTHER_OWNER, h.PASSWORDS[h.OTHER_OWNER], str(n), "enterprise,starter"),
+        _spawn(place, "plans", h.OWNER, h.PASSWORDS[h.OWNER], str(n), "enterprise,professional"),
+        _spawn(place, "plans", h.OTHER_OWNER, h.PASSWORDS[h.OTHER_OWNER], str(n), "enterprise,starter"),
     ]
     try:
         for p in procs:
@@ -203,11 +203,11 @@ def test_two_processes_appending_to_the_audit_chain_never_fork_it(backend: Backe
     assert _audit_ok(engine)
 
 
-def test_a_write_to_a_closed_account_is_refused(backend: Backend) -> None:
+def test_a_write_to_a_closed_account_is_refused(place: Backend) -> None:
     from crm_tui.services import closing, profile
     from crm_tui.services.errors import AccountIsClosed, message
 
-    engine = _engine(backend, contacts=10)
+    engine = _engine(place, contacts=10)
     admin = h.sign_in(engine, h.ADMIN)
     closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
     with pytest.raises(AccountIsClosed) as caught:
@@ -216,8 +216,8 @@ def test_a_write_to_a_closed_account_is_refused(backend: Backend) -> None:
     assert message(caught.value) == "this account has been closed"
 
 
-def _run_cli(backend: Backend, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, **backend.env, "PYTHONPATH": str(ROOT / "src")}
+def _run_cli(place: Backend, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, **place.env, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
         [sys.executable, "-m", "crm_tui", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
     )
@@ -231,13 +231,13 @@ def test_postgresql_a_write_while_the_account_is_closing_is_refused_and_a_dead_c
     server = request.getfixturevalue("postgres_server")
     name = f"locks_{uuid.uuid4().hex[:12]}"
     server.psql(f"CREATE DATABASE {name}")
-    backend = Backend("postgresql", server.url(name), {"CRM_TUI_DATABASE_URL": server.url(name)})
-    engine = _engine(backend, contacts=10)
+    place = Backend("postgresql", server.url(name), {"CRM_TUI_DATABASE_URL": server.url(name)})
+    engine = _engine(place, contacts=10)
     args = ("account", "time-zone", "--email", h.ADMIN, "--set", "Europe/Paris", "--password-stdin")
     with engine.connect() as closer:  # a close under way in another session: marked, its lock held
         locks.begin_close(closer, h.ACME_ID)
         locks.mark_closing(closer, h.ACME_ID)
-        done = _run_cli(backend, *args, stdin=h.PASSWORDS[h.ADMIN] + "\n")
+        done = _run_cli(place, *args, stdin=h.PASSWORDS[h.ADMIN] + "\n")
         assert done.returncode != 0
         assert done.stdout == ""
         assert len(done.stderr.splitlines()) == 1, done.stderr
@@ -261,11 +261,11 @@ def test_the_lock_on_sqlite_checks_it_runs_in_a_write_transaction(tmp_path: Path
             locks.lock_account(conn, 1)
 
 
-def test_the_close_names_the_rows_that_refer_to_the_account_from_outside(backend: Backend) -> None:
+def test_the_close_names_the_rows_that_refer_to_the_account_from_outside(place: Backend) -> None:
     from crm_tui import db
     from crm_tui.services import closing
 
-    engine = _engine(backend, contacts=10)
+    engine = _engine(place, contacts=10)
     with db.write_connection(engine) as conn:  # a Birch Books contact owned by an Acme member: damaged
         acme_member = conn.execute(text("SELECT id FROM member WHERE account_id = :a"), {"a": h.ACME_ID}).scalar()
         conn.execute(
