@@ -214,17 +214,46 @@ def test_two_processes_appending_to_the_audit_chain_never_fork_it(place: Backend
     assert _audit_ok(engine)
 
 
-def test_a_write_to_a_closed_account_is_refused(place: Backend) -> None:
-    from crm_tui.services import closing, profile
+def _member_writes(engine):
+    """Every kind of write a member makes to the account, each as its service makes it."""
+    from crm_tui.services import auth, billing, messages, profile, sessions, team
+
+    def who(email):
+        return auth.sign_in(engine, email, h.PASSWORDS[email])
+
+    owner, admin, player = who(h.OWNER), who(h.ADMIN), who(h.PLAYER)
+    return {
+        "time zone": lambda: profile.set_time_zone(engine, admin, "Europe/Paris"),
+        "plan": lambda: billing.change_plan(engine, owner, "enterprise"),
+        "team add": lambda: team.add_member(engine, admin, "new.one@acme-realty.example", "New One", "team player"),
+        "team remove": lambda: team.remove_member(engine, admin, player.member_id),
+        "team transfer": lambda: team.transfer_ownership(engine, owner, admin.member_id, h.PASSWORDS[h.OWNER]),
+        "team leave": lambda: team.leave_account(engine, player, h.PASSWORDS[h.PLAYER]),
+        "messages cancel": lambda: messages.cancel(engine, owner, h.PASSWORDS[h.OWNER]),
+        "command-line login": lambda: sessions.create(engine, admin),
+    }
+
+
+def _refusals(writes) -> dict[str, str]:
     from crm_tui.services.errors import AccountIsClosed, message
 
+    got = {}
+    for name, write in writes.items():
+        try:
+            write()
+            got[name] = "written"
+        except AccountIsClosed as exc:
+            got[name] = f"{exc.code}: {message(exc)}"
+    return got
+
+
+def test_every_member_write_to_a_closed_account_is_refused(place: Backend) -> None:
+    from crm_tui.services import closing
+
     engine = _engine(place, contacts=10)
-    admin = h.sign_in(engine, h.ADMIN)
+    writes = _member_writes(engine)  # signed in before the close
     closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
-    with pytest.raises(AccountIsClosed) as caught:
-        profile.set_time_zone(engine, admin, "Europe/Paris")
-    assert caught.value.code == "account.closed"
-    assert message(caught.value) == "this account has been closed"
+    assert _refusals(writes) == dict.fromkeys(writes, "account.closed: this account has been closed")
 
 
 def _run_cli(place: Backend, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -253,6 +282,8 @@ def test_postgresql_a_write_while_the_account_is_closing_is_refused_and_a_dead_c
         assert done.stdout == ""
         assert len(done.stderr.splitlines()) == 1, done.stderr
         assert "this account has been closed" in done.stderr
+        writes = _member_writes(engine)
+        assert _refusals(writes) == dict.fromkeys(writes, "account.closed: this account has been closed")
         # the closer's connection goes away without undoing its mark, as a killed process's does
         closer.invalidate()
     zone = profile.set_time_zone(engine, h.sign_in(engine, h.ADMIN), "Europe/Paris")

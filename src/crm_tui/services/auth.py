@@ -354,6 +354,11 @@ def load_actor(s: Session, who: SignedIn, action: str | None = None, *, lock: bo
         locks.lock_account(s, who.account_id)
     member = s.get(Member, who.member_id)
     if member is None or member.account_id != who.account_id:
+        from crm_tui.models import Account
+
+        account = s.get(Account, who.account_id)
+        if account is None or account.status != locks.ACTIVE:  # closed (or being closed) under them
+            raise errors.AccountIsClosed()
         raise NotFound("your access to this account has ended", code=errors.ACCESS_ENDED)
     if action is not None:
         authorize(member, action)
