@@ -354,3 +354,30 @@ def test_postgresql_a_close_overtaken_by_a_concurrent_commit_is_tried_again(requ
     assert receipt.counts["team_members"] == 3
     restored = closing.restore(engine, h.OWNER)
     assert restored.counts == receipt.counts
+
+
+def test_two_restores_of_one_account_from_two_processes(place: Backend) -> None:
+    """Support restores twice at once (two terminals): the tombstone's lock lets one in; the
+    other is told the account has been restored already, and nothing is restored twice."""
+    from crm_tui.services import closing
+
+    engine = _engine(place, contacts=10)
+    before = _dump(engine, h.ACME_ID, skip=("member",))
+    closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+    env = {**os.environ, **place.env, "PYTHONPATH": str(ROOT / "src")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "crm_tui", "admin", "restore", "--email", h.OWNER],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = sorted((p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs)
+    (ok, ok_out, _), (refused, _, refusal) = outcomes
+    assert ok == 0 and ok_out.startswith("Restored Acme Realty"), outcomes
+    assert refused != 0 and refusal == "crm-tui: that account has been restored already\n", outcomes
+    assert _dump(engine, h.ACME_ID, skip=("member",)) == before
+    assert _audit_ok(engine)
