@@ -381,3 +381,27 @@ def test_two_restores_of_one_account_from_two_processes(place: Backend) -> None:
     assert refused != 0 and refusal == "crm-tui: that account has been restored already\n", outcomes
     assert _dump(engine, h.ACME_ID, skip=("member",)) == before
     assert _audit_ok(engine)
+
+
+def test_postgresql_a_write_waits_for_the_account_lock_then_fails_as_busy(request, monkeypatch) -> None:
+    """A transaction that holds the account's lock and never ends does not hang the others: they
+    wait as long as SQLite's writers would (here shortened), then fail as busy, in words."""
+    from crm_tui.services import locks, profile
+    from crm_tui.services.errors import message
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"locks_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name}")
+    engine = _engine(Backend("postgresql", server.url(name), {}), contacts=10)
+    admin = h.sign_in(engine, h.ADMIN)
+    monkeypatch.setattr(locks, "LOCK_TIMEOUT_MS", 300)
+    with engine.connect() as holder:
+        holder.execute(text("SELECT id FROM account WHERE id = :a FOR UPDATE"), {"a": h.ACME_ID})
+        started = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            profile.set_time_zone(engine, admin, "Europe/Paris")
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert 0.3 <= waited < 10
+    assert message(caught.value) == "the database is busy or unavailable; please try again"
+    assert profile.set_time_zone(engine, admin, "Europe/Paris").name == "Europe/Paris"  # once it is free
