@@ -39,7 +39,6 @@ PG_NOT_YET: tuple[str, ...] = (
     "tests/test_close_receipt.py",
     "tests/test_closed_signin.py",
     "tests/test_counts_in_words.py",
-    "tests/test_db.py",
     "tests/test_demo.py",
     "tests/test_errors.py",
     "tests/test_export.py",
@@ -50,11 +49,9 @@ PG_NOT_YET: tuple[str, ...] = (
     "tests/test_password_after_role.py",
     "tests/test_plan_change.py",
     "tests/test_purge_shred.py",
-    "tests/test_records.py",
     "tests/test_reserved_emails.py",
     "tests/test_restore_window.py",
     "tests/test_roles.py",
-    "tests/test_services.py",
     "tests/test_sessions.py",
     "tests/test_smoke.py",
     "tests/test_tables.py",
@@ -96,6 +93,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only(reason): about SQLite itself (pragmas, file bytes, WAL); runs on SQLite only"
+    )
+    config.addinivalue_line(
+        "markers",
+        "pg_xfail(reason): the PostgreSQL half may fail for a reason owned elsewhere (account locking, backups "
+        "stored in the database); xfail(strict=False) on PostgreSQL only",
     )
     chosen = config.getoption("--backend")
     backends = list(BACKENDS) if chosen == "both" else [chosen]
@@ -150,6 +152,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
         else:
             keep.append(item)
+            pg_xfail = item.get_closest_marker("pg_xfail")
+            if backend == "postgresql" and pg_xfail is not None:
+                item.add_marker(pytest.mark.xfail(strict=False, reason=pg_xfail.args[0]))
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -229,11 +234,29 @@ def pin_clock(monkeypatch: pytest.MonkeyPatch, when) -> None:
 CLOCKED = Path(__file__).with_name("clocked.py")
 
 
+@pytest.fixture(scope="session")
+def pg_schema_template(postgres_server) -> str:
+    """A template database holding the schema and nothing else (migrating takes a while)."""
+    from crm_tui import db
+
+    name = _pg_new_database(postgres_server)
+    url = postgres_server.url(name)
+    engine = db.get_engine(url)
+    engine.dispose()
+    db._engines.pop(url, None)
+    return name
+
+
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """The URL of a new, empty database on this test's backend."""
+    """The URL of a new database on this test's backend, holding no data. On SQLite the file
+    does not exist yet; on PostgreSQL the database has the schema already (as the app makes it
+    on first start); ``pg_database`` gives one without."""
     if backend == "postgresql":
-        return request.getfixturevalue("pg_database")
+        server = request.getfixturevalue("postgres_server")
+        name = _pg_new_database(server, template=request.getfixturevalue("pg_schema_template"))
+        request.addfinalizer(lambda: _pg_drop_database(server, name))
+        return server.url(name)
     return f"sqlite:///{tmp_path / 'crm.sqlite3'}"
 
 

@@ -27,11 +27,16 @@ from crm_tui.services.archive.format import (
     unneutralise,
 )
 from crm_tui.services.errors import ArchiveError
+from crm_tui.services.inputs import refuse_nul_in_archive
 
 
 class _HashingReader(io.RawIOBase):
-    def __init__(self, raw: IO[bytes]) -> None:
+    """A member's bytes, hashed as they are read; a NUL byte (which no database here can
+    store, see :mod:`crm_tui.services.inputs`) refuses the archive."""
+
+    def __init__(self, raw: IO[bytes], name: str = "") -> None:
         self._raw = raw
+        self.name = name
         self.sha = hashlib.sha256()
         self.bytes = 0
 
@@ -40,6 +45,8 @@ class _HashingReader(io.RawIOBase):
 
     def readinto(self, b) -> int:
         data = self._raw.read(len(b))
+        if b"\x00" in data:
+            raise ArchiveError(f"{self.name} holds a NUL character (\\x00), which cannot be stored; nothing changed")
         n = len(data)
         b[:n] = data
         self.sha.update(data)
@@ -54,6 +61,7 @@ def read_manifest(zf: zipfile.ZipFile) -> dict:
         raise ArchiveError("the archive has no manifest.json") from None
     except (ValueError, zipfile.BadZipFile) as exc:
         raise ArchiveError(f"the archive's manifest is damaged: {exc}") from None
+    refuse_nul_in_archive([manifest], MANIFEST)
     if manifest.get("format") != FORMAT:
         raise ArchiveError("not a crm-tui account archive")
     version = manifest.get("format_version")
@@ -79,7 +87,7 @@ class MemberReader:
         self.expected = entry["sha256"]
         self.name = name
         try:
-            self.hashing = _HashingReader(zf.open(name))
+            self.hashing = _HashingReader(zf.open(name), name)
         except KeyError:
             raise ArchiveError(f"the archive lacks {name}") from None
 
@@ -161,6 +169,7 @@ def read_json(zf: zipfile.ZipFile, manifest: dict, name: str) -> Any:
     except ValueError as exc:
         raise ArchiveError(f"{name} is damaged: {exc}") from None
     reader.check()
+    refuse_nul_in_archive([payload], name)  # a "\\u0000" escape
     return payload
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from crm_tui import db
 from crm_tui.models import Account, Autoresponder, AutoresponderStep, EmailTemplate, Member, MessagesService
 from crm_tui.services.archive.database import database_for
 from crm_tui.services.archive.format import (
@@ -109,6 +110,11 @@ def import_archive(
     for kind, n in counts.items():
         if kind in expected and expected[kind] != n:
             raise ArchiveError(f"the archive holds {n} {KIND_LABELS[kind]}, its manifest says {expected[kind]}")
+    # rows went in under their own ids: the next ones handed out must come after them
+    db.advance_id_sequences(
+        conn,
+        [Account, MessagesService, Member, *CSV_MEMBERS.values(), EmailTemplate, Autoresponder, AutoresponderStep],
+    )
     return account_id, counts
 
 
