@@ -204,9 +204,14 @@ def current_revision(engine: Engine) -> str | None:
 def ensure_schema(engine: Engine) -> None:
     """Bring the schema to :data:`SCHEMA_REVISION`; Alembic is imported only when needed."""
     from sqlalchemy.exc import DatabaseError as SADatabaseError
+    from sqlalchemy.exc import OperationalError
 
     try:
         rev = current_revision(engine)
+    except OperationalError as exc:
+        if is_sqlite(engine):
+            raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
+        raise DatabaseError(f"cannot reach the database server: {first_line(exc)}") from None
     except SADatabaseError as exc:
         raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
     if rev == SCHEMA_REVISION:
