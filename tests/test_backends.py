@@ -402,7 +402,40 @@ def test_nul_check_reads_bytes_not_lines():
     from crm_tui.services.errors import ArchiveError
 
     raw = io.BytesIO(b"x" * 200_000 + b"\x00" + b"y" * 10)
-    reader = io.BufferedReader(_HashingReader(raw, "contacts.csv"), 1 << 16)
+    reader = io.BufferedReader(_HashingReader(raw, "contacts.csv", refuse_nul=True), 1 << 16)
     with pytest.raises(ArchiveError, match="contacts.csv holds a NUL"):
         while reader.read(1 << 16):
             pass
+
+
+@pytest.mark.parametrize("member", ["contacts.csv", "team.json"])
+def test_importing_an_archive_holding_nul_as_a_new_account_is_refused(fresh_demo, tmp_path, member):
+    from conftest import dump_database
+
+    from crm_tui.services import errors, export, importer
+
+    exported = export.export_account(fresh_demo, sign_in(fresh_demo, OWNER), tmp_path)
+    bad = _with_nul(exported.path, member)
+    before = dump_database(fresh_demo)
+    with pytest.raises(errors.ArchiveError) as refused:
+        importer.import_account(
+            fresh_demo, bad, email="new.owner@example.com", account_name="Copy", password="a long new password"
+        )
+    assert "NUL character" in str(refused.value) and member in str(refused.value)
+    assert dump_database(fresh_demo) == before
+
+
+def test_a_backup_of_older_sqlite_data_holding_nul_still_restores(fresh_demo):
+    """A SQLite database from before NUL was refused may hold one: closing backs it up and
+    restore brings it back (it is this database's own data, not an import)."""
+    if is_postgresql(fresh_demo):
+        pytest.skip("PostgreSQL never held a NUL")
+    from crm_tui.services import auth, closing
+
+    with fresh_demo.begin() as conn:
+        conn.execute(text("UPDATE contact SET notes = :n WHERE last_name = 'Adams'"), {"n": "old\x00note"})
+    closing.close_account(fresh_demo, auth.as_member(fresh_demo, OWNER), "Acme Realty", PASSWORDS[OWNER])
+    closing.restore(fresh_demo, OWNER)
+    with fresh_demo.connect() as conn:
+        notes = conn.execute(text("SELECT notes FROM contact WHERE last_name = 'Adams'")).scalars().all()
+    assert notes and all(n == "old\x00note" for n in notes)

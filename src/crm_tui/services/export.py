@@ -781,7 +781,7 @@ def restore_from_archive(
                     "('crm-tui admin restore'); nothing was imported"
                 )
             account_id, counts = archive.import_archive(
-                conn, zf, unusable_password=UNUSABLE_PASSWORD, progress=progress
+                conn, zf, unusable_password=UNUSABLE_PASSWORD, progress=progress, refuse_nul=True
             )
             audit.append(
                 s,
