@@ -22,12 +22,8 @@ BACKENDS = ("sqlite", "postgresql")
 # Test files (``path``) or tests (``path::name``) whose PostgreSQL half does not pass yet:
 # deselected on PostgreSQL only. This list only shrinks.
 PG_NOT_YET: tuple[str, ...] = (
-    "tests/test_archive_roundtrip.py",
     "tests/test_backup_copies.py",
-    "tests/test_checkpoint.py",
     "tests/test_cli.py",
-    "tests/test_close_deletes.py",
-    "tests/test_purge_shred.py",
     "tests/test_roles.py",
     "tests/tui/test_billing.py",
     "tests/tui/test_close_confirm.py",
@@ -51,6 +47,15 @@ PG_NOT_YET: tuple[str, ...] = (
     "tests/tui/test_team_screen.py",
     "tests/tui/test_time_zones.py",
 )
+
+
+# Parameters choosing a path SQLite alone has: on PostgreSQL the test with that parameter is
+# the same as with the other, and is left out. (name -> the SQLite-only value)
+SQLITE_PATHS = {
+    "archive_database": "sqlite",  # the archive's own SQLite implementation (conftest)
+    "sqlite_path": "fast",  # the same, in test_importer
+    "rebuild": True,  # closing rebuilds indexes on SQLite only (test_close_deletes)
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -124,10 +129,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.nodeid.split("::")[0] in PG_NOT_YET or item.nodeid.split("[")[0] in PG_NOT_YET
         ):
             drop.append(item)
-        elif backend == "postgresql" and (
-            callspec.params.get("archive_database") == "sqlite" or callspec.params.get("sqlite_path") == "fast"
-        ):
-            drop.append(item)  # on PostgreSQL both archive implementations are the portable one
+        elif backend == "postgresql" and any(callspec.params.get(k, not v) == v for k, v in SQLITE_PATHS.items()):
+            drop.append(item)  # on PostgreSQL the same test as its other parameter
         else:
             keep.append(item)
             pg_xfail = item.get_closest_marker("pg_xfail")
@@ -236,6 +239,17 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
         request.addfinalizer(lambda: _pg_drop_database(server, name))
         return server.url(name)
     return f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+
+
+@pytest.fixture
+def other_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A second new database on this test's backend (as ``db_url``), to restore or copy into."""
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = _pg_new_database(server, template=request.getfixturevalue("pg_schema_template"))
+        request.addfinalizer(lambda: _pg_drop_database(server, name))
+        return server.url(name)
+    return f"sqlite:///{tmp_path / 'other.sqlite3'}"
 
 
 @pytest.fixture
