@@ -21,29 +21,7 @@ BACKENDS = ("sqlite", "postgresql")
 
 # Test files (``path``) or tests (``path::name``) whose PostgreSQL half does not pass yet:
 # deselected on PostgreSQL only. This list only shrinks.
-PG_NOT_YET: tuple[str, ...] = (
-    "tests/tui/test_billing.py",
-    "tests/tui/test_close_confirm.py",
-    "tests/tui/test_closing_flow.py",
-    "tests/tui/test_contacts_screen.py",
-    "tests/tui/test_dashboard.py",
-    "tests/tui/test_download.py",
-    "tests/tui/test_import_screen.py",
-    "tests/tui/test_injection.py",
-    "tests/tui/test_key_bursts.py",
-    "tests/tui/test_keys_help.py",
-    "tests/tui/test_lists.py",
-    "tests/tui/test_long_names.py",
-    "tests/tui/test_messages_screen.py",
-    "tests/tui/test_my_account_sessions.py",
-    "tests/tui/test_no_color.py",
-    "tests/tui/test_offers_by_role.py",
-    "tests/tui/test_qa_walk.py",
-    "tests/tui/test_quit.py",
-    "tests/tui/test_signin_screen.py",
-    "tests/tui/test_team_screen.py",
-    "tests/tui/test_time_zones.py",
-)
+PG_NOT_YET: tuple[str, ...] = ()
 
 
 # Parameters choosing a path SQLite alone has: on PostgreSQL the test with that parameter is

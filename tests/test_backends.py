@@ -439,3 +439,21 @@ def test_a_backup_of_older_sqlite_data_holding_nul_still_restores(fresh_demo):
     with fresh_demo.connect() as conn:
         notes = conn.execute(text("SELECT notes FROM contact WHERE last_name = 'Adams'")).scalars().all()
     assert notes and all(n == "old\x00note" for n in notes)
+
+
+def test_a_server_that_went_away_is_a_message_not_a_bug(pg_demo, postgres_server):
+    """Stopped mid-session: the next service call fails with the app's one message (and its
+    code); once the server is back, the same engine works again."""
+    from crm_tui.services import errors, records
+
+    who = sign_in(pg_demo, OWNER)
+    assert records.contacts_page(pg_demo, who).total == 60
+    postgres_server.stop()
+    try:
+        with pytest.raises(Exception) as failed:
+            records.contacts_page(pg_demo, who)
+    finally:
+        postgres_server.restart()
+    assert errors.code_of(failed.value) == errors.DATABASE_BUSY
+    assert errors.sentence(failed.value) == "The database is busy or unavailable; please try again."
+    assert records.contacts_page(pg_demo, who).total == 60
