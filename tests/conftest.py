@@ -21,57 +21,16 @@ BACKENDS = ("sqlite", "postgresql")
 
 # Test files (``path``) or tests (``path::name``) whose PostgreSQL half does not pass yet:
 # deselected on PostgreSQL only. This list only shrinks.
-PG_NOT_YET: tuple[str, ...] = (
-    "tests/test_archive_backup.py",
-    "tests/test_archive_fast_restore.py",
-    "tests/test_archive_process.py",
-    "tests/test_archive_roundtrip.py",
-    "tests/test_auth_throttle.py",
-    "tests/test_backup_copies.py",
-    "tests/test_checkpoint.py",
-    "tests/test_cli.py",
-    "tests/test_cli_login.py",
-    "tests/test_cli_output.py",
-    "tests/test_clock.py",
-    "tests/test_counts_in_words.py",
-    "tests/test_db.py",
-    "tests/test_demo.py",
-    "tests/test_errors.py",
-    "tests/test_export.py",
-    "tests/test_export_formats.py",
-    "tests/test_importer.py",
-    "tests/test_isolation.py",
-    "tests/test_layering.py",
-    "tests/test_password_after_role.py",
-    "tests/test_records.py",
-    "tests/test_reserved_emails.py",
-    "tests/test_roles.py",
-    "tests/test_services.py",
-    "tests/test_smoke.py",
-    "tests/test_tables.py",
-    "tests/test_zones.py",
-    "tests/tui/test_billing.py",
-    "tests/tui/test_close_confirm.py",
-    "tests/tui/test_closing_flow.py",
-    "tests/tui/test_contacts_screen.py",
-    "tests/tui/test_dashboard.py",
-    "tests/tui/test_download.py",
-    "tests/tui/test_import_screen.py",
-    "tests/tui/test_injection.py",
-    "tests/tui/test_key_bursts.py",
-    "tests/tui/test_keys_help.py",
-    "tests/tui/test_lists.py",
-    "tests/tui/test_long_names.py",
-    "tests/tui/test_messages_screen.py",
-    "tests/tui/test_my_account_sessions.py",
-    "tests/tui/test_no_color.py",
-    "tests/tui/test_offers_by_role.py",
-    "tests/tui/test_qa_walk.py",
-    "tests/tui/test_quit.py",
-    "tests/tui/test_signin_screen.py",
-    "tests/tui/test_team_screen.py",
-    "tests/tui/test_time_zones.py",
-)
+PG_NOT_YET: tuple[str, ...] = ()
+
+
+# Parameters choosing a path SQLite alone has: on PostgreSQL the test with that parameter is
+# the same as with the other, and is left out. (name -> the SQLite-only value)
+SQLITE_PATHS = {
+    "archive_database": "sqlite",  # the archive's own SQLite implementation (conftest)
+    "sqlite_path": "fast",  # the same, in test_importer
+    "rebuild": True,  # closing rebuilds indexes on SQLite only (test_close_deletes)
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only(reason): about SQLite itself (pragmas, file bytes, WAL); runs on SQLite only"
+    )
+    config.addinivalue_line(
+        "markers",
+        "pg_xfail(reason): the PostgreSQL half may fail for a reason owned elsewhere (account locking, backups "
+        "stored in the database); xfail(strict=False) on PostgreSQL only",
     )
     chosen = config.getoption("--backend")
     backends = list(BACKENDS) if chosen == "both" else [chosen]
@@ -134,12 +98,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         backend = callspec.params.get("backend") if callspec is not None else None
         if "backend" in fixturenames and backend is None and "sqlite" not in chosen:
             drop.append(item)  # sqlite_only, and SQLite not chosen
+        elif "postgres_server" in fixturenames and "backend" not in fixturenames and "postgresql" not in chosen:
+            drop.append(item)  # about PostgreSQL itself, and PostgreSQL not chosen
         elif backend == "postgresql" and (
             item.nodeid.split("::")[0] in PG_NOT_YET or item.nodeid.split("[")[0] in PG_NOT_YET
         ):
             drop.append(item)
+        elif backend == "postgresql" and any(callspec.params.get(k, not v) == v for k, v in SQLITE_PATHS.items()):
+            drop.append(item)  # on PostgreSQL the same test as its other parameter
         else:
             keep.append(item)
+            pg_xfail = item.get_closest_marker("pg_xfail")
+            if backend == "postgresql" and pg_xfail is not None:
+                item.add_marker(pytest.mark.xfail(strict=False, reason=pg_xfail.args[0]))
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -219,12 +190,41 @@ def pin_clock(monkeypatch: pytest.MonkeyPatch, when) -> None:
 CLOCKED = Path(__file__).with_name("clocked.py")
 
 
+@pytest.fixture(scope="session")
+def pg_schema_template(postgres_server) -> str:
+    """A template database holding the schema and nothing else (migrating takes a while)."""
+    from crm_tui import db
+
+    name = _pg_new_database(postgres_server)
+    url = postgres_server.url(name)
+    engine = db.get_engine(url)
+    engine.dispose()
+    db._engines.pop(url, None)
+    return name
+
+
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """The URL of a new, empty database on this test's backend."""
+    """The URL of a new database on this test's backend, holding no data. On SQLite the file
+    does not exist yet; on PostgreSQL the database has the schema already (as the app makes it
+    on first start); ``pg_database`` gives one without."""
     if backend == "postgresql":
-        return request.getfixturevalue("pg_database")
+        server = request.getfixturevalue("postgres_server")
+        name = _pg_new_database(server, template=request.getfixturevalue("pg_schema_template"))
+        request.addfinalizer(lambda: _pg_drop_database(server, name))
+        return server.url(name)
     return f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+
+
+@pytest.fixture
+def other_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A second new database on this test's backend (as ``db_url``), to restore or copy into."""
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = _pg_new_database(server, template=request.getfixturevalue("pg_schema_template"))
+        request.addfinalizer(lambda: _pg_drop_database(server, name))
+        return server.url(name)
+    return f"sqlite:///{tmp_path / 'other.sqlite3'}"
 
 
 @pytest.fixture
@@ -306,6 +306,17 @@ def pg_demo_template(postgres_server) -> str:
 
 
 @pytest.fixture
+def pg_demo(postgres_server, pg_demo_template, request: pytest.FixtureRequest):
+    """An engine on a private PostgreSQL copy of the demo template (``fresh_demo`` on
+    PostgreSQL; asked for by name, by tests about PostgreSQL itself)."""
+    from crm_tui import db
+
+    name = _pg_new_database(postgres_server, template=pg_demo_template)
+    request.addfinalizer(lambda: _pg_drop_database(postgres_server, name))
+    return db.get_engine(postgres_server.url(name))
+
+
+@pytest.fixture
 def fresh_demo(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
     """An engine on a private copy of the demo template (cheaper than ``demo_engine``)."""
     import sqlite3
@@ -313,10 +324,7 @@ def fresh_demo(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
     from crm_tui import db
 
     if backend == "postgresql":
-        server = request.getfixturevalue("postgres_server")
-        name = _pg_new_database(server, template=request.getfixturevalue("pg_demo_template"))
-        request.addfinalizer(lambda: _pg_drop_database(server, name))
-        return db.get_engine(server.url(name))
+        return request.getfixturevalue("pg_demo")
     demo_template = request.getfixturevalue("demo_template")
     target = tmp_path / "demo.sqlite3"
     os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # as db.get_engine makes it

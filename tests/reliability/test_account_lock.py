@@ -385,7 +385,7 @@ def test_two_restores_of_one_account_from_two_processes(place: Backend) -> None:
 
 def test_postgresql_a_write_waits_for_the_account_lock_then_fails_as_busy(request, monkeypatch) -> None:
     """A transaction that holds the account's lock and never ends does not hang the others: they
-    wait as long as SQLite's writers would (here shortened), then fail as busy, in words."""
+    wait a bounded time (here shortened), then fail as busy, in words."""
     from crm_tui.services import locks, profile
     from crm_tui.services.errors import message
 

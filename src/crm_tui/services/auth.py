@@ -27,6 +27,7 @@ from crm_tui.services.errors import (
     PermissionDenied,
     Throttled,
 )
+from crm_tui.services.inputs import refuse_nul
 from crm_tui.text import initials
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ class SignedIn:
 
 
 def normalise_email(email: str) -> str:
+    refuse_nul(email, "an email address", field="email")
     return email.strip().lower()
 
 

@@ -176,6 +176,10 @@ def _is_sqlalchemy_error(exc: BaseException) -> bool:
 
 
 def _is_operational(exc: BaseException) -> bool:
-    from sqlalchemy.exc import OperationalError
+    """The database was busy or out of reach (a lock or statement timeout, a server that went
+    away or restarted, a full connection pool), as opposed to a statement that is wrong."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, TimeoutError
 
-    return isinstance(exc, OperationalError)
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -40,8 +40,9 @@ CLOSING = "closing"
 
 CLOSED_MESSAGE = errors.ACCOUNT_CLOSED_MESSAGE
 
-# PostgreSQL: how long a transaction waits for a lock, from the account's on (milliseconds).
-LOCK_TIMEOUT_MS = db.BUSY_TIMEOUT_MS
+# PostgreSQL: how long a transaction waits for a lock, from the account's on (milliseconds):
+# the connections' own lock timeout, set again here so that a URL's ``options`` cannot lift it.
+LOCK_TIMEOUT_MS = db.PG_LOCK_TIMEOUT_MS
 
 # The advisory-lock class (the first of PostgreSQL's two int4 keys) of a close in progress; the
 # second key is the account's id. Held at session level by the closing connection, from before
@@ -70,8 +71,8 @@ def lock_account(where: Connection | Session, account_id: int, *, expect: str = 
             raise RuntimeError("the account lock is taken inside a write transaction (db.write_session)")
         status = conn.execute(select(a.c.status).where(a.c.id == account_id)).scalar_one_or_none()
     else:
-        # wait for the lock as SQLite's writers wait for theirs (db.BUSY_TIMEOUT_MS), then fail
-        # as busy rather than hang behind a transaction that never ends
+        # wait for the lock a bounded time, then fail as busy rather than hang behind a
+        # transaction that never ends
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
         status = conn.execute(select(a.c.status).where(a.c.id == account_id).with_for_update()).scalar_one_or_none()
         if status == CLOSING and expect == ACTIVE and not close_running(conn, account_id):
