@@ -100,6 +100,9 @@ class Server:
             capture_output=True,
             env=env,
         )
+        self._pg_ctl_start(env)
+
+    def _pg_ctl_start(self, env: dict | None = None) -> None:
         options = " ".join(
             [
                 f"-p {self.port}",
@@ -113,6 +116,8 @@ class Server:
                 "-c timezone=UTC",
             ]
         )
+        # the server's output goes to the log file: with it on our pipe, run() would wait for
+        # the server to end
         subprocess.run(
             self._cmd(
                 str(self.bin_dir / "pg_ctl"),
@@ -129,7 +134,7 @@ class Server:
             ),
             check=True,
             capture_output=True,
-            env=env,
+            env=env or {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TZ": "UTC"},
         )
 
     def stop(self) -> None:
@@ -139,13 +144,10 @@ class Server:
         )
 
     def restart(self) -> None:
-        """Stop the server and start it again (as a crash would: immediate)."""
+        """Stop the server and start it again (as a crash would: immediate), on the same
+        port and socket."""
         self.stop()
-        subprocess.run(
-            self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30", "start"),
-            check=True,
-            capture_output=True,
-        )
+        self._pg_ctl_start()
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         out = subprocess.run(

@@ -247,6 +247,7 @@ def test_export_reads_timestamps_of_another_layout_the_typed_way(fresh_demo, mon
     assert "\uffff" not in archives[True].read("contacts.csv").decode()
 
 
+@pytest.mark.sqlite_only("SQLite's fast export against the typed path (PostgreSQL has only the typed one)")
 def test_export_fast_columns_write_what_the_typed_path_writes(fresh_demo, tmp_path, monkeypatch):
     """The fast export converts whole columns (timestamps, dates, booleans, formula escapes)
     at once. Cells starting with every formula character or holding one after a NUL, empty

@@ -15,6 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import OWNER, PASSWORDS
 
+pytestmark = pytest.mark.sqlite_only(
+    "copies of a SQLite database file and of the backup folder it owns (backups kept in a PostgreSQL database: "
+    "see pg-backups)"
+)
+
 ACME = "Acme Realty"
 
 

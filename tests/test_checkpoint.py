@@ -7,7 +7,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from conftest import OWNER, PASSWORDS
+
+pytestmark = pytest.mark.sqlite_only("SQLite's WAL checkpoint after a close")
 
 
 def _on_disk(path: Path) -> bytes:

@@ -112,11 +112,22 @@ def test_a_survey_that_cannot_be_saved_after_closing_still_reports_the_close(run
     into a refusal (exit 1) that reads as if nothing happened."""
     from sqlalchemy import text
 
-    _sql(
-        fresh_demo,
-        "CREATE TRIGGER survey_down BEFORE INSERT ON survey_response "
-        "BEGIN SELECT RAISE(ABORT, 'survey store unavailable'); END",
-    )
+    if fresh_demo.dialect.name == "sqlite":
+        _sql(
+            fresh_demo,
+            "CREATE TRIGGER survey_down BEFORE INSERT ON survey_response "
+            "BEGIN SELECT RAISE(ABORT, 'survey store unavailable'); END",
+        )
+    else:
+        _sql(
+            fresh_demo,
+            "CREATE FUNCTION survey_down() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'survey store unavailable'; END $$",
+        )
+        _sql(
+            fresh_demo,
+            "CREATE TRIGGER survey_down BEFORE INSERT ON survey_response FOR EACH ROW EXECUTE FUNCTION survey_down()",
+        )
     code, out, err = run(
         [
             "account",

@@ -8,7 +8,7 @@ import threading
 from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 
 
 def pragmas(conn) -> dict:
@@ -25,6 +25,7 @@ def assert_pragmas(values: dict) -> None:
     assert values["secure_delete"] == 1
 
 
+@pytest.mark.sqlite_only("SQLite's per-connection pragmas")
 def test_every_pooled_connection_has_the_pragmas(engine):
     with ExitStack() as stack:
         conns = [stack.enter_context(engine.connect()) for _ in range(4)]
@@ -34,6 +35,7 @@ def test_every_pooled_connection_has_the_pragmas(engine):
             assert_pragmas(pragmas(c))
 
 
+@pytest.mark.sqlite_only("SQLite's per-connection pragmas")
 def test_a_connection_opened_in_another_thread_has_the_pragmas(engine):
     seen: dict = {}
 
@@ -52,6 +54,7 @@ def test_a_connection_opened_in_another_thread_has_the_pragmas(engine):
     assert_pragmas(seen["b"])
 
 
+@pytest.mark.sqlite_only("SQLite's per-connection pragmas")
 def test_sessions_have_the_pragmas(engine):
     from crm_tui import db
 
@@ -61,6 +64,7 @@ def test_sessions_have_the_pragmas(engine):
         assert_pragmas(pragmas(s.connection()))
 
 
+@pytest.mark.sqlite_only("SQLite's BEGIN IMMEDIATE")
 def test_write_sessions_begin_immediate_and_read_sessions_do_not(engine):
     from crm_tui import db
 
@@ -82,6 +86,7 @@ def test_write_sessions_begin_immediate_and_read_sessions_do_not(engine):
         event.remove(engine, "before_cursor_execute", record)
 
 
+@pytest.mark.sqlite_only("SQLite's database-wide write lock, seen from a second sqlite3 connection")
 def test_a_write_session_holds_the_write_lock_from_its_first_statement(engine, tmp_path):
     """Another writer cannot start while a write session is open, even before it writes."""
     from crm_tui import db
@@ -99,6 +104,7 @@ def test_a_write_session_holds_the_write_lock_from_its_first_statement(engine, t
         other.close()
 
 
+@pytest.mark.pg_xfail("on PostgreSQL write sessions do not serialise yet (account locking: see pg-locks)")
 def test_two_write_sessions_from_two_threads_serialise(engine):
     """Each session increments a counter it read first; with BEGIN IMMEDIATE no update is lost."""
     from crm_tui import db
@@ -149,30 +155,22 @@ def test_the_default_database_lives_in_the_user_data_folder(isolated_dirs):
 
 
 def _tables(conn) -> list[str]:
-    return [
-        r[0]
-        for r in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name != 'alembic_version'"
-        )
-    ]
+    return [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
 
 
 def test_every_foreign_key_column_is_indexed(engine):
     missing = []
     with engine.connect() as conn:
+        insp = inspect(conn)
         for table in _tables(conn):
-            leading = set()
-            for idx in conn.exec_driver_sql(f'PRAGMA index_list("{table}")').all():
-                cols = conn.exec_driver_sql(f'PRAGMA index_info("{idx[1]}")').all()
-                if cols:
-                    leading.add(sorted(cols)[0][2])  # the first column of the index
-            pk = [r for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")') if r[5] == 1]
+            leading = {i["column_names"][0] for i in insp.get_indexes(table) if i["column_names"]}
+            leading |= {u["column_names"][0] for u in insp.get_unique_constraints(table) if u["column_names"]}
+            pk = insp.get_pk_constraint(table)["constrained_columns"]
             if pk:
-                leading.add(pk[0][1])  # an INTEGER PRIMARY KEY is the rowid: indexed by nature
-            for fk in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")').all():
-                if fk[3] not in leading:
-                    missing.append(f"{table}.{fk[3]}")
+                leading.add(pk[0])  # the primary key's first column is indexed by nature
+            for fk in insp.get_foreign_keys(table):
+                if fk["constrained_columns"][0] not in leading:
+                    missing.append(f"{table}.{fk['constrained_columns'][0]}")
     assert missing == []
 
 
@@ -180,16 +178,18 @@ def test_every_account_owned_table_cascades_from_account(engine):
     from crm_tui.models import ACCOUNT_TABLES
 
     with engine.connect() as conn:
+        insp = inspect(conn)
         for model in ACCOUNT_TABLES:
-            fks = conn.exec_driver_sql(f'PRAGMA foreign_key_list("{model.__tablename__}")').all()
-            to_account = [fk for fk in fks if fk[2] == "account"]
-            assert [(fk[3], fk[4], fk[6]) for fk in to_account] == [("account_id", "id", "CASCADE")], (
-                model.__tablename__
-            )
+            fks = insp.get_foreign_keys(model.__tablename__)
+            to_account = [fk for fk in fks if fk["referred_table"] == "account"]
+            assert [
+                (fk["constrained_columns"], fk["referred_columns"], (fk["options"].get("ondelete") or "").upper())
+                for fk in to_account
+            ] == [(["account_id"], ["id"], "CASCADE")], model.__tablename__
         # and any table with an account_id that is not in the list outlives its account on purpose
         owned = {m.__tablename__ for m in ACCOUNT_TABLES}
         for table in _tables(conn):
-            cols = {r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')}
+            cols = {c["name"] for c in insp.get_columns(table)}
             if "account_id" in cols and table not in owned:
                 assert table in {"closed_account", "backup", "audit_event"}, table
 
@@ -219,16 +219,17 @@ def test_alembic_head_is_the_schema_revision_and_matches_the_models(engine):
     assert script.get_heads() == [db.SCHEMA_REVISION]
     assert db.current_revision(engine) == db.SCHEMA_REVISION
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": db.include_in_autogenerate})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
 
 def test_opening_a_migrated_database_again_keeps_its_data(db_url, fresh_demo):
     from crm_tui import db
 
-    path = db.sqlite_path(str(fresh_demo.url))
+    url = fresh_demo.url.render_as_string(hide_password=False)
     db.dispose_all()
-    again = db.get_engine(f"sqlite:///{path}")
+    again = db.get_engine(url)
     with again.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM contact").scalar() == 66
 
@@ -248,6 +249,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path, conte
     assert path.read_bytes() == content
 
 
+@pytest.mark.sqlite_only("SQLite's WAL and -shm files")
 def test_wal_and_backup_files_are_private_and_the_wal_is_emptied_after_closing(fresh_demo, isolated_dirs):
     from conftest import OWNER, PASSWORDS
 

@@ -432,7 +432,7 @@ def test_template_file_names_keep_their_letters_and_stay_in_their_folder(demo_en
         "offer",
         "OFFER",
         "evil\u202elmth.exe",
-        "\x1b[31m\x00",
+        "\x1b[31m" + ("\x00" if demo_engine.dialect.name == "sqlite" else ""),  # PostgreSQL cannot store NUL
         "Straße",
     ]
     with db.write_session(demo_engine) as s:

@@ -61,6 +61,7 @@ def test_the_backup_is_overwritten_with_zeros_before_it_is_unlinked(closed):
         os.close(fd)
 
 
+@pytest.mark.sqlite_only("SQLite's database file and WAL bytes")
 def test_the_key_leaves_the_database_file_and_its_wal(closed):
     from crm_tui.services import closing
 
@@ -71,6 +72,7 @@ def test_the_key_leaves_the_database_file_and_its_wal(closed):
         assert key not in p.read_bytes(), p
 
 
+@pytest.mark.sqlite_only("SQLite's secure_delete pragma")
 def test_purge_refuses_a_connection_without_secure_delete(closed):
     from crm_tui import db
     from crm_tui.services import closing

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import DateTime, select, update
+from sqlalchemy import DateTime, select, text, update
 
 from crm_tui import db, tables
 from crm_tui.models import Member, SQLModel
@@ -54,19 +54,23 @@ def test_a_time_written_through_the_clause_reads_back_the_same_through_the_model
     with db.write_connection(fresh_demo) as conn:
         member_id = conn.execute(select(m.c.id).order_by(m.c.id).limit(1)).scalar_one()
         conn.execute(update(m).where(m.c.id == member_id).values(last_failed_at=when))
-        stored_by_core = conn.exec_driver_sql(
-            "SELECT last_failed_at FROM member WHERE id = ?", (member_id,)
+        stored_by_core = conn.execute(
+            text("SELECT last_failed_at FROM member WHERE id = :id"), {"id": member_id}
         ).scalar_one()
     with db.read_session(fresh_demo) as s:
         assert s.get(Member, member_id).last_failed_at == when
     with db.write_session(fresh_demo) as s:
         s.get(Member, member_id).last_failed_at = when
     with db.read_connection(fresh_demo) as conn:
-        stored_by_model = conn.exec_driver_sql(
-            "SELECT last_failed_at FROM member WHERE id = ?", (member_id,)
+        stored_by_model = conn.execute(
+            text("SELECT last_failed_at FROM member WHERE id = :id"), {"id": member_id}
         ).scalar_one()
         read = conn.execute(select(m.c.last_failed_at).where(m.c.id == member_id)).scalar_one()
-    assert stored_by_core == stored_by_model == "2026-03-01 07:30:15.250000"
+    assert stored_by_core == stored_by_model
+    if fresh_demo.dialect.name == "sqlite":  # naive UTC text
+        assert stored_by_core == "2026-03-01 07:30:15.250000"
+    else:  # a timestamp with time zone
+        assert stored_by_core == when
     assert read == when and read.tzinfo == timezone.utc
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard ne
     from sqlalchemy.orm import Session
 
 # The newest migration; checked without importing Alembic on the common path.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 # Closing a very large account holds the write lock for tens of seconds; others wait, not fail.
 BUSY_TIMEOUT_MS = 60_000
 _WRITE = "crm_tui_write"
@@ -117,6 +117,29 @@ def _install_sqlite_events(engine: Engine, read_only: bool = False) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+# PostgreSQL: no statement runs longer, and none waits longer for a lock, than this; the
+# user sees one line ("the database is busy or unavailable") instead of a frozen screen.
+PG_STATEMENT_TIMEOUT_MS = 30_000
+PG_LOCK_TIMEOUT_MS = 10_000
+PG_APPLICATION_NAME = "crm-tui"
+
+
+def _postgresql_engine_args(url: str) -> dict:
+    """What every PostgreSQL connection gets: a ping before a pooled connection is used (the
+    first query after a server restart reconnects instead of failing), the application's
+    name (it shows in ``pg_stat_activity``), and the statement and lock timeouts. Whatever
+    the URL sets itself (``?application_name=...``, ``?options=...``) wins."""
+    query = make_url(url).query
+    connect_args: dict = {}
+    if "application_name" not in query:
+        connect_args["application_name"] = PG_APPLICATION_NAME
+    if "options" not in query:
+        connect_args["options"] = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} -c lock_timeout={PG_LOCK_TIMEOUT_MS}"
+    if "connect_timeout" not in query:
+        connect_args["connect_timeout"] = 10
+    return {"pool_pre_ping": True, "connect_args": connect_args}
+
+
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """The engine for ``url`` (resolved as the CLI does), created once per process."""
     from sqlalchemy import create_engine
@@ -139,6 +162,8 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     kwargs: dict = {}
     if backend == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    elif backend == "postgresql":
+        kwargs.update(_postgresql_engine_args(resolved))
     try:
         engine = create_engine(target, **kwargs)
     except Exception as exc:  # missing driver, malformed URL
@@ -179,9 +204,14 @@ def current_revision(engine: Engine) -> str | None:
 def ensure_schema(engine: Engine) -> None:
     """Bring the schema to :data:`SCHEMA_REVISION`; Alembic is imported only when needed."""
     from sqlalchemy.exc import DatabaseError as SADatabaseError
+    from sqlalchemy.exc import OperationalError
 
     try:
         rev = current_revision(engine)
+    except OperationalError as exc:
+        if is_sqlite(engine):
+            raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
+        raise DatabaseError(f"cannot reach the database server: {first_line(exc)}") from None
     except SADatabaseError as exc:
         raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
     if rev == SCHEMA_REVISION:
@@ -203,6 +233,16 @@ def _check_schema_read_only(engine: Engine, path: Path | None) -> None:
             f"the database {path} is read-only and needs an upgrade (schema {rev or 'none'} "
             f"to {SCHEMA_REVISION}); open it once where it can be written"
         )
+
+
+# Indexes that only a PostgreSQL migration makes, which the models do not declare (their
+# operator classes are PostgreSQL's): autogenerate leaves them alone.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_contact_search_trgm"})
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's ``include_object``: everything but :data:`POSTGRESQL_ONLY_INDEXES`."""
+    return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)
 
 
 def alembic_config(engine: Engine):
@@ -251,6 +291,12 @@ def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Sess
                 restored = False
             if not restored:  # never hand a connection without enforcement back to the pool
                 conn.invalidate()
+
+
+def in_write_transaction(conn: Connection) -> bool:
+    """Whether ``conn`` is inside a transaction :func:`write_session` or
+    :func:`write_connection` began (on SQLite: with BEGIN IMMEDIATE)."""
+    return conn.in_transaction() and bool(conn.get_execution_options().get(_WRITE))
 
 
 @contextmanager
@@ -321,3 +367,28 @@ def finish_checkpoint(engine: Engine) -> bool:
     with engine.connect() as conn:
         pending = conn.exec_driver_sql("SELECT 1 FROM setting WHERE key = ?", (CHECKPOINT_PENDING,)).first()
     return checkpoint(engine) if pending else True
+
+
+def advance_id_sequences(conn: Connection, tables) -> None:
+    """After rows were inserted under explicit ids (restore, import under original ids): move
+    each table's id sequence past the largest id, so the next row inserted without an id does
+    not collide with one of them. A sequence already further on stays where it is (ids are
+    never handed out twice). SQLite needs nothing: its next id follows the largest one.
+    ``tables``: SQLAlchemy tables (or models) having an integer ``id`` primary key."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for table in tables:
+        t = getattr(table, "__table__", table)
+        if "id" not in t.c or not t.c.id.primary_key:
+            continue
+        name = conn.dialect.identifier_preparer.format_table(t)
+        conn.execute(
+            text(
+                "SELECT setval(seq, GREATEST(m, COALESCE(pg_sequence_last_value(seq), 0))) "
+                f"FROM (SELECT CAST(pg_get_serial_sequence(:t, 'id') AS regclass) AS seq, "
+                f"(SELECT max(id) FROM {name}) AS m) AS s WHERE seq IS NOT NULL AND m IS NOT NULL"
+            ),
+            {"t": name},
+        )

@@ -8,6 +8,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import crm_tui.models  # noqa: F401  (registers the tables)
+from crm_tui.db import include_in_autogenerate
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -25,6 +26,7 @@ def run_migrations_online() -> None:
                 connection=connection,
                 target_metadata=target_metadata,
                 render_as_batch=sqlite,
+                include_object=include_in_autogenerate,
             )
             with context.begin_transaction():
                 context.run_migrations()

@@ -1,4 +1,12 @@
-"""Append-only, hash-chained audit log. Rows hold ids and counts, never personal data."""
+"""Append-only, hash-chained audit log. Rows hold ids and counts, never personal data.
+
+Appends are serialised so the chain never forks: each one first locks the chain's head, a row
+of the ``setting`` table (``audit.head``, holding the newest event's hash), reads the newest
+event, appends after it and writes the head again (:func:`lock_head`). On SQLite the write
+transaction's BEGIN IMMEDIATE already lets one writer in at a time; on PostgreSQL the head's
+row lock queues the appenders, and a repeatable-read transaction (the close's) that a
+concurrent append overtook gets a serialization failure there instead of a stale head. In the
+lock order (:mod:`crm_tui.services.locks`) the head comes after the account's row."""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -15,6 +23,22 @@ from crm_tui.models import AuditEvent
 from crm_tui.services import clock
 
 GENESIS = "0" * 64
+HEAD_KEY = "audit.head"
+
+
+def lock_head(s: Session) -> None:
+    """Lock the chain's head for the rest of the caller's write transaction (made on first
+    use, so databases from before it need no migration). Taking it again is harmless."""
+    from crm_tui.tables import setting as t
+
+    conn = s.connection()
+    head = select(t.c.value).where(t.c.key == HEAD_KEY).with_for_update()
+    if conn.execute(head).first() is None:
+        conn.execute(
+            text("INSERT INTO setting (key, value) VALUES (:k, :v) ON CONFLICT (key) DO NOTHING"),
+            {"k": HEAD_KEY, "v": GENESIS},
+        )
+        conn.execute(head).first()
 
 
 def _digest(prev_hash: str, at: datetime, actor: str, action: str, account_id, details_json: str) -> str:
@@ -35,9 +59,12 @@ def append(
     details: dict | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append an event inside the caller's (write) transaction."""
+    """Append an event inside the caller's (write) transaction, holding the chain's head."""
+    from crm_tui.tables import setting
+
     # hashed as stored: UTC, whole seconds (an event given in another zone would not verify)
     at = (at or clock.now()).astimezone(timezone.utc).replace(microsecond=0)
+    lock_head(s)
     prev = s.execute(select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)).scalar()
     prev = prev or GENESIS
     details_json = json.dumps(details or {}, sort_keys=True, separators=(",", ":"))
@@ -52,6 +79,7 @@ def append(
     )
     s.add(event)
     s.flush()
+    s.execute(update(setting).where(setting.c.key == HEAD_KEY).values(value=event.hash))
     return event
 
 

@@ -27,6 +27,7 @@ from crm_tui.services.errors import (
     PermissionDenied,
     Throttled,
 )
+from crm_tui.services.inputs import refuse_nul
 from crm_tui.text import initials
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ class SignedIn:
 
 
 def normalise_email(email: str) -> str:
+    refuse_nul(email, "an email address", field="email")
     return email.strip().lower()
 
 
@@ -358,12 +360,24 @@ def still_member(conn: Connection, who: SignedIn) -> bool:
     return account_id is not None and account_id == who.account_id
 
 
-def load_actor(s: Session, who: SignedIn, action: str | None = None) -> Member:
-    """The acting member, freshly read in this transaction, checked against the role table."""
-    from crm_tui.models import Member
+def load_actor(s: Session, who: SignedIn, action: str | None = None, *, lock: bool = True) -> Member:
+    """The acting member, freshly read in this transaction, checked against the role table.
 
+    In a write transaction the account's lock is taken first (:func:`crm_tui.services.locks.lock_account`:
+    a write to a closed account fails with "this account has been closed"); ``lock=False`` for
+    a caller that has taken it already in another state (the close)."""
+    from crm_tui.models import Member
+    from crm_tui.services import locks
+
+    if lock and db.in_write_transaction(s.connection()):
+        locks.lock_account(s, who.account_id)
     member = s.get(Member, who.member_id)
     if member is None or member.account_id != who.account_id:
+        from crm_tui.models import Account
+
+        account = s.get(Account, who.account_id)
+        if account is None or account.status != locks.ACTIVE:  # closed (or being closed) under them
+            raise errors.AccountIsClosed()
         raise NotFound("your access to this account has ended", code=errors.ACCESS_ENDED)
     if action is not None:
         authorize(member, action)

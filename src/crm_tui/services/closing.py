@@ -1,10 +1,12 @@
 """Closing an account, restoring it within 3 calendar months, and purging it after.
 
-Closing happens in one write transaction: the encrypted backup is written and fsynced
-first, its key and a minimal tombstone are recorded, then every row the account owns is
-deleted, table by table, children first, and the account row last
+Closing reads and deletes in one transaction, from one snapshot: the encrypted backup is
+written and fsynced first, its key and a minimal tombstone are recorded, then every row the
+account owns is deleted, table by table, children first, and the account row last
 (:func:`delete_account_rows`). Only after the commit is the WAL checkpointed (TRUNCATE), so the
-deleted rows leave the disk too (``secure_delete`` is on).
+deleted rows leave the disk too (``secure_delete`` is on). The account's lock
+(:mod:`crm_tui.services.locks`) keeps members' writes out of it; on PostgreSQL the account is
+marked ``closing`` first (see :func:`close_account` and docs/architecture.md, "Locks").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -23,7 +26,7 @@ from sqlmodel import col
 
 from crm_tui import db
 from crm_tui.models import ACCOUNT_TABLES, Account, Backup, BackupKey, ClosedAccount, ClosedMember, Member, Plan
-from crm_tui.services import archive, audit, backups, clock, errors, sessions, zones
+from crm_tui.services import archive, audit, backups, clock, errors, locks, sessions, zones
 from crm_tui.services.accounts import SUPPORT_EMAIL, count_lines, count_table
 from crm_tui.services.auth import (
     UNUSABLE_PASSWORD,
@@ -170,6 +173,33 @@ def _references_into(table) -> list:
     return [fk for other in table.metadata.sorted_tables for fk in other.foreign_keys if fk.column.table is table]
 
 
+def _references_left(conn, fk, t, mine, account_id: int) -> str:
+    """What the reference check found, in words: how many rows of which table still refer to the
+    account's rows, told apart by whose they are. Rows of this account itself left behind were
+    written after the rows being deleted were read (by a writer that did not take the account's
+    lock); rows of other accounts mean damaged data."""
+    other = fk.parent.table
+    refers = other.c[fk.parent.name].in_(select(fk.column).where(mine))
+    total = conn.execute(select(func.count()).select_from(other).where(refers)).scalar_one()
+    own = 0
+    if "account_id" in other.c and other is not t:
+        own = conn.execute(
+            select(func.count()).select_from(other).where(refers, other.c.account_id == account_id)
+        ).scalar_one()
+    parts = []
+    if own:
+        parts.append(
+            f"{plural(own, f'row of {other.name}', f'rows of {other.name}')} of this account, written while "
+            f"it was being closed, still {noun(own, 'refers', 'refer')} to its {t.name} rows"
+        )
+    if total - own:
+        parts.append(
+            f"{plural(total - own, f'row of {other.name}', f'rows of {other.name}')} outside this account "
+            f"{noun(total - own, 'refers', 'refer')} to its {t.name} rows (the data is damaged)"
+        )
+    return "; ".join(parts) + "; nothing was deleted"
+
+
 def delete_account_rows(conn, account_id: int) -> None:
     """Delete every row of the account inside the caller's transaction: one bulk statement per
     table, children first, then the account row itself.
@@ -200,11 +230,7 @@ def delete_account_rows(conn, account_id: int) -> None:
                 refers = select(literal(1)).select_from(fk.parent.table).where(fk.parent == fk.column)
                 q = select(literal(1)).select_from(t).where(mine, refers.exists()).limit(1)
                 if conn.execute(q).first() is not None:
-                    raise db.DatabaseError(
-                        f"rows of {fk.parent.table.name} outside this account refer to its {t.name} rows "
-                        "(the data is damaged); nothing was deleted",
-                        undone="deleted",
-                    )
+                    raise db.DatabaseError(_references_left(conn, fk, t, mine, account_id), undone="deleted")
             if sqlite and model is not Account and _rebuilds_indexes(conn, t, mine):
                 _delete_rebuilding_indexes(conn, t, mine)
             else:
@@ -244,7 +270,16 @@ def name_problem(typed: str, name: str) -> str | None:
 
 def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: str) -> Receipt:
     """Close the owner's account. All or nothing; refused unless the name matches exactly
-    and the password is right."""
+    and the password is right.
+
+    Everything the backup holds is read from one snapshot, the one the rows are deleted in, so
+    the backup holds exactly what was deleted. A member's write that runs at the same time either
+    commits before the close (and is in the backup) or fails with "this account has been closed"
+    (see :mod:`crm_tui.services.locks`). On SQLite the close is one BEGIN IMMEDIATE transaction.
+    On PostgreSQL the account is first marked ``closing`` in a short transaction of its own (which
+    waits for the writes under way and refuses the ones after), then backed up and deleted in one
+    REPEATABLE READ transaction, tried again a few times if a concurrent commit overtakes its
+    snapshot; a close that fails sets the account back to ``active``."""
     with db.read_session(engine) as s:
         owner = load_actor(s, who, "account.close")
         account = s.get(Account, owner.account_id)
@@ -257,97 +292,156 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
     reauthenticate(engine, who.member_id, password)
     backups.sweep(engine)
 
-    pending: backups.Pending | None = None
-    try:
+    if db.is_sqlite(engine):
         # foreign keys off: delete_account_rows checks references itself, see there
-        with db.write_session(engine, foreign_keys=False) as s:
-            owner = load_actor(s, who, "account.close")
-            account = s.get(Account, owner.account_id)
-            assert account is not None and account.id is not None  # the signed-in owner's own account
-            problem = name_problem(confirm_name, account.name)
-            if problem:
-                raise InvalidInput(
-                    f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted"
-                )
-            now = clock.now()
-            conn = s.connection()
-            plan = s.get(Plan, account.plan_id)
-            assert plan is not None  # plan_id is a foreign key
-            plan_code = plan.code
-            members = s.execute(
-                select(col(Member.id), col(Member.email), col(Member.password_hash)).where(
-                    col(Member.account_id) == account.id
-                )
-            ).all()
-
-            pending = backups.write(conn, account.id)
-            counts = pending.manifest["counts"]
-            backup = Backup(
-                account_id=account.id,
-                file_name=pending.final.name,
-                created_at=now,
-                size=pending.size,
-                sha256="",
-                format_version=archive.FORMAT_VERSION,
-            )
-            s.add(backup)
-            s.flush()
-            s.add(BackupKey(backup_id=backup.id, key=pending.key))
-            until = clock.restore_until(now)
-            tombstone = ClosedAccount(
-                account_id=account.id,
-                owner_email_hash=email_hash(owner.email),
-                member_ids=",".join(str(m.id) for m in members),
-                closed_at=now,
-                restore_until=until,
-                counts_json=json.dumps(counts, sort_keys=True),
-                backup_id=backup.id,
-            )
-            s.add(tombstone)
-            s.flush()
-            # what signing in needs to tell these people the account was closed: hashes only
-            s.execute(
-                insert(ClosedMember.__table__),
-                [
-                    {
-                        "closed_account_id": tombstone.id,
-                        "email_hash": email_hash(m.email),
-                        "password_hash": m.password_hash,
-                    }
-                    for m in members
-                ],
-            )
-            sessions.end_for_account(conn, account.id)  # command-line logins refer to members
-            delete_account_rows(conn, account.id)
-            event = audit.append(
-                s,
-                "account.close",
-                actor=audit.actor_of(owner.id),
-                account_id=account.id,
-                details={"counts": counts, "restore_until": until.isoformat()},
-            )
-            receipt = Receipt(
-                account_name=account.name,
-                closed_at=now,
-                restore_until=until,
-                counts=counts,
-                members_signed_out=len(members) - 1,
-                plan_code=plan_code,
-                tenure_months=clock.months_between(account.created_at, now),
-                team_size=len(members),
-                time_zone=owner.time_zone,
-                audit_hash=event.hash,
-            )
-    except BaseException:
-        if pending is not None:
-            pending.abandon()
-        raise
+        receipt, pending = _close_attempt(
+            lambda: db.write_session(engine, foreign_keys=False), who, confirm_name, locks.ACTIVE
+        )
+    else:
+        receipt, pending = _close_postgresql(engine, who, confirm_name)
     try:
         pending.finish()
     except OSError:
         pass  # the close stands: its row and key are committed; the next sweep names the file
     db.checkpoint(engine)
     return receipt
+
+
+# How many times the close's REPEATABLE READ transaction is tried on PostgreSQL before the
+# serialization failure is reported (each retry starts from a snapshot taken after the commit
+# that overtook the last one; the writers of the account are refused by then).
+CLOSE_ATTEMPTS = 5
+
+
+def _close_postgresql(engine: Engine, who: SignedIn, confirm_name: str) -> tuple[Receipt, backups.Pending]:
+    from sqlalchemy.orm import Session
+
+    account_id = who.account_id
+    with engine.connect() as conn:
+        locks.begin_close(conn, account_id)
+        try:
+            locks.mark_closing(conn, account_id)
+            try:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                for attempt in range(1, CLOSE_ATTEMPTS + 1):
+                    try:
+                        return _close_attempt(lambda: _session_in(Session, conn), who, confirm_name, locks.CLOSING)
+                    except Exception as exc:
+                        if attempt == CLOSE_ATTEMPTS or not locks.is_retryable(exc):
+                            raise
+            except BaseException:
+                try:
+                    locks.unmark_closing(conn, account_id)
+                except Exception:
+                    pass  # the mark of a close whose lock is released is undone by the next writer
+                raise
+        finally:
+            try:
+                locks.end_close(conn, account_id)
+            except Exception:
+                conn.invalidate()  # never hand a connection holding the close's lock back to the pool
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+@contextmanager
+def _session_in(session_class, conn):
+    with session_class(bind=conn, expire_on_commit=False) as s:
+        with s.begin():
+            yield s
+
+
+def _close_attempt(open_session, who: SignedIn, confirm_name: str, expect: str) -> tuple[Receipt, backups.Pending]:
+    """One try of the close's transaction (``open_session()`` gives it); the backup file of a
+    try that does not commit is abandoned."""
+    box: list[backups.Pending] = []
+    try:
+        with open_session() as s:
+            receipt = _close_in(s, who, confirm_name, expect, box)
+    except BaseException:
+        if box:
+            box[0].abandon()
+        raise
+    return receipt, box[0]
+
+
+def _close_in(s, who: SignedIn, confirm_name: str, expect: str, box: list) -> Receipt:
+    # the lock order: the account's row, then the audit chain's head (locks, audit)
+    locks.lock_account(s, who.account_id, expect=expect)
+    audit.lock_head(s)
+    owner = load_actor(s, who, "account.close", lock=False)
+    account = s.get(Account, owner.account_id)
+    assert account is not None and account.id is not None  # the signed-in owner's own account
+    problem = name_problem(confirm_name, account.name)
+    if problem:
+        raise InvalidInput(f"{problem}; nothing was deleted", code=errors.NAME_MISMATCH, field="name", undone="deleted")
+    now = clock.now()
+    conn = s.connection()
+    plan = s.get(Plan, account.plan_id)
+    assert plan is not None  # plan_id is a foreign key
+    plan_code = plan.code
+    members = s.execute(
+        select(col(Member.id), col(Member.email), col(Member.password_hash)).where(col(Member.account_id) == account.id)
+    ).all()
+
+    pending = backups.write(conn, account.id)
+    box.append(pending)
+    counts = pending.manifest["counts"]
+    backup = Backup(
+        account_id=account.id,
+        file_name=pending.final.name,
+        created_at=now,
+        size=pending.size,
+        sha256="",
+        format_version=archive.FORMAT_VERSION,
+    )
+    s.add(backup)
+    s.flush()
+    s.add(BackupKey(backup_id=backup.id, key=pending.key))
+    until = clock.restore_until(now)
+    tombstone = ClosedAccount(
+        account_id=account.id,
+        owner_email_hash=email_hash(owner.email),
+        member_ids=",".join(str(m.id) for m in members),
+        closed_at=now,
+        restore_until=until,
+        counts_json=json.dumps(counts, sort_keys=True),
+        backup_id=backup.id,
+    )
+    s.add(tombstone)
+    s.flush()
+    # what signing in needs to tell these people the account was closed: hashes only
+    s.execute(
+        insert(ClosedMember.__table__),
+        [
+            {
+                "closed_account_id": tombstone.id,
+                "email_hash": email_hash(m.email),
+                "password_hash": m.password_hash,
+            }
+            for m in members
+        ],
+    )
+    sessions.end_for_account(conn, account.id)  # command-line logins refer to members
+    delete_account_rows(conn, account.id)
+    event = audit.append(
+        s,
+        "account.close",
+        actor=audit.actor_of(owner.id),
+        account_id=account.id,
+        details={"counts": counts, "restore_until": until.isoformat()},
+    )
+    return Receipt(
+        account_name=account.name,
+        closed_at=now,
+        restore_until=until,
+        counts=counts,
+        members_signed_out=len(members) - 1,
+        plan_code=plan_code,
+        tenure_months=clock.months_between(account.created_at, now),
+        team_size=len(members),
+        time_zone=owner.time_zone,
+        audit_hash=event.hash,
+    )
 
 
 @dataclass(frozen=True)
@@ -398,11 +492,16 @@ class Restored:
 
 
 def _tombstone_for(s, email: str) -> ClosedAccount:
+    """The owner's newest tombstone, locked for the rest of the transaction: a closed account's
+    lock (its row is gone), so two restores, or a restore and a purge, of it queue one behind
+    the other and the second sees what the first did."""
     rows = (
         s.execute(
             select(ClosedAccount)
             .where(col(ClosedAccount.owner_email_hash) == email_hash(email))
-            .order_by(col(ClosedAccount.closed_at).desc())
+            .order_by(col(ClosedAccount.closed_at).desc(), col(ClosedAccount.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         .scalars()
         .all()
@@ -518,9 +617,16 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
             )
         conn = s.connection()
         _check_secure_delete(conn)
+        # each closed account's lock (its tombstone's row), taken in the order of their ids
         due = [
             t
-            for t in s.execute(select(ClosedAccount).where(col(ClosedAccount.state) == "closed")).scalars()
+            for t in s.execute(
+                select(ClosedAccount)
+                .where(col(ClosedAccount.state) == "closed")
+                .order_by(col(ClosedAccount.id))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).scalars()
             if not window_open(t.restore_until, now)
         ]
         for t in due:

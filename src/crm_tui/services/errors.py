@@ -65,6 +65,19 @@ class AccountClosed(AuthenticationFailed):
     code = _code("auth.account_closed", "the right password of a member whose account was closed")
 
 
+class AccountIsClosed(DomainError):
+    """A write to an account that is closed, or being closed: nothing was written. The message
+    is always :data:`ACCOUNT_CLOSED_MESSAGE` (see :mod:`crm_tui.services.locks`)."""
+
+    code = _code("account.closed", "a write to an account that is closed or being closed; nothing was written")
+
+    def __init__(self) -> None:
+        super().__init__(ACCOUNT_CLOSED_MESSAGE)
+
+
+ACCOUNT_CLOSED_MESSAGE = "this account has been closed"
+
+
 class InvalidInput(DomainError):
     code = _code("input.invalid", "a value given is not acceptable; field names it when known")
 
@@ -165,6 +178,10 @@ def _is_sqlalchemy_error(exc: BaseException) -> bool:
 
 
 def _is_operational(exc: BaseException) -> bool:
-    from sqlalchemy.exc import OperationalError
+    """The database was busy or out of reach (a lock or statement timeout, a server that went
+    away or restarted, a full connection pool), as opposed to a statement that is wrong."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, TimeoutError
 
-    return isinstance(exc, OperationalError)
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -361,7 +361,11 @@ def monthly_summary(conn: Connection, account_id: int) -> list[list]:
     """Per calendar month (UTC): contacts added, appointments, to-dos completed, messages sent."""
 
     def per_month(table, col, *where) -> dict[str, int]:
-        month = func.substr(cast(col, String), 1, 7)
+        if conn.dialect.name == "postgresql":
+            # a timestamptz cast to text follows the session's time zone: take the month in UTC
+            month = func.to_char(func.timezone("UTC", col), "YYYY-MM")
+        else:  # SQLite stores naive UTC text: its first seven characters are the month
+            month = func.substr(cast(col, String), 1, 7)
         q = (
             select(month, func.count())
             .where(table.c.account_id == account_id, col.is_not(None), *where)
@@ -778,7 +782,7 @@ def restore_from_archive(
                     "('crm-tui admin restore'); nothing was imported"
                 )
             account_id, counts = archive.import_archive(
-                conn, zf, unusable_password=UNUSABLE_PASSWORD, progress=progress
+                conn, zf, unusable_password=UNUSABLE_PASSWORD, progress=progress, refuse_nul=True
             )
             audit.append(
                 s,

@@ -49,6 +49,7 @@ from crm_tui.models import (
 from crm_tui.services import archive, audit, billing, clock
 from crm_tui.services.auth import check_new_password, email_hash, hash_password, normalise_email
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
+from crm_tui.services.inputs import refuse_nul, refuse_nul_in_archive
 from crm_tui.services.team import EMAIL_PATTERN
 
 MAX_ACCOUNT_NAME = 120
@@ -77,6 +78,7 @@ class Imported:
 
 def check_request(email: str, account_name: str, password: str) -> tuple[str, str]:
     """The owner's email and the account name, cleaned; refuses what cannot be used."""
+    refuse_nul(account_name, "an account name", field="account_name")
     email = normalise_email(email)
     if not EMAIL_PATTERN.match(email) or not email.isprintable():
         raise InvalidInput(f"not an email address: {email!r}")
@@ -240,6 +242,7 @@ def import_account(
         say("Checking the archive…")
         try:
             manifest = archive.verify_archive(zf)
+            refuse_nul_in_archive([manifest], "manifest.json")
         except (KeyError, TypeError, AttributeError):  # a manifest of the right format but wrong shape
             raise ArchiveError("the archive's manifest is damaged") from None
         account = manifest.get("account")

@@ -36,6 +36,7 @@ from crm_tui.models import (
 from crm_tui.services import clock
 from crm_tui.services.auth import SignedIn, load_actor
 from crm_tui.services.errors import InvalidInput, NotFound
+from crm_tui.services.inputs import refuse_nul
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -93,20 +94,31 @@ def _like(term: str) -> str:
 
 
 def _terms(query: str) -> list[str]:
+    refuse_nul(query, "a search", field="query")
     query = query.strip()
     if len(query) > MAX_QUERY:
         raise InvalidInput(f"a search can be at most {MAX_QUERY} characters")
     return query.split()
 
 
-def _search_sql(terms: list[str], params: dict) -> str:
+def _search_sql(terms: list[str], params: dict, dialect: str) -> str:
     """Each whitespace-separated term must appear (case-insensitively, anywhere) in the last
-    name, first name, email or company."""
+    name, first name, email or company.
+
+    SQLite's LIKE ignores case; PostgreSQL's does not, and its ILIKE is served by the trigram
+    index on those four columns (migration 0005)."""
+    like = "ILIKE" if dialect == "postgresql" else "LIKE"
     parts = []
     for i, term in enumerate(terms):
         params[f"t{i}"] = _like(term)
-        parts.append("(" + " OR ".join(f"{col} LIKE :t{i} ESCAPE '\\'" for col in _SEARCHED) + ")")
+        parts.append("(" + " OR ".join(f"{col} {like} :t{i} ESCAPE '\\'" for col in _SEARCHED) + ")")
     return " AND ".join(parts)
+
+
+def _searched_table(dialect: str) -> str:
+    """On SQLite, a search reads the table in one sequential pass (see :func:`contacts_page`);
+    elsewhere the planner chooses (on PostgreSQL, the trigram index for a selective term)."""
+    return "contact NOT INDEXED" if dialect == "sqlite" else "contact"
 
 
 # untyped rows: ContactRow(*row) is given the stored ids, which the model types as optional
@@ -142,6 +154,7 @@ def contacts_page(
     Without a search a page is an index range scan. With one, the filter needs columns the
     index lacks, and walking the index in order would fetch every row at random; one
     sequential pass over the table (``NOT INDEXED``) and a top-N sort is several times faster.
+    On PostgreSQL the search's trigram index finds the matching rows (migration 0005).
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"a page holds 1 to {MAX_PAGE_SIZE} rows")
@@ -182,8 +195,10 @@ def contacts_page(
                 rows, total, exists(tuple_(*_KEY) < tuple_(*rows[0].key)), exists(tuple_(*_KEY) > tuple_(*rows[-1].key))
             )
 
+        dialect = engine.dialect.name
         params: dict = {"acc": who.account_id, "n": limit + 1}
-        where_sql = "account_id = :acc AND " + _search_sql(terms, params)
+        where_sql = "account_id = :acc AND " + _search_sql(terms, params, dialect)
+        table = _searched_table(dialect)
         cursor_sql = ""
         if after is not None or before is not None:
             cursor = after if after is not None else before
@@ -194,7 +209,7 @@ def contacts_page(
         direction = " DESC" if backwards else ""
         got = s.execute(
             text(
-                f"SELECT {_COLUMN_SQL} FROM contact NOT INDEXED WHERE {where_sql}{cursor_sql} "
+                f"SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql} "
                 f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
             ),
             params,
@@ -205,7 +220,7 @@ def contacts_page(
             got = got[::-1]
         rows = tuple(ContactRow(*r) for r in got)
         if total is None:
-            total = s.execute(text(f"SELECT count(*) FROM contact NOT INDEXED WHERE {where_sql}"), params).scalar_one()
+            total = s.execute(text(f"SELECT count(*) FROM {table} WHERE {where_sql}"), params).scalar_one()
         if not rows:
             return ContactPage((), total, False, False, shown_query)
         # the cursor came from a row of this search, so that side has rows too
@@ -226,11 +241,13 @@ def all_contact_ids(engine: Engine, who: SignedIn, query: str = "") -> list[int]
                 select(col(Contact.id)).where(col(Contact.account_id) == who.account_id).order_by(*_KEY)
             ).scalars()
             return cast("list[int]", list(ids))  # stored rows have their ids
+        dialect = engine.dialect.name
         params: dict = {"acc": who.account_id}
-        where_sql = "account_id = :acc AND " + _search_sql(terms, params)
+        where_sql = "account_id = :acc AND " + _search_sql(terms, params, dialect)
+        table = _searched_table(dialect)
         return list(
             s.execute(
-                text(f"SELECT id FROM contact NOT INDEXED WHERE {where_sql} ORDER BY last_name, first_name, id"), params
+                text(f"SELECT id FROM {table} WHERE {where_sql} ORDER BY last_name, first_name, id"), params
             ).scalars()
         )
 

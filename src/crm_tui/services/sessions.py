@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db
-from crm_tui.services import clock, errors
+from crm_tui.services import clock, errors, locks
 from crm_tui.services.auth import SignedIn
 from crm_tui.services.errors import AuthenticationFailed, NotFound
 
@@ -46,6 +46,7 @@ def create(engine: Engine, who: SignedIn, label: str = "", now: datetime | None 
     token = secrets.token_urlsafe(32)
     t = _table()
     with db.write_connection(engine) as conn:
+        locks.lock_account(conn, who.account_id)
         _still_there(conn, who)
         conn.execute(delete(t).where(t.c.member_id == who.member_id, t.c.last_used_at <= now - IDLE))
         conn.execute(
@@ -130,6 +131,7 @@ def revoke(engine: Engine, who: SignedIn, session_id: int) -> None:
     """End one of ``who``'s own sessions (My Account). Another member's is not found."""
     t = _table()
     with db.write_connection(engine) as conn:
+        locks.lock_account(conn, who.account_id)
         _still_there(conn, who)
         gone = conn.execute(delete(t).where(t.c.id == session_id, t.c.member_id == who.member_id)).rowcount
     if not gone:

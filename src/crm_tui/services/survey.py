@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -12,6 +12,7 @@ from crm_tui import db
 from crm_tui.models import SurveyResponse
 from crm_tui.services import clock
 from crm_tui.services.errors import SURVEY_ANSWER, InvalidInput
+from crm_tui.services.inputs import refuse_nul
 
 REASONS = (
     "Too expensive",
@@ -43,6 +44,8 @@ def checked(reason: str, comment: str = "") -> str:
 def submit(
     engine: Engine, reason: str, comment: str = "", *, plan_code: str = "", tenure_months: int = 0, team_size: int = 0
 ) -> None:
+    refuse_nul(reason, "a reason", field="reason")
+    refuse_nul(comment, "a comment", field="comment")
     comment = checked(reason, comment)
     with db.write_session(engine) as s:
         s.add(
@@ -67,7 +70,11 @@ class ReasonCount:
 def summary(engine: Engine) -> list[ReasonCount]:
     with db.read_session(engine) as s:
         rows = s.execute(
-            select(col(SurveyResponse.reason), func.count(), func.sum(func.length(SurveyResponse.comment) > 0))
+            select(
+                col(SurveyResponse.reason),
+                func.count(),
+                func.sum(case((func.length(SurveyResponse.comment) > 0, 1), else_=0)),
+            )
             .group_by(col(SurveyResponse.reason))
             .order_by(func.count().desc(), col(SurveyResponse.reason))
         ).all()

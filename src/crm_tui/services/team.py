@@ -37,6 +37,7 @@ from crm_tui.services.auth import (
     reauthenticate,
 )
 from crm_tui.services.errors import InvalidInput, NotFound, PermissionDenied
+from crm_tui.services.inputs import refuse_nul
 
 ADDABLE_ROLES = (ROLE_ADMIN, ROLE_TEAM_PLAYER)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -271,6 +272,7 @@ class NewMember:
 def add_member(
     engine: Engine, who: SignedIn, email: str, name: str, role: str, password: str | None = None
 ) -> NewMember:
+    refuse_nul(name, "a name", field="name")
     email = normalise_email(email)
     name = name.strip()
     problem = email_problem(email)

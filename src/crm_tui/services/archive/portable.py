@@ -115,8 +115,11 @@ def select_as_text(conn: Connection, cols: list, neutral: bool = False) -> tuple
 
 
 def stream(conn: Connection, statement) -> Iterator[Sequence[Any]]:
-    """Rows of a SELECT, fetched from a server-side cursor one batch at a time."""
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
+    """Rows of a SELECT, fetched from a server-side cursor one batch at a time.
+
+    The options go with this one statement: ``Connection.execution_options()`` would change the
+    connection itself, and every later statement on it (an INSERT too) would become a cursor."""
+    result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
     yield from result.partitions(BATCH)
 
 

@@ -27,11 +27,18 @@ from crm_tui.services.archive.format import (
     unneutralise,
 )
 from crm_tui.services.errors import ArchiveError
+from crm_tui.services.inputs import refuse_nul_in_archive
 
 
 class _HashingReader(io.RawIOBase):
-    def __init__(self, raw: IO[bytes]) -> None:
+    """A member's bytes, hashed as they are read. With ``refuse_nul`` (a member read to be
+    stored), a NUL byte, which no database here can store (see :mod:`crm_tui.services.inputs`),
+    refuses the archive."""
+
+    def __init__(self, raw: IO[bytes], name: str = "", refuse_nul: bool = False) -> None:
         self._raw = raw
+        self.name = name
+        self.refuse_nul = refuse_nul
         self.sha = hashlib.sha256()
         self.bytes = 0
 
@@ -40,6 +47,8 @@ class _HashingReader(io.RawIOBase):
 
     def readinto(self, b) -> int:
         data = self._raw.read(len(b))
+        if self.refuse_nul and b"\x00" in data:
+            raise ArchiveError(f"{self.name} holds a NUL character (\\x00), which cannot be stored; nothing changed")
         n = len(data)
         b[:n] = data
         self.sha.update(data)
@@ -70,16 +79,19 @@ def open_zip(path_or_file) -> zipfile.ZipFile:
 
 
 class MemberReader:
-    """Opens a member for reading and checks its sha256 against the manifest on close."""
+    """Opens a member for reading and checks its sha256 against the manifest on close.
+    ``refuse_nul``: the member comes from outside (an import), so a NUL in it refuses the
+    archive. A backup of this database's own rows is read as it was written: a SQLite
+    database from before NUL was refused may hold one, and restoring it must still work."""
 
-    def __init__(self, zf: zipfile.ZipFile, manifest: dict, name: str) -> None:
+    def __init__(self, zf: zipfile.ZipFile, manifest: dict, name: str, *, refuse_nul: bool = False) -> None:
         entry = manifest.get("members", {}).get(name)
         if entry is None:
             raise ArchiveError(f"the archive lacks {name}")
         self.expected = entry["sha256"]
         self.name = name
         try:
-            self.hashing = _HashingReader(zf.open(name))
+            self.hashing = _HashingReader(zf.open(name), name, refuse_nul=refuse_nul)
         except KeyError:
             raise ArchiveError(f"the archive lacks {name}") from None
 
@@ -154,13 +166,15 @@ def verify_archive(zf: zipfile.ZipFile, progress: Callable[[int], None] | None =
     return manifest
 
 
-def read_json(zf: zipfile.ZipFile, manifest: dict, name: str) -> Any:
-    reader = MemberReader(zf, manifest, name)
+def read_json(zf: zipfile.ZipFile, manifest: dict, name: str, *, refuse_nul: bool = False) -> Any:
+    reader = MemberReader(zf, manifest, name, refuse_nul=refuse_nul)
     try:
         payload = json.load(reader.text())
     except ValueError as exc:
         raise ArchiveError(f"{name} is damaged: {exc}") from None
     reader.check()
+    if refuse_nul:
+        refuse_nul_in_archive([payload], name)  # a "\\u0000" escape
     return payload
 
 
@@ -213,9 +227,9 @@ def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict
     archive holds them (no ``account_id``); a spreadsheet cell's formula escape is undone.
     Each autoresponder's row carries its steps' rows under ``"steps"``. The member's
     checksum is checked once its last row has been read (a CSV member) or before the first
-    (a JSON member); a mismatch raises :class:`ArchiveError`."""
+    (a JSON member); a mismatch raises :class:`ArchiveError`. For an import: a NUL refuses it."""
     if name in CSV_MEMBERS:
-        reader = MemberReader(zf, manifest, name)
+        reader = MemberReader(zf, manifest, name, refuse_nul=True)
         uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
         try:
             for row in csv_rows(reader, CSV_MEMBERS[name], 0, uncell):
@@ -228,7 +242,7 @@ def member_rows(zf: zipfile.ZipFile, manifest: dict, name: str) -> Iterator[dict
     model = JSON_MEMBERS.get(name)
     if model is None:
         raise ArchiveError(f"{name} is not a data member")
-    items = read_json(zf, manifest, name)
+    items = read_json(zf, manifest, name, refuse_nul=True)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise ArchiveError(f"{name} is not a list of records")
     for item, row in zip(items, json_to_rows(model, items, 0), strict=False):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from crm_tui import db
 from crm_tui.models import (
     Account,
     Autoresponder,
@@ -34,6 +35,7 @@ from crm_tui.services.archive.format import (
 from crm_tui.services.archive.portable import insert_batches
 from crm_tui.services.archive.reader import MemberReader, json_to_rows, read_json, read_manifest
 from crm_tui.services.errors import ArchiveError
+from crm_tui.services.inputs import refuse_nul_in_archive
 
 
 def import_archive(
@@ -42,10 +44,15 @@ def import_archive(
     *,
     unusable_password: str,
     progress: Progress | None = None,
+    refuse_nul: bool = False,
 ) -> tuple[int, dict[str, int]]:
     """Insert everything the archive holds, under its original ids, inside the caller's
-    transaction. Returns the account id and the counts inserted per kind."""
+    transaction. Returns the account id and the counts inserted per kind. ``refuse_nul``:
+    the archive comes from outside (an import of an export), where a NUL character is refused
+    (see :mod:`crm_tui.services.inputs`); a backup of this database's own rows is not."""
     manifest = read_manifest(zf)
+    if refuse_nul:
+        refuse_nul_in_archive([manifest], "manifest.json")
     account = dict(manifest["account"])
     account_id = account["id"]
     acc = table_of(Account)
@@ -72,7 +79,7 @@ def import_archive(
     database = database_for(conn)
     counts: dict[str, int] = {}
 
-    team = read_json(zf, manifest, "team.json")
+    team = read_json(zf, manifest, "team.json", refuse_nul=refuse_nul)
     from crm_tui.services import reserved  # a closed account's emails stay its own
 
     reserved.refuse_reserved(
@@ -93,20 +100,20 @@ def import_archive(
     for name in DATA_MEMBERS[1:]:
         if name in CSV_MEMBERS:
             model = CSV_MEMBERS[name]
-            reader = MemberReader(zf, manifest, name)
+            reader = MemberReader(zf, manifest, name, refuse_nul=refuse_nul)
             uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
             n = database.insert_csv(conn, reader, model, account_id, uncell, tick)
             reader.check()
             kind = {v: k for k, v in KINDS.items()}[model]
             counts[kind] = n
         elif name == "email_templates.json":
-            items = read_json(zf, manifest, name)
+            items = read_json(zf, manifest, name, refuse_nul=refuse_nul)
             counts["email_templates"] = insert_batches(
                 conn, EmailTemplate, json_to_rows(EmailTemplate, items, account_id)
             )
             tick(counts["email_templates"])
         elif name == "autoresponders.json":
-            items = read_json(zf, manifest, name)
+            items = read_json(zf, manifest, name, refuse_nul=refuse_nul)
             steps = [step for item in items for step in item.get("steps", [])]
             counts["autoresponders"] = insert_batches(
                 conn, Autoresponder, json_to_rows(Autoresponder, items, account_id)
@@ -119,6 +126,11 @@ def import_archive(
     for kind, n in counts.items():
         if kind in expected and expected[kind] != n:
             raise ArchiveError(f"the archive holds {n} {KIND_LABELS[kind]}, its manifest says {expected[kind]}")
+    # rows went in under their own ids: the next ones handed out must come after them
+    db.advance_id_sequences(
+        conn,
+        [Account, MessagesService, Member, *CSV_MEMBERS.values(), EmailTemplate, Autoresponder, AutoresponderStep],
+    )
     return account_id, counts
 
 
@@ -145,8 +157,8 @@ def insert_member(
     batch's columns named in ``remap`` replaced by what their function returns (new ids,
     remapped references); only where the connection's :class:`.portable.PortableDatabase`
     :attr:`~.portable.PortableDatabase.assigns_ids` (SQLite: the functions get stored values).
-    Checks the member's checksum; returns how many rows."""
-    reader = MemberReader(zf, manifest, name)
+    Checks the member's checksum; a NUL refuses it (an import); returns how many rows."""
+    reader = MemberReader(zf, manifest, name, refuse_nul=True)
     uncell = unneutralise if name in manifest.get("formula_escaped", ()) else None
     try:
         n = database_for(conn).insert_csv(
