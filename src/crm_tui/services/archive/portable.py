@@ -116,7 +116,8 @@ def select_as_text(conn: Connection, cols: list, neutral: bool = False) -> tuple
 
 def stream(conn: Connection, statement) -> Iterator[Sequence[Any]]:
     """Rows of a SELECT, fetched from a server-side cursor one batch at a time."""
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
+    # per statement: Connection.execution_options() would change the caller's connection for good
+    result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
     yield from result.partitions(BATCH)
 
 
