@@ -291,6 +291,7 @@ def cmd_account_close(args) -> int:
     password = _read_password(args)
     receipt = closing.close_account(engine, who, args.confirm, password)
     _say(closing.receipt_text(receipt), multiline=True)
+    print(f"Database: {receipt.scrubbed}.")
     if args.reason:
         try:
             survey.submit(
@@ -609,10 +610,12 @@ def cmd_admin_purge(args) -> int:
     from crm_tui.services import audit, closing
 
     report = closing.purge(_engine(args), actor=audit.operator())
+    kept_inside = f", {plural(report.in_database, 'backup')} kept in the database" if report.in_database else ""
     print(
         f"Purged {plural(report.purged, 'closed account')} past their restore window; "
-        f"{plural(report.files_removed, 'backup file')} destroyed."
+        f"{plural(report.files_removed, 'backup file')}{kept_inside} destroyed."
     )
+    print(f"Database: {report.scrubbed}.")
     for warning in report.warnings:  # the purge stands (its keys are gone): exit 0
         print(f"crm-tui: warning: {warning}", file=sys.stderr)
     return EXIT_OK
