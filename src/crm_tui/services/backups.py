@@ -80,6 +80,9 @@ SHRED_CHUNK = 1 << 20
 DATABASE_ID = "database_id"
 # ids this database had before it found itself a copy: folders it may read, never change
 SHARED_IDS = "shared_backup_ids"
+# the folders (absolute paths, one a line) this database has written backups in: a process of
+# another user of the same machine (another HOME, so another backups folder) finds them there
+WRITTEN_IN = "backup_folders"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -228,7 +231,32 @@ def locate_name(conn: Connection, file_name: str, ids: tuple[str | None, list[st
             other = paths.backup_dir() / old / file_name
             if other.exists():
                 return Located(other, False)
+        for folder in reversed(_written_in(conn)):
+            other = folder / file_name
+            if other.exists():  # this database's own only if the folder's owner file says so
+                claim = _read_claim(folder)
+                return Located(other, bool(claim) and _same_database(claim, _identity(conn)))  # type: ignore[arg-type]
     return Located(own / file_name, True)
+
+
+def _written_in(conn: Connection) -> list[Path]:
+    t = tables.setting
+    value = conn.execute(select(t.c.value).where(t.c.key == WRITTEN_IN)).scalar()
+    return [Path(line) for line in (value or "").splitlines() if line]
+
+
+def _remember(conn: Connection, folder: Path) -> None:
+    """Record, in the caller's write transaction, that a backup is written in ``folder``."""
+    t = tables.setting
+    known = _written_in(conn)
+    where = folder.resolve()
+    if where in known:
+        return
+    value = "\n".join(str(p) for p in [*known, where])
+    if known:
+        conn.execute(update(t).where(t.c.key == WRITTEN_IN).values(value=value))
+    else:
+        conn.execute(insert(t), [{"key": WRITTEN_IN, "value": value}])
 
 
 def locate(conn: Connection, backup: Backup) -> Path:
@@ -365,7 +393,12 @@ def write(conn: Connection, account_id: int, created_at: datetime) -> Pending:
 
     b = tables.backup
     database = in_database(conn)
-    final, fd = (None, -1) if database else _create_locked(database_folder(conn))
+    if database:
+        final, fd = None, -1
+    else:
+        folder = database_folder(conn)
+        _remember(conn, folder)
+        final, fd = _create_locked(folder)
     row = {
         "account_id": account_id,
         "file_name": IN_DATABASE if final is None else final.name,
