@@ -1,11 +1,194 @@
-"""Every test gets its own database file and its own platformdirs folders."""
+"""Every test gets its own database and its own platformdirs folders.
+
+Backends: every test that asks for a database through ``db_url``, ``engine``, ``fresh_demo``,
+``demo_engine`` or ``demo_url`` runs twice, on SQLite and on PostgreSQL (ids ``[sqlite]`` and
+``[postgresql]``; ``--backend sqlite|postgresql|both`` picks). On PostgreSQL each test gets a
+fresh database on one server per session (``postgres_server``); the demo databases are copied
+from template databases seeded once per session. Tests about SQLite itself are marked
+``@pytest.mark.sqlite_only("why")`` and run once, on SQLite, with their ids unchanged.
+A machine without PostgreSQL runs the SQLite half and says so in one line.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
 import pytest
+
+BACKENDS = ("sqlite", "postgresql")
+
+# Test files (``path``) or tests (``path::name``) whose PostgreSQL half does not pass yet:
+# deselected on PostgreSQL only. This list only shrinks.
+PG_NOT_YET: tuple[str, ...] = (
+    "tests/test_archive_backup.py",
+    "tests/test_archive_fast_restore.py",
+    "tests/test_archive_process.py",
+    "tests/test_archive_roundtrip.py",
+    "tests/test_audit.py",
+    "tests/test_auth_throttle.py",
+    "tests/test_backup_copies.py",
+    "tests/test_checkpoint.py",
+    "tests/test_cli.py",
+    "tests/test_cli_login.py",
+    "tests/test_cli_output.py",
+    "tests/test_clock.py",
+    "tests/test_close_deletes.py",
+    "tests/test_close_name.py",
+    "tests/test_close_receipt.py",
+    "tests/test_closed_signin.py",
+    "tests/test_counts_in_words.py",
+    "tests/test_db.py",
+    "tests/test_demo.py",
+    "tests/test_errors.py",
+    "tests/test_export.py",
+    "tests/test_export_formats.py",
+    "tests/test_importer.py",
+    "tests/test_isolation.py",
+    "tests/test_layering.py",
+    "tests/test_password_after_role.py",
+    "tests/test_plan_change.py",
+    "tests/test_purge_shred.py",
+    "tests/test_records.py",
+    "tests/test_reserved_emails.py",
+    "tests/test_restore_window.py",
+    "tests/test_roles.py",
+    "tests/test_services.py",
+    "tests/test_sessions.py",
+    "tests/test_smoke.py",
+    "tests/test_tables.py",
+    "tests/test_team.py",
+    "tests/test_zones.py",
+    "tests/tui/test_billing.py",
+    "tests/tui/test_close_confirm.py",
+    "tests/tui/test_closing_flow.py",
+    "tests/tui/test_contacts_screen.py",
+    "tests/tui/test_dashboard.py",
+    "tests/tui/test_download.py",
+    "tests/tui/test_import_screen.py",
+    "tests/tui/test_injection.py",
+    "tests/tui/test_key_bursts.py",
+    "tests/tui/test_keys_help.py",
+    "tests/tui/test_lists.py",
+    "tests/tui/test_long_names.py",
+    "tests/tui/test_messages_screen.py",
+    "tests/tui/test_my_account_sessions.py",
+    "tests/tui/test_no_color.py",
+    "tests/tui/test_offers_by_role.py",
+    "tests/tui/test_qa_walk.py",
+    "tests/tui/test_quit.py",
+    "tests/tui/test_signin_screen.py",
+    "tests/tui/test_team_screen.py",
+    "tests/tui/test_time_zones.py",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=("sqlite", "postgresql", "both"),
+        default="both",
+        help="which database backends the database tests run on (default: both)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about SQLite itself (pragmas, file bytes, WAL); runs on SQLite only"
+    )
+    chosen = config.getoption("--backend")
+    backends = list(BACKENDS) if chosen == "both" else [chosen]
+    config._crm_pg_missing = None  # type: ignore[attr-defined]
+    if "postgresql" in backends:
+        import pg_server
+
+        if pg_server.find_bin_dir() is None:
+            config._crm_pg_missing = "no PostgreSQL server binaries (initdb, pg_ctl) on this machine"  # type: ignore[attr-defined]
+            if chosen == "both":
+                backends.remove("postgresql")
+    config._crm_backends = backends  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    missing = config._crm_pg_missing  # type: ignore[attr-defined]
+    if missing and config.getoption("--backend") == "both":
+        return f"PostgreSQL tests skipped: {missing} (the SQLite half runs)"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    missing = config._crm_pg_missing  # type: ignore[attr-defined]
+    if missing and config.getoption("--backend") == "both":
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {missing} (the SQLite half ran)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    backends = list(metafunc.config._crm_backends)  # type: ignore[attr-defined]
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        if "sqlite" not in backends:
+            backends = []  # deselected below: nothing to run on the chosen backend
+        else:
+            return  # not parametrized: the backend fixture answers "sqlite", the id stays as it was
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = config._crm_backends  # type: ignore[attr-defined]
+    keep, drop = [], []
+    for item in items:
+        fixturenames = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if "backend" in fixturenames and backend is None and "sqlite" not in chosen:
+            drop.append(item)  # sqlite_only, and SQLite not chosen
+        elif backend == "postgresql" and (
+            item.nodeid.split("::")[0] in PG_NOT_YET or item.nodeid.split("[")[0] in PG_NOT_YET
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this test: "sqlite" or "postgresql"."""
+    return getattr(request, "param", "sqlite")
+
+
+_pg_names = itertools.count(1)
+
+
+def _pg_new_database(server, template: str | None = None) -> str:
+    name = f"t{os.getpid()}_{next(_pg_names)}"
+    server.psql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _pg_drop_database(server, name: str) -> None:
+    from crm_tui import db
+
+    db.dispose_all()
+    server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(request: pytest.FixtureRequest):
+    """A new, empty PostgreSQL database for this test, dropped afterwards; yields its URL."""
+    server = request.getfixturevalue("postgres_server")
+    name = _pg_new_database(server)
+    yield server.url(name)
+    _pg_drop_database(server, name)
+
+
+def is_postgresql(url_or_engine) -> bool:
+    url = str(getattr(url_or_engine, "url", url_or_engine))
+    return url.startswith("postgresql")
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +230,10 @@ CLOCKED = Path(__file__).with_name("clocked.py")
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty database on this test's backend."""
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_database")
     return f"sqlite:///{tmp_path / 'crm.sqlite3'}"
 
 
@@ -113,13 +299,35 @@ def demo_template(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_demo_template(postgres_server) -> str:
+    """The PostgreSQL twin of ``demo_template``: a template database, seeded once per session."""
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    name = _pg_new_database(postgres_server)
+    engine = db.get_engine(postgres_server.url(name))
+    try:
+        demo.create(engine, contacts=60, seed=7)
+    finally:
+        engine.dispose()
+        db._engines.pop(postgres_server.url(name), None)
+    return name
+
+
 @pytest.fixture
-def fresh_demo(demo_template: Path, tmp_path: Path):
+def fresh_demo(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
     """An engine on a private copy of the demo template (cheaper than ``demo_engine``)."""
     import sqlite3
 
     from crm_tui import db
 
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = _pg_new_database(server, template=request.getfixturevalue("pg_demo_template"))
+        request.addfinalizer(lambda: _pg_drop_database(server, name))
+        return db.get_engine(server.url(name))
+    demo_template = request.getfixturevalue("demo_template")
     target = tmp_path / "demo.sqlite3"
     os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # as db.get_engine makes it
     src = sqlite3.connect(demo_template)
@@ -133,12 +341,12 @@ def fresh_demo(demo_template: Path, tmp_path: Path):
 
 
 def dump_database(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, as SQLite stores it."""
-    from sqlalchemy import text
+    """Every row of every table, as the database stores it."""
+    from sqlalchemy import inspect, text
 
     out: dict[str, list[tuple]] = {}
     with engine.connect() as conn:
-        names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).scalars().all()
+        names = sorted(inspect(conn).get_table_names())
         for name in names:
             out[name] = sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
     return out
@@ -183,8 +391,29 @@ def pinned_demo_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_pinned_demo_template(postgres_server) -> str:
+    """The PostgreSQL twin of ``pinned_demo_template``: a template database."""
+    from pilot_kit import NOW
+
+    from crm_tui import db
+    from crm_tui.services import demo
+
+    name = _pg_new_database(postgres_server)
+    url = postgres_server.url(name)
+    with pytest.MonkeyPatch.context() as mp:
+        pin_clock(mp, NOW)
+        engine = db.get_engine(url)
+        try:
+            demo.create(engine, contacts=60, seed=7)
+        finally:
+            engine.dispose()
+            db._engines.pop(url, None)
+    return name
+
+
 @pytest.fixture
-def demo_url(pinned_demo_template, tmp_path, monkeypatch):
+def demo_url(backend: str, tmp_path, monkeypatch, request: pytest.FixtureRequest):
     """A private copy of the demo database, with the clock pinned and backups in tmp."""
     import shutil
 
@@ -193,8 +422,13 @@ def demo_url(pinned_demo_template, tmp_path, monkeypatch):
     pin_clock(monkeypatch, NOW)
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = _pg_new_database(server, template=request.getfixturevalue("pg_pinned_demo_template"))
+        request.addfinalizer(lambda: _pg_drop_database(server, name))
+        return server.url(name)
     path = tmp_path / "crm.sqlite3"
-    shutil.copyfile(pinned_demo_template, path)
+    shutil.copyfile(request.getfixturevalue("pinned_demo_template"), path)
     return f"sqlite:///{path}"
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from conftest import ADMIN, OTHER_OWNER, OWNER, PASSWORDS, PLAYER, dump_database, pin_clock
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 UTC = timezone.utc
 T0 = datetime(2027, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -272,7 +272,7 @@ def test_the_survey_keeps_no_account_link(fresh_demo):
     rows = [(r.reason, r.responses, r.with_comment) for r in survey.summary(fresh_demo)]
     assert rows == [("Too expensive", 2, 1), ("Other", 1, 0)]
     with fresh_demo.connect() as conn:
-        cols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(survey_response)")]
+        cols = [c["name"] for c in inspect(conn).get_columns("survey_response")]
         days = {r[0] for r in conn.exec_driver_sql("SELECT submitted_on FROM survey_response")}
     assert not any("account" in c or "email" in c or "member" in c for c in cols)
     assert all(str(d).endswith("-01") for d in days)  # only the month is kept

@@ -9,6 +9,8 @@ import pytest
 from conftest import OWNER, PASSWORDS
 from pilot_kit import settle, sign_in
 
+pytestmark = pytest.mark.sqlite_only("screen pixels do not depend on the database backend")
+
 PASSWORD = PASSWORDS[OWNER]
 
 SIZES = [(80, 24), (120, 40)]

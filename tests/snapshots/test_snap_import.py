@@ -10,6 +10,8 @@ import pytest
 from conftest import OWNER, PASSWORDS
 from pilot_kit import NOW, settle
 
+pytestmark = pytest.mark.sqlite_only("screen pixels do not depend on the database backend")
+
 SIZES = [(80, 24), (120, 40)]
 
 
