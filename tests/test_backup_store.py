@@ -13,11 +13,10 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CLOCKED, OWNER, PASSWORDS, pin_clock
+from conftest import CLOCKED, OWNER, PASSWORDS
 from sqlalchemy import text
 
 ACME = "Acme Realty"
@@ -26,23 +25,10 @@ RESTORE_AT = "2027-01-20T12:00:00+00:00"
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_db(request, tmp_path, monkeypatch):
+@pytest.fixture
+def shared_db(fresh_demo):
     """(url, engine) of a database holding both demo accounts, on each backend."""
-    from crm_tui import db
-    from crm_tui.services import demo
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shared' / 'crm.sqlite3'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = f"backups_{uuid.uuid4().hex[:12]}"
-        server.psql(f"CREATE DATABASE {name}")
-        url = server.url(name)
-    pin_clock(monkeypatch, "2027-01-01T12:00:00+00:00")
-    engine = db.get_engine(url)
-    demo.create(engine, contacts=20, seed=7)
-    return url, engine
+    return fresh_demo.url.render_as_string(hide_password=False), fresh_demo
 
 
 def host_env(root: Path, url: str) -> dict[str, str]:
@@ -185,6 +171,7 @@ def test_a_sweep_in_another_process_never_removes_a_backup_still_being_written(s
     assert pin_clock_restore.account_name == ACME
 
 
+@pytest.mark.sqlite_only("a backup file is written on SQLite only")
 def test_a_close_whose_backup_file_was_removed_does_not_commit(fresh_demo, monkeypatch):
     """SQLite: if the pending file is gone when the close is about to commit (someone ignored
     the lock), nothing is deleted."""

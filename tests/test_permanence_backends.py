@@ -17,7 +17,6 @@ import glob
 import io
 import os
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -30,25 +29,15 @@ AFTER_WINDOW = "2027-04-11T12:00:00+00:00"
 DELETED_EMAIL = b"priya@acme-realty.example"  # a team member of the closed account
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo(request, tmp_path, monkeypatch):
+@pytest.fixture
+def demo(fresh_demo, monkeypatch, request):
+    """(engine, the PostgreSQL server or None) of a database holding both demo accounts."""
     from crm_tui import db
-    from crm_tui.services import demo as demo_data
 
-    server = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = f"perm_{uuid.uuid4().hex[:12]}"
-        server.psql(f"CREATE DATABASE {name}")
-        url = server.url(name)
-    monkeypatch.setenv("CRM_TUI_DATABASE_URL", url)
-    pin_clock(monkeypatch, "2027-01-01T12:00:00+00:00")
-    engine = db.get_engine(url)
-    demo_data.create(engine, contacts=20, seed=7)
+    monkeypatch.setenv("CRM_TUI_DATABASE_URL", fresh_demo.url.render_as_string(hide_password=False))
     pin_clock(monkeypatch, CLOSED_AT)
-    return engine, server
+    server = None if db.is_sqlite(fresh_demo) else request.getfixturevalue("postgres_server")
+    return fresh_demo, server
 
 
 def close_acme(engine):
