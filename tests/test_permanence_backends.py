@@ -185,13 +185,17 @@ def test_after_purge_nothing_left_in_the_database_decrypts_the_backup(demo, monk
         closing.restore(engine, OWNER)
 
 
-def test_postgresql_may_keep_deleted_rows_bytes_in_its_files_after_vacuum(demo):
+def test_postgresql_may_keep_deleted_rows_bytes_in_its_files_after_vacuum(demo, monkeypatch):
     """What the README warns of, shown: the close vacuumed, no query finds the deleted member,
-    and yet its email's bytes are still in the server's table files or WAL."""
+    and yet its email's bytes are still in the server's table files or WAL; after the purge the
+    key is in no row, and still in the WAL the close wrote."""
+    from crm_tui.services import closing
+
     engine, server = demo
     if server is None:
         pytest.skip("SQLite: tests/reliability/test_permanent.py searches the files and finds nothing")
     close_acme(engine)
+    key, _sealed = backup_bytes(engine)
     with engine.connect() as c:
         assert (
             c.execute(text("SELECT count(*) FROM member WHERE email = :e"), {"e": DELETED_EMAIL.decode()}).scalar() == 0
@@ -201,5 +205,11 @@ def test_postgresql_may_keep_deleted_rows_bytes_in_its_files_after_vacuum(demo):
     if not os.access(data, os.R_OK):
         pytest.skip("the server's data folder cannot be read by this user")
     server.psql("CHECKPOINT")  # the pages reach the table files
-    files = glob.glob(str(data / member_file) + "*") + glob.glob(str(data / "pg_wal" / "0*"))
+    wal = glob.glob(str(data / "pg_wal" / "0*"))
+    files = glob.glob(str(data / member_file) + "*") + wal
     assert any(DELETED_EMAIL in Path(f).read_bytes() for f in files)
+
+    pin_clock(monkeypatch, AFTER_WINDOW)
+    assert closing.purge(engine).purged == 1
+    assert not [v for v in every_value(engine) if key in v]
+    assert any(key in Path(f).read_bytes() for f in glob.glob(str(data / "pg_wal" / "0*")))
