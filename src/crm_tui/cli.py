@@ -610,10 +610,12 @@ def cmd_admin_purge(args) -> int:
     from crm_tui.services import audit, closing
 
     report = closing.purge(_engine(args), actor=audit.operator())
-    kept_inside = f", {plural(report.in_database, 'backup')} kept in the database" if report.in_database else ""
+    destroyed = [plural(report.files_removed, "backup file")] if report.files_removed or not report.in_database else []
+    if report.in_database:
+        destroyed.append(f"{plural(report.in_database, 'backup')} kept in the database")
     print(
         f"Purged {plural(report.purged, 'closed account')} past their restore window; "
-        f"{plural(report.files_removed, 'backup file')}{kept_inside} destroyed."
+        f"{' and '.join(destroyed)} destroyed."
     )
     print(f"Database: {report.scrubbed}.")
     for warning in report.warnings:  # the purge stands (its keys are gone): exit 0
