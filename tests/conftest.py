@@ -22,7 +22,6 @@ BACKENDS = ("sqlite", "postgresql")
 # Test files (``path``) or tests (``path::name``) whose PostgreSQL half does not pass yet:
 # deselected on PostgreSQL only. This list only shrinks.
 PG_NOT_YET: tuple[str, ...] = (
-    "tests/test_archive_backup.py",
     "tests/test_archive_fast_restore.py",
     "tests/test_archive_process.py",
     "tests/test_archive_roundtrip.py",

@@ -521,7 +521,7 @@ def open_backup(conn: Connection, backup_id: int, file_name: str, key: bytes) ->
         return decrypt_to_temp(where.path, key), where
     c = tables.backup_chunk
     if conn.execute(select(c.c.seq).where(c.c.backup_id == backup_id).limit(1)).first() is None:
-        raise ArchiveError(f"the backup {backup_id} has no data in the database")
+        raise ArchiveError(f"the backup {backup_id} is missing from the database")
     out = tempfile.TemporaryFile(dir=paths.ensure_private_dir(paths.backup_dir()))
     try:
         for chunk in crypto.decrypt_stream(_ChunkReader(conn, backup_id), key):  # type: ignore[arg-type]
