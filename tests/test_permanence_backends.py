@@ -111,6 +111,29 @@ def test_a_transaction_that_still_sees_the_rows_holds_the_vacuum_until_it_ends(d
         assert c.execute(text("SELECT 1 FROM setting WHERE key = 'checkpoint_pending'")).first() is None
 
 
+def test_a_table_the_database_user_may_not_vacuum_is_named(demo):
+    """A role that may delete rows but does not own the tables: VACUUM skips them, and the step
+    says so instead of claiming it vacuumed them."""
+    from crm_tui import db
+
+    engine, server = demo
+    if server is None:
+        pytest.skip("SQLite has no table owners")
+    name = engine.url.database
+    role = f"clerk_{name[-12:]}"
+    server.psql(f"CREATE ROLE {role} LOGIN", name)
+    server.psql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}", name)
+    other = db.get_engine(server.url(name).replace("postgres@", f"{role}@"), migrate=False)
+    try:
+        scrub = db.checkpoint(other, ["text_message", "member"])
+    finally:
+        other.dispose()
+    assert not scrub
+    assert scrub.text == (
+        'vacuumed 0 tables; could not vacuum 2 (skipping "member" --- only table or database owner can vacuum it)'
+    )
+
+
 def backup_bytes(engine) -> tuple[bytes, bytes]:
     """(key, encrypted backup) of the only backup."""
     from crm_tui import db

@@ -361,9 +361,10 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
     if unknown:
         raise ValueError(f"not tables of this schema: {unknown}")
     messages: list[str] = []
+    warnings: list[str] = []  # a table it may not vacuum (not its owner) is skipped with a warning
 
     def heard(diag) -> None:
-        messages.append(diag.message_primary or "")
+        (warnings if diag.severity_nonlocalized == "WARNING" else messages).append(diag.message_primary or "")
 
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -384,14 +385,17 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
                 {"k": CHECKPOINT_PENDING, "v": ",".join(names)},
             )
         conn.commit()
-    done = f"vacuumed {len(names)} {'table' if len(names) == 1 else 'tables'}"
+    vacuumed = len(names) - len(warnings)
+    done = f"vacuumed {vacuumed} {'table' if vacuumed == 1 else 'tables'}"
+    if warnings:  # vacuuming again would not help: say so, and leave it to the operator
+        done += f"; could not vacuum {len(warnings)} ({warnings[0]})"
     if held:
         return Scrub(
             False,
             f"{done}; {held} deleted {'row is' if held == 1 else 'rows are'} still seen by an open "
             "transaction and cannot be vacuumed yet: the next purge or start of the app vacuums again",
         )
-    return Scrub(True, done)
+    return Scrub(not warnings, done)
 
 
 def finish_checkpoint(engine: Engine) -> Scrub:
