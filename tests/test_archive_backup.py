@@ -1,5 +1,6 @@
 """The encrypted backup written at closing: every damaged backup is refused with one line and
-changes nothing; the file holds none of the account's text in clear."""
+changes nothing; it holds none of the account's text in clear. On SQLite the backup is a file;
+on PostgreSQL it is the ``backup_chunk`` rows (:class:`Stored` reads and damages either)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,51 @@ from conftest import OWNER, PASSWORDS, sign_in
 from sqlalchemy import select, text
 
 
+class Stored:
+    """The encrypted bytes of a backup, wherever they are kept, read and written as a file's."""
+
+    def __init__(self, engine, backup_id: int, path) -> None:
+        self.engine, self.backup_id, self.path = engine, backup_id, path
+
+    def exists(self) -> bool:
+        return self.path.exists() if self.path is not None else bool(self.read_bytes())
+
+    def read_bytes(self) -> bytes:
+        if self.path is not None:
+            return self.path.read_bytes()
+        with self.engine.connect() as c:
+            rows = c.execute(
+                text("SELECT data FROM backup_chunk WHERE backup_id = :b ORDER BY seq"), {"b": self.backup_id}
+            )
+            return b"".join(bytes(r[0]) for r in rows)
+
+    def unlink(self) -> None:
+        if self.path is not None:
+            self.path.unlink()
+            return
+        with self.engine.begin() as c:
+            c.execute(text("DELETE FROM backup_chunk WHERE backup_id = :b"), {"b": self.backup_id})
+
+    def write_bytes(self, data: bytes) -> None:
+        from crm_tui.services import backups
+
+        if self.path is not None:
+            self.path.write_bytes(data)
+            return
+        self.unlink()
+        pieces = [data[i : i + backups.DB_CHUNK] for i in range(0, len(data), backups.DB_CHUNK)] or [b""]
+        with self.engine.begin() as c:
+            for seq, piece in enumerate(pieces):
+                c.execute(
+                    text("INSERT INTO backup_chunk (backup_id, seq, data) VALUES (:b, :s, :d)"),
+                    {"b": self.backup_id, "s": seq, "d": piece},
+                )
+
+
 @pytest.fixture
 def closed(archive_database, demo_engine):
-    """The demo account closed; returns (engine, backup path, key, contact strings)."""
+    """The demo account closed; returns (engine, the backup's bytes (Stored), key, account id,
+    contact strings)."""
     from crm_tui import db
     from crm_tui.models import Backup, BackupKey, ClosedAccount
     from crm_tui.services import backups, closing
@@ -35,9 +78,10 @@ def closed(archive_database, demo_engine):
         t = s.execute(select(ClosedAccount)).scalars().one()
         backup = s.get(Backup, t.backup_id)
         key = s.execute(select(BackupKey.key).where(BackupKey.backup_id == backup.id)).scalar_one()
-        path = backups.locate(s.connection(), backup)
-    assert path.exists()
-    return demo_engine, path, key, who.account_id, strings
+        path = backups.locate(s.connection(), backup) if backup.file_name else None
+    stored = Stored(demo_engine, backup.id, path)
+    assert stored.exists()
+    return demo_engine, stored, key, who.account_id, strings
 
 
 def assert_nothing_changed(engine, account_id):
@@ -63,8 +107,7 @@ def rewrite(path, key, mutate):
     """Decrypt the backup, let ``mutate`` change the zip's members, encrypt it again."""
     from crm_tui.services import crypto
 
-    with open(path, "rb") as f:
-        plain = b"".join(crypto.decrypt_stream(f, key))
+    plain = b"".join(crypto.decrypt_stream(io.BytesIO(path.read_bytes()), key))
     src = zipfile.ZipFile(io.BytesIO(plain))
     members = {name: src.read(name) for name in src.namelist()}
     mutate(members)
@@ -72,10 +115,11 @@ def rewrite(path, key, mutate):
     with zipfile.ZipFile(buf, "w") as dst:
         for name, data in members.items():
             dst.writestr(name, data)
-    with open(path, "wb") as raw:
-        enc = crypto.EncryptingWriter(raw, key)
-        enc.write(buf.getvalue())
-        enc.close()
+    raw = io.BytesIO()
+    enc = crypto.EncryptingWriter(raw, key)
+    enc.write(buf.getvalue())
+    enc.close()
+    path.write_bytes(raw.getvalue())
 
 
 def test_the_untouched_backup_restores(closed):

@@ -229,8 +229,8 @@ def test_a_copy_started_while_the_original_is_closing_leaves_its_backup_alone(or
             os.close(ready_r), os.close(go_w)
             real = backups.write
 
-            def write_then_wait(conn, account_id):
-                pending = real(conn, account_id)
+            def write_then_wait(conn, account_id, created_at):
+                pending = real(conn, account_id, created_at)
                 os.write(ready_w, b"written\n")
                 os.read(go_r, 1)
                 return pending

@@ -147,7 +147,12 @@ def test_account_close_prints_the_receipt_text(run, monkeypatch):
     )
     assert (code, err) == (0, "")
     [receipt] = receipts
-    assert out == closing.receipt_text(receipt) + "\n"
+    # then what was done to the deleted rows' bytes (tests/test_permanence_backends.py, per backend)
+    assert out == closing.receipt_text(receipt) + f"\nDatabase: {receipt.scrubbed}.\n"
+    from crm_tui.services.closing import CLOSE_TOUCHES
+
+    vacuumed = f"vacuumed {len(CLOSE_TOUCHES)} tables"
+    assert receipt.scrubbed in ("checkpointed and truncated the write-ahead log", vacuumed)
     assert receipt.audit_hash in out and "UTC" in out
 
 

@@ -323,6 +323,7 @@ def cmd_account_close(args) -> int:
     password = _read_password(args)
     receipt = closing.close_account(engine, who, args.confirm, password)
     _say(closing.receipt_text(receipt), multiline=True)
+    print(f"Database: {receipt.scrubbed}.")
     if args.reason:
         try:
             survey.submit(
@@ -690,10 +691,14 @@ def cmd_admin_purge(args) -> int:
     from crm_tui.services import audit, closing
 
     report = closing.purge(_engine(args), actor=audit.operator())
+    destroyed = [plural(report.files_removed, "backup file")] if report.files_removed or not report.in_database else []
+    if report.in_database:
+        destroyed.append(f"{plural(report.in_database, 'backup')} kept in the database")
     print(
         f"Purged {plural(report.purged, 'closed account')} past their restore window; "
-        f"{plural(report.files_removed, 'backup file')} destroyed."
+        f"{' and '.join(destroyed)} destroyed."
     )
+    print(f"Database: {report.scrubbed}.")
     for warning in report.warnings:  # the purge stands (its keys are gone): exit 0
         print(f"crm-tui: warning: {warning}", file=sys.stderr)
     return EXIT_OK

@@ -9,9 +9,11 @@ instead of failing half-way with "database is locked".
 from __future__ import annotations
 
 import os
+import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard ne
     from sqlalchemy.orm import Session
 
 # The newest migration; checked without importing Alembic on the common path.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 # Closing a very large account holds the write lock for tens of seconds; others wait, not fail.
 BUSY_TIMEOUT_MS = 60_000
 _WRITE = "crm_tui_write"
@@ -327,16 +329,41 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 CHECKPOINT_PENDING = "checkpoint_pending"
 CHECKPOINT_WAIT_MS = 10_000
 
+SQLITE_DONE = "checkpointed and truncated the write-ahead log"
+SQLITE_HELD = (
+    "another connection is still reading, so the write-ahead log could not be truncated yet; "
+    "it is done when the app next opens the database or at the next purge"
+)
 
-def checkpoint(engine: Engine, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
-    """Fold the WAL back into the database file and truncate it, so deleted rows leave the
-    disk (``secure_delete`` zeroes them in the pages the checkpoint copies back).
 
-    A reader still inside an older snapshot stops the checkpoint from finishing; after
-    ``wait_ms`` it is left pending in the ``setting`` table and :func:`finish_checkpoint`
-    (run when the app opens the database and by purge) completes it. True when done."""
+@dataclass(frozen=True)
+class Scrub:
+    """What :func:`checkpoint` did to take deleted rows off the database's files, in words a
+    receipt or the command line prints. True when it did all it can."""
+
+    done: bool
+    text: str
+
+    def __bool__(self) -> bool:
+        return self.done
+
+
+def checkpoint(engine: Engine, touched: Iterable[str] | None = None, wait_ms: int = CHECKPOINT_WAIT_MS) -> Scrub:
+    """After rows were deleted, take them off the database's files as far as the backend allows.
+
+    SQLite: fold the WAL back into the database file and truncate it, so deleted rows leave the
+    disk (``secure_delete`` zeroes them in the pages the checkpoint copies back). A reader still
+    inside an older snapshot stops the checkpoint from finishing; after ``wait_ms`` it is left
+    pending in the ``setting`` table and :func:`finish_checkpoint` (run when the app opens the
+    database and by purge) completes it.
+
+    PostgreSQL has neither: it runs ``VACUUM`` on the ``touched`` tables (every table if None),
+    which frees the deleted rows' space for reuse; their bytes stay in the table files until
+    that space is reused, and in the WAL (see README, "What permanent deletion means on each
+    backend"). Rows an open transaction can still see cannot be vacuumed: the tables are then
+    left pending, as on SQLite."""
     if not is_sqlite(engine):
-        return True
+        return _vacuum(engine, touched)
     raw = engine.raw_connection()
     try:
         # isolation_level is None on our connections: no implicit BEGIN around the pragmas.
@@ -351,22 +378,82 @@ def checkpoint(engine: Engine, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
         if busy:
             if not pending:
                 conn.execute("INSERT INTO setting (key, value) VALUES (?, '1')", (CHECKPOINT_PENDING,))
-            return False
+            return Scrub(False, SQLITE_HELD)
         if pending:  # clear the mark, and fold that small write back in too
             conn.execute("DELETE FROM setting WHERE key = ?", (CHECKPOINT_PENDING,))
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return True
+        return Scrub(True, SQLITE_DONE)
     finally:
         raw.close()
 
 
-def finish_checkpoint(engine: Engine) -> bool:
-    """Complete a checkpoint an earlier close or purge had to leave pending."""
-    if not is_sqlite(engine):
-        return True
+_NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
+
+
+def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
+    """``VACUUM`` the tables (it cannot run inside a transaction: on an autocommit connection),
+    then record or clear the pending mark. Its VERBOSE report says how many deleted rows an open
+    transaction still sees (PostgreSQL's messages in English; otherwise none are counted)."""
+    from sqlalchemy import text
+
+    from crm_tui import schema_core
+
+    known = {t.name for t in schema_core.ALL}
     with engine.connect() as conn:
-        pending = conn.exec_driver_sql("SELECT 1 FROM setting WHERE key = ?", (CHECKPOINT_PENDING,)).first()
-    return checkpoint(engine) if pending else True
+        pending = conn.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING}).scalar()
+        conn.rollback()
+    names = sorted(({*known} if touched is None else {*touched}) | {n for n in (pending or "").split(",") if n})
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"not tables of this schema: {unknown}")
+    messages: list[str] = []
+    warnings: list[str] = []  # a table it may not vacuum (not its owner) is skipped with a warning
+
+    def heard(diag) -> None:
+        (warnings if diag.severity_nonlocalized == "WARNING" else messages).append(diag.message_primary or "")
+
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        driver = conn.connection.driver_connection
+        driver.add_notice_handler(heard)  # type: ignore[union-attr]
+        try:
+            if names:
+                conn.exec_driver_sql("VACUUM (VERBOSE) " + ", ".join('"' + n + '"' for n in names))
+        finally:
+            driver.remove_notice_handler(heard)  # type: ignore[union-attr]
+        held = sum(int(m) for msg in messages for m in _NOT_REMOVABLE.findall(msg))
+        conn.commit()
+        conn.execution_options(isolation_level="READ COMMITTED")
+        conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING})
+        if held:
+            conn.execute(
+                text("INSERT INTO setting (key, value) VALUES (:k, :v)"),
+                {"k": CHECKPOINT_PENDING, "v": ",".join(names)},
+            )
+        conn.commit()
+    vacuumed = len(names) - len(warnings)
+    done = f"vacuumed {vacuumed} {'table' if vacuumed == 1 else 'tables'}"
+    if warnings:  # vacuuming again would not help: say so, and leave it to the operator
+        done += f"; could not vacuum {len(warnings)} ({warnings[0]})"
+    if held:
+        return Scrub(
+            False,
+            f"{done}; {held} deleted {'row is' if held == 1 else 'rows are'} still seen by an open "
+            "transaction and cannot be vacuumed yet: the next purge or start of the app vacuums again",
+        )
+    return Scrub(not warnings, done)
+
+
+def finish_checkpoint(engine: Engine) -> Scrub:
+    """Complete a checkpoint (SQLite) or vacuum (PostgreSQL) an earlier close or purge had to
+    leave pending."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        pending = conn.execute(text("SELECT 1 FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING}).first()
+    if not pending:
+        return Scrub(True, "nothing was pending")
+    return checkpoint(engine) if is_sqlite(engine) else _vacuum(engine, ())
 
 
 def advance_id_sequences(conn: Connection, tables) -> None:

@@ -343,6 +343,17 @@ class BackupKey(SQLModel, table=True):
     key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class BackupChunk(SQLModel, table=True):
+    """A backup's encrypted bytes, in order, in pieces of about 1 MiB (see services.backups):
+    where the database is shared (PostgreSQL) the backup lives here, so every host that uses
+    the database can restore it. Purge deletes these rows with the key."""
+
+    __tablename__ = "backup_chunk"
+    backup_id: int = Field(foreign_key="backup.id", ondelete="CASCADE", primary_key=True)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class Setting(SQLModel, table=True):
     """Installation-wide values, such as this database's id (it names its backup folder)."""
 

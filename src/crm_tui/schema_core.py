@@ -85,6 +85,14 @@ backup = table(
 )
 
 
+backup_chunk = table(
+    "backup_chunk",
+    column("backup_id", Integer),
+    column("seq", Integer),
+    column("data", LargeBinary),
+)
+
+
 backup_key = table(
     "backup_key",
     column("backup_id", Integer),
@@ -299,6 +307,7 @@ ALL = (
     autoresponder,
     autoresponder_step,
     backup,
+    backup_chunk,
     backup_key,
     cli_session,
     closed_account,

@@ -23,6 +23,7 @@ from crm_tui.schema_core import (  # noqa: F401  (the clauses this module serves
     account,
     appointment,
     backup,
+    backup_chunk,
     backup_key,
     closed_account,
     closed_member,

@@ -141,6 +141,8 @@ def dump(path: Path) -> dict[str, list[tuple]]:
             cols = [d[0] for d in cur.description]
             skip = _VOLATILE.get(name, set())
             rows = [tuple("*" if c in skip else v for c, v in zip(cols, r, strict=False)) for r in cur]
+            if name == "setting":  # the folders backups were written in: each place has its own path
+                rows = [(k, "*") if k == "backup_folders" else (k, v) for k, v in rows]
             out[name] = sorted(rows, key=repr)
         return out
     finally:

@@ -338,8 +338,8 @@ def test_postgresql_a_close_overtaken_by_a_concurrent_commit_is_tried_again(requ
     abandoned, writes = [], []
     real_write = backups.write
 
-    def write_then_overtake(conn, account_id):
-        pending = real_write(conn, account_id)
+    def write_then_overtake(conn, account_id, created_at):
+        pending = real_write(conn, account_id, created_at)
         writes.append(pending)
         real_abandon = pending.abandon
         pending.abandon = lambda: (abandoned.append(pending), real_abandon())[1]

@@ -1,5 +1,19 @@
-"""Encrypted backups on disk: written and fsynced before a close commits, read by restore,
-destroyed by purge (the key first, then the file, overwritten before it is unlinked).
+"""Encrypted backups: written before a close commits, read by restore, destroyed by purge.
+
+Where a backup is kept
+----------------------
+* On a shared database (PostgreSQL) the encrypted bytes are rows of ``backup_chunk``
+  (``backup_id, seq, data``, about 1 MiB each), inserted in the close's own transaction: every
+  host that uses the database can restore it, and nothing exists outside the transaction until
+  it commits (another process never sees a half-written backup, so no sweep can remove one;
+  a close that fails takes its chunks with it). Purge deletes the chunks with the key. The
+  row's ``file_name`` is empty (:data:`IN_DATABASE`).
+* On SQLite (one file, on one host) the backup is a file in this database's folder, as below:
+  written and fsynced before the close commits, the key first then the file (overwritten
+  before it is unlinked) at purge. Backups a PostgreSQL database wrote to a folder before
+  chunks existed are still read, swept and destroyed there.
+
+docs/architecture.md, "Where the closing backup is kept", says why the two differ.
 
 Which files a database may delete
 ---------------------------------
@@ -35,10 +49,11 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui import db, paths, tables
@@ -53,6 +68,11 @@ if TYPE_CHECKING:
 # and the ORM models when a backup's key is read: the sweep the app runs at start-up needs
 # none of them (it reads the Core clauses of crm_tui.tables).
 
+# ``backup.file_name`` of a backup kept in the database (``backup_chunk`` rows)
+IN_DATABASE = ""
+# the bytes of one ``backup_chunk`` row
+DB_CHUNK = 1 << 20
+
 SUFFIX = ".crmbak"
 PENDING = ".pending"
 OWNER_FILE = "owner"
@@ -60,6 +80,9 @@ SHRED_CHUNK = 1 << 20
 DATABASE_ID = "database_id"
 # ids this database had before it found itself a copy: folders it may read, never change
 SHARED_IDS = "shared_backup_ids"
+# the folders (absolute paths, one a line) this database has written backups in: a process of
+# another user of the same machine (another HOME, so another backups folder) finds them there
+WRITTEN_IN = "backup_folders"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -208,11 +231,42 @@ def locate_name(conn: Connection, file_name: str, ids: tuple[str | None, list[st
             other = paths.backup_dir() / old / file_name
             if other.exists():
                 return Located(other, False)
+        for folder in reversed(_written_in(conn)):
+            other = folder / file_name
+            if other.exists():  # this database's own only if the folder's owner file says so
+                claim = _read_claim(folder)
+                return Located(other, bool(claim) and _same_database(claim, _identity(conn)))  # type: ignore[arg-type]
     return Located(own / file_name, True)
+
+
+def _written_in(conn: Connection) -> list[Path]:
+    t = tables.setting
+    value = conn.execute(select(t.c.value).where(t.c.key == WRITTEN_IN)).scalar()
+    return [Path(line) for line in (value or "").splitlines() if line]
+
+
+def _remember(conn: Connection, folder: Path) -> None:
+    """Record, in the caller's write transaction, that a backup is written in ``folder``."""
+    t = tables.setting
+    known = _written_in(conn)
+    where = folder.resolve()
+    if where in known:
+        return
+    value = "\n".join(str(p) for p in [*known, where])
+    if known:
+        conn.execute(update(t).where(t.c.key == WRITTEN_IN).values(value=value))
+    else:
+        conn.execute(insert(t), [{"key": WRITTEN_IN, "value": value}])
 
 
 def locate(conn: Connection, backup: Backup) -> Path:
     return locate_name(conn, backup.file_name).path
+
+
+def in_database(conn: Connection) -> bool:
+    """Whether this database keeps the backups it writes in itself (a shared, server
+    database) rather than in a folder of the host that writes them (SQLite)."""
+    return conn.dialect.name != "sqlite"
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -220,28 +274,53 @@ def locate(conn: Connection, backup: Backup) -> Path:
 
 @dataclass
 class Pending:
-    """A backup written as ``<name>.crmbak.pending``, fsynced, its writer's lock held until
-    :meth:`finish` (after the caller committed its key) or :meth:`abandon`."""
+    """A backup being closed over: its ``backup`` row (inserted in the caller's transaction)
+    and either its ``backup_chunk`` rows (``final`` is None) or a file written as
+    ``<name>.crmbak.pending``, fsynced, its writer's lock held until :meth:`finish` (after the
+    caller committed its key) or :meth:`abandon`."""
 
-    final: Path
+    backup_id: int
+    final: Path | None
     key: bytes
     manifest: dict
     size: int
     _fd: int = field(repr=False, default=-1)
 
     @property
-    def path(self) -> Path:
-        return self.final.with_name(self.final.name + PENDING)
+    def path(self) -> Path | None:
+        return None if self.final is None else self.final.with_name(self.final.name + PENDING)
+
+    def check(self) -> None:
+        """Just before the caller commits: the backup this process wrote is still there. Its
+        rows cannot have gone (nobody else sees them before the commit); its file could only
+        have been removed by someone ignoring the lock, and a close must not commit then."""
+        path = self.path
+        if path is None:
+            return
+        try:
+            same = os.stat(path).st_ino == os.fstat(self._fd).st_ino
+        except (FileNotFoundError, OSError):
+            same = False
+        if not same:
+            raise ArchiveError(
+                f"the backup file {path.name} was removed while it was being written; nothing was deleted",
+                undone="deleted",
+            )
 
     def finish(self) -> None:
+        if self.final is None:
+            return
         try:
             finish(self.final)
         finally:
             self._release()
 
     def abandon(self) -> None:
+        path = self.path
+        if path is None:
+            return  # its rows go with the caller's transaction
         try:
-            self.path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         finally:
             self._release()
 
@@ -273,16 +352,79 @@ def _create_locked(folder: Path) -> tuple[Path, int]:
         os.close(fd)
 
 
-def write(conn: Connection, account_id: int) -> Pending:
-    """Write the account's encrypted backup as ``<name>.crmbak.pending``, fsynced, under this
-    process's lock. The caller records the key in the database and, once that commits, calls
-    :meth:`Pending.finish` to drop the ``.pending`` suffix (or :meth:`Pending.abandon`)."""
-    from crm_tui.services import crypto
-    from crm_tui.services.archive import write_backup_archive
+class _ChunkWriter:
+    """A write-only file object that stores what it is given as ``backup_chunk`` rows."""
 
-    folder = database_folder(conn)
-    final, fd = _create_locked(folder)
-    pending = Pending(final, crypto.new_key(), {}, 0, fd)
+    def __init__(self, conn: Connection, backup_id: int) -> None:
+        self._conn = conn
+        self._backup_id = backup_id
+        self._buf = bytearray()
+        self._seq = 0
+        self.size = 0
+
+    def write(self, data) -> int:
+        self._buf += data
+        while len(self._buf) >= DB_CHUNK:
+            self._store(bytes(self._buf[:DB_CHUNK]))
+            del self._buf[:DB_CHUNK]
+        return len(data)
+
+    def _store(self, data: bytes) -> None:
+        self._conn.execute(
+            insert(tables.backup_chunk), [{"backup_id": self._backup_id, "seq": self._seq, "data": data}]
+        )
+        self._seq += 1
+        self.size += len(data)
+
+    def close(self) -> None:
+        if self._buf or not self._seq:
+            self._store(bytes(self._buf))
+            self._buf.clear()
+
+
+def write(conn: Connection, account_id: int, created_at: datetime) -> Pending:
+    """Insert the account's ``backup`` row and write its encrypted backup, inside the caller's
+    transaction: on a shared database as ``backup_chunk`` rows; on SQLite as
+    ``<name>.crmbak.pending``, fsynced, under this process's lock. The caller records the key
+    and commits, calls :meth:`Pending.check` just before its commit and :meth:`Pending.finish`
+    after it (which drops a file's ``.pending`` suffix), or :meth:`Pending.abandon`."""
+    from crm_tui.services import crypto
+    from crm_tui.services.archive import FORMAT_VERSION, write_backup_archive
+
+    b = tables.backup
+    database = in_database(conn)
+    if database:
+        final, fd = None, -1
+    else:
+        folder = database_folder(conn)
+        _remember(conn, folder)
+        final, fd = _create_locked(folder)
+    row = {
+        "account_id": account_id,
+        "file_name": IN_DATABASE if final is None else final.name,
+        "created_at": created_at,
+        "size": 0,
+        "sha256": "",
+        "format_version": FORMAT_VERSION,
+        "purged_at": None,
+    }
+    try:
+        backup_id = conn.execute(insert(b).values(**row).returning(b.c.id)).scalar_one()
+    except BaseException:
+        if final is not None:
+            Pending(0, final, b"", {}, 0, fd).abandon()
+        raise
+    pending = Pending(backup_id, final, crypto.new_key(), {}, 0, fd)
+    if final is None:
+        chunks = _ChunkWriter(conn, backup_id)
+        enc = crypto.EncryptingWriter(chunks, pending.key)  # type: ignore[arg-type]
+        pending.manifest = write_backup_archive(conn, account_id, enc)
+        enc.close()
+        chunks.close()
+        pending.size = chunks.size
+        conn.execute(update(b).where(b.c.id == backup_id).values(size=pending.size))
+        return pending
+    folder = final.parent
     try:
         with os.fdopen(os.dup(fd), "wb") as raw:
             enc = crypto.EncryptingWriter(raw, pending.key)
@@ -292,6 +434,7 @@ def write(conn: Connection, account_id: int) -> Pending:
             os.fsync(raw.fileno())
         _fsync_dir(folder)
         pending.size = os.fstat(fd).st_size
+        conn.execute(update(b).where(b.c.id == backup_id).values(size=pending.size))
     except BaseException:
         pending.abandon()
         raise
@@ -331,6 +474,70 @@ def decrypt_to_temp(path: Path, key: bytes) -> IO[bytes]:
         raise
     out.seek(0)
     return out
+
+
+class _ChunkReader:
+    """A read-only file object over a backup's ``backup_chunk`` rows, one row in memory."""
+
+    def __init__(self, conn: Connection, backup_id: int) -> None:
+        self._conn = conn
+        self._backup_id = backup_id
+        self._seq = 0
+        self._buf = b""
+        self._pos = 0
+        self._end = False
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            if self._pos >= len(self._buf):
+                if self._end or not self._next():
+                    break
+            take = self._buf[self._pos : self._pos + n - len(out)]
+            self._pos += len(take)
+            out += take
+        return bytes(out)
+
+    def _next(self) -> bool:
+        c = tables.backup_chunk
+        data = self._conn.execute(
+            select(c.c.data).where(c.c.backup_id == self._backup_id, c.c.seq == self._seq)
+        ).scalar()
+        if data is None:
+            self._end = True
+            return False
+        self._buf, self._pos = bytes(data), 0
+        self._seq += 1
+        return True
+
+
+def open_backup(conn: Connection, backup_id: int, file_name: str, key: bytes) -> tuple[IO[bytes], Located | None]:
+    """The backup decrypted into a private temporary file (every chunk's tag checked), and
+    where its file is (None for a backup kept in the database)."""
+    from crm_tui.services import crypto
+
+    if file_name != IN_DATABASE:
+        where = locate_name(conn, file_name)
+        return decrypt_to_temp(where.path, key), where
+    c = tables.backup_chunk
+    if conn.execute(select(c.c.seq).where(c.c.backup_id == backup_id).limit(1)).first() is None:
+        raise ArchiveError(f"the backup {backup_id} is missing from the database")
+    out = tempfile.TemporaryFile(dir=paths.ensure_private_dir(paths.backup_dir()))
+    try:
+        for chunk in crypto.decrypt_stream(_ChunkReader(conn, backup_id), key):  # type: ignore[arg-type]
+            out.write(chunk)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out, None
+
+
+def destroy(conn: Connection, backup_id: int) -> None:
+    """Inside a restore's or purge's transaction: delete the backup's key, which makes it
+    unreadable for good, and its chunks, if it is kept in the database."""
+    conn.execute(delete(tables.backup_key).where(tables.backup_key.c.backup_id == backup_id))
+    conn.execute(delete(tables.backup_chunk).where(tables.backup_chunk.c.backup_id == backup_id))
 
 
 def key_for(s: Session, backup_id: int) -> bytes | None:
@@ -457,7 +664,7 @@ def remove_destroyed(engine: Engine) -> tuple[list[str], list[str]]:
         names = [
             r.file_name
             for r in conn.execute(select(b.c.id, b.c.file_name).where(b.c.purged_at.is_not(None)))
-            if r.id not in keyed
+            if r.id not in keyed and r.file_name != IN_DATABASE
         ]
         ids = _ids(conn)
         for name in names:

@@ -15,7 +15,7 @@ import json
 import os
 import textwrap
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import cast
@@ -53,6 +53,7 @@ class Receipt:
     team_size: int = 0
     time_zone: str = ""  # the owner's (see services.zones): the receipt's times are shown in it
     audit_hash: str = ""  # the hash of the account.close audit event, the chain's link to this close
+    scrubbed: str = ""  # what db.checkpoint did after the commit ("vacuumed 14 tables", ...)
 
     def lines(self) -> list[tuple[str, int]]:
         return count_lines(self.counts)
@@ -240,6 +241,10 @@ def delete_account_rows(conn, account_id: int) -> None:
             driver.execute(f"PRAGMA cache_size = {cache}")
 
 
+# The tables a close and a purge delete rows from: what db.checkpoint vacuums on PostgreSQL.
+CLOSE_TOUCHES = tuple(str(m.__tablename__) for m in (*ACCOUNT_TABLES, Account)) + ("cli_session",)
+PURGE_TOUCHES = ("backup_key", "backup_chunk", "closed_member", "closed_account", "backup")
+
 NAME_MISMATCH = "the account name you typed does not match"
 
 
@@ -303,8 +308,8 @@ def close_account(engine: Engine, who: SignedIn, confirm_name: str, password: st
         pending.finish()
     except OSError:
         pass  # the close stands: its row and key are committed; the next sweep names the file
-    db.checkpoint(engine)
-    return receipt
+    scrub = db.checkpoint(engine, CLOSE_TOUCHES)
+    return replace(receipt, scrubbed=scrub.text)
 
 
 # How many times the close's REPEATABLE READ transaction is tried on PostgreSQL before the
@@ -383,19 +388,11 @@ def _close_in(s, who: SignedIn, confirm_name: str, expect: str, box: list) -> Re
         select(col(Member.id), col(Member.email), col(Member.password_hash)).where(col(Member.account_id) == account.id)
     ).all()
 
-    pending = backups.write(conn, account.id)
+    pending = backups.write(conn, account.id, now)  # its backup row, and its chunks or file
     box.append(pending)
     counts = pending.manifest["counts"]
-    backup = Backup(
-        account_id=account.id,
-        file_name=pending.final.name,
-        created_at=now,
-        size=pending.size,
-        sha256="",
-        format_version=archive.FORMAT_VERSION,
-    )
-    s.add(backup)
-    s.flush()
+    backup = s.get(Backup, pending.backup_id)
+    assert backup is not None  # inserted just now, in this transaction
     s.add(BackupKey(backup_id=backup.id, key=pending.key))
     until = clock.restore_until(now)
     tombstone = ClosedAccount(
@@ -430,6 +427,7 @@ def _close_in(s, who: SignedIn, confirm_name: str, expect: str, box: list) -> Re
         account_id=account.id,
         details={"counts": counts, "restore_until": until.isoformat()},
     )
+    pending.check()  # the backup is still there as the close commits
     return Receipt(
         account_name=account.name,
         closed_at=now,
@@ -539,8 +537,8 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
         if backup is None or key is None:
             raise RestoreRefused("the backup of that account no longer exists; it cannot be restored")
         conn = s.connection()
-        where = backups.locate_name(conn, backup.file_name)
-        with backups.decrypt_to_temp(where.path, key) as plain:
+        opened, where = backups.open_backup(conn, cast(int, backup.id), backup.file_name, key)
+        with opened as plain:
             zf = archive.open_zip(plain)
             manifest = archive.read_manifest(zf)
             if manifest["account"]["id"] != t.account_id:
@@ -552,10 +550,10 @@ def restore(engine: Engine, email: str, now: datetime | None = None, *, actor: s
         t.restored_at = now
         s.execute(delete(ClosedMember).where(col(ClosedMember.closed_account_id) == t.id))
         # The account is live again: its backup is no longer needed.
-        s.execute(delete(BackupKey).where(col(BackupKey.backup_id) == backup.id))
+        backups.destroy(conn, cast(int, backup.id))
         backup.purged_at = now
         audit.append(s, "account.restore", actor=actor, account_id=account_id, details={"counts": counts}, at=now)
-    if where.own:  # a copy of another database leaves the file it shares with it alone
+    if where is not None and where.own:  # a copy of another database leaves the file it shares alone
         try:
             where.path.unlink(missing_ok=True)
         except OSError:
@@ -569,6 +567,8 @@ class PurgeReport:
     files_removed: int
     # files the purge could not remove (it committed: the keys are gone); the next one retries
     warnings: tuple[str, ...] = ()
+    scrubbed: str = ""  # what db.checkpoint did after the commit
+    in_database: int = 0  # backups destroyed whose encrypted bytes were rows of the database
 
 
 def newest_recorded_time(s) -> datetime | None:
@@ -629,10 +629,12 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
             ).scalars()
             if not window_open(t.restore_until, now)
         ]
+        in_database = 0
         for t in due:
             if t.backup_id:
                 backup = s.get(Backup, t.backup_id)
-                s.execute(delete(BackupKey).where(col(BackupKey.backup_id) == t.backup_id))
+                in_database += backup is not None and backup.file_name == backups.IN_DATABASE
+                backups.destroy(conn, t.backup_id)  # its key, and its chunks if it has any
                 if backup is not None:
                     backup.purged_at = now
             t.state = "purged"
@@ -640,11 +642,9 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
             s.execute(delete(ClosedMember).where(col(ClosedMember.closed_account_id) == t.id))
             audit.append(s, "account.purge", actor=actor, account_id=t.account_id, details={}, at=now)
     notes: list[str] = []
-    if not db.checkpoint(engine):  # the deleted keys leave the WAL; also completes an earlier one
-        notes.append(
-            "another connection is still reading, so the write-ahead log could not be truncated "
-            "yet; the destroyed keys leave it when the app next opens the database or at the next purge"
-        )
+    scrub = db.checkpoint(engine, PURGE_TOUCHES)  # the deleted keys leave the WAL; completes an earlier one
+    if not scrub:
+        notes.append(scrub.text)
     # Then the files: these, and any an earlier restore or purge could not remove. A copy of
     # another database leaves the files it shares with it alone (see backups).
     try:
@@ -653,4 +653,4 @@ def purge(engine: Engine, now: datetime | None = None, *, actor: str = "system")
     except Exception as exc:  # the purge has committed: report, never undo or hide it
         reason = getattr(exc, "strerror", None) or str(getattr(exc, "orig", None) or exc).splitlines()[0]
         removed, warnings = [], [f"could not remove the backup files ({reason}); the next purge tries again"]
-    return PurgeReport(len(due), len(removed), tuple(notes + warnings))
+    return PurgeReport(len(due), len(removed), tuple(notes + warnings), scrub.text, in_database)

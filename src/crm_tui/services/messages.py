@@ -83,5 +83,5 @@ def cancel(engine: Engine, who: SignedIn, password: str) -> Cancellation:
             details={"messages_deleted": deleted},
         )
         result = Cancellation(deleted, fee, svc.phone_number)
-    db.checkpoint(engine)
+    db.checkpoint(engine, (TextMessage.__tablename__, MessagesService.__tablename__))  # PostgreSQL: vacuums these
     return result
