@@ -321,3 +321,26 @@ def finish_checkpoint(engine: Engine) -> bool:
     with engine.connect() as conn:
         pending = conn.exec_driver_sql("SELECT 1 FROM setting WHERE key = ?", (CHECKPOINT_PENDING,)).first()
     return checkpoint(engine) if pending else True
+
+
+def reset_sequences(conn: Connection, tables) -> None:
+    """After rows were inserted under explicit ids (a restore): move each table's id sequence
+    on to the table's largest id, so the next row added gets a new one. Never moves one back.
+    PostgreSQL only (SQLite's rowids follow the largest id by themselves). ``tables``: names
+    or Table objects."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for table in tables:
+        name = table if isinstance(table, str) else table.name
+        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": name}).scalar()
+        if seq is None:
+            continue
+        conn.execute(
+            text(
+                f'SELECT setval(CAST(:s AS regclass), m.top) FROM (SELECT max(id) AS top FROM "{name}") m '
+                "WHERE m.top > COALESCE(pg_sequence_last_value(CAST(:s AS regclass)), 0)"
+            ),
+            {"s": seq},
+        )

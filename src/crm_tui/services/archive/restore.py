@@ -105,6 +105,10 @@ def import_archive(
             )
             insert_batches(conn, AutoresponderStep, json_to_rows(AutoresponderStep, steps, account_id))
             tick(counts["autoresponders"])
+    from crm_tui import db  # PostgreSQL: the id sequences move past the ids restored
+
+    restored = [Account, MessagesService, Member, EmailTemplate, Autoresponder, AutoresponderStep]
+    db.reset_sequences(conn, [table_of(m) for m in restored + list(CSV_MEMBERS.values())])
     expected = manifest.get("counts", {})
     for kind, n in counts.items():
         if kind in expected and expected[kind] != n:
