@@ -275,3 +275,20 @@ def test_a_nul_character_is_refused_in_one_line(fresh_demo, pg_engine):
     with pytest.raises(ArchiveError, match="contacts.csv: the database refused a row .*NUL") as caught:
         restore(pg_engine, _rewrite(data, "contacts.csv", edit))
     assert "\n" not in str(caught.value)
+
+
+def test_view_members_are_those_written_on_sqlite(fresh_demo, pg_engine, monkeypatch):
+    """The vCards, iCalendar files and the rest of an export read on PostgreSQL through psycopg's
+    own server-side cursor: the same bytes as on SQLite."""
+    from conftest import pin_clock
+
+    pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
+    data = export_bytes(fresh_demo, sign_in(fresh_demo, OWNER).account_id)
+    account_id, _counts = restore(pg_engine, data)
+    again = zipfile.ZipFile(io.BytesIO(export_bytes(pg_engine, account_id)))
+    first = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(first.namelist()) == sorted(again.namelist())
+    views = [n for n in first.namelist() if n not in DATA_MEMBERS and n != "manifest.json"]
+    assert {"contacts.vcf", "appointments.ics", "todos.ics"} <= set(views)
+    for name in views:
+        assert again.read(name) == first.read(name), name

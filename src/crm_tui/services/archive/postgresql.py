@@ -16,6 +16,7 @@ timestamps (with their offset), dates, booleans and integers; no value is built 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -108,9 +109,8 @@ class PostgreSQLDatabase(PortableDatabase):
             yield from super().csv_batches(conn, model, account_id, cols, progress, neutral, where)
             return
         sql = self.text_query(model, account_id, cols, neutral, where)
-        # psycopg's own server-side cursor: the rows come a batch at a time, and nothing else
-        # on the connection changes (SQLAlchemy's stream_results would stay on it)
-        cursor: Any = conn.connection.driver_connection.cursor(name="crm_tui_archive_rows")  # type: ignore[union-attr]
+        # psycopg's own server-side cursor (see driver_batches)
+        cursor: Any = conn.connection.driver_connection.cursor(name=f"crm_tui_rows_{next(_cursors)}")  # type: ignore[union-attr]
         try:
             cursor.execute(sql)
             while rows := cursor.fetchmany(BATCH):
@@ -132,6 +132,26 @@ class PostgreSQLDatabase(PortableDatabase):
         if remap:
             raise NotImplementedError("an import inserts remapped rows itself (see services.importer)")
         return _copy_csv(conn, reader, model, account_id, uncell, tick)
+
+
+_cursors = itertools.count(1)
+
+
+def driver_batches(conn: Connection, statement, size: int = BATCH) -> Iterator[list[tuple]]:
+    """PostgreSQL: the rows of a SELECT as psycopg's own tuples (the values SQLAlchemy would
+    give for these column types: text, integers, booleans, dates, aware datetimes), ``size``
+    at a time from a server-side cursor of psycopg's, inside the connection's transaction.
+    Skips SQLAlchemy's row objects, and leaves the connection as it was (SQLAlchemy's
+    ``stream_results`` option would stay on it)."""
+    compiled = statement.compile(conn, compile_kwargs={"render_postcompile": True})
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor(name=f"crm_tui_rows_{next(_cursors)}")
+    try:
+        cursor.execute(compiled.string, compiled.params)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _as_text(col, neutral: bool):
