@@ -292,3 +292,27 @@ def test_view_members_are_those_written_on_sqlite(fresh_demo, pg_engine, monkeyp
     assert {"contacts.vcf", "appointments.ics", "todos.ics"} <= set(views)
     for name in views:
         assert again.read(name) == first.read(name), name
+
+
+@pytest.mark.parametrize("fmt", ["csv", "vcf", "google", "outlook"])
+@pytest.mark.parametrize("chosen", [False, True], ids=["all", "chosen"])
+def test_contacts_exports_are_those_written_on_sqlite(fresh_demo, pg_engine, tmp_path, monkeypatch, fmt, chosen):
+    """Group Actions' contact files (all contacts, or some) from PostgreSQL: SQLite's bytes."""
+    from conftest import pin_clock
+
+    from crm_tui.services import auth, export
+
+    pin_clock(monkeypatch, "2026-11-27T10:00:00+00:00")
+    restore(pg_engine, export_bytes(fresh_demo, sign_in(fresh_demo, OWNER).account_id))
+    files = []
+    for name, engine in (("sqlite", fresh_demo), ("pg", pg_engine)):
+        who = auth.as_member(engine, OWNER)
+        with engine.connect() as conn:
+            ids = conn.execute(
+                text("SELECT id FROM contact WHERE account_id = :a ORDER BY id"), {"a": who.account_id}
+            ).scalars()
+            picked = [i for k, i in enumerate(ids) if k % 3 == 0] if chosen else None
+        (tmp_path / name).mkdir()
+        files.append(export.export_contacts(engine, who, picked, fmt, out_dir=tmp_path / name).path.read_bytes())
+    assert files[0] == files[1]
+    assert len(files[0]) > 1000
