@@ -10,18 +10,18 @@ message), so its line end becomes ``\\r\\n`` without parsing it: the member's by
 ones the other implementations write (the tests compare them).
 
 Restoring, a CSV member's cells are checked and converted a column of a batch at a time, as on
-SQLite (:mod:`.sqlite_values`), and go to ``COPY t (…) FROM STDIN`` with psycopg's
-``write_row``, inside the caller's transaction. PostgreSQL parses the archive's own text for
-timestamps (with their offset), dates, booleans and integers; no value is built per cell."""
+SQLite (:mod:`.sqlite_values`: every value validated as :func:`.format.from_text` validates
+it), and go to ``COPY t (…) FROM STDIN`` with psycopg's ``write_row``, inside the caller's
+transaction. Timestamps in the usual layout are handed over as the archive's own text (with
+their offset) for PostgreSQL to parse; other layouts as UTC text."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from itertools import islice, repeat
+from itertools import count, islice, repeat
 from typing import Any
 
 from sqlalchemy import String, case, cast, func, literal, select
@@ -41,8 +41,6 @@ class PostgreSQLDatabase(PortableDatabase):
     """Member rows through psycopg's COPY, inside the connection's transaction."""
 
     name = "postgresql"
-    #: whether :meth:`csv_blocks` gives a member's rows as CSV bytes (see :mod:`.writer`)
-    csv_bytes = True
 
     def usable(self, conn: Connection, cols: list) -> bool:
         """COPY's bytes are the member's only when the client encoding is UTF-8 and every
@@ -134,7 +132,7 @@ class PostgreSQLDatabase(PortableDatabase):
         return _copy_csv(conn, reader, model, account_id, uncell, tick)
 
 
-_cursors = itertools.count(1)
+_cursors = count(1)
 
 
 def driver_batches(conn: Connection, statement, size: int = BATCH) -> Iterator[list[tuple]]:
