@@ -175,6 +175,9 @@ def test_closing_deletes_the_keys_and_restore_brings_them_back(fresh_demo, key_f
     closing.restore(fresh_demo, OWNER)
     assert rows(fresh_demo, "SELECT * FROM ssh_key ORDER BY id") == before
     assert ssh_keys.member_for_key(fresh_demo, k2.algorithm, k2.key_data) == marcus
+    # the keys came back under their own ids; the next key added gets a new one (PostgreSQL's sequence)
+    k4 = ssh_keys.add(fresh_demo, marcus, make_key(key_folder).with_suffix(".pub").read_text())
+    assert k4.id not in {r[0] for r in before}
 
 
 @needs_keygen

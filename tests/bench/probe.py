@@ -163,6 +163,94 @@ def floor_restore(db: str, account_id: int) -> None:
     _report(seconds)
 
 
+# --- floors: PostgreSQL's psql -------------------------------------------------------------
+
+
+def _psql(psql: str, dsn: str, script: str, stdout=None):
+    """``psql`` running ``script`` (one transaction when it says so), its stdout to ``stdout``."""
+    import subprocess
+
+    return subprocess.Popen(
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", "-"],
+        stdin=subprocess.PIPE,
+        stdout=stdout if stdout is not None else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ), script.encode()
+
+
+def _pg_copy_out(table: str, account_id: int) -> str:
+    key = "account_id" if table != "account" else "id"
+    return (
+        f'\\copy (SELECT * FROM "{table}" WHERE {key} = {account_id} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)\n'
+    )
+
+
+def _pg_floor_out(psql: str, dsn: str, tables, account_id: int, out: str, tail: str = "") -> None:
+    """``psql`` copying the tables' rows out as CSV (then ``tail``), in one transaction, its
+    output compressed with zlib level 1 into a fsynced file as it comes."""
+    import subprocess
+
+    script = "BEGIN;\n" + "".join(_pg_copy_out(t, account_id) for t in tables) + tail + "COMMIT;\n"
+    proc, text = _psql(psql, dsn, script, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(text)
+    proc.stdin.close()
+    comp = zlib.compressobj(1)
+    with open(out, "wb") as f:
+        while chunk := proc.stdout.read(1 << 16):
+            f.write(comp.compress(chunk))
+        f.write(comp.flush())
+        f.flush()
+        os.fsync(f.fileno())
+    if proc.wait() != 0:
+        raise SystemExit(proc.stderr.read().decode() if proc.stderr else "psql failed")
+
+
+def pg_floor_export(psql: str, dsn: str, account_id: int, out: str) -> None:
+    """Every table an export reads (data and view members) through ``psql \\copy``."""
+    start = time.perf_counter()
+    _pg_floor_out(psql, dsn, EXPORT_MEMBERS.values(), account_id, out)
+    _report(time.perf_counter() - start)
+
+
+def pg_floor_close(psql: str, dsn: str, account_id: int, out: str) -> None:
+    """Every row of the account out through ``psql \\copy`` (compressed, fsynced), then a
+    plain ``DELETE … WHERE account_id`` per table, one transaction."""
+    deletes = "".join(f'DELETE FROM "{t}" WHERE account_id = {account_id};\n' for t in TABLES)
+    start = time.perf_counter()
+    _pg_floor_out(
+        psql, dsn, ("account",) + TABLES, account_id, out, deletes + f"DELETE FROM account WHERE id = {account_id};\n"
+    )
+    _report(time.perf_counter() - start)
+
+
+def pg_floor_restore(psql: str, dsn: str, account_id: int, folder: str) -> None:
+    """The account's rows saved with ``psql \\copy`` and deleted (untimed), then put back
+    with ``psql \\copy … FROM``, one transaction."""
+
+    tables = ("account",) + INSERT_ORDER
+    save = (
+        "".join(_pg_copy_out(t, account_id).replace("TO STDOUT", f"TO '{folder}/{t}.csv'") for t in tables)
+        + f"DELETE FROM account WHERE id = {account_id};\n"
+    )
+    proc, text = _psql(psql, dsn, save)
+    proc.communicate(text)
+    if proc.returncode != 0:
+        raise SystemExit("psql could not save the rows")
+    load = (
+        "BEGIN;\n"
+        + "".join(f"\\copy \"{t}\" FROM '{folder}/{t}.csv' WITH (FORMAT csv, HEADER)\n" for t in tables)
+        + "COMMIT;\n"
+    )
+    start = time.perf_counter()
+    proc, text = _psql(psql, dsn, load)
+    _out, err = proc.communicate(text)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(err.decode())
+    _report(seconds)
+
+
 # --- the app ------------------------------------------------------------------------------
 
 
@@ -172,7 +260,7 @@ def _app(db: str, email: str, password: str):
     from crm_tui.services import auth
     from crm_tui.tui import app, launch
 
-    engine = dbm.get_engine(f"sqlite:///{db}")
+    engine = dbm.get_engine(db if "://" in db else f"sqlite:///{db}")  # a path, or a URL (PostgreSQL)
     who = auth.sign_in(engine, email, password)
     # as the app's process is by then: its code loaded, and settled by its entry point
     app._warm_up(launch.settle_process)
@@ -208,6 +296,19 @@ def app_restore(db: str, email: str, password: str, name: str) -> None:
     restored = closing.restore(engine, email)
     seconds = time.perf_counter() - start
     _report(seconds, rows=sum(restored.counts.values()))
+
+
+def app_demo(url: str, contacts: int) -> None:
+    """Both demo accounts seeded into an empty database (its schema made beforehand)."""
+    import crm_tui.tui.app  # noqa: F401
+    from crm_tui import db as dbm
+    from crm_tui.services import demo
+
+    engine = dbm.get_engine(url if "://" in url else f"sqlite:///{url}")
+    start = time.perf_counter()
+    demo.create(engine, contacts=contacts, seed=1)
+    seconds = time.perf_counter() - start
+    _report(seconds)
 
 
 def app_first_page(db: str, email: str, password: str) -> None:
@@ -277,6 +378,10 @@ OPS = {
     "app-export": app_export,
     "app-restore": app_restore,
     "app-first-page": app_first_page,
+    "app-demo": app_demo,
+    "pg-floor-export": pg_floor_export,
+    "pg-floor-close": pg_floor_close,
+    "pg-floor-restore": pg_floor_restore,
 }
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tests.bench import data
+from tests.bench.pg import PgBench
 from tests.bench.proc import run_in_pty
 
 PY = sys.executable
 FULL = {"typical": 2_000, "heavy": 50_000, "stress": 250_000, "others": 10, "other_contacts": 10_000}
+PG_FIGURES = ["pg_demo", "pg_export", "pg_close", "pg_restore"]
 QUICK = {"typical": 500, "heavy": 5_000, "stress": 25_000, "others": 3, "other_contacts": 2_000}
 
 
@@ -77,7 +79,7 @@ def probe(op: str, *args, env: dict[str, str]) -> dict:
 
 
 class Bench:
-    def __init__(self, sizes: dict, runs: int, cache: Path, work: Path) -> None:
+    def __init__(self, sizes: dict, runs: int, cache: Path, work: Path, labels=("typical", "heavy", "stress")) -> None:
         self.sizes, self.runs, self.cache, self.work = sizes, runs, cache, work
         self.env = {
             "XDG_DATA_HOME": str(work / "data"),
@@ -87,8 +89,10 @@ class Bench:
         os.environ.update(self.env)  # the builder opens databases with the app's engine too
         kw = {"others": sizes["others"], "other_contacts": sizes["other_contacts"]}
         t = time.perf_counter()
-        self.db = {label: data.build(cache, label, sizes[label], **kw) for label in ("typical", "heavy", "stress")}
-        self.alone = data.build(cache, "typical", sizes["typical"], alone=True)
+        self.db = {label: data.build(cache, label, sizes[label], **kw) for label in labels}
+        self.alone = data.build(cache, "typical", sizes["typical"], alone=True) if "typical" in labels else None
+        self.pg: PgBench | None = None
+        self.pg_db: dict = {}
         self.build_seconds = time.perf_counter() - t
         self.memory: dict[str, list[int]] = {"idle": [], "close": [], "export": []}
 
@@ -210,6 +214,89 @@ class Bench:
             self.memory["close"].append(r["maxrss_kib"])
         return f
 
+    # --- PostgreSQL (--postgresql): the app against psql in the same run ----------------
+
+    def start_postgresql(self) -> None:
+        t = time.perf_counter()
+        self.pg = PgBench()
+        self.pg_db["heavy"] = self.pg.load(self.db["heavy"], "pristine_heavy")
+        self.build_seconds += time.perf_counter() - t
+
+    def _pg(self) -> PgBench:
+        assert self.pg is not None, "start_postgresql() first"
+        return self.pg
+
+    def _pg_fresh(self) -> tuple[str, str]:
+        """A fresh copy of the heavy PostgreSQL database: its URL and psql's connection string."""
+        shutil.rmtree(self.work / "out", ignore_errors=True)
+        (self.work / "out").mkdir(parents=True)
+        pg = self._pg()
+        return pg.fresh(self.pg_db["heavy"]), pg.dsn("run")
+
+    def pg_demo(self) -> Figure:
+        n = self.sizes["heavy"]
+        f = Figure(f"PostgreSQL: demo seed, {n:,} contacts", "the same seed on SQLite", "≤ 1.5×", 1.5)
+        pg = self._pg()
+        for _ in range(self.runs):
+            path = self.work / "demo.sqlite3"
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            f.base.append(probe("app-demo", path, n, env=self.env)["seconds"])
+            url = pg.create_empty("demo")
+            f.app.append(probe("app-demo", url, n, env=self.env)["seconds"])
+        return f
+
+    def pg_export(self) -> Figure:
+        b = self.pg_db["heavy"]
+        f = Figure(
+            "PostgreSQL: export the archive, heavy",
+            "psql \\copy of every member's rows → zlib(1) → file",
+            "≤ 1.5×",
+            1.5,
+        )
+        psql = self._pg().psql_bin
+        for _ in range(self.runs):
+            _url, dsn = self._pg_fresh()
+            out = self.work / "out" / "floor.z"
+            f.base.append(probe("pg-floor-export", psql, dsn, b.account_id, out, env=self.env)["seconds"])
+            url, _dsn = self._pg_fresh()
+            f.app.append(
+                probe("app-export", url, b.owner_email, data.PASSWORD, self.work / "out", env=self.env)["seconds"]
+            )
+        return f
+
+    def pg_close(self) -> Figure:
+        b = self.pg_db["heavy"]
+        f = Figure(
+            "PostgreSQL: close the account (backup + delete), heavy",
+            "psql \\copy of every row → zlib(1) → file, plain DELETE … WHERE account_id, one transaction",
+            "≤ 1.5×",
+            1.5,
+        )
+        psql = self._pg().psql_bin
+        for _ in range(self.runs):
+            _url, dsn = self._pg_fresh()
+            out = self.work / "out" / "floor.z"
+            f.base.append(probe("pg-floor-close", psql, dsn, b.account_id, out, env=self.env)["seconds"])
+            url, _dsn = self._pg_fresh()
+            args = [url, b.owner_email, data.PASSWORD, b.account_name]
+            f.app.append(probe("app-close", *args, env=self.env)["seconds"])
+        return f
+
+    def pg_restore(self) -> Figure:
+        b = self.pg_db["heavy"]
+        f = Figure("PostgreSQL: restore, heavy", "psql \\copy … FROM of the same rows, one transaction", "≤ 1.5×", 1.5)
+        psql = self._pg().psql_bin
+        for _ in range(self.runs):
+            _url, dsn = self._pg_fresh()
+            f.base.append(
+                probe("pg-floor-restore", psql, dsn, b.account_id, self.work / "out", env=self.env)["seconds"]
+            )
+            url, _dsn = self._pg_fresh()
+            args = [url, b.owner_email, data.PASSWORD, b.account_name]
+            f.app.append(probe("app-restore", *args, env=self.env)["seconds"])
+        return f
+
     def peak_memory(self) -> Figure:
         b = self.db["stress"]
         for _ in range(self.runs):
@@ -268,14 +355,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=default_cache(), help="where built databases are kept")
     p.add_argument("--json", type=Path, help="results file (default: <cache>/results[-quick].json)")
     p.add_argument("--only", help="comma-separated figure methods to run (e.g. close_heavy,export_heavy)")
+    p.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="also start a throw-away PostgreSQL (tests/pg_server.py) and add its rows: pg_demo, pg_export, "
+        "pg_close, pg_restore (the heavy account)",
+    )
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     runs = args.runs or (3 if args.quick else 5)
     out_json = args.json or args.cache / f"results{'-quick' if args.quick else ''}.json"
     work = Path(tempfile.mkdtemp(prefix="crm-tui-bench-"))
+    bench: Bench | None = None
     try:
         print(f"building / reusing databases in {args.cache} …", file=sys.stderr)
-        bench = Bench(sizes, runs, args.cache, work)
         order = [
             "start_signin",
             "start_dashboard",
@@ -287,7 +380,17 @@ def main(argv: list[str] | None = None) -> int:
             "close_scaling",
             "peak_memory",
         ]
+        if args.postgresql:
+            order += PG_FIGURES
         wanted = set(args.only.split(",")) if args.only else set(order)
+        unknown = wanted - set(order)
+        if unknown:
+            p.error(f"unknown figure {sorted(unknown)[0]} (PostgreSQL's need --postgresql)")
+        labels = ("heavy",) if wanted <= set(PG_FIGURES) | {"close_heavy", "export_heavy", "restore_heavy"} else None
+        bench = Bench(sizes, runs, args.cache, work, *([labels] if labels else []))
+        if args.postgresql and wanted & set(PG_FIGURES):
+            print("starting PostgreSQL …", file=sys.stderr)
+            bench.start_postgresql()
         figures: list[Figure] = []
         for name in order:
             if name not in wanted:
@@ -336,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nresults: {out_json}", file=sys.stderr)
         return 0 if all(f.met for f in figures) else 1
     finally:
+        if bench is not None and bench.pg is not None:
+            bench.pg.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

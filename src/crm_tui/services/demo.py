@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -189,6 +190,8 @@ def _batched(rows: Iterator[dict]) -> Iterator[list[dict]]:
 def _insert(conn: Connection, model, rows: Iterator[dict]) -> int:
     if conn.dialect.name == "sqlite":
         return _insert_plain(conn, model, rows)
+    if conn.dialect.name == "postgresql":
+        return _insert_copy(conn, model, rows)
     n = 0
     for batch in _batched(rows):
         conn.execute(insert(model.__table__), batch)
@@ -223,6 +226,35 @@ def _insert_plain(conn: Connection, model, rows: Iterator[dict]) -> int:
             params.append(tuple(values))
         conn.exec_driver_sql(sql, params)
         n += len(batch)
+    return n
+
+
+def _insert_copy(conn: Connection, model, rows: Iterator[dict]) -> int:
+    """PostgreSQL: the same rows through ``COPY … FROM STDIN`` inside the connection's
+    transaction, each value as its column's bind processor makes it (psycopg writes it as
+    text the column's type reads)."""
+    table = model.__table__
+    dialect = conn.dialect
+    first = next(rows, None)
+    if first is None:
+        return 0
+    names = list(first)
+    converters = [(i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for i, name in enumerate(names)]
+    converters = [(i, f) for i, f in converters if f is not None]
+    quoted = ", ".join(f'"{x}"' for x in names)
+    cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    n = 0
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            write = copy.write_row
+            for row in chain((first,), rows):
+                values = [row[name] for name in names]
+                for i, convert in converters:
+                    values[i] = convert(values[i])
+                write(values)
+                n += 1
+    finally:
+        cursor.close()
     return n
 
 

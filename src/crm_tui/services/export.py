@@ -34,6 +34,7 @@ from crm_tui import db, paths
 from crm_tui.models import Account, Appointment, ClosedAccount, Contact, EmailTemplate, HistoryEntry, TextMessage, Todo
 from crm_tui.services import archive, audit, clock, contact_csv, vformat, zones
 from crm_tui.services.archive import ArchiveWriter, Progress, ProgressCounter
+from crm_tui.services.archive.postgresql import driver_batches
 from crm_tui.services.auth import UNUSABLE_PASSWORD, SignedIn, load_actor
 from crm_tui.services.errors import ArchiveError, InvalidInput, NotFound
 
@@ -250,6 +251,8 @@ def _batches(conn: Connection, query) -> Iterator[Sequence[Any]]:
     stored text already, see :func:`_raw`)."""
     if conn.dialect.name == "sqlite":
         return archive.raw_batches(conn, query)
+    if conn.dialect.name == "postgresql":  # psycopg's own tuples, from its server-side cursor
+        return driver_batches(conn, query)
     return archive.stream(conn, query)
 
 

@@ -129,7 +129,16 @@ def import_archive(
     # rows went in under their own ids: the next ones handed out must come after them
     db.advance_id_sequences(
         conn,
-        [Account, MessagesService, Member, *CSV_MEMBERS.values(), EmailTemplate, Autoresponder, AutoresponderStep],
+        [
+            Account,
+            MessagesService,
+            Member,
+            *CSV_MEMBERS.values(),
+            EmailTemplate,
+            Autoresponder,
+            AutoresponderStep,
+            SshKey,
+        ],
     )
     return account_id, counts
 

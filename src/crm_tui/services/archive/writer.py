@@ -43,6 +43,7 @@ from crm_tui.services.archive.format import (
     to_json,
 )
 from crm_tui.services.archive.portable import Tap
+from crm_tui.services.archive.postgresql import PostgreSQLDatabase
 from crm_tui.services.errors import ArchiveError
 
 
@@ -142,6 +143,21 @@ class ArchiveWriter:
                 buf.seek(0)
                 buf.truncate()
             sink.write(buf.getvalue())
+            sink.rows = n
+        return n
+
+    def write_csv_blocks(self, name: str, header: list[str], blocks: Iterable[tuple[bytes, int]]) -> int:
+        """Like :meth:`write_csv_batches` for rows already formatted: UTF-8 CSV bytes (``\\r\\n``
+        line ends) with their number of rows, written after the header as they come."""
+        with self.member(name) as sink:
+            sink.write(BOM)
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n").writerow(header)
+            sink.write(buf.getvalue())
+            n = 0
+            for data, rows in blocks:
+                sink.write_bytes(data)
+                n += rows
             sink.rows = n
         return n
 
@@ -270,10 +286,13 @@ def write_data_members(
         if name in CSV_MEMBERS:
             model = CSV_MEMBERS[name]
             cols = columns(model)
-            batches = database.csv_batches(
-                conn, model, account_id, cols, tick, neutralise_formulas, tap=(taps or {}).get(name)
-            )
-            w.write_csv_batches(name, [c.name for c in cols], batches)
+            tap = (taps or {}).get(name)
+            if isinstance(database, PostgreSQLDatabase) and tap is None and database.usable(conn, cols):
+                blocks = database.csv_blocks(conn, model, account_id, cols, tick, neutralise_formulas)
+                w.write_csv_blocks(name, [c.name for c in cols], blocks)
+            else:
+                batches = database.csv_batches(conn, model, account_id, cols, tick, neutralise_formulas, tap=tap)
+                w.write_csv_batches(name, [c.name for c in cols], batches)
             if neutralise_formulas:
                 w.formula_escaped.append(name)
         elif name == "email_templates.json":
