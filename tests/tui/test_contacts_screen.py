@@ -142,8 +142,9 @@ async def test_a_search_typed_ahead_with_its_slash_in_one_burst_is_run(demo_url)
         expected = count(
             app.engine,
             "SELECT count(*) FROM contact c JOIN account a ON a.id = c.account_id "
-            "WHERE a.name = 'Acme Realty' AND (c.last_name LIKE '%harbor%' OR "
-            "c.first_name LIKE '%harbor%' OR c.email LIKE '%harbor%' OR c.company LIKE '%harbor%')",
+            "WHERE a.name = 'Acme Realty' AND (lower(c.last_name) LIKE '%harbor%' OR "
+            "lower(c.first_name) LIKE '%harbor%' OR lower(c.email) LIKE '%harbor%' OR "
+            "lower(c.company) LIKE '%harbor%')",
         )
         assert found and len(found) == expected
         assert f"of {expected}" in static_text(app.screen, "#contacts-status")
