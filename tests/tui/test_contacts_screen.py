@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from conftest import OWNER, PLAYER
 from pilot_kit import count, press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
@@ -181,6 +182,7 @@ async def test_group_actions_offers_google_and_outlook_csv(demo_url):
         assert {r["E-mail Address"] for r in exported} == emails and len(exported) == 2
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_enter_and_space_are_labelled_apart_in_the_footer_and_the_keys_help(demo_url):
     """Space marks a row for Group Actions and Enter opens the contact: DataTable called both

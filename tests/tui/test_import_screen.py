@@ -138,6 +138,7 @@ async def test_a_damaged_archive_or_bad_input_is_refused_on_the_form_and_nothing
         assert isinstance(app.screen, SignInScreen)
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_lost(demo_url, tmp_path, monkeypatch):
     import threading
