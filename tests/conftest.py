@@ -64,13 +64,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config._crm_backends = backends  # type: ignore[attr-defined]
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    missing = config._crm_pg_missing  # type: ignore[attr-defined]
-    if missing and config.getoption("--backend") == "both":
-        return f"PostgreSQL tests skipped: {missing} (the SQLite half runs)"
-    return None
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     missing = config._crm_pg_missing  # type: ignore[attr-defined]
     if missing and config.getoption("--backend") == "both":
