@@ -80,12 +80,17 @@ def test_login_keeps_the_token_in_a_private_file_and_only_its_hash_in_the_databa
     assert entry["email"] == PLAYER
     [(member_id, digest)] = session_rows(fresh_demo)
     assert digest == sessions.token_hash(entry["token"])
-    raw = b"".join(
-        Path(str(fresh_demo.url.database) + s).read_bytes()
-        for s in ("", "-wal")
-        if Path(str(fresh_demo.url.database) + s).exists()
-    )
-    assert entry["token"].encode() not in raw
+    if fresh_demo.dialect.name == "sqlite":  # the file's bytes, WAL too
+        raw = b"".join(
+            Path(str(fresh_demo.url.database) + s).read_bytes()
+            for s in ("", "-wal")
+            if Path(str(fresh_demo.url.database) + s).exists()
+        )
+    else:  # every row
+        from conftest import dump_database
+
+        raw = repr(dump_database(fresh_demo)).encode()
+    assert raw and entry["token"].encode() not in raw
 
     code, out, err = cli(["team", "list", "--email", PLAYER])
     assert code == 0 and "Priya Shah" in out, err
@@ -154,7 +159,7 @@ def test_an_expired_session_is_refused_and_a_used_one_lasts(cli, demo_url, fresh
     assert last not in used and len(used) == 1 and str(used[0]).startswith("2099-01-02 06:00")
 
 
-def test_the_password_is_asked_without_echo_at_a_terminal(cli, demo_url, fresh_demo, monkeypatch):
+def test_the_password_is_asked_without_echo_at_a_terminal(cli, demo_url, fresh_demo, monkeypatch, tmp_path):
     import getpass
 
     asked: list[str] = []
@@ -171,9 +176,7 @@ def test_the_password_is_asked_without_echo_at_a_terminal(cli, demo_url, fresh_d
     asked.clear()
     assert cli(["billing", "show", "--email", OWNER], tty=True)[0] == 0
     assert asked == []
-    code, out, err = cli(
-        ["account", "export", "--email", OWNER, "--out", str(Path(demo_url[10:]).parent / "x")], tty=True
-    )
+    code, out, err = cli(["account", "export", "--email", OWNER, "--out", str(tmp_path / "x")], tty=True)
     assert code == 0, err
     assert asked == [f"Password for {OWNER}: "]
 

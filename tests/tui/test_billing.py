@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import OWNER
 from pilot_kit import SIZE, run, settle, sign_in, static_text  # noqa: F401
 from sqlalchemy import text
 from test_closing_flow import open_billing_by_keys
 from test_qa_walk import shown_footer_keys
+
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
 
 
 def plan_code(engine) -> str:

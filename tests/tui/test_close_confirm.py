@@ -15,6 +15,11 @@ from tui.test_closing_flow import acme_id
 
 from crm_tui.session_context import SessionContext
 
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
+
 
 def at_confirmation(demo_url, check, *, email=OWNER, size=SIZE, session_context=None):
     """Run ``await check(app, pilot, confirm)`` signed in as ``email`` at the confirmation."""

@@ -230,6 +230,7 @@ def test_wrong_name_or_password_deletes_nothing(demo_url, name, password, messag
     at_confirmation(demo_url, check)
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 def test_esc_backs_out_of_the_confirmation_and_nothing_changes(demo_url):
     from crm_tui import db
     from crm_tui.tui.screens.billing import BillingScreen
@@ -254,6 +255,7 @@ def test_esc_backs_out_of_the_confirmation_and_nothing_changes(demo_url):
     assert count(engine, "SELECT count(*) FROM closed_account") == 0
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @pytest.mark.parametrize("email", [ADMIN, PLAYER])
 def test_administrator_and_team_player_cannot_reach_billing(demo_url, email):
     from crm_tui.tui.app import CrmApp
@@ -283,6 +285,7 @@ def test_administrator_and_team_player_cannot_reach_billing(demo_url, email):
     run(body())
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @pytest.mark.parametrize("start, between", [("name", "tab"), ("name", "enter"), ("cancel", "tab")])
 def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(demo_url, start, between):
     """Over a slow link "name, Tab (or Enter), password" can arrive together, and so can the
@@ -314,6 +317,7 @@ def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(dem
     at_confirmation(demo_url, check)
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
     """Reason, Tab, comment, Enter in one burst: the comment reaches its field (not the list of
     reasons it was typed after), and Enter moves to Submit."""

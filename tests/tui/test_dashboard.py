@@ -8,6 +8,11 @@ from conftest import OTHER_OWNER, OWNER, PLAYER
 from pilot_kit import NOW, SIZE, count, rows, run, settle, sign_in, static_text
 from sqlalchemy import create_engine
 
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
+
 
 def expected(engine, email: str) -> dict:
     acc = count(engine, "SELECT account_id FROM member WHERE email = :e", e=email)

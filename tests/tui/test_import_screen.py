@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER, dump_database
 from pilot_kit import NOW, SIZE, press, run, settle, static_text
 
@@ -102,6 +103,7 @@ async def test_import_from_the_sign_in_screen_shows_the_passwords_once_then_sign
         assert (app.who.email, app.who.role, app.who.account_name) == (NEW_OWNER, "owner", "Acme Again")
 
 
+@pytest.mark.sqlite_only("the form's refusals (50 s); the import's own refusals run on both in test_importer")
 @run
 async def test_a_damaged_archive_or_bad_input_is_refused_on_the_form_and_nothing_changes(demo_url, tmp_path):
     from crm_tui.tui.app import CrmApp
@@ -136,6 +138,7 @@ async def test_a_damaged_archive_or_bad_input_is_refused_on_the_form_and_nothing
         assert isinstance(app.screen, SignInScreen)
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_escape_waits_for_an_import_under_way_so_its_passwords_are_not_lost(demo_url, tmp_path, monkeypatch):
     import threading

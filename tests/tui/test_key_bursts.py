@@ -15,6 +15,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pilot_kit import NOW, SIZE, burst, run, settle, sign_in
 
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
+
 # The app's own keys: the sections, the profile menu, moving and choosing, leaving, and text.
 KEYS = ["1", "2", "3", "4", "p", "down", "up", "enter", "end", "escape", "tab", "shift+tab", "Ab", "z"]
 BURSTS = st.lists(st.lists(st.sampled_from(KEYS), min_size=2, max_size=9), min_size=1, max_size=4)

@@ -11,12 +11,14 @@ LONG = "Marcus " + "Longname-" * 333  # 3,004 characters
 
 
 def _rename(url: str, email: str, name: str) -> None:
-    import sqlite3
+    from sqlalchemy import create_engine, text
 
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    with conn:
-        conn.execute("UPDATE member SET name = ? WHERE email = ?", (name, email))
-    conn.close()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE member SET name = :n WHERE email = :e"), {"n": name, "e": email})
+    finally:
+        engine.dispose()
 
 
 def test_fit_text_cuts_by_cells_and_cleans():

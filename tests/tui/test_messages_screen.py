@@ -3,6 +3,7 @@ sees the settings without the button."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import ADMIN, OWNER, PASSWORDS
 from pilot_kit import burst, press, rows, run, settle, sign_in, static_text  # noqa: F401
 
@@ -63,6 +64,7 @@ async def test_owner_permanently_cancels_messages(demo_url):
         assert app.screen.query_one("#cancel-messages").disabled
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_a_password_typed_ahead_lands_in_the_field(demo_url):
     """The dialog opens on the password field; a password sent in one burst reaches it, and
@@ -92,6 +94,7 @@ async def test_a_password_typed_ahead_lands_in_the_field(demo_url):
         assert texts(app.engine) == 30
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_administrator_sees_settings_but_cannot_cancel(demo_url):
     from crm_tui.tui.app import CrmApp

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from conftest import OWNER, PLAYER
 from pilot_kit import SIZE, press, rows, run, sign_in, static_text, table_text
+
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
 
 
 def _sessions(url: str) -> dict[str, str]:

@@ -3,8 +3,14 @@ state shows without colour."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import OWNER
 from pilot_kit import SIZE, press, run, sign_in
+
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
 
 
 def _luminance(color) -> float:

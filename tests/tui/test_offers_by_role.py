@@ -16,6 +16,11 @@ from pilot_kit import SIZE, run, settle, sign_in
 from test_roles import ALLOWED
 from textual.widgets import Button, OptionList
 
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
+
 ROLE_OF = {OWNER: "owner", ADMIN: "administrator", PLAYER: "team player"}
 
 # the product table's name (tests/test_roles.py) of each action of the code's table

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import OWNER, PLAYER
 from pilot_kit import SIZE, press, run, settle, sign_in, static_text  # noqa: F401
+
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
 
 
 @run

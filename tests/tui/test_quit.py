@@ -3,8 +3,14 @@ copies the selection, and the app stays)."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import OWNER
 from pilot_kit import SIZE, run, settle, sign_in
+
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
 
 
 def test_ctrl_c_quits_from_the_sign_in_screen(demo_url):

@@ -9,6 +9,11 @@ import pytest
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
 from pilot_kit import SIZE, press, run, settle, sign_in, static_text
 
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
+
 
 def fields(screen):
     from textual.widgets import Input

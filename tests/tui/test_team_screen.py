@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import ADMIN, OWNER, PASSWORDS, PLAYER
 from pilot_kit import press, rows, run, settle, sign_in, static_text, table_text  # noqa: F401
 
@@ -56,6 +57,7 @@ async def test_administrator_removes_a_member_through_the_modal(demo_url):
         assert [r[0] for r in table_text(app.screen)] == ["Dana Whitfield", "Marcus Lee"]
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_team_player_is_offered_only_leave(demo_url):
     from crm_tui.tui.app import CrmApp
@@ -103,6 +105,7 @@ async def test_members_session_ends_when_the_owner_closes_the_account(demo_url):
         assert app.who is None
 
 
+@pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
 @run
 async def test_the_transfer_dialog_takes_the_password_typed_and_enter_alone_cancels(demo_url):
     """It says "Enter your password to confirm": focus starts in the password field, so typing

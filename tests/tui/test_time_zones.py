@@ -12,6 +12,11 @@ import pytest
 from conftest import OWNER
 from pilot_kit import SIZE, press, run, sign_in, static_text, table_text
 
+pytestmark = pytest.mark.sqlite_only(
+    "screen behaviour; the services under it run on both backends (service tests, and the PostgreSQL Pilot "
+    "runs of contacts, closing, team, import, download, lists, messages)"
+)
+
 NEW_YORK = ZoneInfo("America/New_York")
 # New York moves its clocks on Sunday 14 March 2027: 09:00 is 14:00 UTC before, 13:00 after
 BEFORE = ("Fri 12 Mar 2027", "Zone test before the change", datetime(2027, 3, 12, 9, 0, tzinfo=NEW_YORK))
