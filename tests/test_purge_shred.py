@@ -14,6 +14,10 @@ import pytest
 from conftest import OWNER, PASSWORDS, dump_database, pin_clock
 from sqlalchemy import select
 
+pytestmark = pytest.mark.sqlite_only(
+    "backups are files only on SQLite; on PostgreSQL they are rows (tests/test_permanence_backends.py)"
+)
+
 UTC = timezone.utc
 CLOSED_AT = "2027-01-10T12:00:00+00:00"
 AFTER_WINDOW = "2027-04-11T12:00:00+00:00"

@@ -144,6 +144,22 @@ def test_search_matches_name_email_company_case_insensitively(demo_engine):
     assert records.contacts_page(demo_engine, who, query="zzzz-nobody").rows == ()
 
 
+def test_a_search_for_wildcards_and_backslashes_finds_them_literally(demo_engine):
+    from crm_tui.models import Contact
+    from crm_tui.services import records
+
+    who = sign_in(demo_engine, PLAYER)
+    with Session(demo_engine) as s:
+        target = s.execute(select(Contact).where(Contact.account_id == who.account_id).limit(1)).scalar_one()
+        target.company = "50% Off_Sales \\ Co"
+        s.commit()
+        target_id = target.id
+    for query in ("50%", "off_s", "\\", "% off_sales \\ c"):
+        page = records.contacts_page(demo_engine, who, query=query)
+        assert [r.id for r in page.rows] == [target_id], query
+    assert records.contacts_page(demo_engine, who, query="5_%").total == 0
+
+
 def test_contact_detail_has_every_field(demo_engine):
     from crm_tui.models import Contact, HistoryEntry
     from crm_tui.services import records

@@ -100,6 +100,7 @@ def backup_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "owner")  # not the folder's claim
 
 
+@pytest.mark.sqlite_only("the backup is a file only on SQLite; PostgreSQL's: tests/test_permanence_backends.py")
 def test_purge_destroys_the_key_then_the_file_and_restore_refuses(fresh_demo, monkeypatch, isolated_dirs):
     from crm_tui import paths
     from crm_tui.services import closing

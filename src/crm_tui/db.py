@@ -213,7 +213,8 @@ def ensure_schema(engine: Engine) -> None:
     except OperationalError as exc:
         if is_sqlite(engine):
             raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
-        raise DatabaseError(f"cannot reach the database server: {first_line(exc)}") from None
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"cannot reach the database server: {first_line(exc)} ({where})") from None
     except SADatabaseError as exc:
         raise DatabaseError(f"not a usable database: {first_line(exc)}") from None
     if rev == SCHEMA_REVISION:

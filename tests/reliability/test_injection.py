@@ -222,7 +222,8 @@ def test_close_and_restore_give_every_string_back(template, tmp_path, text):
     original = h.dump_account(place.db, h.ACME_ID)
     engine = db.get_engine(place.url)
     closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
-    survey.submit(engine, "Other", text[: survey.MAX_COMMENT])
+    # the survey refuses a NUL on every backend (tests/test_survey*); the rest of the text goes in
+    survey.submit(engine, "Other", text.replace("\x00", "")[: survey.MAX_COMMENT])
     closing.restore(engine, h.OWNER)
     h.forget_engines()
     assert h.dump_account(place.db, h.ACME_ID) == original

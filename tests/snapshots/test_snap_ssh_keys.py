@@ -7,6 +7,8 @@ import pytest
 from conftest import OWNER
 from pilot_kit import settle, sign_in
 
+pytestmark = pytest.mark.sqlite_only("screen pixels do not depend on the database backend")
+
 KEYS = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBf+tm7KQW5q4YtGIO3JA3YT+ZkDKV2Tuh2QkQeUot88 dana@laptop",
     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCgN6bhQs8H5FY4llUcBQEfoLRxW+pPrINYfVf/3zmd1rV/jva4Vfj38zP9BTWxPDZLTjCo5D9Kn"

@@ -107,11 +107,15 @@ def _search_sql(terms: list[str], params: dict, dialect: str) -> str:
 
     SQLite's LIKE ignores case; PostgreSQL's does not, and its ILIKE is served by the trigram
     index on those four columns (migration 0005)."""
+    # PostgreSQL's LIKE escapes with a backslash already; an explicit ESCAPE there hides the
+    # pattern from the planner's estimate, which then walks every contact of the account in
+    # name order looking for a rare term instead of asking the trigram index
     like = "ILIKE" if dialect == "postgresql" else "LIKE"
+    escape = "" if dialect == "postgresql" else " ESCAPE '\\'"
     parts = []
     for i, term in enumerate(terms):
         params[f"t{i}"] = _like(term)
-        parts.append("(" + " OR ".join(f"{col} {like} :t{i} ESCAPE '\\'" for col in _SEARCHED) + ")")
+        parts.append("(" + " OR ".join(f"{col} {like} :t{i}{escape}" for col in _SEARCHED) + ")")
     return " AND ".join(parts)
 
 
