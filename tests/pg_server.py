@@ -190,6 +190,13 @@ def remove(server: Server) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - by hand
+    import signal
+
+    def _stop(signum, frame):  # a closed terminal or a kill stops the server as ctrl+c does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGHUP, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     s = start()
     print(s.url("postgres"), flush=True)
     print("ctrl+c stops it", flush=True)
