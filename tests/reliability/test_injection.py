@@ -178,7 +178,7 @@ def _contact_with(place: h.Place, text: str) -> None:
 @given(text=hostile)
 def test_export_neutralises_formulas_and_gives_the_text_back(template, tmp_path, text):
     from crm_tui import db
-    from crm_tui.services import archive, export
+    from crm_tui.services import archive, errors, export
 
     place = _fresh(template, tmp_path / "exp")
     _contact_with(place, text)
@@ -197,11 +197,19 @@ def test_export_neutralises_formulas_and_gives_the_text_back(template, tmp_path,
                 for cell in row:
                     if cell and cell[0] in archive.FORMULA_START:
                         assert cell[0] == "'", (name, cell[:20])
-    # The same archive restores every string exactly, into an empty database.
+    # The same archive restores every string exactly, into an empty database; an archive holding
+    # a NUL (which only a row stored before NULs were refused can hold) is refused whole.
     h.forget_engines()
     empty = h.Place(tmp_path / "exp" / "empty")
     empty.root.mkdir()
-    export.restore_from_archive(db.get_engine(empty.url), result.path)
+    target = db.get_engine(empty.url)
+    if "\x00" in text:
+        with pytest.raises(errors.ArchiveError, match="NUL"):
+            export.restore_from_archive(target, result.path)
+        h.forget_engines()
+        assert all(rows == [] for rows in h.dump_account(empty.db, h.ACME_ID).values())
+        return
+    export.restore_from_archive(target, result.path)
     h.forget_engines()
     restored = h.dump_account(empty.db, h.ACME_ID)
     for table in ("contact", "email_template", "text_message"):
