@@ -123,3 +123,58 @@ def test_the_close_reports_its_progress_table_by_table(fresh_demo, monkeypatch, 
     assert mine[0] == (0, contacts) and mine[-1] == (contacts, contacts)
     assert [d for d, _ in mine] == sorted(d for d, _ in mine) and len(mine) > 2
     assert [t for t, _, _ in seen].index("contact") > [t for t, _, _ in seen].index("todo")  # children first
+
+
+def test_admin_resume_finishes_an_interrupted_deletion_and_says_so(fresh_demo, monkeypatch, tmp_path, capsys):
+    from crm_tui import cli
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.setenv("CRM_TUI_DATABASE_URL", fresh_demo.url.render_as_string(hide_password=False))
+    monkeypatch.setattr(closing, "DELETE_BATCH", 5)
+    who = auth.as_member(fresh_demo, OWNER)
+    _fail_at(monkeypatch, "batch")
+    with pytest.raises(Crash):
+        closing.close_account(fresh_demo, who, ACME, PASSWORDS[OWNER])
+    monkeypatch.setattr(closing, "_phase_hook", lambda at: None)
+    capsys.readouterr()
+    assert cli.main(["admin", "resume"]) == 0
+    assert capsys.readouterr().out == f"Account {who.account_id}: finished deleting the rows of its close.\n"
+    assert _left(fresh_demo, who.account_id) == 0
+    assert cli.main(["admin", "resume"]) == 0
+    assert capsys.readouterr().out == "No interrupted close to resume.\n"
+
+
+def test_from_the_mark_on_members_are_signed_out_and_cannot_sign_in(fresh_demo, monkeypatch, tmp_path):
+    from crm_tui.services import auth, closing, profile
+    from crm_tui.services.errors import AccountClosed, AccountIsClosed, AuthenticationFailed
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    who = auth.as_member(fresh_demo, OWNER)
+    player = auth.sign_in(fresh_demo, PLAYER, PASSWORDS[PLAYER])
+    assert auth.session_problem(fresh_demo, player) is None
+    seen: dict[str, object] = {}
+
+    def at_boundary(at: str) -> None:
+        if at != "marked":
+            return
+        seen["session"] = auth.session_problem(fresh_demo, player)
+        with pytest.raises(AccountClosed) as refused:
+            auth.sign_in(fresh_demo, PLAYER, PASSWORDS[PLAYER])
+        seen["sign-in"] = str(refused.value)
+        with pytest.raises(AuthenticationFailed) as wrong:  # a wrong password learns nothing
+            auth.sign_in(fresh_demo, PLAYER, "not-the-password")
+        seen["wrong"] = str(wrong.value)
+        with pytest.raises(AccountIsClosed):
+            profile.set_time_zone(fresh_demo, player, "Europe/Paris")
+
+    monkeypatch.setattr(closing, "_phase_hook", at_boundary)
+    closing.close_account(fresh_demo, who, ACME, PASSWORDS[OWNER])
+    assert seen == {
+        "session": "This account is being closed by its owner. Your access has ended.",
+        "sign-in": "This account is being closed by its owner. Signing in is no longer possible.",
+        "wrong": "wrong email or password",
+    }
+    assert (
+        auth.session_problem(fresh_demo, player) == "This account has been closed by its owner. Your access has ended."
+    )
