@@ -178,3 +178,51 @@ def test_from_the_mark_on_members_are_signed_out_and_cannot_sign_in(fresh_demo, 
     assert (
         auth.session_problem(fresh_demo, player) == "This account has been closed by its owner. Your access has ended."
     )
+
+
+@pytest.mark.parametrize("boundary", ["marked", "backed_up", "recorded", "batch"])
+def test_a_close_killed_at_each_phase_boundary_is_put_right_by_the_next_start(
+    fresh_demo, monkeypatch, tmp_path, boundary
+):
+    """A child process closing the account is SIGKILLed at a phase boundary (its connections,
+    locks and lease die with it, nothing is cleaned up); the next start's resume leaves the
+    account either as it was (killed before (c)) or closed with every row deleted and
+    restorable to exactly what it held."""
+    import os
+    import signal
+
+    from crm_tui import db
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    url = fresh_demo.url.render_as_string(hide_password=False)
+    who = auth.as_member(fresh_demo, OWNER)
+    before = counts(fresh_demo)
+    db.dispose_all()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: killed where the test says
+        try:
+            closing.DELETE_BATCH = 5
+            closing._phase_hook = lambda at: os.kill(os.getpid(), signal.SIGKILL) if at == boundary else None
+            child = db.get_engine(url)
+            closing.close_account(child, auth.as_member(child, OWNER), ACME, PASSWORDS[OWNER])
+        finally:
+            os._exit(3)  # never reached when the kill landed
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    engine = db.get_engine(url)
+    done = closing.resume(engine)
+    if boundary in ("marked", "backed_up"):
+        assert done == [f"account {who.account_id}: an unfinished close was undone; the account is open again"]
+        assert counts(engine) == before
+        assert _status(engine, who.account_id) == "active"
+        assert not [p for p in (tmp_path / "backups").rglob("*") if p.is_file() and p.name != "owner"]
+        return
+    assert done == [f"account {who.account_id}: finished deleting the rows of its close"]
+    assert _status(engine, who.account_id) is None and _left(engine, who.account_id) == 0
+    restored = closing.restore(engine, OWNER)
+    after = counts(engine)
+    assert restored.account_name == ACME
+    assert {k: v for k, v in after.items() if k not in ("backup", "closed_account")} == {
+        k: v for k, v in before.items() if k not in ("backup", "closed_account")
+    }
