@@ -383,6 +383,13 @@ class _ChunkWriter:
             self._buf.clear()
 
 
+def own_folder(conn: Connection) -> Path | None:
+    """This database's own backup folder if it has one already (writes nothing)."""
+    value = _ids(conn)[0]
+    folder = paths.backup_dir() / value if value else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
 def prepare_folder(conn: Connection) -> Path | None:
     """In a write transaction: this database's own backup folder, created, claimed and
     remembered, so that a :func:`write` in a read transaction after it writes nothing to the

@@ -607,39 +607,60 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
         if conn.execute(select(a.c.status).where(a.c.id == account_id)).scalar_one_or_none() != locks.CLOSED:
             return False
     totals = remaining_rows(engine, account_id)
-    for model in reversed(ACCOUNT_TABLES):
-        t = model.__table__
-        total, done = totals[t.name], 0
-        if progress is not None and total:
-            progress(t.name, 0, total)
-        while True:
-            with _deleting(engine) as conn:
-                status = locks.status_for_update(conn, account_id)
-                if status != locks.CLOSED:
-                    return False
-                ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(DELETE_BATCH)
-                gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
-            done += gone
-            if gone:
-                _phase_hook("batch")
-                if progress is not None:
-                    progress(t.name, min(done, total), max(total, done))
-            if gone < DELETE_BATCH:
-                break
-    with _deleting(engine) as conn:
-        if locks.status_for_update(conn, account_id) != locks.CLOSED:
-            return False
-        conn.execute(delete(tables.account).where(tables.account.c.id == account_id))
+    with _deletion_connection(engine) as conn:
+        for model in reversed(ACCOUNT_TABLES):
+            t = model.__table__
+            total, done = totals[t.name], 0
+            if progress is not None and total:
+                progress(t.name, 0, total)
+            while True:
+                with conn.begin():
+                    if locks.status_for_update(conn, account_id) != locks.CLOSED:
+                        return False
+                    ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(DELETE_BATCH)
+                    gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+                done += gone
+                if gone:
+                    _phase_hook("batch")
+                    if progress is not None:
+                        progress(t.name, min(done, total), max(total, done))
+                if gone < DELETE_BATCH:
+                    break
+        with conn.begin():
+            if locks.status_for_update(conn, account_id) != locks.CLOSED:
+                return False
+            conn.execute(delete(tables.account).where(tables.account.c.id == account_id))
     return True
 
 
 @contextmanager
-def _deleting(engine: Engine):
-    """A batch's write transaction. SQLite: foreign-key enforcement off (the references were
-    checked in the close's snapshot, and children go first: enforced, each deleted contact
-    would look up its appointments, to-dos, history and texts, gone by then)."""
-    with db.write_session(engine, foreign_keys=False) as s:
-        yield s.connection()
+def _deletion_connection(engine: Engine):
+    """One connection for every batch of phase (d), each batch its own write transaction on it
+    (SQLite: BEGIN IMMEDIATE). On SQLite its page cache is raised to DELETE_CACHE_KIB and kept
+    warm from batch to batch, and foreign-key enforcement is off (the references were checked
+    in the close's snapshot, and children go first: enforced, each deleted contact would look up
+    its appointments, to-dos, history and texts, gone by then); both are put back before the
+    connection returns to the pool, or it is discarded."""
+    with db.write_engine(engine).connect() as conn:
+        if not db.is_sqlite(engine):
+            yield conn
+            return
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a checked-out connection always has its driver's
+        cache = driver.execute("PRAGMA cache_size").fetchone()[0]
+        driver.execute("PRAGMA foreign_keys = OFF")
+        driver.execute(f"PRAGMA cache_size = {-DELETE_CACHE_KIB}")
+        try:
+            yield conn
+        finally:
+            try:
+                driver.execute(f"PRAGMA cache_size = {cache}")
+                driver.execute("PRAGMA foreign_keys = ON")
+                restored = driver.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+            except Exception:
+                restored = False
+            if not restored:
+                conn.invalidate()
 
 
 def resume(engine: Engine) -> list[str]:
@@ -676,10 +697,36 @@ def resume(engine: Engine) -> list[str]:
         elif status == locks.CLOSED:
             if finish_deletion(engine, account_id):
                 done.append(f"account {account_id}: finished deleting the rows of its close")
+    if sqlite:
+        _remove_stale_leases(engine)
     if done:
         backups.sweep(engine)
         db.checkpoint(engine, CLOSE_TOUCHES)
     return done
+
+
+def _remove_stale_leases(engine: Engine) -> None:
+    """SQLite: remove the lease files of closers that died before marking the account, or after
+    recording its close (the account is not ``closing``: nothing else to undo). A file whose
+    lock is held belongs to a close at work. In a write transaction, so no close is between
+    taking its lease and committing its mark meanwhile."""
+    with db.write_connection(engine) as conn:
+        folder = backups.own_folder(conn)
+        if folder is None:
+            return
+        for path in sorted(folder.glob("close-*.lock")):
+            try:
+                account_id = int(path.stem.removeprefix("close-"))
+            except ValueError:
+                continue
+            lease = locks.SqliteCloseLease(folder, account_id)
+            if not lease.try_take():
+                continue
+            try:
+                if locks.status_for_update(conn, account_id) == locks.CLOSING:
+                    _undo_close(conn, account_id)  # its closer is gone
+            finally:
+                lease.release()
 
 
 @dataclass(frozen=True)
