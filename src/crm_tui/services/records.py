@@ -119,6 +119,11 @@ def _search_sql(terms: list[str], params: dict, dialect: str) -> str:
     return " AND ".join(parts)
 
 
+# a search matching at most this many contacts finds them all, then sorts them (PostgreSQL);
+# more than that, and walking the name index in order meets a page of them soon enough
+_FEW_MATCHES = 5000
+
+
 def _searched_table(dialect: str) -> str:
     """On SQLite, a search reads the table in one sequential pass (see :func:`contacts_page`);
     elsewhere the planner chooses (on PostgreSQL, the trigram index for a selective term)."""
@@ -211,20 +216,26 @@ def contacts_page(
             op = ">" if after is not None else "<"
             cursor_sql = f" AND (last_name, first_name, id) {op} (:k1, :k2, :k3)"
         direction = " DESC" if backwards else ""
-        got = s.execute(
-            text(
-                f"SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql} "
-                f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
-            ),
-            params,
-        ).all()
+        order_sql = f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
+        if total is None:
+            total = s.execute(text(f"SELECT count(*) FROM {table} WHERE {where_sql}"), params).scalar_one()
+        if dialect == "postgresql" and total <= _FEW_MATCHES:
+            # Few matches: find them first (as the count just did), then sort them. Left to
+            # itself the planner, whose estimate for a pattern inside a word is rough, may walk
+            # the name index in order and test every contact of the account, hoping to meet a
+            # page of matches early; a rare term meets none.
+            sql = (
+                f"WITH hit AS MATERIALIZED (SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql}) "
+                f"SELECT {_COLUMN_SQL} FROM hit {order_sql}"
+            )
+        else:
+            sql = f"SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql} {order_sql}"
+        got = s.execute(text(sql), params).all()
         more = len(got) > limit
         got = got[:limit]
         if backwards:
             got = got[::-1]
         rows = tuple(ContactRow(*r) for r in got)
-        if total is None:
-            total = s.execute(text(f"SELECT count(*) FROM {table} WHERE {where_sql}"), params).scalar_one()
         if not rows:
             return ContactPage((), total, False, False, shown_query)
         # the cursor came from a row of this search, so that side has rows too
