@@ -121,8 +121,8 @@ def test_a_sweep_in_another_process_never_removes_a_backup_still_being_written(s
             os.close(ready_r), os.close(go_w)
             real = backups.write
 
-            def write_then_wait(conn, account_id, created_at):
-                pending = real(conn, account_id, created_at)
+            def write_then_wait(conn, account_id, created_at, **kw):
+                pending = real(conn, account_id, created_at, **kw)
                 os.write(ready_w, b"written\n")
                 os.read(go_r, 1)
                 return pending
@@ -181,8 +181,8 @@ def test_a_close_whose_backup_file_was_removed_does_not_commit(fresh_demo, monke
     before = counts(fresh_demo)
     real = backups.write
 
-    def write_then_lose(conn, account_id, created_at):
-        pending = real(conn, account_id, created_at)
+    def write_then_lose(conn, account_id, created_at, **kw):
+        pending = real(conn, account_id, created_at, **kw)
         pending.path.unlink()
         return pending
 

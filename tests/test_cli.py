@@ -67,6 +67,7 @@ ADMIN_COMMANDS = {
     "admin closed --json": ["admin", "closed", "--json"],
     "admin restore": ["admin", "restore", "--email", OWNER],
     "admin purge": ["admin", "purge"],
+    "admin resume": ["admin", "resume"],
     "admin survey": ["admin", "survey"],
     "admin audit": ["admin", "audit"],
     "demo": ["demo", "--contacts", "5"],

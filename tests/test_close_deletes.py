@@ -77,22 +77,15 @@ def assert_intact(conn) -> None:
         assert conn.exec_driver_sql("PRAGMA integrity_check").all() == [("ok",)]
 
 
-@pytest.fixture
-def rebuilding(monkeypatch):
-    """Tables where the closing account holds most rows have their indexes rebuilt, however
-    few rows that is (the demo's accounts are far below the real threshold)."""
-    from crm_tui.services import closing
-
-    monkeypatch.setattr(closing, "REBUILD_MIN_ROWS", 1)
-
-
-@pytest.mark.parametrize("rebuild", [False, True], ids=["row-by-row", "rebuilding-indexes"])
-def test_closing_deletes_every_row_of_the_account_and_no_other(acme, request, rebuild):
+@pytest.mark.parametrize("batch", [None, 3], ids=["default-batches", "batches-of-3"])
+def test_closing_deletes_every_row_of_the_account_and_no_other(acme, monkeypatch, batch):
+    """Phase (d) deletes in batches, each its own transaction: with batches of 3 rows every table
+    of the demo account takes several, and the rows of the other account are all still there."""
     from crm_tui.models import ACCOUNT_TABLES
     from crm_tui.services import closing
 
-    if rebuild:
-        request.getfixturevalue("rebuilding")
+    if batch:
+        monkeypatch.setattr(closing, "DELETE_BATCH", batch)
     engine, who = acme
     version, indexes = schema(engine)
     with engine.connect() as conn:
@@ -114,14 +107,14 @@ def test_closing_deletes_every_row_of_the_account_and_no_other(acme, request, re
         assert conn.execute(text("SELECT count(*) FROM account WHERE id = :a"), {"a": who.account_id}).scalar() == 0
         assert_intact(conn)
     after_version, after_indexes = schema(engine)
-    assert after_indexes == indexes  # every index is back, defined as before
-    assert (after_version != version) == rebuild
+    assert after_indexes == indexes  # every index is as it was
+    assert after_version == version  # the batches change rows only, never the schema
     assert_every_connection_enforces_foreign_keys(engine)
 
 
-def test_an_account_holding_few_of_a_tables_rows_deletes_them_row_by_row(fresh_demo, tmp_path, monkeypatch, rebuilding):
-    """Birch & Co holds a tenth of the demo's rows: rebuilding the indexes would sort the other
-    nine tenths, so its close deletes row by row and leaves the schema alone."""
+def test_an_account_holding_few_of_a_tables_rows_leaves_the_schema_alone(fresh_demo, tmp_path, monkeypatch):
+    """Birch & Co holds a tenth of the demo's rows: its close deletes them in batches and
+    leaves the schema alone."""
     from crm_tui.services import auth, closing
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
@@ -134,11 +127,14 @@ def test_an_account_holding_few_of_a_tables_rows_deletes_them_row_by_row(fresh_d
 
 
 @pytest.mark.sqlite_only("SQLite's database file bytes")
-def test_rebuilt_indexes_keep_nothing_of_the_deleted_rows_on_disk(acme, rebuilding):
-    """The dropped indexes' pages held the contacts' names: secure_delete zeroes them too."""
+def test_a_close_in_small_batches_keeps_nothing_of_the_deleted_rows_on_disk(acme, monkeypatch):
+    """Deleted in many small transactions, the contacts' names leave the table's and the
+    indexes' pages (secure_delete) and the WAL (checkpointed and truncated after the last)."""
     from pathlib import Path
 
     from crm_tui.services import closing
+
+    monkeypatch.setattr(closing, "DELETE_BATCH", 7)
 
     engine, who = acme
     with engine.begin() as conn:
@@ -186,12 +182,9 @@ def test_another_accounts_row_that_refers_to_a_contact_refuses_the_close_and_del
     assert_every_connection_enforces_foreign_keys(engine)
 
 
-@pytest.mark.parametrize("rebuild", [False, True], ids=["row-by-row", "rebuilding-indexes"])
-def test_a_close_that_fails_while_deleting_leaves_foreign_keys_enforced(acme, monkeypatch, request, rebuild):
+def test_a_close_that_fails_while_recording_leaves_foreign_keys_enforced(acme, monkeypatch):
     from crm_tui.services import audit, closing
 
-    if rebuild:
-        request.getfixturevalue("rebuilding")
     engine, who = acme
     before = counts(engine)
     version, indexes = schema(engine)
@@ -203,7 +196,7 @@ def test_a_close_that_fails_while_deleting_leaves_foreign_keys_enforced(acme, mo
     with pytest.raises(RuntimeError):
         closing.close_account(engine, who, ACME, PASSWORDS[OWNER])
     assert counts(engine) == before
-    assert schema(engine)[1] == indexes  # the dropped indexes came back with the rollback
+    assert schema(engine)[1] == indexes
     with engine.connect() as conn:
         assert_intact(conn)
         # open again: on PostgreSQL the close had marked it closing, and the failure undid that

@@ -704,6 +704,17 @@ def cmd_admin_purge(args) -> int:
     return EXIT_OK
 
 
+def cmd_admin_resume(args) -> int:
+    from crm_tui.services import closing
+
+    done = closing.resume(_engine(args))
+    for line in done:
+        print(line[0].upper() + line[1:] + ".")
+    if not done:
+        print("No interrupted close to resume.")
+    return EXIT_OK
+
+
 def cmd_admin_survey(args) -> int:
     from crm_tui.services import survey
 
@@ -936,6 +947,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(ad, "restore", cmd_admin_restore, "restore a closed account within its 3-month window")
     sp.add_argument("--email", required=True, metavar="E", help="the owner's email")
     add(ad, "purge", cmd_admin_purge, "destroy backups whose restore window has passed")
+    add(ad, "resume", cmd_admin_resume, "undo or finish a close that was interrupted (a crash, a kill)")
     sp = add(ad, "survey", cmd_admin_survey, "leaving-survey answers by reason")
     sp.add_argument(
         "--comments", action="store_true", help="print every comment with its reason (never an account or a date)"

@@ -296,6 +296,12 @@ def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Sess
                 conn.invalidate()
 
 
+def write_engine(engine: Engine) -> Engine:
+    """``engine`` whose connections begin their transactions as writes (SQLite: BEGIN
+    IMMEDIATE), for a caller that runs several write transactions on one connection."""
+    return engine.execution_options(**{_WRITE: True})
+
+
 def in_write_transaction(conn: Connection) -> bool:
     """Whether ``conn`` is inside a transaction :func:`write_session` or
     :func:`write_connection` began (on SQLite: with BEGIN IMMEDIATE)."""

@@ -18,6 +18,7 @@ import sys
 import time
 import zipfile
 import zlib
+from pathlib import Path
 
 # account tables, children before parents, and their archive members
 TABLES = (
@@ -277,6 +278,99 @@ def app_close(db: str, email: str, password: str, name: str) -> None:
     _report(seconds, rows=sum(receipt.counts.values()))
 
 
+def app_close_neighbour(db: str, email: str, password: str, name: str, other_email: str, other_password: str) -> None:
+    """Close the account while another process, signed in to another account of the same
+    database, writes one row every 50 ms and reads its dashboard every 50 ms. Reports the close's
+    time, how long the account was still usable after the close was called (until phase (a)
+    committed), and the neighbour's p99 write wait and longest read wait."""
+    import json
+    import subprocess
+    import tempfile
+
+    from crm_tui.services import closing
+
+    engine, who = _app(db, email, password)
+    with tempfile.TemporaryDirectory() as tmp:
+        out, stop = Path(tmp) / "waits.json", Path(tmp) / "stop"
+        neighbour = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.bench.probe",
+                "neighbour",
+                db,
+                other_email,
+                other_password,
+                str(out),
+                str(stop),
+            ]
+        )
+        deadline = time.monotonic() + 60
+        while not out.with_suffix(".ready").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # a few quiet rounds before the close
+        marks: dict[str, float] = {}
+        start = time.perf_counter()
+        closing._phase_hook = lambda at: marks.setdefault(at, time.perf_counter() - start)
+        receipt = closing.close_account(engine, who, name, password)
+        seconds = time.perf_counter() - start
+        time.sleep(0.3)
+        stop.touch()
+        neighbour.wait(60)
+        waits = json.loads(out.read_text())
+    writes, reads = sorted(waits["write"]), sorted(waits["read"])
+    _report(
+        seconds,
+        rows=sum(receipt.counts.values()),
+        unusable=marks.get("marked"),
+        write_p99=writes[max(0, int(len(writes) * 0.99) - 1)],
+        write_max=writes[-1],
+        read_max=reads[-1],
+        writes=len(writes),
+        reads=len(reads),
+    )
+
+
+def neighbour(db: str, email: str, password: str, out: str, stop: str) -> None:
+    """The other account's member: one row written, then the dashboard read, every 50 ms each,
+    until ``stop`` exists; the time each took, in seconds, to ``out`` (JSON)."""
+    import json
+
+    from sqlalchemy import insert
+
+    from crm_tui import db as dbm
+    from crm_tui import tables
+    from crm_tui.services import auth, dashboard, locks
+
+    engine = dbm.get_engine(f"sqlite:///{db}")
+    who = auth.sign_in(engine, email, password)
+    dashboard.dashboard(engine, who)
+    Path(out).with_suffix(".ready").touch()
+    waits: dict[str, list[float]] = {"write": [], "read": []}
+    while not Path(stop).exists():
+        t = time.perf_counter()
+        with dbm.write_session(engine) as s:
+            locks.lock_account(s, who.account_id)
+            s.execute(
+                insert(tables.todo).values(
+                    account_id=who.account_id,
+                    assignee_id=who.member_id,
+                    summary="bench",
+                    details="",
+                    priority=3,
+                    category="",
+                    status="open",
+                )
+            )
+        waits["write"].append(time.perf_counter() - t)
+        time.sleep(0.05)
+        t = time.perf_counter()
+        dashboard.dashboard(engine, who)
+        waits["read"].append(time.perf_counter() - t)
+        time.sleep(0.05)
+    Path(out).write_text(json.dumps(waits))
+
+
 def app_export(db: str, email: str, password: str, out: str) -> None:
     from crm_tui.services import export
 
@@ -375,6 +469,8 @@ OPS = {
     "floor-export": floor_export,
     "floor-restore": floor_restore,
     "app-close": app_close,
+    "app-close-neighbour": app_close_neighbour,
+    "neighbour": neighbour,
     "app-export": app_export,
     "app-restore": app_restore,
     "app-first-page": app_first_page,

@@ -135,6 +135,11 @@ def _child(op: Operation, place: h.Place, wfd: int) -> None:
 
         h.use(place, op.now)
         engine = db.get_engine(place.url)
+        if op.name == "close":  # the boundaries of the close's phases, and small batches in (d)
+            from crm_tui.services import closing
+
+            closing._phase_hook = lambda boundary: mark("P" + boundary)
+            closing.DELETE_BATCH = CLOSE_BATCH
 
         def is_write(conn) -> bool:
             return bool(conn.get_execution_options().get("crm_tui_write"))
@@ -185,6 +190,20 @@ class Run:
         if open_:
             return "inside"
         return "between" if seen else "before"
+
+    def close_phase(self) -> str:
+        """For a close: the phase the kill landed in, (a) marking closing (or before it), (b) the
+        backup, (c) recording the close, (d) the batches; 'after' once it returned."""
+        codes = [c for c, _ in self.markers]
+        if "D" in codes:
+            return "after"
+        last = next((c for c in reversed(codes) if c.startswith("P")), None)
+        return {None: "a", "Pmarked": "b", "Pbacked_up": "c"}.get(last, "d")
+
+
+# rows per batch of the close's phase (d) in the harness: the demo's accounts are small, so
+# batches this small give the kills several transactions of (d) to land in
+CLOSE_BATCH = 8
 
 
 def _read_line(fd: int) -> bytes:
@@ -289,6 +308,7 @@ class Tally:
     trials: int = 0
     phases: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
+    close_phases: dict[str, int] = field(default_factory=dict)  # a close's kills by phase (a)-(d)
     swept: int = 0
     partials: int = 0
     violations: list[str] = field(default_factory=list)
@@ -318,6 +338,10 @@ def check_trial(op: Operation, place: h.Place, ref: Reference) -> tuple[str, boo
     problems = h.integrity_problems(place.db)
     if problems:
         return "corrupt", False, problems
+    h.use(place, op.now)
+    engine = db.get_engine(place.url)
+    closing.resume(engine)  # what the next start of any crm-tui process does first
+    h.forget_engines()
     state = h.dump(place.db)
     if state == ref.before:
         outcome = "before"
@@ -410,11 +434,25 @@ def _pinned(iso: str):
 def prepare(work: Path, contacts: int) -> dict[str, h.Place]:
     open_ = h.Place(work / "base-open")
     h.build_demo(open_, contacts=contacts)
+    _settle_backup_folder(open_)
     closed = h.copy_place(open_, h.Place(work / "base-closed"))
     run = run_child(OPERATIONS["close"], closed, None)
     if run.error or run.status != 0:
         raise RuntimeError(f"preparing the closed base failed: {run.error}")
     return {"open": open_, "closed": closed}
+
+
+def _settle_backup_folder(place: h.Place) -> None:
+    """Give the base its backup folder (the ``setting`` rows naming it), as the first close of a
+    database does in its phase (a): a close undone after that keeps them (they name the folder,
+    not the account), so the base starts with them."""
+    from crm_tui import db
+    from crm_tui.services import backups
+
+    h.use(place, h.PINNED_NOW)
+    with db.write_connection(db.get_engine(place.url)) as conn:
+        backups.prepare_folder(conn)
+    h.forget_engines()
 
 
 def reference(op: Operation, base: h.Place, work: Path, acme: dict, runs: int = 3) -> Reference:
@@ -463,6 +501,8 @@ def run_operation(
         if run.error:
             tally.violations.append(f"trial {i}: the operation failed: {run.error}")
         tally.add(tally.phases, run.phase() if run.killed else "after")
+        if op.name == "close":
+            tally.add(tally.close_phases, run.close_phase() if run.killed else "after")
         outcome, swept, problems = check_trial(op, place, ref)
         tally.add(tally.outcomes, outcome)
         tally.swept += swept
@@ -554,6 +594,13 @@ def format_report(results: dict[str, Tally]) -> str:
         "returned; outcome: database unchanged or exactly the finished state; swept: "
         "trials where the next run's sweep tidied a backup file"
     )
+    for name, t in results.items():
+        if t.close_phases:
+            c = t.close_phases
+            lines.append(
+                f"{name}: kills by phase: (a) marking closing {c.get('a', 0)}, (b) backup {c.get('b', 0)}, "
+                f"(c) recording {c.get('c', 0)}, (d) deleting in batches {c.get('d', 0)}, after {c.get('after', 0)}"
+            )
     for name, t in results.items():
         if t.partials:
             lines.append(f"note {name}: {t.partials} trials left a hidden partial file (.*.part) in the export folder")

@@ -34,6 +34,9 @@ def test_no_kill_leaves_a_half_done_operation(crash_trials: int) -> None:
     if crash_trials >= 50:
         for name in ("close", "restore", "purge", "cancel-messages"):
             assert results[name].phases.get("inside", 0) > 0, report
+        if "close" in results:  # the close's kills fell in each of its four phases
+            for phase in ("a", "b", "c", "d"):
+                assert results["close"].close_phases.get(phase, 0) > 0, report
 
 
 def test_export_is_among_the_operations() -> None:

@@ -65,15 +65,15 @@ def _close_acme(engine) -> None:
     )
 
 
-@pytest.mark.parametrize("origin", ["made by crm-tui", "made with secure_delete off", "indexes rebuilt"])
+@pytest.mark.parametrize("origin", ["made by crm-tui", "made with secure_delete off", "small batches"])
 def test_closing_leaves_no_personal_string_on_disk(tmp_path: Path, origin: str, monkeypatch) -> None:
     from crm_tui.services import closing
     from crm_tui.services.errors import RestoreRefused
 
-    if origin == "indexes rebuilt":
-        # the way a large account closes (it holds most of each table): every table's indexes
-        # are dropped and built again, and their freed pages must not keep the names either
-        monkeypatch.setattr(closing, "REBUILD_MIN_ROWS", 1)
+    if origin == "small batches":
+        # the rows deleted in many short transactions (phase (d)): every batch's pages and WAL
+        # frames must lose the names too
+        monkeypatch.setattr(closing, "DELETE_BATCH", 5)
     place = h.Place(tmp_path / "db")
     engine = _open(place, secure_delete_off_file=origin == "made with secure_delete off")
     strings = p.unique_strings(place.db)
@@ -84,8 +84,8 @@ def test_closing_leaves_no_personal_string_on_disk(tmp_path: Path, origin: str, 
     with engine.connect() as c:
         version = c.exec_driver_sql("PRAGMA schema_version").scalar()
     _close_acme(engine)
-    with engine.connect() as c:  # the schema changes only when indexes were rebuilt
-        assert (c.exec_driver_sql("PRAGMA schema_version").scalar() != version) == (origin == "indexes rebuilt")
+    with engine.connect() as c:  # the close changes rows only, never the schema
+        assert c.exec_driver_sql("PRAGMA schema_version").scalar() == version
     # The app's own connections stay open (and idle) while the files are searched.
     found = p.leaks(strings, p.files_of(place.db))
     assert found == {}, {f: s[:5] for f, s in found.items()}

@@ -349,3 +349,54 @@ def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
         assert conn.execute(text("SELECT reason, comment FROM survey_response")).all() == [
             ("Missing features I need", "too pricey")
         ]
+
+
+def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, monkeypatch):
+    """Once the close is recorded its rows go in batches: the screen shows a progress bar and
+    "Deleting 14 of 60 contacts…" while they do, at 80×24, then the survey as before."""
+    import threading
+
+    from textual.widgets import Button, Input, ProgressBar
+
+    from crm_tui.services import closing
+    from crm_tui.tui.screens.survey import SurveyScreen
+
+    monkeypatch.setattr(closing, "DELETE_BATCH", 7)
+    held, go = threading.Event(), threading.Event()
+    real = closing.close_account
+
+    def close_and_pause(engine, who, name, password, progress=None):
+        def report(table, done, total):
+            progress(table, done, total)
+            if table == "contact" and done == 14:  # the second batch of contacts: hold here
+                held.set()
+                go.wait(60)
+
+        return real(engine, who, name, password, report)
+
+    monkeypatch.setattr(closing, "close_account", close_and_pause)
+
+    async def check(app, pilot, confirm):
+        bar = confirm.query_one("#close-progress", ProgressBar)
+        assert not bar.display  # nothing to show before the delete is pressed
+        await pilot.press("shift+tab", "shift+tab", *"Acme Realty", "enter", *PASSWORDS[OWNER], "enter")
+        await pilot.pause()
+        assert app.focused is confirm.query_one("#close-delete", Button)
+        await pilot.press("enter")
+        for _ in range(600):  # poll with a deadline: the worker reaches the second batch
+            if held.is_set():
+                break
+            await asyncio.sleep(0.05)
+        assert held.is_set()
+        await pilot.pause()
+        try:
+            assert static_text(confirm, "#close-status") == "The account is closed. Deleting 14 of 60 contacts…"
+            assert bar.display and (bar.progress, bar.total) == (14, 60)
+            assert app.screen.region.contains_region(bar.region)  # visible at 80×24
+            assert confirm.query_one("#close-name", Input).disabled  # nothing to change meanwhile
+        finally:
+            go.set()
+        await settle(pilot)
+        assert isinstance(app.screen, SurveyScreen)
+
+    at_confirmation(demo_url, check)

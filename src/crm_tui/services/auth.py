@@ -228,8 +228,21 @@ def sign_in(engine: Engine, email: str, password: str, now: datetime | None = No
             select(m.c.id).where(func.lower(m.c.email) == normalise_email(email))
         ).scalar_one_or_none()
         closed = None if member_id is not None else _closed_membership(conn, email)
-    if member_id is None:
-        _refuse_if_closed(closed, password, now)
+        status, member_hash = None, None
+        if member_id is not None:
+            status, member_hash = conn.execute(
+                select(a.c.status, m.c.password_hash)
+                .join_from(m, a, a.c.id == m.c.account_id)
+                .where(m.c.id == member_id)
+            ).one()
+            if status != "active":  # being closed, or closed with its rows still being deleted
+                closed = _closed_membership(conn, email)
+    if member_id is None or status not in (None, "active"):
+        if status == "closing":
+            if _check_once(password, member_hash or _DUMMY_HASH):
+                raise AccountClosed(BEING_CLOSED)
+        else:
+            _refuse_if_closed(closed, password, now)
         raise AuthenticationFailed("wrong email or password", code=errors.WRONG_CREDENTIALS)
     try:
         _verify(engine, member_id, password, now)
@@ -263,6 +276,9 @@ def sign_in_with_key(engine: Engine, member_id: int) -> SignedIn:
     if row is None:
         raise AuthenticationFailed("your access to this account has ended", code=errors.ACCESS_ENDED)
     return SignedIn(*row)
+
+
+BEING_CLOSED = "This account is being closed by its owner. Signing in is no longer possible."
 
 
 def _closed_membership(conn: Connection, email: str):
@@ -345,6 +361,9 @@ def session_problem(engine: Engine, who: SignedIn) -> str | None:
     with db.read_connection(engine) as conn:
         if still_member(conn, who):
             return None
+        a = tables.account
+        if conn.execute(select(a.c.status).where(a.c.id == who.account_id)).scalar_one_or_none() == "closing":
+            return "This account is being closed by its owner. Your access has ended."
         c = tables.closed_account
         closed = conn.execute(select(c.c.id).where(c.c.account_id == who.account_id, c.c.state == "closed")).first()
         if closed is not None:
@@ -355,9 +374,11 @@ def session_problem(engine: Engine, who: SignedIn) -> str | None:
 def still_member(conn: Connection, who: SignedIn) -> bool:
     """Whether ``who`` is still a member of the account it signed in to (read in ``conn``'s
     transaction): :func:`load_actor` for Core readers that check no role."""
-    m = tables.member
-    account_id = conn.execute(select(m.c.account_id).where(m.c.id == who.member_id)).scalar_one_or_none()
-    return account_id is not None and account_id == who.account_id
+    m, a = tables.member, tables.account
+    row = conn.execute(
+        select(m.c.account_id, a.c.status).join_from(m, a, a.c.id == m.c.account_id).where(m.c.id == who.member_id)
+    ).first()
+    return row is not None and row.account_id == who.account_id and row.status == "active"
 
 
 def load_actor(s: Session, who: SignedIn, action: str | None = None, *, lock: bool = True) -> Member:

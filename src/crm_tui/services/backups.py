@@ -285,6 +285,7 @@ class Pending:
     manifest: dict
     size: int
     _fd: int = field(repr=False, default=-1)
+    row: dict = field(repr=False, default_factory=dict)  # its backup row, until record() inserts it
 
     @property
     def path(self) -> Path | None:
@@ -382,12 +383,34 @@ class _ChunkWriter:
             self._buf.clear()
 
 
-def write(conn: Connection, account_id: int, created_at: datetime) -> Pending:
+def own_folder(conn: Connection) -> Path | None:
+    """This database's own backup folder if it has one already (writes nothing)."""
+    value = _ids(conn)[0]
+    folder = paths.backup_dir() / value if value else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def prepare_folder(conn: Connection) -> Path | None:
+    """In a write transaction: this database's own backup folder, created, claimed and
+    remembered, so that a :func:`write` in a read transaction after it writes nothing to the
+    database but the file. None on a shared database (its backups are rows)."""
+    if in_database(conn):
+        return None
+    folder = database_folder(conn)
+    _remember(conn, folder)
+    return folder
+
+
+def write(conn: Connection, account_id: int, created_at: datetime, *, record: bool = True) -> Pending:
     """Insert the account's ``backup`` row and write its encrypted backup, inside the caller's
     transaction: on a shared database as ``backup_chunk`` rows; on SQLite as
     ``<name>.crmbak.pending``, fsynced, under this process's lock. The caller records the key
     and commits, calls :meth:`Pending.check` just before its commit and :meth:`Pending.finish`
-    after it (which drops a file's ``.pending`` suffix), or :meth:`Pending.abandon`."""
+    after it (which drops a file's ``.pending`` suffix), or :meth:`Pending.abandon`.
+
+    ``record=False``, on SQLite, in a read transaction (after :func:`prepare_folder`): only the
+    file is written; :func:`record` inserts its row later, in the transaction that records the
+    key. A shared database's chunks need their row: it is inserted either way."""
     from crm_tui.services import crypto
     from crm_tui.services.archive import FORMAT_VERSION, write_backup_archive
 
@@ -409,12 +432,16 @@ def write(conn: Connection, account_id: int, created_at: datetime) -> Pending:
         "purged_at": None,
     }
     try:
-        backup_id = conn.execute(insert(b).values(**row).returning(b.c.id)).scalar_one()
+        if record or final is None:
+            backup_id = conn.execute(insert(b).values(**row).returning(b.c.id)).scalar_one()
+        else:
+            backup_id = 0  # see record()
     except BaseException:
         if final is not None:
             Pending(0, final, b"", {}, 0, fd).abandon()
         raise
     pending = Pending(backup_id, final, crypto.new_key(), {}, 0, fd)
+    pending.row = row
     if final is None:
         chunks = _ChunkWriter(conn, backup_id)
         enc = crypto.EncryptingWriter(chunks, pending.key)  # type: ignore[arg-type]
@@ -434,11 +461,22 @@ def write(conn: Connection, account_id: int, created_at: datetime) -> Pending:
             os.fsync(raw.fileno())
         _fsync_dir(folder)
         pending.size = os.fstat(fd).st_size
-        conn.execute(update(b).where(b.c.id == backup_id).values(size=pending.size))
+        if backup_id:
+            conn.execute(update(b).where(b.c.id == backup_id).values(size=pending.size))
     except BaseException:
         pending.abandon()
         raise
     return pending
+
+
+def record(conn: Connection, pending: Pending) -> int:
+    """Insert the ``backup`` row of a backup :func:`write` wrote with ``record=False`` (a no-op
+    when it has its row); returns its id."""
+    if not pending.backup_id:
+        b = tables.backup
+        row = {**pending.row, "size": pending.size}
+        pending.backup_id = conn.execute(insert(b).values(**row).returning(b.c.id)).scalar_one()
+    return pending.backup_id
 
 
 def finish(final: Path) -> None:

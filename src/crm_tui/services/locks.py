@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 ACTIVE = "active"
 CLOSING = "closing"
+CLOSED = "closed"  # backed up and recorded (tombstone, key, audit event); its rows still being deleted
 
 CLOSED_MESSAGE = errors.ACCOUNT_CLOSED_MESSAGE
 
@@ -122,6 +123,63 @@ def unmark_closing(conn: Connection, account_id: int) -> None:
     with conn.begin():
         conn.execute(select(a.c.id).where(a.c.id == account_id).with_for_update())
         conn.execute(update(a).where(a.c.id == account_id, a.c.status == CLOSING).values(status=ACTIVE))
+
+
+def status_for_update(conn: Connection, account_id: int) -> str | None:
+    """The account's state, its lock taken (PostgreSQL: the row locked; SQLite: the caller's
+    BEGIN IMMEDIATE); None when its row is gone."""
+    a = tables.account
+    q = select(a.c.status).where(a.c.id == account_id)
+    if not db.is_sqlite(conn.engine):
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+        q = q.with_for_update()
+    return conn.execute(q).scalar_one_or_none()
+
+
+class SqliteCloseLease:
+    """SQLite: who is closing an account. The closing process holds an exclusive ``flock`` on
+    ``close-<account id>.lock`` in the database's backup folder from before it marks the account
+    ``closing`` until it has recorded the close (or undone the mark); the kernel drops the lock
+    when the process dies, so a ``closing`` mark whose file can be locked by someone else was
+    left by a close that died (:func:`crm_tui.services.closing.resume`)."""
+
+    def __init__(self, folder, account_id: int) -> None:
+        self.path = folder / f"close-{int(account_id)}.lock"
+        self._fd = -1
+
+    def try_take(self) -> bool:
+        import fcntl
+        import os
+
+        while True:
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                try:  # still the file at that name (a releasing holder unlinks it, locked)
+                    same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                self._fd = fd
+                return True
+            os.close(fd)
+
+    def release(self) -> None:
+        """Remove the file, then drop the lock (in that order: see :meth:`try_take`)."""
+        import os
+
+        if self._fd >= 0:
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
 
 RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected

@@ -145,12 +145,15 @@ class CrmApp(App[None]):
 
     @work(thread=True, exclusive=True, group="tidy-backups")
     def tidy_backups(self) -> None:
-        """Finish or remove what an interrupted close, restore or purge left in the backup
-        folder (the same sweep those operations run first)."""
+        """Put right what an interrupted close left (a ``closing`` mark undone, a closed
+        account's deletion finished: :func:`closing.resume`), then finish or remove what an
+        interrupted close, restore or purge left in the backup folder (the same sweep those
+        operations run first)."""
         from crm_tui import db
-        from crm_tui.services import backups
+        from crm_tui.services import backups, closing
 
         try:
+            closing.resume(self.engine)
             backups.sweep(self.engine)
             db.finish_checkpoint(self.engine)
         except Exception:  # tidying is best effort; the next close/restore/purge sweeps again
@@ -274,7 +277,7 @@ class CrmApp(App[None]):
             return
         if problem:
             if self.who is who:
-                self.call_from_thread(lambda: self.sign_out(problem, error=True))
+                self.call_from_thread(self._session_ended, who, problem)
             return
         from crm_tui.services.auth import as_member
 
@@ -286,6 +289,12 @@ class CrmApp(App[None]):
             self.call_from_thread(self.role_changed, fresh.role)
         if fresh.member_id == who.member_id and fresh.time_zone != who.time_zone and self.who is who:
             self.call_from_thread(self.time_zone_changed, fresh.time_zone)
+
+    def _session_ended(self, who, problem: str) -> None:
+        # the owner's own close marks the account closing first: this session is the one
+        # closing it, and it ends on the goodbye screen, not here
+        if self.who is who and not getattr(self.screen, "closing_this_account", False):
+            self.sign_out(problem, error=True)
 
     def time_zone_changed(self, name: str) -> None:
         """The member chose another time zone (in My Account, or in another session): screens

@@ -15,7 +15,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, ProgressBar, Static
 
 from crm_tui.services.errors import as_sentence
 from crm_tui.text import noun, plural
@@ -24,6 +24,30 @@ from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 DELETE_LABEL = "Delete account permanently"
+
+# what the progress line calls the rows of each table (plural)
+ROW_WORDS = {
+    "contact": "contacts",
+    "todo": "to-dos",
+    "appointment": "appointments",
+    "history_entry": "history entries",
+    "email_template": "email templates",
+    "autoresponder": "autoresponders",
+    "autoresponder_step": "autoresponder steps",
+    "member": "team members",
+    "ssh_key": "SSH keys",
+    "text_message": "text messages",
+    "messages_service": "Messages settings",
+    "invoice": "invoices",
+}
+
+
+def progress_text(table: str, done: int, total: int) -> str:
+    """'Deleting 120,000 of 250,000 contacts…'"""
+    words = ROW_WORDS.get(table, table.replace("_", " ") + " rows")
+    return f"The account is closed. Deleting {done:,} of {total:,} {words}…"
+
+
 EXPORT_NOTE = (
     "Export first: press e to download all your data as one archive (contacts, calendar, "
     "to-dos, templates, reports). This screen stays as it is. "
@@ -118,6 +142,8 @@ class CloseConfirmScreen(CrmScreen):
                     DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True, deliberate=True
                 )
             yield Static("", id="close-status")
+            # shown while the account's rows are deleted in batches (the close's last phase)
+            yield ProgressBar(id="close-progress", show_eta=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -246,16 +272,35 @@ class CloseConfirmScreen(CrmScreen):
 
         self.set_deleting(True)
         self.status("Deleting… writing the backup, then removing every record. Please wait.")
+        app = self.app
+
+        def progress(table: str, done: int, total: int) -> None:  # on the close's worker thread
+            app.call_from_thread(self.show_progress, table, done, total)
+
         self.call_service(
             closing.close_account,
             self.crm.engine,
             self.crm.who,
             self.query_one("#close-name", Input).value,
             password,
+            progress,
             done=self.closed,
             failed=self.refused,
             group="close-account",
         )
+
+    @property
+    def closing_this_account(self) -> bool:
+        """While this screen's close runs the account is closing: the app's session check
+        leaves this session to the goodbye screen."""
+        return self.deleting
+
+    def show_progress(self, table: str, done: int, total: int) -> None:
+        """The account is closed (restorable) and its rows are being deleted, table by table."""
+        bar = self.query_one("#close-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=max(total, 1), progress=done)
+        self.status(progress_text(table, done, total))
 
     def set_deleting(self, deleting: bool) -> None:
         self.deleting = deleting
