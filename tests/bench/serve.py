@@ -63,6 +63,12 @@ def contacts_painted(text: str) -> bool:
     return "rows 1–" in text
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     """VmRSS of ``pid`` in KiB (/proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -228,6 +234,7 @@ class Load:
     children_kib: list[int] = field(default_factory=list)
     server_pss: int = 0
     children_pss: list[int] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds while typing, by who used them
 
 
 class ServeBench:
@@ -354,7 +361,12 @@ class ServeBench:
             settle(sessions)
             for s in sessions:
                 s.rows = [s._row(y) for y in range(ROWS)]
+            who = {"apps": pids, "server": [self.served.proc.pid], "ssh clients": [t.child.pid for t in opened]}
+            before = {k: sum(map(cpu_seconds, v)) for k, v in who.items()}
+            mine = time.process_time()
             type_keys(sessions, load.seconds)
+            load.cpu = {k: sum(map(cpu_seconds, v)) - before[k] for k, v in who.items()}
+            load.cpu["this measuring process"] = time.process_time() - mine
             load.latencies = [x for s in sessions for x in s.latencies]
             load.unanswered = sum(len(s.pending) for s in sessions)
             load.usable = answer_last_key(sessions)
@@ -443,7 +455,9 @@ class ServeBench:
         f.note = (
             f"{len(many.latencies)} keys timed with {n} sessions (95th percentile {pct * 1000:.0f} ms), "
             f"{many.unanswered} without an update; {many.usable} of {n} sessions answered a last key "
-            f"(1 session: {len(one.latencies)} keys, {one.usable} of 1)"
+            f"(1 session: {len(one.latencies)} keys, {one.usable} of 1). CPU seconds used while typing, "
+            f"{n} sessions: " + ", ".join(f"{k} {v:.1f}" for k, v in many.cpu.items()) + f" (of {os.cpu_count()} CPUs"
+            f" × {many.seconds:.0f} s; 1 session: " + ", ".join(f"{k} {v:.1f}" for k, v in one.cpu.items()) + ")"
         )
         return f
 
