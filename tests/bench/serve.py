@@ -40,8 +40,12 @@ from pathlib import Path
 import pexpect
 import pyte
 
-from tests.bench import data
-from tests.serve.kit import Served, Terminal, environ_of, make_key, start_server, wait_until
+from . import data
+
+try:  # run as ``python -m tests.bench.run``
+    from tests.serve.kit import Served, Terminal, environ_of, make_key, start_server, wait_until
+except ModuleNotFoundError:  # imported by pytest, whose packages start at tests/
+    from serve.kit import Served, Terminal, environ_of, make_key, start_server, wait_until  # type: ignore[no-redef]
 
 FIGURES = ["serve_connect", "serve_session_memory", "serve_memory_sessions", "serve_keys"]
 FULL_LOAD = {"sessions": 20, "seconds": 30.0}
@@ -98,6 +102,21 @@ def settled(pids: list[int], read, steady: float = 1.0, timeout: float = 20.0) -
         if now != last:
             last, since = now, time.perf_counter()
     return [(rss_kib(pid), pss_kib(pid)) for pid in pids]
+
+
+def ssh_to_dashboard(served: Served, key: Path, user: str = "member") -> tuple[float, int, Terminal]:
+    """``ssh`` spawned → the dashboard painted: (seconds, the session's app pid, the terminal,
+    left open)."""
+    mark = len(served.log())
+    start = time.perf_counter()
+    term = Terminal(served, key, user=user)
+    try:
+        term.wait_for(lambda: dashboard_painted(term.text()), 60)
+    except BaseException:
+        term.close()
+        raise
+    seconds = time.perf_counter() - start
+    return seconds, served.session_pid(after=mark), term
 
 
 class LocalTerminal(Terminal):
@@ -181,18 +200,18 @@ def read_ready(sessions: list[Session], timeout: float) -> None:
 def type_keys(sessions: list[Session], seconds: float, rate: int = KEYS_PER_SECOND, grace: float = 10.0) -> None:
     """Each session writes ``rate`` keys a second for ``seconds`` (their keys spread evenly over
     each interval), then the run waits up to ``grace`` seconds for the last updates."""
-    interval = 1.0 / rate
+    interval, keys = 1.0 / rate, round(seconds * rate)
     start = time.perf_counter() + 0.1
-    end = start + seconds
-    due = [start + i * interval / len(sessions) for i in range(len(sessions))]
+    first = [start + i * interval / len(sessions) for i in range(len(sessions))]
+    written = [0] * len(sessions)
     while True:
         now = time.perf_counter()
         for i, s in enumerate(sessions):
-            if due[i] <= now and due[i] < end:
+            if written[i] < keys and first[i] + written[i] * interval <= now:
                 s.send(CYCLE[s.sent % len(CYCLE)], time.perf_counter())
-                due[i] += interval
-        upcoming = [d for d in due if d < end]
-        if not upcoming and (all(not s.pending for s in sessions) or now > end + grace):
+                written[i] += 1
+        upcoming = [first[i] + n * interval for i, n in enumerate(written) if n < keys]
+        if not upcoming and (all(not s.pending for s in sessions) or now > start + seconds + grace):
             return
         read_ready(sessions, (min(upcoming) - time.perf_counter()) if upcoming else 0.05)
 
@@ -271,17 +290,7 @@ class ServeBench:
     # --- one session: ssh against the local app ---------------------------------------
 
     def ssh_to_dashboard(self) -> tuple[float, int, Terminal]:
-        """``ssh`` spawned → the dashboard painted: (seconds, the session's app pid, terminal)."""
-        mark = len(self.served.log())
-        start = time.perf_counter()
-        term = Terminal(self.served, self.key, user="member")
-        try:
-            term.wait_for(lambda: dashboard_painted(term.text()), 60)
-        except BaseException:
-            term.close()
-            raise
-        seconds = time.perf_counter() - start
-        return seconds, self.served.session_pid(after=mark), term
+        return ssh_to_dashboard(self.served, self.key)
 
     def local_to_dashboard(self) -> tuple[float, int, Terminal]:
         """The served app started locally on a PTY → its dashboard painted."""
