@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tests.bench import data
+from tests.bench import data, serve
 from tests.bench.pg import PgBench
 from tests.bench.proc import run_in_pty
 
@@ -419,12 +419,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also start a throw-away PostgreSQL (tests/pg_server.py) and add its rows: pg_demo, pg_export, "
         "pg_close, pg_restore (the heavy account)",
     )
+    p.add_argument("--serve", action="store_true", help="also the SSH server's rows: " + ", ".join(serve.FIGURES))
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     runs = args.runs or (3 if args.quick else 5)
     out_json = args.json or args.cache / f"results{'-quick' if args.quick else ''}.json"
     work = Path(tempfile.mkdtemp(prefix="crm-tui-bench-"))
     bench: Bench | None = None
+    served: serve.ServeBench | None = None
     try:
         print(f"building / reusing databases in {args.cache} …", file=sys.stderr)
         order = [
@@ -443,15 +445,21 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if args.postgresql:
             order += PG_FIGURES
+        if args.serve:
+            order += serve.FIGURES
         wanted = set(args.only.split(",")) if args.only else set(order)
         unknown = wanted - set(order)
         if unknown:
-            p.error(f"unknown figure {sorted(unknown)[0]} (PostgreSQL's need --postgresql)")
+            p.error(f"unknown figure {sorted(unknown)[0]} (PostgreSQL's need --postgresql, the server's --serve)")
         labels = ("heavy",) if wanted <= set(PG_FIGURES) | {"close_heavy", "export_heavy", "restore_heavy"} else None
+        labels = ("typical",) if wanted <= set(serve.FIGURES) else labels
         bench = Bench(sizes, runs, args.cache, work, *([labels] if labels else []))
         if args.postgresql and wanted & set(PG_FIGURES):
             print("starting PostgreSQL …", file=sys.stderr)
             bench.start_postgresql()
+        if wanted & set(serve.FIGURES):
+            print("starting crm-tui serve …", file=sys.stderr)
+            served = serve.ServeBench(bench, Figure, args.quick)
         figures: list[Figure] = []
         for name in order:
             if name not in wanted:
@@ -459,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             if name == "peak_memory" and (not bench.memory["idle"] or not bench.memory["close"]):
                 continue
             t = time.perf_counter()
-            fig = getattr(bench, name)()
+            fig = getattr(served if name in serve.FIGURES else bench, name)()
             figures.append(fig)
             print(
                 f"  {fig.name}: {fmt(fig.app_median, fig.unit)} vs {fmt(fig.base_median, fig.unit)} "
@@ -500,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nresults: {out_json}", file=sys.stderr)
         return 0 if all(f.met for f in figures) else 1
     finally:
+        if served is not None:
+            served.stop()
         if bench is not None and bench.pg is not None:
             bench.pg.stop()
         shutil.rmtree(work, ignore_errors=True)
