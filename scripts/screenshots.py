@@ -86,6 +86,19 @@ SHOTS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("21-ssh-keys", "My Account → SSH Keys (p, Enter, k)", ("p", "enter", "k")),
 ]
 
+# Sessions of ``crm-tui serve`` (ssh -p 2222 crm.example.com): a client whose key is not linked
+# yet is offered to link it after signing in; an export says how to fetch it over SFTP.
+UNLINKED_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBf+tm7KQW5q4YtGIO3JA3YT+ZkDKV2Tuh2QkQeUot88 dana@laptop"
+SERVED_SHOTS: list[tuple[str, str, tuple[str, ...], str]] = [
+    ("22-served-link-key", "Over SSH with a key not linked yet: the offer after signing in", (), UNLINKED_KEY),
+    (
+        "23-served-export",
+        "Over SSH: Download My Data says how to fetch the file with sftp or scp (p, ↓↓↓, Enter)",
+        ("p", "down", "down", "down", "enter"),
+        "",
+    ),
+]
+
 
 async def settle(pilot) -> None:
     for _ in range(3):
@@ -94,14 +107,26 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-async def shoot(template: Path, work: Path, name: str, keys: tuple[str, ...] | None) -> None:
+async def shoot(
+    template: Path, work: Path, name: str, keys: tuple[str, ...] | None, served_key: str | None = None
+) -> None:
     from textual.widgets import Input
 
+    from crm_tui.session_context import SessionContext
     from crm_tui.tui.app import CrmApp
 
     db_path = work / f"{name}.sqlite3"
     shutil.copyfile(template, db_path)
-    app = CrmApp(database_url=f"sqlite:///{db_path}")
+    context = None
+    if served_key is not None:
+        context = SessionContext(
+            ssh_host="crm.example.com",
+            ssh_port="2222",
+            served=True,
+            public_key=served_key,
+            exports_root=work / "served-exports",
+        )
+    app = CrmApp(database_url=f"sqlite:///{db_path}", session_context=context)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         if keys is not None:
@@ -145,6 +170,9 @@ def main() -> int:
         old.unlink()
     for name, title, keys in SHOTS:
         asyncio.run(shoot(template, work, name, keys))
+        print(f"screenshots/{name}.svg  {title}")
+    for name, title, keys, served_key in SERVED_SHOTS:
+        asyncio.run(shoot(template, work, name, keys, served_key))
         print(f"screenshots/{name}.svg  {title}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
