@@ -167,8 +167,10 @@ class KeyFlow:
                 return
             pending = []
             for node in nodes:
+                if not _busy(node):
+                    continue  # nothing queued or being handled: a probe would only wake it
                 done = loop.create_future()
-                if node.call_later(done.set_result, None):
+                if node.call_later(_resolve, done):
                     pending.append((node, done))
             while pending and loop.time() < deadline:
                 # a node removed meanwhile (a screen popped) never runs what was queued for it
@@ -179,7 +181,7 @@ class KeyFlow:
                 nodes = [app, *app.screen.walk_children(with_self=True)]
             except Exception:
                 return
-            if all(node._message_queue.empty() for node in nodes):
+            if not any(_busy(node) for node in nodes):
                 return
 
     def _current(self, node) -> bool:
@@ -193,3 +195,26 @@ class KeyFlow:
             return node.screen is app.screen
         except Exception:
             return False
+
+
+def _resolve(done: asyncio.Future) -> None:
+    """What :meth:`KeyFlow._drain` queues behind each node's messages. A Python function, not
+    ``done.set_result``: Textual reads a callback's signature on every call, and a builtin
+    method's is parsed from text each time (most of a cursor move's CPU on a full screen)."""
+    if not done.done():
+        done.set_result(None)
+
+
+def _busy(node) -> bool:
+    """Whether ``node`` still has work a key may depend on: a message queued, callbacks waiting
+    for its next idle moment, or a message being handled. Textual's queue does not count the
+    message being handled; a running node whose loop is not parked waiting for the next message
+    (no waiter on its queue's event) is handling one. A node whose loop has not started, or has
+    ended, is busy only with what is queued."""
+    queue = node._message_queue
+    if queue.qsize() or node._next_callbacks:
+        return True
+    task = node._task
+    if task is None or task.done():
+        return False
+    return not queue.ready_event._waiters
