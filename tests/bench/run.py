@@ -223,39 +223,28 @@ class Bench:
                 )
         return self._neighbour
 
+    def _neighbour_figure(self, name: str, target: str, limit: float, key: str) -> Figure:
+        """A row of :meth:`_neighbour_runs` with an absolute target: ``key`` of each run."""
+        f = Figure(name, "none: an absolute target", target, limit, kind="absolute")
+        f.app = [r[key] for r in self._neighbour_runs()]
+        return f
+
     def neighbour_write(self) -> Figure:
-        f = Figure(
-            "another account's one-row write while the stress account closes, p99 wait",
-            "none: an absolute target",
-            "≤ 0.25 s",
-            0.25,
-            kind="absolute",
+        f = self._neighbour_figure(
+            "another account's one-row write while the stress account closes, p99 wait", "≤ 0.25 s", 0.25, "write_p99"
         )
-        f.app = [r["write_p99"] for r in self._neighbour_runs()]
         f.note = "longest single write per run: " + ", ".join(f"{r['write_max']:.3f} s" for r in self._neighbour)
         return f
 
     def neighbour_read(self) -> Figure:
-        f = Figure(
-            "another account's dashboard read while the stress account closes, longest wait",
-            "none: an absolute target",
-            "≤ 0.1 s",
-            0.1,
-            kind="absolute",
+        return self._neighbour_figure(
+            "another account's dashboard read while the stress account closes, longest wait", "≤ 0.1 s", 0.1, "read_max"
         )
-        f.app = [r["read_max"] for r in self._neighbour_runs()]
-        return f
 
     def close_unusable(self) -> Figure:
-        f = Figure(
-            "account unusable: close called → marked closing (a) committed, stress account",
-            "none: an absolute target",
-            "≤ 0.5 s",
-            0.5,
-            kind="absolute",
+        return self._neighbour_figure(
+            "account unusable: close called → marked closing (a) committed, stress account", "≤ 0.5 s", 0.5, "unusable"
         )
-        f.app = [r["unusable"] for r in self._neighbour_runs()]
-        return f
 
     def close_scaling(self) -> Figure:
         """Each stress close is paired with a heavy close run just before it, so both sides of

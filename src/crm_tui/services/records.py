@@ -107,15 +107,11 @@ def _search_sql(terms: list[str], params: dict, dialect: str) -> str:
 
     SQLite's LIKE ignores case; PostgreSQL's does not, and its ILIKE is served by the trigram
     index on those four columns (migration 0005)."""
-    # PostgreSQL's LIKE escapes with a backslash already; an explicit ESCAPE there hides the
-    # pattern from the planner's estimate, which then walks every contact of the account in
-    # name order looking for a rare term instead of asking the trigram index
     like = "ILIKE" if dialect == "postgresql" else "LIKE"
-    escape = "" if dialect == "postgresql" else " ESCAPE '\\'"
     parts = []
     for i, term in enumerate(terms):
         params[f"t{i}"] = _like(term)
-        parts.append("(" + " OR ".join(f"{col} {like} :t{i}{escape}" for col in _SEARCHED) + ")")
+        parts.append("(" + " OR ".join(f"{col} {like} :t{i} ESCAPE '\\'" for col in _SEARCHED) + ")")
     return " AND ".join(parts)
 
 
@@ -216,6 +212,7 @@ def contacts_page(
             op = ">" if after is not None else "<"
             cursor_sql = f" AND (last_name, first_name, id) {op} (:k1, :k2, :k3)"
         direction = " DESC" if backwards else ""
+        matching = f"SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql}"
         order_sql = f"ORDER BY last_name{direction}, first_name{direction}, id{direction} LIMIT :n"
         if total is None:
             total = s.execute(text(f"SELECT count(*) FROM {table} WHERE {where_sql}"), params).scalar_one()
@@ -224,12 +221,9 @@ def contacts_page(
             # itself the planner, whose estimate for a pattern inside a word is rough, may walk
             # the name index in order and test every contact of the account, hoping to meet a
             # page of matches early; a rare term meets none.
-            sql = (
-                f"WITH hit AS MATERIALIZED (SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql}) "
-                f"SELECT {_COLUMN_SQL} FROM hit {order_sql}"
-            )
+            sql = f"WITH hit AS MATERIALIZED ({matching}) SELECT {_COLUMN_SQL} FROM hit {order_sql}"
         else:
-            sql = f"SELECT {_COLUMN_SQL} FROM {table} WHERE {where_sql}{cursor_sql} {order_sql}"
+            sql = f"{matching} {order_sql}"
         got = s.execute(text(sql), params).all()
         more = len(got) > limit
         got = got[:limit]

@@ -198,7 +198,7 @@ class KeyFlow:
 
 
 def _resolve(done: asyncio.Future) -> None:
-    """What :meth:`KeyFlow._drain` queues behind each node's messages. A Python function, not
+    """What :meth:`KeyFlow._drain` queues behind a busy node's messages. A Python function, not
     ``done.set_result``: Textual reads a callback's signature on every call, and a builtin
     method's is parsed from text each time (most of a cursor move's CPU on a full screen)."""
     if not done.done():
