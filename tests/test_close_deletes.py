@@ -34,6 +34,7 @@ def assert_every_connection_enforces_foreign_keys(engine) -> None:
             for conn in conns:
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
                 assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+                assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
         conn = conns[0]
         conn.rollback()  # the pragmas above began a transaction
         with pytest.raises(IntegrityError):
@@ -77,15 +78,23 @@ def assert_intact(conn) -> None:
         assert conn.exec_driver_sql("PRAGMA integrity_check").all() == [("ok",)]
 
 
-@pytest.mark.parametrize("batch", [None, 3], ids=["default-batches", "batches-of-3"])
+@pytest.mark.parametrize("batch", [None, 3, "growing"], ids=["default-batches", "batches-of-3", "growing-batches"])
 def test_closing_deletes_every_row_of_the_account_and_no_other(acme, monkeypatch, batch):
     """Phase (d) deletes in batches, each its own transaction: with batches of 3 rows every table
-    of the demo account takes several, and the rows of the other account are all still there."""
+    of the demo account takes several, and the rows of the other account are all still there;
+    the same with batches that double from 2 rows up to 40 (a generous aim: each is quick)."""
     from crm_tui.models import ACCOUNT_TABLES
     from crm_tui.services import closing
 
-    if batch:
-        monkeypatch.setattr(closing, "DELETE_BATCH", batch)
+    sizes: list[int] = []
+    if batch == "growing":
+        monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches(first=2, most=40, aim=60.0))
+        real = closing.Batches.next
+        monkeypatch.setattr(
+            closing.Batches, "next", lambda self, rows, held: sizes.append(rows) or real(self, rows, held)
+        )
+    elif batch:
+        monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(batch))
     engine, who = acme
     version, indexes = schema(engine)
     with engine.connect() as conn:
@@ -110,6 +119,8 @@ def test_closing_deletes_every_row_of_the_account_and_no_other(acme, monkeypatch
     assert after_indexes == indexes  # every index is as it was
     assert after_version == version  # the batches change rows only, never the schema
     assert_every_connection_enforces_foreign_keys(engine)
+    if batch == "growing":  # the batches grew, carried on from one table to the next
+        assert sizes[:5] == [2, 4, 8, 16, 32] and max(sizes) == 40
 
 
 def test_an_account_holding_few_of_a_tables_rows_leaves_the_schema_alone(fresh_demo, tmp_path, monkeypatch):
@@ -134,7 +145,7 @@ def test_a_close_in_small_batches_keeps_nothing_of_the_deleted_rows_on_disk(acme
 
     from crm_tui.services import closing
 
-    monkeypatch.setattr(closing, "DELETE_BATCH", 7)
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(7))
 
     engine, who = acme
     with engine.begin() as conn:
@@ -221,3 +232,20 @@ def test_other_writes_still_cascade_after_a_close(acme):
         assert (
             conn.execute(text("SELECT count(*) FROM history_entry WHERE contact_id = :c"), {"c": contact}).scalar() == 0
         )
+
+
+def test_batches_follow_the_lock_time_they_aim_at():
+    """Each batch is the last scaled by the aim over the lock time the last held, between half
+    and twice the last, within [first, most]."""
+    from crm_tui.services.closing import Batches
+
+    b = Batches(first=1000, most=32_000, aim=0.025)
+    assert b.next(1000, 0.002) == 2000  # quick: doubled, not 12.5 times
+    assert b.next(8000, 0.020) == 10_000  # near the aim: scaled
+    assert b.next(8000, 0.025) == 8000
+    assert b.next(8000, 0.040) == 5000
+    assert b.next(8000, 0.500) == 4000  # very slow: halved, no further
+    assert b.next(1500, 0.500) == 1000  # never below the first
+    assert b.next(20_000, 0.001) == 32_000  # never above the most
+    assert b.next(1000, 0.0) == 2000  # a clock that did not move
+    assert Batches.fixed(7).next(7, 0.0) == 7 and Batches.fixed(7).next(7, 9.0) == 7

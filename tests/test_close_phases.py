@@ -66,7 +66,7 @@ def test_a_failure_while_deleting_is_finished_by_the_next_start(fresh_demo, monk
     from crm_tui.services.errors import AccountClosed
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
-    monkeypatch.setattr(closing, "DELETE_BATCH", 5)
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(5))
     who = auth.as_member(fresh_demo, OWNER)
     total = _left(fresh_demo, who.account_id)
     _fail_at(monkeypatch, boundary)
@@ -91,7 +91,7 @@ def test_restore_while_the_deletion_is_unfinished_finishes_it_then_imports(fresh
     from crm_tui.services import auth, closing
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
-    monkeypatch.setattr(closing, "DELETE_BATCH", 5)
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(5))
     who = auth.as_member(fresh_demo, OWNER)
     before = counts(fresh_demo)
     _fail_at(monkeypatch, "batch")
@@ -111,7 +111,7 @@ def test_the_close_reports_its_progress_table_by_table(fresh_demo, monkeypatch, 
     from crm_tui.services import auth, closing
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
-    monkeypatch.setattr(closing, "DELETE_BATCH", 4)
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(4))
     who = auth.as_member(fresh_demo, OWNER)
     with fresh_demo.connect() as conn:
         contacts = conn.execute(
@@ -131,7 +131,7 @@ def test_admin_resume_finishes_an_interrupted_deletion_and_says_so(fresh_demo, m
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.setenv("CRM_TUI_DATABASE_URL", fresh_demo.url.render_as_string(hide_password=False))
-    monkeypatch.setattr(closing, "DELETE_BATCH", 5)
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(5))
     who = auth.as_member(fresh_demo, OWNER)
     _fail_at(monkeypatch, "batch")
     with pytest.raises(Crash):
@@ -202,7 +202,7 @@ def test_a_close_killed_at_each_phase_boundary_is_put_right_by_the_next_start(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child: killed where the test says
         try:
-            closing.DELETE_BATCH = 5
+            closing.DELETE_BATCHES = closing.Batches.fixed(5)
             closing._phase_hook = lambda at: os.kill(os.getpid(), signal.SIGKILL) if at == boundary else None
             child = db.get_engine(url)
             closing.close_account(child, auth.as_member(child, OWNER), ACME, PASSWORDS[OWNER])

@@ -264,36 +264,13 @@ def run_migrations(engine: Engine, revision: str = "head") -> None:
 
 
 @contextmanager
-def write_session(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Session]:
-    """A session whose transaction starts with BEGIN IMMEDIATE and commits on success.
-
-    ``foreign_keys=False`` runs it, on SQLite, on a connection with foreign-key enforcement
-    off (the pragma cannot change inside a transaction), switched back on before the
-    connection returns to the pool. Only for bulk deletes that check references themselves
-    (:func:`crm_tui.services.closing.delete_account_rows`)."""
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction starts with BEGIN IMMEDIATE and commits on success."""
     from sqlalchemy.orm import Session
 
-    if foreign_keys or not is_sqlite(engine):
-        with Session(engine.execution_options(**{_WRITE: True}), expire_on_commit=False) as s:
-            with s.begin():
-                yield s
-        return
-    with engine.connect() as conn:
-        driver = conn.connection.driver_connection  # no BEGIN yet: the pragma takes effect
-        assert driver is not None  # a checked-out connection always has its driver's
-        driver.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with Session(bind=conn.execution_options(**{_WRITE: True}), expire_on_commit=False) as s:
-                with s.begin():
-                    yield s
-        finally:
-            try:
-                driver.execute("PRAGMA foreign_keys = ON")
-                restored = driver.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-            except Exception:
-                restored = False
-            if not restored:  # never hand a connection without enforcement back to the pool
-                conn.invalidate()
+    with Session(engine.execution_options(**{_WRITE: True}), expire_on_commit=False) as s:
+        with s.begin():
+            yield s
 
 
 def write_engine(engine: Engine) -> Engine:

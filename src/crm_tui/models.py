@@ -2,7 +2,7 @@
 
 Every table owned by an account carries ``account_id`` with ``ON DELETE CASCADE`` in the
 database, so deleting an account row takes its rows with it. Closing an account does not rely
-on that: it deletes table by table, children first (:func:`crm_tui.services.closing.delete_account_rows`).
+on that: it deletes table by table, children first (:func:`crm_tui.services.closing.finish_deletion`).
 Text columns are NOT NULL with an empty-string default: an empty field is ``""`` and never
 ``NULL``, which keeps the CSV members of the archive lossless.
 Every table uses AUTOINCREMENT on SQLite so that ids of a closed account are never handed

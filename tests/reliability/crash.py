@@ -139,7 +139,7 @@ def _child(op: Operation, place: h.Place, wfd: int) -> None:
             from crm_tui.services import closing
 
             closing._phase_hook = lambda boundary: mark("P" + boundary)
-            closing.DELETE_BATCH = CLOSE_BATCH
+            closing.DELETE_BATCHES = closing.Batches.fixed(CLOSE_BATCH)
 
         def is_write(conn) -> bool:
             return bool(conn.get_execution_options().get("crm_tui_write"))

@@ -73,7 +73,7 @@ def test_closing_leaves_no_personal_string_on_disk(tmp_path: Path, origin: str, 
     if origin == "small batches":
         # the rows deleted in many short transactions (phase (d)): every batch's pages and WAL
         # frames must lose the names too
-        monkeypatch.setattr(closing, "DELETE_BATCH", 5)
+        monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(5))
     place = h.Place(tmp_path / "db")
     engine = _open(place, secure_delete_off_file=origin == "made with secure_delete off")
     strings = p.unique_strings(place.db)

@@ -361,7 +361,7 @@ def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, mon
     from crm_tui.services import closing
     from crm_tui.tui.screens.survey import SurveyScreen
 
-    monkeypatch.setattr(closing, "DELETE_BATCH", 7)
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(7))
     held, go = threading.Event(), threading.Event()
     real = closing.close_account
 

@@ -1,12 +1,11 @@
 """Closing an account, restoring it within 3 calendar months, and purging it after.
 
-Closing reads and deletes in one transaction, from one snapshot: the encrypted backup is
-written and fsynced first, its key and a minimal tombstone are recorded, then every row the
-account owns is deleted, table by table, children first, and the account row last
-(:func:`delete_account_rows`). Only after the commit is the WAL checkpointed (TRUNCATE), so the
-deleted rows leave the disk too (``secure_delete`` is on). The account's lock
-(:mod:`crm_tui.services.locks`) keeps members' writes out of it; on PostgreSQL the account is
-marked ``closing`` first (see :func:`close_account` and docs/architecture.md, "Locks").
+Closing runs in phases, each transaction short (:func:`close_account`): the account is marked
+``closing``, its encrypted backup written and fsynced from one read snapshot, the close recorded
+(the account is ``closed`` and restorable), then its rows deleted in batches, children first,
+the account row last (:func:`finish_deletion`). After the last batch the WAL is checkpointed
+(TRUNCATE), so the deleted rows leave the disk too (``secure_delete`` is on). The account's lock
+(:mod:`crm_tui.services.locks`) keeps members' writes out of it from the first phase on.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import delete, func, insert, literal, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -123,123 +123,9 @@ def save_receipt(receipt: Receipt, out_dir: str | os.PathLike | None = None) -> 
 DELETE_CACHE_KIB = 32 * 1024
 
 
-# When the account holds most of a table's rows (and at least this many), the table's
-# indexes are dropped, its rows deleted in one pass and the indexes built again from the rows
-# left: deleting row by row updates every index at as many places, most of them in no useful
-# order, while building sorts only what is left (docs/performance.md has the measurements:
-# row by row wins while the account holds a minority of the rows, rebuilding once it holds
-# most). Below this many rows either way is quick, not worth a schema change (every connection
-# prepares its statements again after one).
-REBUILD_MIN_ROWS = 10_000
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _indexes_to_rebuild(conn, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of every index made by CREATE INDEX on ``table``, except the
-    one on ``account_id`` alone, which finds the rows to delete in the table's order."""
-    found = []
-    for _seq, name, _unique, origin, partial in conn.exec_driver_sql(f"PRAGMA index_list({_quoted(table)})").all():
-        if origin != "c":
-            continue  # a PRIMARY KEY or UNIQUE constraint's own index: part of the table
-        columns = [r[2] for r in conn.exec_driver_sql(f"PRAGMA index_info({_quoted(name)})").all()]
-        if columns == ["account_id"] and not partial:
-            continue
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).scalar()
-        found.append((name, sql))
-    return found
-
-
-def _delete_rebuilding_indexes(conn, t, mine) -> None:
-    indexes = _indexes_to_rebuild(conn, t.name)
-    for name, _sql in indexes:
-        conn.exec_driver_sql(f"DROP INDEX {_quoted(name)}")
-    conn.execute(delete(t).where(mine))
-    for _name, sql in indexes:
-        conn.exec_driver_sql(sql)
-
-
-def _rebuilds_indexes(conn, t, mine) -> bool:
-    """Whether the account holds at least REBUILD_MIN_ROWS of the table's rows and most of them
-    (the table's total is only counted then: counting it costs more than a small delete)."""
-    count = conn.execute(select(func.count()).select_from(t).where(mine)).scalar()
-    if count < REBUILD_MIN_ROWS:
-        return False
-    return count > conn.execute(select(func.count()).select_from(t)).scalar() - count
-
-
 def _references_into(table) -> list:
     """Every foreign key in the schema that points at ``table``."""
     return [fk for other in table.metadata.sorted_tables for fk in other.foreign_keys if fk.column.table is table]
-
-
-def _references_left(conn, fk, t, mine, account_id: int) -> str:
-    """What the reference check found, in words: how many rows of which table still refer to the
-    account's rows, told apart by whose they are. Rows of this account itself left behind were
-    written after the rows being deleted were read (by a writer that did not take the account's
-    lock); rows of other accounts mean damaged data."""
-    other = fk.parent.table
-    refers = other.c[fk.parent.name].in_(select(fk.column).where(mine))
-    total = conn.execute(select(func.count()).select_from(other).where(refers)).scalar_one()
-    own = 0
-    if "account_id" in other.c and other is not t:
-        own = conn.execute(
-            select(func.count()).select_from(other).where(refers, other.c.account_id == account_id)
-        ).scalar_one()
-    parts = []
-    if own:
-        parts.append(
-            f"{plural(own, f'row of {other.name}', f'rows of {other.name}')} of this account, written while "
-            f"it was being closed, still {noun(own, 'refers', 'refer')} to its {t.name} rows"
-        )
-    if total - own:
-        parts.append(
-            f"{plural(total - own, f'row of {other.name}', f'rows of {other.name}')} outside this account "
-            f"{noun(total - own, 'refers', 'refer')} to its {t.name} rows (the data is damaged)"
-        )
-    return "; ".join(parts) + "; nothing was deleted"
-
-
-def delete_account_rows(conn, account_id: int) -> None:
-    """Delete every row of the account inside the caller's transaction: one bulk statement per
-    table, children first, then the account row itself.
-
-    Before a table's rows go, one query per foreign key pointing at that table checks that no
-    row left in the database refers to them (the account's own rows in the referring tables are
-    gone by then; anything left belongs elsewhere and means damaged data): if one does, nothing
-    is deleted. That check is what lets :func:`close_account` run with SQLite's foreign-key
-    enforcement off: enforced, each deleted contact looks up and nulls or deletes its
-    appointments, to-dos, history and texts through the schema's ``ON DELETE`` actions, although
-    none are left by then, several times slower than the checks (see docs/performance.md). The
-    schema's cascades stay for every other delete.
-
-    Where the account holds most of a table's rows, that table's indexes are dropped before its
-    rows go and built again after (see REBUILD_MIN_ROWS); inside the same transaction, so a
-    close that fails leaves them as they were."""
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        driver = conn.connection.driver_connection
-        cache = driver.execute("PRAGMA cache_size").fetchone()[0]
-        driver.execute(f"PRAGMA cache_size = {-DELETE_CACHE_KIB}")
-    try:
-        for model in (*reversed(ACCOUNT_TABLES), Account):
-            t = model.__table__
-            mine = t.c.id == account_id if model is Account else t.c.account_id == account_id
-            for fk in _references_into(t):
-                # driven by this account's rows, one probe each into the referring column's index
-                refers = select(literal(1)).select_from(fk.parent.table).where(fk.parent == fk.column)
-                q = select(literal(1)).select_from(t).where(mine, refers.exists()).limit(1)
-                if conn.execute(q).first() is not None:
-                    raise db.DatabaseError(_references_left(conn, fk, t, mine, account_id), undone="deleted")
-            if sqlite and model is not Account and _rebuilds_indexes(conn, t, mine):
-                _delete_rebuilding_indexes(conn, t, mine)
-            else:
-                conn.execute(delete(t).where(mine))
-    finally:
-        if sqlite:
-            driver.execute(f"PRAGMA cache_size = {cache}")
 
 
 # The tables a close and a purge delete rows from: what db.checkpoint vacuums on PostgreSQL.
@@ -293,7 +179,7 @@ def close_account(
     (c) a short write transaction records the backup's row and key, the tombstone, the closed
         members' hashes and the audit event, ends command-line sessions and marks the account
         ``closed``: from here it is restorable;
-    (d) its rows are deleted in batches of at most :data:`DELETE_BATCH` rows, each its own short
+    (d) its rows are deleted in batches (:data:`DELETE_BATCHES`), each its own short
         write transaction, children first, the account row last (:func:`finish_deletion`);
         then the WAL is checkpointed and truncated (SQLite) or the tables vacuumed (PostgreSQL).
 
@@ -342,10 +228,44 @@ def close_account(
 
 Progress = Callable[[str, int, int], None]
 
-# Rows deleted per transaction in phase (d). Chosen by measurement (docs/performance.md): on this
-# machine, closing a 50,000-contact account on SQLite, batches of 1,000 rows held the write lock
-# 7.8 ms (median), 30 ms (p99), 41 ms at most; batches of 2,500 reached 50 ms.
-DELETE_BATCH = 1000
+
+@dataclass(frozen=True)
+class Batches:
+    """How many rows each write transaction of phase (d) deletes. The first batch holds
+    ``first`` rows; each next one is the last scaled by ``aim`` over the time the last held the
+    write lock, between half and twice the last, never fewer than ``first`` or more than
+    ``most``. What a row costs depends on the account's size: deleting a 250,000-contact
+    account's to-dos in the table's order touches nearly every page of their (account, status,
+    due) index in every batch, so a fixed batch of 1,000 rows writes those pages 250 times over
+    (the whole close 5.6 times the time of a 50,000-contact one's, for 5 times the rows), while
+    batches sized by their lock time delete 7,000 to 24,000 rows each for about the same pages
+    (docs/performance.md, "Closing in phases")."""
+
+    first: int
+    most: int
+    aim: float = 0.025
+
+    @classmethod
+    def fixed(cls, rows: int) -> Batches:
+        return cls(first=rows, most=rows)
+
+    def next(self, rows: int, held: float) -> int:
+        """The next batch's rows: ``rows`` scaled by how far ``held`` (the lock time of a batch
+        of ``rows``) was from the aim, by at most a factor of two either way."""
+        scaled = rows * 2 if held <= self.aim / 2 else int(rows * self.aim / held)
+        return max(self.first, min(self.most, rows * 2, max(rows // 2, scaled)))
+
+
+# Chosen by measurement (docs/performance.md, "Closing in phases"): on this machine a batch of
+# 1,000 rows holds SQLite's write lock 2-8 ms; aiming at 25 ms leaves room under the ~50 ms
+# another account's writer should wait at most.
+DELETE_BATCHES = Batches(first=1000, most=32_000)
+
+# SQLite: the WAL is checkpointed once the batches since the last checkpoint have held the
+# write lock this long (seconds), about four batches: a to-do or appointment index page
+# rewritten by each of them is copied back to the database file once, not four times (at
+# 250,000 contacts: 2.5 s of checkpoints after every batch, 0.7 s after every 0.1 s).
+CHECKPOINT_AFTER = 0.1
 
 
 def _phase_hook(boundary: str) -> None:
@@ -598,7 +518,7 @@ def remaining_rows(engine: Engine, account_id: int) -> dict[str, int]:
 
 
 def finish_deletion(engine: Engine, account_id: int, progress: Progress | None = None) -> bool:
-    """Phase (d): delete a closed account's rows in batches of :data:`DELETE_BATCH`, each a
+    """Phase (d): delete a closed account's rows in batches (sized by :data:`DELETE_BATCHES`), each a
     short write transaction that first checks the account is still ``closed`` (its lock taken),
     children first, the account row last. Safe to run again, or in two processes at once, after
     a crash anywhere. Returns False when there was nothing to do (the account is not closed)."""
@@ -607,54 +527,71 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
         if conn.execute(select(a.c.status).where(a.c.id == account_id)).scalar_one_or_none() != locks.CLOSED:
             return False
     totals = remaining_rows(engine, account_id)
-    with _deletion_connection(engine) as conn:
+    batches = DELETE_BATCHES
+    rows = batches.first
+    since = 0.0
+    with _deletion_connection(engine) as (conn, after_batch):
         for model in reversed(ACCOUNT_TABLES):
             t = model.__table__
             total, done = totals[t.name], 0
             if progress is not None and total:
                 progress(t.name, 0, total)
             while True:
+                started = time.perf_counter()
                 with conn.begin():
                     if locks.status_for_update(conn, account_id) != locks.CLOSED:
                         return False
-                    ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(DELETE_BATCH)
+                    ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(rows)
                     gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+                held = time.perf_counter() - started
+                since += held
+                if since >= CHECKPOINT_AFTER:
+                    after_batch()
+                    since = 0.0
                 done += gone
                 if gone:
                     _phase_hook("batch")
                     if progress is not None:
                         progress(t.name, min(done, total), max(total, done))
-                if gone < DELETE_BATCH:
+                if gone < rows:
                     break
+                rows = batches.next(rows, held)
         with conn.begin():
             if locks.status_for_update(conn, account_id) != locks.CLOSED:
                 return False
             conn.execute(delete(tables.account).where(tables.account.c.id == account_id))
+        after_batch()
     return True
 
 
 @contextmanager
 def _deletion_connection(engine: Engine):
     """One connection for every batch of phase (d), each batch its own write transaction on it
-    (SQLite: BEGIN IMMEDIATE). On SQLite its page cache is raised to DELETE_CACHE_KIB and kept
-    warm from batch to batch, and foreign-key enforcement is off (the references were checked
-    in the close's snapshot, and children go first: enforced, each deleted contact would look up
-    its appointments, to-dos, history and texts, gone by then); both are put back before the
-    connection returns to the pool, or it is discarded."""
+    (SQLite: BEGIN IMMEDIATE), and what to call after each batch's commit. On SQLite its page
+    cache is raised to DELETE_CACHE_KIB and kept warm from batch to batch; foreign-key
+    enforcement is off (the references were checked in the close's snapshot, and children go
+    first: enforced, each deleted contact would look up its appointments, to-dos, history and
+    texts, gone by then); and the WAL is checkpointed (PASSIVE: it waits for no reader or
+    writer) after each batch, outside its write transaction, rather than by SQLite's automatic
+    checkpoint, which runs inside the COMMIT of whichever connection crosses its threshold. All
+    are put back before the connection returns to the pool, or it is discarded."""
     with db.write_engine(engine).connect() as conn:
         if not db.is_sqlite(engine):
-            yield conn
+            yield conn, lambda: None
             return
         driver = conn.connection.driver_connection
         assert driver is not None  # a checked-out connection always has its driver's
         cache = driver.execute("PRAGMA cache_size").fetchone()[0]
+        automatic = driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         driver.execute("PRAGMA foreign_keys = OFF")
         driver.execute(f"PRAGMA cache_size = {-DELETE_CACHE_KIB}")
+        driver.execute("PRAGMA wal_autocheckpoint = 0")
         try:
-            yield conn
+            yield conn, lambda: driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             try:
                 driver.execute(f"PRAGMA cache_size = {cache}")
+                driver.execute(f"PRAGMA wal_autocheckpoint = {int(automatic)}")
                 driver.execute("PRAGMA foreign_keys = ON")
                 restored = driver.execute("PRAGMA foreign_keys").fetchone()[0] == 1
             except Exception:
