@@ -226,3 +226,94 @@ def test_a_close_killed_at_each_phase_boundary_is_put_right_by_the_next_start(
     assert {k: v for k, v in after.items() if k not in ("backup", "closed_account")} == {
         k: v for k, v in before.items() if k not in ("backup", "closed_account")
     }
+
+
+def test_a_close_killed_while_deleting_is_finished_by_the_next_command_of_any_kind(fresh_demo, monkeypatch, tmp_path):
+    """SIGKILLed in phase (d), the close is finished by the next crm-tui process, whatever it
+    was started for (here Birch's owner listing her team), which says so on stderr and then does
+    its own work; the one after it has nothing left to do."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import OTHER_OWNER
+
+    from crm_tui import db
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    url = fresh_demo.url.render_as_string(hide_password=False)
+    acme = auth.as_member(fresh_demo, OWNER).account_id
+    db.dispose_all()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: killed after its third batch
+        try:
+            batches = []
+            closing.DELETE_BATCHES = closing.Batches.fixed(5)
+            closing._phase_hook = lambda at: (
+                (batches.append(at), len(batches) == 3 and os.kill(os.getpid(), signal.SIGKILL))
+                if at == "batch"
+                else None
+            )
+            child = db.get_engine(url)
+            closing.close_account(child, auth.as_member(child, OWNER), ACME, PASSWORDS[OWNER])
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status)
+    engine = db.get_engine(url)
+    assert _status(engine, acme) == "closed" and _left(engine, acme) > 0
+
+    def team_list() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "crm_tui", "team", "list", "--email", OTHER_OWNER, "--password-stdin",
+             "--database-url", url],
+            input=PASSWORDS[OTHER_OWNER] + "\n", capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    first = team_list()
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == f"crm-tui: account {acme}: finished deleting the rows of its close\n"
+    assert OTHER_OWNER in first.stdout
+    assert _status(engine, acme) is None and _left(engine, acme) == 0
+    second = team_list()
+    assert second.returncode == 0 and second.stderr == "" and second.stdout == first.stdout
+    assert closing.restore(engine, OWNER).account_name == ACME
+
+
+def test_resume_leaves_a_close_whose_closer_is_still_deleting_alone(fresh_demo, monkeypatch, tmp_path):
+    """While the closer is in phase (d) (its lease held), another process's start does not join
+    in: resume does nothing, and the closer finishes the deletion itself."""
+    import threading
+
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(5))
+    who = auth.as_member(fresh_demo, OWNER)
+    deleting, go = threading.Event(), threading.Event()
+
+    def hook(at: str) -> None:
+        if at == "batch" and not deleting.is_set():
+            deleting.set()
+            assert go.wait(60)
+
+    monkeypatch.setattr(closing, "_phase_hook", hook)
+    outcome: list = []
+    closer = threading.Thread(
+        target=lambda: outcome.append(closing.close_account(fresh_demo, who, ACME, PASSWORDS[OWNER]))
+    )
+    closer.start()
+    try:
+        assert deleting.wait(60)
+        left = _left(fresh_demo, who.account_id)
+        assert _status(fresh_demo, who.account_id) == "closed" and left > 0
+        assert closing.resume(fresh_demo) == []
+        assert _left(fresh_demo, who.account_id) == left  # not one more row deleted by resume
+    finally:
+        go.set()
+        closer.join(60)
+    assert outcome and outcome[0].account_name == ACME
+    assert _status(fresh_demo, who.account_id) is None and _left(fresh_demo, who.account_id) == 0
+    assert closing.resume(fresh_demo) == []

@@ -81,11 +81,39 @@ def _database_key(args) -> str:
     return f"sqlite:///{path.expanduser().resolve()}" if path is not None else url
 
 
-def _engine(args, *, may_create: bool = False):
+def _engine(args, *, may_create: bool = False, resume: bool = True):
+    """The command's database, opened; the first time in this process, what a close that was
+    interrupted left is put right first (:func:`closing.resume`: a ``closing`` mark whose closer
+    died undone, a closed account's unfinished deletion finished), each thing done said on
+    stderr."""
     from crm_tui import db
 
     _check_database_url(args, may_create)
-    return db.get_engine(args.database_url)
+    engine = db.get_engine(args.database_url)
+    if resume and engine not in _RESUMED:
+        _RESUMED.append(engine)
+        _resume_interrupted(engine)
+    return engine
+
+
+_RESUMED: list = []  # the engines this process has resumed the interrupted closes of
+
+
+def _resume_interrupted(engine) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crm_tui import db
+    from crm_tui.services import closing
+    from crm_tui.text import first_line
+
+    try:
+        done = closing.resume(engine)
+    except (DomainError, db.DatabaseError, SQLAlchemyError, OSError) as exc:
+        # the command goes on; the next crm-tui process tries again
+        print(f"crm-tui: warning: an interrupted close could not be finished: {first_line(exc)}", file=sys.stderr)
+        return
+    for line in done:
+        print(f"crm-tui: {line}", file=sys.stderr)
 
 
 def _check_database_url(args, may_create: bool = False) -> None:
@@ -707,7 +735,7 @@ def cmd_admin_purge(args) -> int:
 def cmd_admin_resume(args) -> int:
     from crm_tui.services import closing
 
-    done = closing.resume(_engine(args))
+    done = closing.resume(_engine(args, resume=False))
     for line in done:
         print(line[0].upper() + line[1:] + ".")
     if not done:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard ne
 
 # The newest migration; checked without importing Alembic on the common path.
 SCHEMA_REVISION = "0006"
-# Closing a very large account holds the write lock for tens of seconds; others wait, not fail.
+# A writer waits this long for SQLite's write lock before it fails (a close holds it for one
+# short transaction at a time, but a restore of a very large account for its whole import).
 BUSY_TIMEOUT_MS = 60_000
 _WRITE = "crm_tui_write"
 

@@ -388,9 +388,13 @@ def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, mon
                 break
             await asyncio.sleep(0.05)
         assert held.is_set()
-        await pilot.pause()
+        expected = "The account is closed. Deleting 14 of 60 contacts…"
+        for _ in range(100):  # the screen shows the latest figures on its next tick (0.1 s)
+            if static_text(confirm, "#close-status") == expected:
+                break
+            await asyncio.sleep(0.05)
         try:
-            assert static_text(confirm, "#close-status") == "The account is closed. Deleting 14 of 60 contacts…"
+            assert static_text(confirm, "#close-status") == expected
             assert bar.display and (bar.progress, bar.total) == (14, 60)
             assert app.screen.region.contains_region(bar.region)  # visible at 80×24
             assert confirm.query_one("#close-name", Input).disabled  # nothing to change meanwhile
@@ -398,5 +402,60 @@ def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, mon
             go.set()
         await settle(pilot)
         assert isinstance(app.screen, SurveyScreen)
+
+    at_confirmation(demo_url, check)
+
+
+def test_the_confirmation_shows_the_backup_being_written_before_the_rows_go(demo_url, monkeypatch):
+    """Before anything is deleted the backup is written (on a big account, most of the close):
+    the bar and "Closing: writing the encrypted backup, N of T records…" show how far it is."""
+    import threading
+
+    from textual.widgets import ProgressBar
+
+    from crm_tui.services import closing
+    from crm_tui.tui.screens.survey import SurveyScreen
+
+    held, go = threading.Event(), threading.Event()
+    seen: list[tuple[int, int]] = []
+    real = closing.close_account
+
+    def close_and_pause(engine, who, name, password, progress=None):
+        def report(table, done, total):
+            progress(table, done, total)
+            if table == closing.BACKING_UP:
+                seen.append((done, total))
+                if len(seen) == 2:  # part of the way through: hold here
+                    held.set()
+                    go.wait(60)
+
+        return real(engine, who, name, password, report)
+
+    monkeypatch.setattr(closing, "close_account", close_and_pause)
+
+    async def check(app, pilot, confirm):
+        bar = confirm.query_one("#close-progress", ProgressBar)
+        await pilot.press("shift+tab", "shift+tab", *"Acme Realty", "enter", *PASSWORDS[OWNER], "enter", "enter")
+        for _ in range(600):  # poll with a deadline: the worker reaches the backup's second report
+            if held.is_set():
+                break
+            await asyncio.sleep(0.05)
+        assert held.is_set()
+        done, total = seen[-1]
+        expected = f"Closing: writing the encrypted backup, {done:,} of {total:,} records…"
+        for _ in range(100):  # the screen shows the latest figures on its next tick (0.1 s)
+            if static_text(confirm, "#close-status") == expected:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            assert 0 < done < total
+            assert static_text(confirm, "#close-status") == expected
+            assert bar.display and (bar.progress, bar.total) == (done, total)
+            assert app.screen.region.contains_region(bar.region)
+        finally:
+            go.set()
+        await settle(pilot)
+        assert isinstance(app.screen, SurveyScreen)
+        assert seen[-1][0] == seen[-1][1]  # the backup's last report: every record written
 
     at_confirmation(demo_url, check)

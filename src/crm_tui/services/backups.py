@@ -48,6 +48,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -401,7 +402,14 @@ def prepare_folder(conn: Connection) -> Path | None:
     return folder
 
 
-def write(conn: Connection, account_id: int, created_at: datetime, *, record: bool = True) -> Pending:
+def write(
+    conn: Connection,
+    account_id: int,
+    created_at: datetime,
+    *,
+    record: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Pending:
     """Insert the account's ``backup`` row and write its encrypted backup, inside the caller's
     transaction: on a shared database as ``backup_chunk`` rows; on SQLite as
     ``<name>.crmbak.pending``, fsynced, under this process's lock. The caller records the key
@@ -410,7 +418,8 @@ def write(conn: Connection, account_id: int, created_at: datetime, *, record: bo
 
     ``record=False``, on SQLite, in a read transaction (after :func:`prepare_folder`): only the
     file is written; :func:`record` inserts its row later, in the transaction that records the
-    key. A shared database's chunks need their row: it is inserted either way."""
+    key. A shared database's chunks need their row: it is inserted either way.
+    ``progress(done, total)`` is called as the account's rows are written."""
     from crm_tui.services import crypto
     from crm_tui.services.archive import FORMAT_VERSION, write_backup_archive
 
@@ -445,7 +454,7 @@ def write(conn: Connection, account_id: int, created_at: datetime, *, record: bo
     if final is None:
         chunks = _ChunkWriter(conn, backup_id)
         enc = crypto.EncryptingWriter(chunks, pending.key)  # type: ignore[arg-type]
-        pending.manifest = write_backup_archive(conn, account_id, enc)
+        pending.manifest = write_backup_archive(conn, account_id, enc, progress)
         enc.close()
         chunks.close()
         pending.size = chunks.size
@@ -455,7 +464,7 @@ def write(conn: Connection, account_id: int, created_at: datetime, *, record: bo
     try:
         with os.fdopen(os.dup(fd), "wb") as raw:
             enc = crypto.EncryptingWriter(raw, pending.key)
-            pending.manifest = write_backup_archive(conn, account_id, enc)
+            pending.manifest = write_backup_archive(conn, account_id, enc, progress)
             enc.close()
             raw.flush()
             os.fsync(raw.fileno())

@@ -185,7 +185,8 @@ def close_account(
 
     A failure or crash in (a)-(b) leaves the account as it was (here, or at the next start:
     :func:`resume`); one in (d) is resumed by :func:`resume`. The receipt is returned once (d)
-    is done; ``progress(table, done, total)`` is called after each batch."""
+    is done; ``progress(table, done, total)`` is called as (b) writes the backup (``table`` is
+    :data:`BACKING_UP`) and after each batch of (d)."""
     with db.read_session(engine) as s:
         owner = load_actor(s, who, "account.close")
         account = s.get(Account, owner.account_id)
@@ -200,33 +201,38 @@ def close_account(
 
     account_id = who.account_id
     lease = _mark_closing(engine, account_id)  # (a)
-    pending: backups.Pending | None = None
     try:
-        _phase_hook("marked")
-        facts, pending = _backup_snapshot(engine, who, confirm_name)  # (b)
-        _phase_hook("backed_up")
-        receipt = _record_close(engine, who, facts, pending)  # (c)
-    except BaseException:
-        if pending is not None:
-            pending.abandon()
+        pending: backups.Pending | None = None
         try:
-            _unmark_closing(engine, account_id)
-        except Exception:
-            pass  # the mark of a close whose lease is released is undone at the next start (resume)
-        raise
+            _phase_hook("marked")
+            facts, pending = _backup_snapshot(engine, who, confirm_name, progress)  # (b)
+            _phase_hook("backed_up")
+            receipt = _record_close(engine, who, facts, pending)  # (c)
+        except BaseException:
+            if pending is not None:
+                pending.abandon()
+            try:
+                _unmark_closing(engine, account_id)
+            except Exception:
+                pass  # the mark of a close whose lease is released is undone at the next start (resume)
+            raise
+        try:
+            pending.finish()
+        except OSError:
+            pass  # the close stands: its row and key are committed; the next sweep names the file
+        _phase_hook("recorded")
+        finish_deletion(engine, account_id, progress)  # (d), still under the lease: resume leaves it be
     finally:
         lease.release()
-    try:
-        pending.finish()
-    except OSError:
-        pass  # the close stands: its row and key are committed; the next sweep names the file
-    _phase_hook("recorded")
-    finish_deletion(engine, account_id, progress)  # (d)
     scrub = db.checkpoint(engine, CLOSE_TOUCHES)
     return replace(receipt, scrubbed=scrub.text)
 
 
 Progress = Callable[[str, int, int], None]
+
+# What ``progress`` is given for a table while phase (b) writes the backup (every row of the
+# account, all tables together); then each table's name while phase (d) deletes its rows.
+BACKING_UP = "(backup)"
 
 
 @dataclass(frozen=True)
@@ -358,10 +364,13 @@ class _Facts:
     now: datetime
 
 
-def _backup_snapshot(engine: Engine, who: SignedIn, confirm_name: str) -> tuple[_Facts, backups.Pending]:
+def _backup_snapshot(
+    engine: Engine, who: SignedIn, confirm_name: str, progress: Progress | None = None
+) -> tuple[_Facts, backups.Pending]:
     """Phase (b): everything the close records, and the backup, read from one snapshot (SQLite:
     a read transaction, rolled back; PostgreSQL: REPEATABLE READ, committing only the backup's
-    row and chunks, which no one can read before phase (c) records its key)."""
+    row and chunks, which no one can read before phase (c) records its key). The backup's rows
+    are reported as ``progress(BACKING_UP, done, total)``."""
     from sqlalchemy.orm import Session
 
     sqlite = db.is_sqlite(engine)
@@ -405,7 +414,13 @@ def _backup_snapshot(engine: Engine, who: SignedIn, confirm_name: str) -> tuple[
                     list(members),
                     clock.now(),
                 )
-                pending = backups.write(conn, account.id, facts.now, record=False)
+                pending = backups.write(
+                    conn,
+                    account.id,
+                    facts.now,
+                    record=False,
+                    progress=None if progress is None else (lambda done, total: progress(BACKING_UP, done, total)),
+                )
             if sqlite:
                 trans.rollback()  # a read transaction: nothing to commit
             else:
@@ -632,8 +647,14 @@ def resume(engine: Engine) -> list[str]:
                     if lease is not None:
                         lease.release()
         elif status == locks.CLOSED:
-            if finish_deletion(engine, account_id):
-                done.append(f"account {account_id}: finished deleting the rows of its close")
+            held = _try_lease(engine, account_id)
+            if held is None:
+                continue  # its closer is deleting its rows
+            try:
+                if finish_deletion(engine, account_id):
+                    done.append(f"account {account_id}: finished deleting the rows of its close")
+            finally:
+                held.release()
     if sqlite:
         _remove_stale_leases(engine)
     if done:
@@ -642,15 +663,46 @@ def resume(engine: Engine) -> list[str]:
     return done
 
 
+class _NoLease:
+    def release(self) -> None:
+        pass
+
+
+def _try_lease(engine: Engine, account_id: int):
+    """The lease on closing the account, taken without waiting (for :func:`resume`, finishing a
+    close's phase (d)); None while another process holds it (its closer is still at work)."""
+    if db.is_sqlite(engine):
+        with db.read_connection(engine) as conn:
+            folder = backups.own_folder(conn)
+        if folder is None:
+            return _NoLease()  # no close ever took a lease in this database's folder
+        lease = locks.SqliteCloseLease(folder, account_id)
+        return lease if lease.try_take() else None
+    conn = engine.connect()
+    try:
+        got = locks.try_begin_close(conn, account_id)
+    except BaseException:
+        conn.close()
+        raise
+    if not got:
+        conn.close()
+        return None
+    pg = _PgLease(conn)
+    pg.account_id = account_id
+    return pg
+
+
 def _remove_stale_leases(engine: Engine) -> None:
     """SQLite: remove the lease files of closers that died before marking the account, or after
     recording its close (the account is not ``closing``: nothing else to undo). A file whose
     lock is held belongs to a close at work. In a write transaction, so no close is between
-    taking its lease and committing its mark meanwhile."""
-    with db.write_connection(engine) as conn:
+    taking its lease and committing its mark meanwhile; only when there are lease files (a
+    write transaction at every process's start would queue it behind any writer)."""
+    with db.read_connection(engine) as conn:
         folder = backups.own_folder(conn)
-        if folder is None:
-            return
+    if folder is None or not any(folder.glob("close-*.lock")):
+        return
+    with db.write_connection(engine) as conn:
         for path in sorted(folder.glob("close-*.lock")):
             try:
                 account_id = int(path.stem.removeprefix("close-"))

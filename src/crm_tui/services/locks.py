@@ -102,6 +102,12 @@ def begin_close(conn: Connection, account_id: int) -> None:
         conn.execute(select(func.pg_advisory_lock(CLOSE_LOCK_CLASS, account_id)))
 
 
+def try_begin_close(conn: Connection, account_id: int) -> bool:
+    """:func:`begin_close` without waiting: False while another session holds it."""
+    with conn.begin():
+        return bool(conn.execute(select(func.pg_try_advisory_lock(CLOSE_LOCK_CLASS, account_id))).scalar())
+
+
 def end_close(conn: Connection, account_id: int) -> None:
     with conn.begin():
         conn.execute(select(func.pg_advisory_unlock(CLOSE_LOCK_CLASS, account_id)))
@@ -139,7 +145,7 @@ def status_for_update(conn: Connection, account_id: int) -> str | None:
 class SqliteCloseLease:
     """SQLite: who is closing an account. The closing process holds an exclusive ``flock`` on
     ``close-<account id>.lock`` in the database's backup folder from before it marks the account
-    ``closing`` until it has recorded the close (or undone the mark); the kernel drops the lock
+    ``closing`` until it has deleted the account's rows (or undone the mark); the kernel drops the lock
     when the process dies, so a ``closing`` mark whose file can be locked by someone else was
     left by a close that died (:func:`crm_tui.services.closing.resume`)."""
 

@@ -316,12 +316,13 @@ def write_data_members(
     return counts
 
 
-def write_backup_archive(conn: Connection, account_id: int, out: BinarySink) -> dict:
-    """The data members only (password hashes included), for the encrypted backup."""
+def write_backup_archive(conn: Connection, account_id: int, out: BinarySink, progress: Progress | None = None) -> dict:
+    """The data members only (password hashes included), for the encrypted backup;
+    ``progress(done, total)`` as the rows are written."""
     w = ArchiveWriter(out, "backup")
     try:
         account = account_record(conn, account_id)
-        counts = write_data_members(w, conn, account_id, include_password_hashes=True)
+        counts = write_data_members(w, conn, account_id, include_password_hashes=True, progress=progress)
         return w.close(base_manifest("backup", account, counts))
     except BaseException:
         w.abort()

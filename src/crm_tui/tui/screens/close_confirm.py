@@ -15,6 +15,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Static
 
 from crm_tui.services.errors import as_sentence
@@ -24,6 +25,7 @@ from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 DELETE_LABEL = "Delete account permanently"
+PROGRESS_EVERY = 0.1  # s: how often the close's progress line is updated
 
 # what the progress line calls the rows of each table (plural)
 ROW_WORDS = {
@@ -43,7 +45,12 @@ ROW_WORDS = {
 
 
 def progress_text(table: str, done: int, total: int) -> str:
-    """'Deleting 120,000 of 250,000 contacts…'"""
+    """'Writing the backup: 120,000 of 1,500,000 records…' while the close's backup is written,
+    then 'Deleting 120,000 of 250,000 contacts…' table by table."""
+    from crm_tui.services.closing import BACKING_UP
+
+    if table == BACKING_UP:
+        return f"Closing: writing the encrypted backup, {done:,} of {total:,} records…"
     words = ROW_WORDS.get(table, table.replace("_", " ") + " rows")
     return f"The account is closed. Deleting {done:,} of {total:,} {words}…"
 
@@ -92,6 +99,10 @@ class CloseConfirmScreen(CrmScreen):
         self.deleting = False
         self.name_told = False  # a name mismatch was reported: the status follows the field
         self.away = False  # an alternative's screen was opened on top of this one
+        # while a close runs: its latest (table, done, total), what the screen shows, the timer
+        self._progress_latest: tuple[str, int, int] | None = None
+        self._progress_shown: tuple[str, int, int] | None = None
+        self._progress_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         from crm_tui.services.accounts import KEEP_EXPORT, SUPPORT_EMAIL
@@ -142,7 +153,7 @@ class CloseConfirmScreen(CrmScreen):
                     DELETE_LABEL, id="close-delete", variant="error", compact=True, disabled=True, deliberate=True
                 )
             yield Static("", id="close-status")
-            # shown while the account's rows are deleted in batches (the close's last phase)
+            # shown while the backup is written, then while the rows are deleted in batches
             yield ProgressBar(id="close-progress", show_eta=False)
         yield Footer()
 
@@ -272,10 +283,14 @@ class CloseConfirmScreen(CrmScreen):
 
         self.set_deleting(True)
         self.status("Deleting… writing the backup, then removing every record. Please wait.")
-        app = self.app
+
+        # The close's worker thread leaves its latest (table, done, total) here without waiting
+        # for the screen (the backup reports every few thousand rows); a timer shows it.
+        self._progress_latest = self._progress_shown = None
+        self._progress_timer = self.set_interval(PROGRESS_EVERY, self._tick_progress)
 
         def progress(table: str, done: int, total: int) -> None:  # on the close's worker thread
-            app.call_from_thread(self.show_progress, table, done, total)
+            self._progress_latest = (table, done, total)
 
         self.call_service(
             closing.close_account,
@@ -296,7 +311,8 @@ class CloseConfirmScreen(CrmScreen):
         return self.deleting
 
     def show_progress(self, table: str, done: int, total: int) -> None:
-        """The account is closed (restorable) and its rows are being deleted, table by table."""
+        """(On the timer.) The backup being written, then (the account closed and restorable) its rows being
+        deleted, table by table."""
         bar = self.query_one("#close-progress", ProgressBar)
         bar.display = True
         bar.update(total=max(total, 1), progress=done)
@@ -312,6 +328,7 @@ class CloseConfirmScreen(CrmScreen):
             self.query_one("#close-delete", Button).disabled = not self.name_matches()
 
     def refused(self, message: ErrorText) -> None:
+        self._stop_progress()
         self.set_deleting(False)
         password = self.query_one("#close-password", Input)
         password.value = ""
@@ -329,7 +346,19 @@ class CloseConfirmScreen(CrmScreen):
     def closed(self, receipt) -> None:
         from crm_tui.tui.screens.goodbye import after_closing
 
+        self._stop_progress()
         after_closing(self.app, receipt)
+
+    def _tick_progress(self) -> None:
+        latest = self._progress_latest
+        if latest is not None and latest != self._progress_shown:
+            self._progress_shown = latest
+            self.show_progress(*latest)
+
+    def _stop_progress(self) -> None:
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
+            self._progress_timer = None
 
     def status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#close-status", Static)
