@@ -243,3 +243,34 @@ def test_backups_keep_cells_as_they_are(archive_database, demo_engine):
     assert b",+1 (" in zf.read("contacts.csv")
     assert "password_hash" in zf.read("team.json").decode()
     assert archive.verify_archive(zf)["kind"] == "backup"
+
+
+def test_a_backup_of_many_chunks_is_written_restored_and_read_back_whole(fresh_demo, monkeypatch, tmp_path):
+    """A backup larger than one ``backup_chunk`` row (here chunks of 1,000 bytes) is written
+    while the account's rows are still being read on the same connection (PostgreSQL: through
+    COPY, which holds it: a chunk inserted then would wait forever; the close of any account
+    whose backup passed 1 MiB hung). It is stored in order and restores the account exactly."""
+    import threading
+
+    from conftest import dump_account
+
+    from crm_tui.services import auth, backups, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.setattr(backups, "DB_CHUNK", 1000)
+    who = auth.as_member(fresh_demo, OWNER)
+    before = dump_account(fresh_demo, who.account_id)
+    outcome: list = []
+    closer = threading.Thread(
+        target=lambda: outcome.append(closing.close_account(fresh_demo, who, "Acme Realty", PASSWORDS[OWNER])),
+        daemon=True,  # a hung close must not keep the test run alive
+    )
+    closer.start()
+    closer.join(120)
+    assert outcome, "the close did not finish"
+    with fresh_demo.connect() as c:
+        sizes = [len(bytes(r[0])) for r in c.execute(text("SELECT data FROM backup_chunk ORDER BY backup_id, seq"))]
+    if fresh_demo.dialect.name == "postgresql":  # SQLite keeps its backups in files
+        assert len(sizes) > 10 and set(sizes[:-1]) == {1000} and 0 < sizes[-1] <= 1000
+    closing.restore(fresh_demo, OWNER)
+    assert dump_account(fresh_demo, who.account_id) == before

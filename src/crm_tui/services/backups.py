@@ -355,33 +355,45 @@ def _create_locked(folder: Path) -> tuple[Path, int]:
 
 
 class _ChunkWriter:
-    """A write-only file object that stores what it is given as ``backup_chunk`` rows."""
+    """A write-only file object whose bytes become ``backup_chunk`` rows when it is closed.
+
+    Until then they go to an unnamed temporary file (ciphertext only: it is given the
+    encrypted stream): the rows cannot be inserted as the bytes come, because the archive's
+    rows are read on the same connection, through ``COPY … TO STDOUT`` on PostgreSQL, and no
+    other statement can run on a connection while its COPY is under way (it waits for the COPY
+    to be read, which waits for it: a close of an account whose backup passed one chunk hung)."""
 
     def __init__(self, conn: Connection, backup_id: int) -> None:
         self._conn = conn
         self._backup_id = backup_id
-        self._buf = bytearray()
-        self._seq = 0
+        self._spool = tempfile.TemporaryFile()
         self.size = 0
 
     def write(self, data) -> int:
-        self._buf += data
-        while len(self._buf) >= DB_CHUNK:
-            self._store(bytes(self._buf[:DB_CHUNK]))
-            del self._buf[:DB_CHUNK]
+        self._spool.write(data)
         return len(data)
 
-    def _store(self, data: bytes) -> None:
-        self._conn.execute(
-            insert(tables.backup_chunk), [{"backup_id": self._backup_id, "seq": self._seq, "data": data}]
-        )
-        self._seq += 1
-        self.size += len(data)
-
     def close(self) -> None:
-        if self._buf or not self._seq:
-            self._store(bytes(self._buf))
-            self._buf.clear()
+        """Insert the rows, one per :data:`DB_CHUNK` bytes (one empty row for no bytes)."""
+        try:
+            self._spool.seek(0)
+            seq = 0
+            while True:
+                data = self._spool.read(DB_CHUNK)
+                if not data and seq:
+                    break
+                self._conn.execute(
+                    insert(tables.backup_chunk), [{"backup_id": self._backup_id, "seq": seq, "data": data}]
+                )
+                seq += 1
+                self.size += len(data)
+                if len(data) < DB_CHUNK:
+                    break
+        finally:
+            self._spool.close()
+
+    def discard(self) -> None:
+        self._spool.close()
 
 
 def own_folder(conn: Connection) -> Path | None:
@@ -453,10 +465,13 @@ def write(
     pending.row = row
     if final is None:
         chunks = _ChunkWriter(conn, backup_id)
-        enc = crypto.EncryptingWriter(chunks, pending.key)  # type: ignore[arg-type]
-        pending.manifest = write_backup_archive(conn, account_id, enc, progress)
-        enc.close()
-        chunks.close()
+        try:
+            enc = crypto.EncryptingWriter(chunks, pending.key)  # type: ignore[arg-type]
+            pending.manifest = write_backup_archive(conn, account_id, enc, progress)
+            enc.close()
+            chunks.close()
+        finally:
+            chunks.discard()
         pending.size = chunks.size
         conn.execute(update(b).where(b.c.id == backup_id).values(size=pending.size))
         return pending
