@@ -250,15 +250,32 @@ def test_a_backup_of_many_chunks_is_written_restored_and_read_back_whole(fresh_d
     while the account's rows are still being read on the same connection (PostgreSQL: through
     COPY, which holds it: a chunk inserted then would wait forever; the close of any account
     whose backup passed 1 MiB hung). It is stored in order and restores the account exactly."""
+    import os
     import threading
+    from datetime import datetime, timezone
 
     from conftest import dump_account
+    from sqlalchemy import insert
 
+    from crm_tui.models import Contact
     from crm_tui.services import auth, backups, closing
+
+    NOW = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 
     monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
     monkeypatch.setattr(backups, "DB_CHUNK", 1000)
     who = auth.as_member(fresh_demo, OWNER)
+    # enough contacts, with notes that compress to half, that the encrypted stream seals more
+    # than one of its 1 MiB chunks while the contacts are read (the demo's 60 fit in one)
+    with fresh_demo.begin() as c:
+        c.execute(
+            insert(Contact.__table__),
+            [
+                {"account_id": who.account_id, "owner_id": who.member_id, "first_name": "Bulk", "last_name": f"Row {i}",
+                 "notes": os.urandom(128).hex(), "created_at": NOW}
+                for i in range(10_000)
+            ],
+        )  # fmt: skip
     before = dump_account(fresh_demo, who.account_id)
     outcome: list = []
     closer = threading.Thread(
