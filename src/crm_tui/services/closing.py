@@ -267,6 +267,14 @@ class Batches:
 # another account's writer should wait at most.
 DELETE_BATCHES = Batches(first=1000, most=32_000)
 
+# PostgreSQL: a batch's row locks are on rows of the closed account only, which no one else
+# may write, and other accounts' writers never wait for them; its batches aim at ten times the
+# lock time (0.25 s: the progress bar still moves a few times a second). Its batches find their
+# rows through the account_id index in no order: ordered by id, the planner walks the primary
+# key from the start, past every lower row of other accounts and every row deleted by the
+# batches before (a 50,000-contact account's to-dos and history took 8.8 s instead of 1.7 s).
+SHARED_AIM_FACTOR = 10
+
 # SQLite: the WAL is checkpointed once the batches since the last checkpoint have held the
 # write lock this long (seconds), about four batches: a to-do or appointment index page
 # rewritten by each of them is copied back to the database file once, not four times (at
@@ -542,7 +550,8 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
         if conn.execute(select(a.c.status).where(a.c.id == account_id)).scalar_one_or_none() != locks.CLOSED:
             return False
     totals = remaining_rows(engine, account_id)
-    batches = DELETE_BATCHES
+    sqlite = db.is_sqlite(engine)
+    batches = DELETE_BATCHES if sqlite else replace(DELETE_BATCHES, aim=DELETE_BATCHES.aim * SHARED_AIM_FACTOR)
     rows = batches.first
     since = 0.0
     with _deletion_connection(engine) as (conn, after_batch):
@@ -556,7 +565,9 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
                 with conn.begin():
                     if locks.status_for_update(conn, account_id) != locks.CLOSED:
                         return False
-                    ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(rows)
+                    ids = select(t.c.id).where(t.c.account_id == account_id).limit(rows)
+                    if sqlite:  # free there (the account_id index holds rowid order), and local
+                        ids = ids.order_by(t.c.id)
                     gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
                 held = time.perf_counter() - started
                 since += held
