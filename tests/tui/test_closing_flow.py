@@ -351,10 +351,42 @@ def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
         ]
 
 
+def pause_close_at(monkeypatch, when):
+    """Wrap ``closing.close_account`` so that its worker stops at the first progress report
+    for which ``when(table, done, total)`` holds (after the screen was given it) until ``go`` is
+    set; returns (held, go)."""
+    import threading
+
+    from crm_tui.services import closing
+
+    held, go = threading.Event(), threading.Event()
+    real = closing.close_account
+
+    def close_and_pause(engine, who, name, password, progress=None):
+        def report(table, done, total):
+            progress(table, done, total)
+            if when(table, done, total) and not held.is_set():
+                held.set()
+                go.wait(60)
+
+        return real(engine, who, name, password, report)
+
+    monkeypatch.setattr(closing, "close_account", close_and_pause)
+    return held, go
+
+
+async def shows_status(confirm, expected: str) -> bool:
+    """Poll with a deadline: the screen shows the close's latest figures on its next tick."""
+    for _ in range(100):
+        if static_text(confirm, "#close-status") == expected:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, monkeypatch):
     """Once the close is recorded its rows go in batches: the screen shows a progress bar and
     "Deleting 14 of 60 contacts…" while they do, at 80×24, then the survey as before."""
-    import threading
 
     from textual.widgets import Button, Input, ProgressBar
 
@@ -362,19 +394,8 @@ def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, mon
     from crm_tui.tui.screens.survey import SurveyScreen
 
     monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(7))
-    held, go = threading.Event(), threading.Event()
-    real = closing.close_account
-
-    def close_and_pause(engine, who, name, password, progress=None):
-        def report(table, done, total):
-            progress(table, done, total)
-            if table == "contact" and done == 14:  # the second batch of contacts: hold here
-                held.set()
-                go.wait(60)
-
-        return real(engine, who, name, password, report)
-
-    monkeypatch.setattr(closing, "close_account", close_and_pause)
+    # the second batch of contacts: hold there
+    held, go = pause_close_at(monkeypatch, lambda table, done, total: table == "contact" and done == 14)
 
     async def check(app, pilot, confirm):
         bar = confirm.query_one("#close-progress", ProgressBar)
@@ -388,13 +409,8 @@ def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, mon
                 break
             await asyncio.sleep(0.05)
         assert held.is_set()
-        expected = "The account is closed. Deleting 14 of 60 contacts…"
-        for _ in range(100):  # the screen shows the latest figures on its next tick (0.1 s)
-            if static_text(confirm, "#close-status") == expected:
-                break
-            await asyncio.sleep(0.05)
         try:
-            assert static_text(confirm, "#close-status") == expected
+            assert await shows_status(confirm, "The account is closed. Deleting 14 of 60 contacts…")
             assert bar.display and (bar.progress, bar.total) == (14, 60)
             assert app.screen.region.contains_region(bar.region)  # visible at 80×24
             assert confirm.query_one("#close-name", Input).disabled  # nothing to change meanwhile
@@ -409,29 +425,19 @@ def test_the_confirmation_shows_the_deletion_moving_as_the_rows_go(demo_url, mon
 def test_the_confirmation_shows_the_backup_being_written_before_the_rows_go(demo_url, monkeypatch):
     """Before anything is deleted the backup is written (on a big account, most of the close):
     the bar and "Closing: writing the encrypted backup, N of T records…" show how far it is."""
-    import threading
-
     from textual.widgets import ProgressBar
 
     from crm_tui.services import closing
     from crm_tui.tui.screens.survey import SurveyScreen
 
-    held, go = threading.Event(), threading.Event()
     seen: list[tuple[int, int]] = []
-    real = closing.close_account
 
-    def close_and_pause(engine, who, name, password, progress=None):
-        def report(table, done, total):
-            progress(table, done, total)
-            if table == closing.BACKING_UP:
-                seen.append((done, total))
-                if len(seen) == 2:  # part of the way through: hold here
-                    held.set()
-                    go.wait(60)
+    def second_backup_report(table, done, total) -> bool:  # part of the way through: hold there
+        if table == closing.BACKING_UP:
+            seen.append((done, total))
+        return len(seen) == 2
 
-        return real(engine, who, name, password, report)
-
-    monkeypatch.setattr(closing, "close_account", close_and_pause)
+    held, go = pause_close_at(monkeypatch, second_backup_report)
 
     async def check(app, pilot, confirm):
         bar = confirm.query_one("#close-progress", ProgressBar)
@@ -441,15 +447,10 @@ def test_the_confirmation_shows_the_backup_being_written_before_the_rows_go(demo
                 break
             await asyncio.sleep(0.05)
         assert held.is_set()
-        done, total = seen[-1]
-        expected = f"Closing: writing the encrypted backup, {done:,} of {total:,} records…"
-        for _ in range(100):  # the screen shows the latest figures on its next tick (0.1 s)
-            if static_text(confirm, "#close-status") == expected:
-                break
-            await asyncio.sleep(0.05)
+        done, total = seen[1]
         try:
             assert 0 < done < total
-            assert static_text(confirm, "#close-status") == expected
+            assert await shows_status(confirm, f"Closing: writing the encrypted backup, {done:,} of {total:,} records…")
             assert bar.display and (bar.progress, bar.total) == (done, total)
             assert app.screen.region.contains_region(bar.region)
         finally:
