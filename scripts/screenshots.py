@@ -144,6 +144,62 @@ async def shoot(
         app.save_screenshot(f"{name}.svg", str(OUT))
 
 
+CLOSE_KEYS = ("p", "down", "enter", "end", "enter", "shift+tab", "shift+tab", *"Acme Realty", "enter")
+CLOSE_KEYS += (*PASSWORD, "enter")
+PROGRESS_SHOT = ("24-close-progress", "While the account closes: its rows deleted in batches, with a progress bar")
+
+
+async def shoot_progress(template: Path, work: Path) -> None:
+    """The confirmation while the close runs: held at its progress report for the second batch
+    of contacts (batches of 50), shown once the screen's next tick has put it up."""
+    import threading
+
+    from textual.widgets import Input
+
+    from crm_tui.services import closing
+    from crm_tui.tui.app import CrmApp
+
+    db_path = work / "progress.sqlite3"
+    shutil.copyfile(template, db_path)
+    closing.DELETE_BATCHES = closing.Batches.fixed(50)
+    held, go = threading.Event(), threading.Event()
+    real = closing.close_account
+
+    def close_and_hold(engine, who, name, password, progress=None):
+        def report(table, done, total):
+            progress(table, done, total)
+            if table == "contact" and done == 100:
+                held.set()
+                go.wait(60)
+
+        return real(engine, who, name, password, report)
+
+    closing.close_account = close_and_hold
+    app = CrmApp(database_url=f"sqlite:///{db_path}")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#email", Input).value = OWNER
+            app.screen.query_one("#password", Input).value = PASSWORD
+            app.screen.query_one("#password", Input).focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            for key in CLOSE_KEYS:
+                await pilot.press(key)
+                await settle(pilot)
+            await pilot.press("enter")  # the red button
+            while not held.is_set():
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # the screen's tick (0.1 s) shows the held figures
+            await pilot.pause()
+            app.save_screenshot(f"{PROGRESS_SHOT[0]}.svg", str(OUT))
+            go.set()
+            await settle(pilot)
+    finally:
+        go.set()
+        closing.close_account = real
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="crm-shots-"))
     from crm_tui.services import clock
@@ -174,6 +230,8 @@ def main() -> int:
     for name, title, keys, served_key in SERVED_SHOTS:
         asyncio.run(shoot(template, work, name, keys, served_key))
         print(f"screenshots/{name}.svg  {title}")
+    asyncio.run(shoot_progress(template, work))
+    print(f"screenshots/{PROGRESS_SHOT[0]}.svg  {PROGRESS_SHOT[1]}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
