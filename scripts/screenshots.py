@@ -161,7 +161,7 @@ async def shoot_progress(template: Path, work: Path) -> None:
 
     db_path = work / "progress.sqlite3"
     shutil.copyfile(template, db_path)
-    closing.DELETE_BATCHES = closing.Batches.fixed(50)
+    batches, closing.DELETE_BATCHES = closing.DELETE_BATCHES, closing.Batches.fixed(50)
     held, go = threading.Event(), threading.Event()
     real = closing.close_account
 
@@ -197,7 +197,7 @@ async def shoot_progress(template: Path, work: Path) -> None:
             await settle(pilot)
     finally:
         go.set()
-        closing.close_account = real
+        closing.close_account, closing.DELETE_BATCHES = real, batches
 
 
 def main() -> int:
