@@ -597,10 +597,12 @@ def _deletion_connection(engine: Engine):
     cache is raised to DELETE_CACHE_KIB and kept warm from batch to batch; foreign-key
     enforcement is off (the references were checked in the close's snapshot, and children go
     first: enforced, each deleted contact would look up its appointments, to-dos, history and
-    texts, gone by then); and the WAL is checkpointed (PASSIVE: it waits for no reader or
-    writer) after each batch, outside its write transaction, rather than by SQLite's automatic
-    checkpoint, which runs inside the COMMIT of whichever connection crosses its threshold. All
-    are put back before the connection returns to the pool, or it is discarded."""
+    texts, gone by then); and the WAL is checkpointed by the returned callable (PASSIVE: it waits
+    for no reader or writer), which the caller runs after a batch's commit, outside its write
+    transaction, once its batches have held the lock :data:`CHECKPOINT_AFTER` since the last,
+    rather than by SQLite's automatic checkpoint, which runs inside the COMMIT of whichever
+    connection crosses its threshold. All are put back before the connection returns to the
+    pool, or it is discarded."""
     with db.write_engine(engine).connect() as conn:
         if not db.is_sqlite(engine):
             yield conn, lambda: None
