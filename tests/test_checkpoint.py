@@ -57,3 +57,63 @@ def test_without_a_reader_the_close_scrubs_at_once(fresh_demo, tmp_path, monkeyp
     assert not _pending(path)
     assert b"priya@acme-realty.example" not in _on_disk(path)
     assert db.finish_checkpoint(fresh_demo)
+
+
+def test_writers_go_between_the_tries_of_a_checkpoint_a_reader_holds_back(fresh_demo, monkeypatch, tmp_path):
+    """While a reader holds an older snapshot, the close's final checkpoint keeps trying (here for
+    2 s), but each try holds other writers off only briefly: a writer that does not wait at all
+    (busy_timeout 0) gets in between the tries, while the checkpoint is still trying. A single try
+    holds SQLite's write lock from its start to its end: no writer would get in meanwhile."""
+    import threading
+    import time
+
+    from crm_tui import db
+    from crm_tui.services import auth, closing
+
+    url = str(fresh_demo.url)
+    db.dispose_all()
+    monkeypatch.setattr(db, "CHECKPOINT_WAIT_MS", 2000)
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    engine = db.get_engine(url)
+    path = Path(engine.url.database)
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM contact").fetchone()
+    span: list[float] = []  # when the close's checkpoint began and ended
+    real = db.checkpoint
+
+    def checkpoint(*args, **kwargs):
+        span.append(time.monotonic())
+        try:
+            return real(*args, **kwargs)
+        finally:
+            span.append(time.monotonic())
+
+    monkeypatch.setattr(db, "checkpoint", checkpoint)
+    closer = threading.Thread(
+        target=closing.close_account, args=(engine, auth.as_member(engine, OWNER), "Acme Realty", PASSWORDS[OWNER])
+    )
+    closer.start()
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    got_in: list[float] = []
+    try:
+        while closer.is_alive():
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # "database is locked"
+                time.sleep(0.005)
+                continue
+            writer.execute("COMMIT")
+            got_in.append(time.monotonic())
+            time.sleep(0.005)
+    finally:
+        closer.join(60)
+        reader.close()
+        writer.close()
+    began, ended = span
+    assert ended - began > 1.5  # the reader held the checkpoint back for its whole 2 s
+    # writers got in while it was still trying, well after its first try began
+    assert [t for t in got_in if began + 0.5 < t < ended - 0.1]
+    assert _pending(path)  # and the scrub was left pending, as before
+    assert db.finish_checkpoint(engine)
+    assert b"priya@acme-realty.example" not in _on_disk(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -312,7 +313,12 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 
 
 CHECKPOINT_PENDING = "checkpoint_pending"
+# How long, in all, a checkpoint after a close or purge keeps trying to fold the WAL back while
+# a reader holds an older snapshot; and the longest one try waits. A TRUNCATE checkpoint that
+# waits for readers holds off every writer meanwhile (SQLite: "blocks new database writers while
+# it is pending"), so it waits in short tries with a pause between them, in which writers go.
 CHECKPOINT_WAIT_MS = 10_000
+CHECKPOINT_TRY_MS = 200
 
 SQLITE_DONE = "checkpointed and truncated the write-ahead log"
 SQLITE_HELD = (
@@ -354,11 +360,7 @@ def checkpoint(engine: Engine, touched: Iterable[str] | None = None, wait_ms: in
         # isolation_level is None on our connections: no implicit BEGIN around the pragmas.
         conn = raw.driver_connection
         assert conn is not None  # a checked-out connection always has its driver's
-        conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
-        try:
-            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        busy = _truncate_wal(conn, wait_ms)
         pending = conn.execute("SELECT 1 FROM setting WHERE key = ?", (CHECKPOINT_PENDING,)).fetchone()
         if busy:
             if not pending:
@@ -370,6 +372,24 @@ def checkpoint(engine: Engine, touched: Iterable[str] | None = None, wait_ms: in
         return Scrub(True, SQLITE_DONE)
     finally:
         raw.close()
+
+
+def _truncate_wal(conn, wait_ms: int) -> bool:
+    """``wal_checkpoint(TRUNCATE)`` tried for up to ``wait_ms`` in all, each try waiting at most
+    :data:`CHECKPOINT_TRY_MS` for readers, with as long a pause after a try that could not
+    finish; returns whether a reader still held it back at the end."""
+    deadline = time.monotonic() + wait_ms / 1000
+    try:
+        while True:
+            left = max(0, int((deadline - time.monotonic()) * 1000))
+            conn.execute(f"PRAGMA busy_timeout = {min(CHECKPOINT_TRY_MS, left)}")
+            if not conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                return False
+            if time.monotonic() + CHECKPOINT_TRY_MS / 1000 >= deadline:
+                return True
+            time.sleep(CHECKPOINT_TRY_MS / 1000)  # writers held off by the try go now
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 _NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
