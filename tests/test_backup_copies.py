@@ -188,7 +188,7 @@ def test_a_crash_between_write_and_commit_is_tidied_by_its_own_database_only(ori
     done = backups.sweep(db.get_engine(url))
     assert done == [f"removed unfinished {pending[0].name}"]
     # the next start puts the account back: its dead closer's lease file goes with the mark
-    undone = "account 1: an unfinished close was undone; the account is open again"
+    undone = "Acme Realty (account 1): an unfinished close was undone; the account is open again"
     assert closing.resume(db.get_engine(url)) == [undone]
     assert backup_files(paths.backup_dir()) == []
     with pytest.raises(Exception, match="no closed account"):

@@ -9,6 +9,9 @@ from conftest import OWNER, PASSWORDS, PLAYER
 from sqlalchemy import text
 from test_close_deletes import ACME, counts
 
+FINISHED = "Acme Realty (account {}): finished deleting the rows of its close"
+UNDONE = "Acme Realty (account {}): an unfinished close was undone; the account is open again"
+
 
 class Crash(Exception):
     pass
@@ -81,7 +84,7 @@ def test_a_failure_while_deleting_is_finished_by_the_next_start(fresh_demo, monk
     assert [c.state for c in closing.list_closed(fresh_demo)] == ["closed"]
 
     monkeypatch.setattr(closing, "_phase_hook", lambda at: None)
-    assert closing.resume(fresh_demo) == [f"account {who.account_id}: finished deleting the rows of its close"]
+    assert closing.resume(fresh_demo) == [FINISHED.format(who.account_id)]
     assert _status(fresh_demo, who.account_id) is None
     assert _left(fresh_demo, who.account_id) == 0
     assert closing.resume(fresh_demo) == []
@@ -139,7 +142,7 @@ def test_admin_resume_finishes_an_interrupted_deletion_and_says_so(fresh_demo, m
     monkeypatch.setattr(closing, "_phase_hook", lambda at: None)
     capsys.readouterr()
     assert cli.main(["admin", "resume"]) == 0
-    assert capsys.readouterr().out == f"Account {who.account_id}: finished deleting the rows of its close.\n"
+    assert capsys.readouterr().out == FINISHED.format(who.account_id) + ".\n"
     assert _left(fresh_demo, who.account_id) == 0
     assert cli.main(["admin", "resume"]) == 0
     assert capsys.readouterr().out == "No interrupted close to resume.\n"
@@ -213,12 +216,12 @@ def test_a_close_killed_at_each_phase_boundary_is_put_right_by_the_next_start(
     engine = db.get_engine(url)
     done = closing.resume(engine)
     if boundary in ("marked", "backed_up"):
-        assert done == [f"account {who.account_id}: an unfinished close was undone; the account is open again"]
+        assert done == [UNDONE.format(who.account_id)]
         assert counts(engine) == before
         assert _status(engine, who.account_id) == "active"
         assert not [p for p in (tmp_path / "backups").rglob("*") if p.is_file() and p.name != "owner"]
         return
-    assert done == [f"account {who.account_id}: finished deleting the rows of its close"]
+    assert done == [FINISHED.format(who.account_id)]
     assert _status(engine, who.account_id) is None and _left(engine, who.account_id) == 0
     restored = closing.restore(engine, OWNER)
     after = counts(engine)
@@ -274,7 +277,7 @@ def test_a_close_killed_while_deleting_is_finished_by_the_next_command_of_any_ki
 
     first = team_list()
     assert first.returncode == 0, first.stderr
-    assert first.stderr == f"crm-tui: account {acme}: finished deleting the rows of its close\n"
+    assert first.stderr == "crm-tui: " + FINISHED.format(acme) + "\n"
     assert OTHER_OWNER in first.stdout
     assert _status(engine, acme) is None and _left(engine, acme) == 0
     second = team_list()

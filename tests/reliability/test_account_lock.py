@@ -289,7 +289,8 @@ def test_postgresql_a_write_while_the_account_is_closing_is_refused_and_a_dead_c
         assert _refusals(writes) == dict.fromkeys(writes, "account.closed: this account has been closed")
         # the closer's connection goes away without undoing its mark, as a killed process's does
         closer.invalidate()
-    assert closing.resume(engine) == [f"account {h.ACME_ID}: an unfinished close was undone; the account is open again"]
+    undone = f"Acme Realty (account {h.ACME_ID}): an unfinished close was undone; the account is open again"
+    assert closing.resume(engine) == [undone]
     zone = profile.set_time_zone(engine, h.sign_in(engine, h.ADMIN), "Europe/Paris")
     assert zone.name == "Europe/Paris"
     with engine.connect() as conn:

@@ -639,8 +639,9 @@ def resume(engine: Engine) -> list[str]:
     done: list[str] = []
     sqlite = db.is_sqlite(engine)
     with db.read_connection(engine) as conn:
-        found = conn.execute(select(a.c.id, a.c.status).where(a.c.status != locks.ACTIVE)).all()
-    for account_id, status in found:
+        found = conn.execute(select(a.c.id, a.c.status, a.c.name).where(a.c.status != locks.ACTIVE)).all()
+    for account_id, status, name in found:
+        which = f"{clean(name)} (account {account_id})"
         if status == locks.CLOSING:
             lease = None
             with db.write_connection(engine) as conn:
@@ -655,7 +656,7 @@ def resume(engine: Engine) -> list[str]:
                     running = locks.close_running(conn, account_id)
                 try:
                     if not running and _undo_close(conn, account_id):
-                        done.append(f"account {account_id}: an unfinished close was undone; the account is open again")
+                        done.append(f"{which}: an unfinished close was undone; the account is open again")
                 finally:
                     if lease is not None:
                         lease.release()
@@ -665,7 +666,7 @@ def resume(engine: Engine) -> list[str]:
                 continue  # its closer is deleting its rows
             try:
                 if finish_deletion(engine, account_id):
-                    done.append(f"account {account_id}: finished deleting the rows of its close")
+                    done.append(f"{which}: finished deleting the rows of its close")
             finally:
                 held.release()
     if sqlite:
