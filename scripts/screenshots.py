@@ -107,6 +107,20 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def sign_in_and_press(app, pilot, keys: tuple[str, ...]) -> None:
+    """Sign in as the owner from the sign-in screen, then press ``keys``, settling after each."""
+    from textual.widgets import Input
+
+    app.screen.query_one("#email", Input).value = OWNER
+    app.screen.query_one("#password", Input).value = PASSWORD
+    app.screen.query_one("#password", Input).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
 async def shoot(
     template: Path, work: Path, name: str, keys: tuple[str, ...] | None, served_key: str | None = None
 ) -> None:
@@ -130,14 +144,7 @@ async def shoot(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         if keys is not None:
-            app.screen.query_one("#email", Input).value = OWNER
-            app.screen.query_one("#password", Input).value = PASSWORD
-            app.screen.query_one("#password", Input).focus()
-            await pilot.press("enter")
-            await settle(pilot)
-            for key in keys:
-                await pilot.press(key)
-                await settle(pilot)
+            await sign_in_and_press(app, pilot, keys)
         else:
             app.screen.query_one("#email", Input).value = OWNER
             await settle(pilot)
@@ -153,8 +160,6 @@ async def shoot_progress(template: Path, work: Path) -> None:
     """The confirmation while the close runs: held at its progress report for the second batch
     of contacts (batches of 50), shown once the screen's next tick has put it up."""
     import threading
-
-    from textual.widgets import Input
 
     from crm_tui.services import closing
     from crm_tui.tui.app import CrmApp
@@ -179,14 +184,7 @@ async def shoot_progress(template: Path, work: Path) -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            app.screen.query_one("#email", Input).value = OWNER
-            app.screen.query_one("#password", Input).value = PASSWORD
-            app.screen.query_one("#password", Input).focus()
-            await pilot.press("enter")
-            await settle(pilot)
-            for key in CLOSE_KEYS:
-                await pilot.press(key)
-                await settle(pilot)
+            await sign_in_and_press(app, pilot, CLOSE_KEYS)
             await pilot.press("enter")  # the red button
             while not held.is_set():
                 await asyncio.sleep(0.05)
