@@ -91,12 +91,12 @@ def _engine(args, *, may_create: bool = False, resume: bool = True):
     _check_database_url(args, may_create)
     engine = db.get_engine(args.database_url)
     if resume and engine not in _RESUMED:
-        _RESUMED.append(engine)
+        _RESUMED.add(engine)
         _resume_interrupted(engine)
     return engine
 
 
-_RESUMED: list = []  # the engines this process has resumed the interrupted closes of
+_RESUMED: set = set()  # the engines this process has resumed the interrupted closes of
 
 
 def _resume_interrupted(engine) -> None:

@@ -44,6 +44,7 @@ Nothing here deletes a backup because a database lacks a row for it:
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import tempfile
@@ -375,22 +376,13 @@ class _ChunkWriter:
 
     def close(self) -> None:
         """Insert the rows, one per :data:`DB_CHUNK` bytes (one empty row for no bytes)."""
-        try:
-            self._spool.seek(0)
-            seq = 0
-            while True:
-                data = self._spool.read(DB_CHUNK)
-                if not data and seq:
-                    break
-                self._conn.execute(
-                    insert(tables.backup_chunk), [{"backup_id": self._backup_id, "seq": seq, "data": data}]
-                )
-                seq += 1
-                self.size += len(data)
-                if len(data) < DB_CHUNK:
-                    break
-        finally:
-            self._spool.close()
+        self._spool.seek(0)
+        for seq in itertools.count():
+            data = self._spool.read(DB_CHUNK)
+            if seq and not data:
+                break
+            self._conn.execute(insert(tables.backup_chunk), [{"backup_id": self._backup_id, "seq": seq, "data": data}])
+            self.size += len(data)
 
     def discard(self) -> None:
         self._spool.close()

@@ -288,9 +288,11 @@ def _phase_hook(boundary: str) -> None:
 
 
 class _PgLease:
-    def __init__(self, conn) -> None:
+    """PostgreSQL: who is closing an account — the advisory lock ``conn`` holds for it."""
+
+    def __init__(self, conn, account_id: int) -> None:
         self.conn = conn
-        self.account_id = 0
+        self.account_id = account_id
 
     def release(self) -> None:
         try:
@@ -306,8 +308,7 @@ def _mark_closing(engine: Engine, account_id: int):
     lease (returned; released by the caller once the close is recorded or undone)."""
     if not db.is_sqlite(engine):
         conn = engine.connect()
-        lease = _PgLease(conn)
-        lease.account_id = account_id
+        lease = _PgLease(conn, account_id)
         try:
             locks.begin_close(conn, account_id)
         except BaseException:
@@ -701,9 +702,7 @@ def _try_lease(engine: Engine, account_id: int):
     if not got:
         conn.close()
         return None
-    pg = _PgLease(conn)
-    pg.account_id = account_id
-    return pg
+    return _PgLease(conn, account_id)
 
 
 def _remove_stale_leases(engine: Engine) -> None:
