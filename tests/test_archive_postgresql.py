@@ -316,3 +316,39 @@ def test_contacts_exports_are_those_written_on_sqlite(fresh_demo, pg_engine, tmp
         files.append(export.export_contacts(engine, who, picked, fmt, out_dir=tmp_path / name).path.read_bytes())
     assert files[0] == files[1]
     assert len(files[0]) > 1000
+
+
+def _read_ahead_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "crm-tui-read-ahead"]
+
+
+def test_rows_read_ahead_come_in_order_and_a_reader_left_early_frees_the_connection(pg_engine):
+    """The view members' rows are fetched a batch ahead on a thread: every row comes once, in
+    order; a reader that stops early leaves no thread behind and the connection usable."""
+    from crm_tui.services.archive.postgresql import driver_batches
+
+    query = text("SELECT g FROM generate_series(1, 50) AS g ORDER BY g")
+    with pg_engine.connect() as conn, conn.begin():
+        assert [r[0] for batch in driver_batches(conn, query, size=7) for r in batch] == list(range(1, 51))
+        batches = driver_batches(conn, query, size=10)
+        assert [r[0] for r in next(batches)] == list(range(1, 11))
+        batches.close()
+        assert not _read_ahead_threads()
+        assert conn.execute(text("SELECT count(*) FROM generate_series(1, 3)")).scalar() == 3
+
+
+def test_an_error_while_reading_ahead_reaches_the_reader(pg_engine):
+    import psycopg
+
+    from crm_tui.services.archive.postgresql import driver_batches
+
+    query = text("SELECT 100 / (g - 25) FROM generate_series(1, 50) AS g")  # made as fetched
+    got = []
+    with pg_engine.connect() as conn, conn.begin():
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            for batch in driver_batches(conn, query, size=10):
+                got.extend(batch)
+    assert len(got) == 20  # the batches before the one holding the error
+    assert not _read_ahead_threads()
