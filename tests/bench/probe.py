@@ -381,6 +381,17 @@ def app_export(db: str, email: str, password: str, out: str) -> None:
     _report(seconds, bytes=result.size)
 
 
+def app_contacts_export(db: str, email: str, password: str, fmt: str, out: str) -> None:
+    """Contacts → Group Actions → export all, in ``fmt`` (csv, vcf, google, outlook)."""
+    from crm_tui.services import export
+
+    engine, who = _app(db, email, password)
+    start = time.perf_counter()
+    result = export.export_contacts(engine, who, None, fmt, out_dir=out)
+    seconds = time.perf_counter() - start
+    _report(seconds, bytes=result.size)
+
+
 def app_restore(db: str, email: str, password: str, name: str) -> None:
     from crm_tui.services import closing
 
@@ -472,6 +483,7 @@ OPS = {
     "app-close-neighbour": app_close_neighbour,
     "neighbour": neighbour,
     "app-export": app_export,
+    "app-contacts-export": app_contacts_export,
     "app-restore": app_restore,
     "app-first-page": app_first_page,
     "app-demo": app_demo,
