@@ -8,17 +8,18 @@ from textual.widgets import Footer, Static
 
 from crm_tui.tui.base import SectionScreen
 
-SUPPORT_TEXT = """\
-Email cases@allclients.com
-
-Before you close your account, write to us: many issues can be resolved, and we
-may find a plan that fits your needs better.
-
-Support can help with:
-  • problems with your account or questions about your plan
-  • exporting your data (templates, reports, anything else)
-  • restoring a closed account, within 3 months of closing
-"""
+# a paragraph is one line: the screen wraps it at its width
+SUPPORT_TEXT = (
+    "Email cases@allclients.com\n"
+    "\n"
+    "Before you close your account, write to us: many issues can be resolved, and we "
+    "may find a plan that fits your needs better.\n"
+    "\n"
+    "Support can help with:\n"
+    "  • problems with your account or questions about your plan\n"
+    "  • exporting your data (templates, reports, anything else)\n"
+    "  • restoring a closed account, within 3 months of closing\n"
+)
 
 
 class SupportScreen(SectionScreen):
