@@ -23,6 +23,14 @@ def menu_ids(app) -> list[str]:
     return [options.get_option_at_index(i).id for i in range(options.option_count)]
 
 
+async def open_from_profile_menu(pilot, item: str) -> None:
+    """p, then Down to the menu's ``item`` (its option id) and Enter, as a user does."""
+    await pilot.press("p")
+    await pilot.pause()
+    await pilot.press(*["down"] * menu_ids(pilot.app).index(item), "enter")
+    await settle(pilot)
+
+
 async def open_billing_by_keys(pilot) -> None:
     from crm_tui.tui.screens.billing import BillingScreen
 

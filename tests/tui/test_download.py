@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import ADMIN, OWNER
 from pilot_kit import SIZE, run, settle, sign_in, static_text  # noqa: F401
-from test_closing_flow import menu_ids
+from test_closing_flow import open_from_profile_menu
 
 
 def scp_line(path, environ):
@@ -69,10 +69,7 @@ def test_owner_downloads_from_the_profile_menu_over_ssh(demo_url, monkeypatch):
         app = CrmApp(database_url=demo_url, session_context=over_ssh)
         async with app.run_test(size=SIZE) as pilot:
             await sign_in(pilot, OWNER)
-            await pilot.press("p")
-            await pilot.pause()
-            await pilot.press(*["down"] * menu_ids(app).index("download"), "enter")
-            await settle(pilot)
+            await open_from_profile_menu(pilot, "download")
             s = app.screen
             assert isinstance(s, DownloadScreen)
             bar = s.query_one("#download-bar", ProgressBar)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import OWNER
-from pilot_kit import SIZE, run, settle, sign_in
-from test_closing_flow import menu_ids
+from pilot_kit import SIZE, run, sign_in
+from test_closing_flow import open_from_profile_menu
 
 
+@pytest.mark.sqlite_only("how a screen wraps its text: nothing here depends on the database")
 @pytest.mark.parametrize("size", [SIZE, (120, 40)], ids=["80x24", "120x40"])
 def test_a_paragraph_is_wrapped_at_the_screen_width(demo_url, size):
     """The paragraph asking to write before closing was broken by hand after "we": at 80
@@ -21,10 +22,7 @@ def test_a_paragraph_is_wrapped_at_the_screen_width(demo_url, size):
         app = CrmApp(database_url=demo_url)
         async with app.run_test(size=size) as pilot:
             await sign_in(pilot, OWNER)
-            await pilot.press("p")
-            await pilot.pause()
-            await pilot.press(*["down"] * menu_ids(app).index("support"), "enter")
-            await settle(pilot)
+            await open_from_profile_menu(pilot, "support")
             assert isinstance(app.screen, SupportScreen)
             text = app.screen.query(Static).last()
             lines = [strip.text.rstrip() for strip in text.render_lines(text.size.region)]
