@@ -17,9 +17,7 @@ their offset) for PostgreSQL to parse; other layouts as UTC text."""
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -29,6 +27,7 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.engine import Connection
 
+from crm_tui.services.archive.feed import Feed
 from crm_tui.services.archive.format import BATCH, FORMULA_START, ProgressCounter, python_type, table_of
 from crm_tui.services.archive.portable import PortableDatabase, Tap
 from crm_tui.services.archive.reader import MemberReader, csv_header
@@ -144,7 +143,7 @@ def driver_batches(conn: Connection, statement, size: int = BATCH) -> Iterator[l
     Skips SQLAlchemy's row objects, and leaves the connection as it was (SQLAlchemy's
     ``stream_results`` option would stay on it).
 
-    The next batch is fetched on a thread while the caller works on this one (:class:`_ReadAhead`):
+    The next batch is fetched on a thread while the caller works on this one (:class:`.feed.Feed`):
     the server makes it meanwhile, where otherwise each waited for the other."""
     compiled = statement.compile(conn, compile_kwargs={"render_postcompile": True})
     driver: Any = conn.connection.driver_connection
@@ -158,64 +157,11 @@ def driver_batches(conn: Connection, statement, size: int = BATCH) -> Iterator[l
         finally:
             cursor.close()
 
-    ahead = _ReadAhead(fetch())
+    ahead = Feed(fetch(), depth=1, name="crm-tui-read-ahead")
     try:
         yield from ahead
     finally:
         ahead.close()
-
-
-_DONE = object()
-
-
-class _ReadAhead:
-    """Iterates ``batches`` on a thread of its own, one batch ahead of the consumer. The
-    thread alone uses the connection until :meth:`close` has returned (the consumer runs
-    nothing on it meanwhile); an error on the thread is raised to the consumer.
-
-    The thread looks at the stop flag before each hand-over, so once :meth:`close` has set
-    it at most one hand-over is under way, and taking one batch off the queue lets it end."""
-
-    def __init__(self, batches: Iterator[list[tuple]]) -> None:
-        self._batches = batches
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="crm-tui-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _hand(self, item: object) -> bool:
-        if self._stop.is_set():
-            return False
-        self._queue.put(item)
-        return True
-
-    def _run(self) -> None:
-        try:
-            for rows in self._batches:
-                if not self._hand(rows):
-                    return
-            self._hand(_DONE)
-        except BaseException as exc:  # raised to the consumer
-            self._hand(exc)
-        finally:
-            close = getattr(self._batches, "close", None)
-            if close is not None:
-                close()  # the cursor is closed on this thread, before close() returns
-
-    def __iter__(self) -> Iterator[list[tuple]]:
-        while (item := self._queue.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        """Stop reading and wait for the thread to end."""
-        self._stop.set()
-        try:
-            self._queue.get_nowait()
-        except queue.Empty:
-            pass
-        self._thread.join()
 
 
 def _as_text(col, neutral: bool):

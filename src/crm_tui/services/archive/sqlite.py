@@ -7,16 +7,15 @@ INSERT statements, while a helper thread reads and converts the next rows of the
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from itertools import chain, islice, repeat
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from crm_tui.services.archive.feed import Feed
 from crm_tui.services.archive.format import BATCH, ProgressCounter, table_of
 from crm_tui.services.archive.portable import PortableDatabase, Tap
 from crm_tui.services.archive.reader import MemberReader, csv_header
@@ -103,50 +102,6 @@ def _values_sql(table: str, names: list[str], rows: int) -> str:
     return f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([one] * rows)}'
 
 
-class _Feed:
-    """Runs a generator of batches in a helper thread, a few batches ahead of the consumer.
-    An exception in the generator reaches the consumer; a consumer that stops early stops it."""
-
-    def __init__(self, batches: Iterator[list], depth: int = 4) -> None:
-        self._batches = batches
-        self._queue: Any = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="crm-tui-restore-reader", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            for batch in self._batches:
-                if not self._put(batch):
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            self._put(exc)
-        else:
-            self._put(None)
-
-    def __iter__(self) -> Iterator[list]:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def _insert_csv(
     conn: Connection,
     reader: MemberReader,
@@ -211,7 +166,7 @@ def _insert_csv(
     names = [*header, "account_id"]
     full = _values_sql(table, names, per)
     cursor = conn.connection.cursor()  # the driver's, inside the caller's transaction
-    feed = _Feed(batches())
+    feed = Feed(batches(), depth=4, name="crm-tui-restore-reader")
     n = 0
     try:
         for batch in feed:
