@@ -9,7 +9,7 @@ import stat
 
 import pytest
 from conftest import OTHER_OWNER, OWNER, PASSWORDS, PLAYER
-from pilot_kit import SIZE, press, run, sign_in, static_text
+from pilot_kit import SIZE, burst, press, run, settle, sign_in, static_text
 from sqlalchemy import text
 from tui.test_closing_flow import acme_id
 
@@ -367,5 +367,46 @@ def test_a_refused_close_is_told_from_the_errors_code_and_fields_not_its_text(de
         assert static_text(confirm, "#close-status") == status
         assert confirm.query_one("#close-status").has_class("-error")
         assert app.focused is confirm.query_one(focus, Input)
+
+    at_confirmation(demo_url, check)
+
+
+@pytest.mark.sqlite_only("keys and focus on a screen: nothing here depends on the database")
+@pytest.mark.parametrize("how", ["pressed", "burst"])
+def test_the_name_typed_at_once_on_cancel_lands_in_its_field(demo_url, how):
+    """The screen says "Type the account name", and focus starts on Cancel: "Acme Realty" typed
+    straight away lost its "A" and went to Contacts on its "c". A character no key binding
+    answers now starts the name."""
+    from textual.widgets import Button, Input
+
+    async def check(app, pilot, confirm):
+        assert app.focused is confirm.query_one("#close-cancel", Button)
+        if how == "pressed":
+            await press(pilot, *"Acme Realty")
+        else:
+            burst(app, "Acme Realty")
+            await settle(pilot)
+        assert app.screen is confirm
+        name = confirm.query_one("#close-name", Input)
+        assert name.value == "Acme Realty"
+        assert app.focused is name
+        await pilot.press("tab")
+        await press(pilot, *PASSWORDS[OWNER])
+        assert confirm.query_one("#close-password", Input).value == PASSWORDS[OWNER]
+        assert not confirm.query_one("#close-delete", Button).disabled
+
+    at_confirmation(demo_url, check)
+
+
+@pytest.mark.sqlite_only("keys and focus on a screen: nothing here depends on the database")
+@pytest.mark.parametrize("key, opens", [("c", "ContactsScreen"), ("question_mark", "KeysScreen")])
+def test_keys_the_screen_answers_still_act_from_cancel(demo_url, key, opens):
+    from textual.widgets import Button, Input
+
+    async def check(app, pilot, confirm):
+        assert app.focused is confirm.query_one("#close-cancel", Button)
+        await press(pilot, key)
+        assert type(app.screen).__name__ == opens
+        assert confirm.query_one("#close-name", Input).value == ""
 
     at_confirmation(demo_url, check)

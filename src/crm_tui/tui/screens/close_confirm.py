@@ -3,7 +3,8 @@ access, the Messages/Twilio note, "export first" one key away, the alternatives 
 article gives (transfer ownership, remove members one by one, cancel only Messages, export
 chosen contacts), each one key away, the support address and the warning. The owner types the
 account name and re-enters the password; focus starts on Cancel, Esc backs out, and no single
-key deletes anything.
+key deletes anything. A character typed on Cancel that no key binding answers starts the
+name.
 
 The screen's letter keys are plain (not priority) bindings, as ``e`` always was: in the name
 and password fields a letter is typed, never taken; they act from the buttons, where focus
@@ -12,6 +13,7 @@ counts are read again; if ownership was transferred meanwhile, this screen close
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -247,6 +249,27 @@ class CloseConfirmScreen(CrmScreen):
             self.status(as_sentence(problem), error=True)
         elif self.name_told:
             self.status("The name matches.")
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on Cancel (where focus starts) that no key binding here answers
+        starts the account name: the screen asks to type it, and "Acme Realty" typed at once
+        lost its "A" and went to Contacts on its "c". A name starting with one of the keys
+        (e, t, m, s, c, ?) still needs Tab first; Space still presses Cancel."""
+        name = self.query_one("#close-name", Input)
+        bound = self.active_bindings  # the screen's and the app's, those enabled here
+        if (
+            self.focused is self.query_one("#close-cancel", Button)
+            and event.is_printable
+            and event.character
+            and not event.character.isspace()
+            and not name.disabled
+            and event.key not in bound
+            and event.character not in bound
+        ):
+            event.stop()
+            event.prevent_default()
+            name.focus()
+            name.insert_text_at_cursor(event.character)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "close-name" and not self.deleting:
