@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -566,10 +566,17 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
                 with conn.begin():
                     if locks.status_for_update(conn, account_id) != locks.CLOSED:
                         return False
-                    ids = select(t.c.id).where(t.c.account_id == account_id).limit(rows)
-                    if sqlite:  # free there (the account_id index holds rowid order), and local
-                        ids = ids.order_by(t.c.id)
-                    gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+                    if sqlite:  # in id order: free there (the account_id index holds rowid order), and local
+                        ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(rows)
+                        gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+                    else:  # found through the account_id index, deleted where they lie (no primary-key probe)
+                        gone = conn.execute(
+                            text(
+                                f'DELETE FROM "{t.name}" WHERE ctid = ANY(ARRAY('
+                                f'SELECT ctid FROM "{t.name}" WHERE account_id = :account LIMIT :rows))'
+                            ),
+                            {"account": account_id, "rows": rows},
+                        ).rowcount
                 held = time.perf_counter() - started
                 since += held
                 if since >= CHECKPOINT_AFTER:
