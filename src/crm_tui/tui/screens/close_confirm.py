@@ -255,21 +255,19 @@ class CloseConfirmScreen(CrmScreen):
         starts the account name: the screen asks to type it, and "Acme Realty" typed at once
         lost its "A" and went to Contacts on its "c". A name starting with one of the keys
         (e, t, m, s, c, ?) still needs Tab first; Space still presses Cancel."""
+        char = event.character
+        if not (event.is_printable and char and not char.isspace()):
+            return
+        if self.focused is not self.query_one("#close-cancel", Button):
+            return
         name = self.query_one("#close-name", Input)
         bound = self.active_bindings  # the screen's and the app's, those enabled here
-        if (
-            self.focused is self.query_one("#close-cancel", Button)
-            and event.is_printable
-            and event.character
-            and not event.character.isspace()
-            and not name.disabled
-            and event.key not in bound
-            and event.character not in bound
-        ):
-            event.stop()
-            event.prevent_default()
-            name.focus()
-            name.insert_text_at_cursor(event.character)
+        if name.disabled or event.key in bound or char in bound:
+            return
+        event.stop()
+        event.prevent_default()
+        name.focus()
+        name.insert_text_at_cursor(char)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "close-name" and not self.deleting:
