@@ -358,6 +358,96 @@ def test_postgresql_a_commit_after_the_close_s_snapshot_does_not_disturb_it(requ
     assert restored.counts == receipt.counts
 
 
+def _pg_engine(request, contacts: int = 10):
+    server = request.getfixturevalue("postgres_server")
+    name = f"locks_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name}")
+    return _engine(Backend("postgresql", server.url(name), {}), contacts=contacts)
+
+
+def _damage(conn) -> tuple[int, int]:
+    """A Birch Books history entry made to point at an Acme contact: its id and its own contact."""
+    row, own = conn.execute(
+        text("SELECT id, contact_id FROM history_entry WHERE account_id != :a AND contact_id IS NOT NULL ORDER BY id"),
+        {"a": h.ACME_ID},
+    ).first()
+    conn.execute(
+        text("UPDATE history_entry SET contact_id = (SELECT min(id) FROM contact WHERE account_id = :a) WHERE id = :h"),
+        {"a": h.ACME_ID, "h": row},
+    )
+    return row, own
+
+
+def test_postgresql_the_reference_check_reads_the_backup_s_snapshot(request, monkeypatch) -> None:
+    """On PostgreSQL the reference check runs on a connection of its own, beside the backup: it
+    reads the backup's snapshot. Damaged data repaired by another session after that snapshot
+    was taken is still what the check sees, so the close is refused and nothing is deleted (in
+    a snapshot of its own, the check would pass while the backup held the damaged rows)."""
+    from crm_tui import db
+    from crm_tui.services import closing
+
+    engine = _pg_engine(request)
+    with engine.begin() as conn:
+        row, own = _damage(conn)
+    before = _dump(engine, h.ACME_ID)
+    real_check = closing.check_outside_references
+    repaired = []
+
+    def repair_then_check(conn, account_id: int) -> None:
+        with engine.begin() as other:  # committed after the close's snapshot, before the check reads
+            other.execute(text("UPDATE history_entry SET contact_id = :c WHERE id = :h"), {"c": own, "h": row})
+        repaired.append(True)
+        real_check(conn, account_id)
+
+    monkeypatch.setattr(closing, "check_outside_references", repair_then_check)
+    with pytest.raises(db.DatabaseError) as caught:
+        closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+    assert repaired == [True]
+    assert str(caught.value) == (
+        "1 row of history_entry outside this account refers to its contact rows (the data is damaged); "
+        "nothing was deleted"
+    )
+    assert _dump(engine, h.ACME_ID) == before
+    assert engine.pool.checkedout() == 0
+
+
+def test_postgresql_a_backup_that_fails_cancels_the_reference_check_beside_it(request, monkeypatch) -> None:
+    """The backup fails while the reference check beside it is still running: the check's
+    statement is cancelled, its thread has ended and its connection is back in the pool when the
+    close reports the backup's error, and the account is open with every row."""
+    import threading
+
+    from crm_tui.services import backups, closing
+
+    engine = _pg_engine(request)
+    before = _dump(engine, h.ACME_ID)
+    started = threading.Event()
+    heard: list[str] = []
+
+    def slow_check(conn, account_id: int) -> None:
+        started.set()
+        try:
+            conn.execute(text("SELECT pg_sleep(600)"))
+        except Exception as exc:
+            heard.append(str(exc))
+            raise
+
+    def failing_write(conn, account_id, created_at, **kw):
+        assert started.wait(30)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(closing, "check_outside_references", slow_check)
+    monkeypatch.setattr(backups, "write", failing_write)
+    with pytest.raises(OSError, match="No space left on device"):
+        closing.close_account(engine, h.sign_in(engine, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+    assert len(heard) == 1 and "canceling statement due to user request" in heard[0], heard
+    assert not [t for t in threading.enumerate() if t.name == "crm-tui-reference-check"]
+    assert engine.pool.checkedout() == 0
+    assert _dump(engine, h.ACME_ID) == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM account WHERE id = :a"), {"a": h.ACME_ID}).scalar() == "active"
+
+
 def test_two_restores_of_one_account_from_two_processes(place: Backend) -> None:
     """Support restores twice at once (two terminals): the tombstone's lock lets one in; the
     other is told the account has been restored already, and nothing is restored twice."""

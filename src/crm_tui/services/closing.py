@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -388,6 +390,7 @@ def _backup_snapshot(
             conn.execution_options(isolation_level="REPEATABLE READ")
         trans = conn.begin()
         pending = None
+        beside: _CheckBeside | None = None
         try:
             with Session(bind=conn, expire_on_commit=False) as s:
                 a = tables.account
@@ -412,7 +415,10 @@ def _backup_snapshot(
                         col(Member.account_id) == account.id
                     )
                 ).all()
-                check_outside_references(conn, account.id)
+                # PostgreSQL: on a second connection, in this snapshot, while the backup is written
+                beside = None if sqlite else _CheckBeside(engine, conn, account.id)
+                if beside is None:
+                    check_outside_references(conn, account.id)
                 facts = _Facts(
                     account.name,
                     account.created_at,
@@ -430,17 +436,70 @@ def _backup_snapshot(
                     record=False,
                     progress=None if progress is None else (lambda done, total: progress(BACKING_UP, done, total)),
                 )
+                if beside is not None:
+                    beside.result()
             if sqlite:
                 trans.rollback()  # a read transaction: nothing to commit
             else:
                 trans.commit()
         except BaseException:
+            if beside is not None:
+                beside.stop()
             if trans.is_active:
                 trans.rollback()
             if pending is not None:
                 pending.abandon()
             raise
     return facts, pending
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(?:-[0-9]+)?")
+
+
+class _CheckBeside:
+    """:func:`check_outside_references` on PostgreSQL, on a second connection and a thread of
+    its own, in the snapshot of ``conn``'s REPEATABLE READ transaction (exported to it, as
+    ``pg_dump --jobs`` shares one): the server looks for references while it hands ``conn`` the
+    backup's rows. :meth:`result` waits for it and raises what it raised; :meth:`stop` cancels
+    it. Either returns once the thread has ended and its connection is back in the pool; either
+    may follow the other."""
+
+    def __init__(self, engine: Engine, conn, account_id: int) -> None:
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+        if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into the statement below
+            raise db.DatabaseError(f"the database exported an unexpected snapshot id {snapshot!r}")
+        self._error: BaseException | None = None
+        self._conn = engine.connect()
+        self._conn.execution_options(isolation_level="REPEATABLE READ")
+        self._thread = threading.Thread(
+            target=self._run, args=(snapshot, account_id), name="crm-tui-reference-check", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, snapshot: str, account_id: int) -> None:
+        try:
+            with self._conn.begin():
+                self._conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                check_outside_references(self._conn, account_id)
+        except BaseException as exc:  # raised by result()
+            self._error = exc
+
+    def _end(self) -> None:
+        self._thread.join()
+        self._conn.close()
+
+    def result(self) -> None:
+        self._end()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            try:
+                self._conn.connection.driver_connection.cancel_safe()  # type: ignore[union-attr]
+            except Exception:
+                pass  # it ends by itself then, at worst after its statement's timeout
+        self._end()
 
 
 def _record_close(engine: Engine, who: SignedIn, facts: _Facts, pending: backups.Pending) -> Receipt:
