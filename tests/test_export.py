@@ -178,6 +178,55 @@ def test_audit_event_has_counts_and_no_personal_data(exported):
     assert "@" not in details and "Acme" not in details
 
 
+def test_the_archive_is_one_snapshot_while_a_member_writes(demo_engine, tmp_path, monkeypatch):
+    """A member adds a contact and a history entry for it once the export has written its
+    contacts: neither is in the archive (the export reads one snapshot on both backends; a
+    history row whose contact is missing would make the archive contradict itself)."""
+    from sqlalchemy import insert, select
+
+    from crm_tui.models import Contact, HistoryEntry
+    from crm_tui.services import export
+    from crm_tui.services.archive import writer
+
+    who = sign_in(demo_engine, OWNER)
+    c, hst = Contact.__table__, HistoryEntry.__table__
+    added = []
+
+    def add_contact_and_history() -> None:
+        with demo_engine.begin() as conn:
+            mine = c.c.account_id == who.account_id
+            row = dict(conn.execute(select(c).where(mine).order_by(c.c.id).limit(1)).mappings().one())
+            row.pop("id")
+            row.update(first_name="Latecomer", last_name="Snapshotson", email="latecomer@example.com")
+            new_id = conn.execute(insert(c).values(**row).returning(c.c.id)).scalar_one()
+            entry = dict(conn.execute(select(hst).where(hst.c.account_id == who.account_id).limit(1)).mappings().one())
+            entry.pop("id")
+            entry.update(contact_id=new_id, summary="Called the latecomer")
+            conn.execute(insert(hst).values(**entry))
+        added.append(new_id)
+
+    for method in ("write_csv_blocks", "write_csv_batches"):
+        real = getattr(writer.ArchiveWriter, method)
+
+        def wrapped(self, name, *args, _real=real, **kwargs):
+            n = _real(self, name, *args, **kwargs)
+            if name == "contacts.csv":
+                add_contact_and_history()
+            return n
+
+        monkeypatch.setattr(writer.ArchiveWriter, method, wrapped)
+    result = export.export_account(demo_engine, who, out_dir=tmp_path)
+    assert len(added) == 1
+    zf = zipfile.ZipFile(result.path)
+    contacts = {int(r["id"]) for r in member_csv(zf, "contacts.csv")}
+    history = member_csv(zf, "history.csv")
+    assert added[0] not in contacts
+    assert {int(r["contact_id"]) for r in history if r["contact_id"]} <= contacts
+    assert not [r for r in history if r["summary"] == "Called the latecomer"]
+    assert len(history) == result.counts["history"]
+    assert b"Snapshotson" not in b"".join(zf.read(n) for n in zf.namelist())
+
+
 def test_administrator_may_export_team_player_may_not(demo_engine, tmp_path):
     from crm_tui.services import export
     from crm_tui.services.errors import PermissionDenied

@@ -296,6 +296,21 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
+def snapshot_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection inside one read transaction that sees one snapshot of the database from
+    its first statement to its end, on every backend: SQLite's (deferred) read transaction does;
+    on PostgreSQL it is REPEATABLE READ, READ ONLY (at the default READ COMMITTED each statement
+    would see what committed before it). Rolled back at the end. For a reader whose statements
+    must agree with each other: an export's members, its counts and its rows."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin() as trans:
+            yield conn
+            trans.rollback()
+
+
+@contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     """A Core connection for reading: its transaction begins (deferred) with the first
     statement and is rolled back at the end, as a read session's is."""

@@ -594,7 +594,7 @@ def export_account(
     """ "Download all my data": the whole account as one verified archive (owner and
     administrators only)."""
     folder = exports_folder(out_dir)
-    with engine.connect() as conn, conn.begin():  # one read transaction: a consistent snapshot
+    with db.snapshot_connection(engine) as conn:  # the members, counts and manifest agree
         actor = load_actor(Session(bind=conn), who, "data.export")
         account_id = actor.account_id
         counts = archive.count_rows(conn, account_id)
@@ -676,7 +676,7 @@ def export_contacts(
         if not ids:
             raise InvalidInput("no contacts were chosen")
     folder = exports_folder(out_dir)
-    with engine.connect() as conn, conn.begin():
+    with db.snapshot_connection(engine) as conn:  # the count (the progress bar's total) and the rows agree
         actor = load_actor(Session(bind=conn), who, "data.export")
         account_id = actor.account_id
         t = Contact.__table__
