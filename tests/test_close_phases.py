@@ -34,6 +34,19 @@ def _left(engine, account_id: int) -> int:
         )
 
 
+def _others(engine, account_id: int) -> dict[str, int]:
+    """The rows of every other account, by table."""
+    from crm_tui.models import ACCOUNT_TABLES
+
+    with engine.connect() as conn:
+        return {
+            m.__tablename__: conn.execute(
+                text(f'SELECT count(*) FROM "{m.__tablename__}" WHERE account_id != :a'), {"a": account_id}
+            ).scalar()
+            for m in ACCOUNT_TABLES
+        }
+
+
 def _fail_at(monkeypatch, boundary: str) -> None:
     from crm_tui.services import closing
 
@@ -87,6 +100,47 @@ def test_a_failure_while_deleting_is_finished_by_the_next_start(fresh_demo, monk
     assert closing.resume(fresh_demo) == [FINISHED.format(who.account_id)]
     assert _status(fresh_demo, who.account_id) is None
     assert _left(fresh_demo, who.account_id) == 0
+    assert closing.resume(fresh_demo) == []
+
+
+def test_two_deletions_of_one_interrupted_close_at_once_finish_it_together(fresh_demo, monkeypatch, tmp_path):
+    """Two processes' starts finish the same interrupted close at the same moment (here two
+    threads, each with its own connections; on PostgreSQL each runs its own deleters, which
+    share the account's lock): the rows are all deleted, once, with no error; one of the two
+    deletes the account row, the other then finds nothing left to do. The other account's rows
+    are all there."""
+    import threading
+
+    from crm_tui.services import auth, closing
+
+    monkeypatch.setenv("CRM_TUI_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.setattr(closing, "DELETE_BATCHES", closing.Batches.fixed(5))
+    who = auth.as_member(fresh_demo, OWNER)
+    others = _others(fresh_demo, who.account_id)
+    acme_rows = _left(fresh_demo, who.account_id)
+    _fail_at(monkeypatch, "batch")
+    with pytest.raises(Crash):
+        closing.close_account(fresh_demo, who, ACME, PASSWORDS[OWNER])
+    monkeypatch.setattr(closing, "_phase_hook", lambda at: None)
+    assert 0 < _left(fresh_demo, who.account_id) < acme_rows
+    start = threading.Barrier(2)
+    outcomes: list = []
+
+    def finish() -> None:
+        start.wait(30)
+        try:
+            outcomes.append(closing.finish_deletion(fresh_demo, who.account_id))
+        except BaseException as exc:  # reported below
+            outcomes.append(exc)
+
+    runs = [threading.Thread(target=finish) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(120)
+    assert sorted(outcomes, key=repr) == [False, True], outcomes
+    assert _status(fresh_demo, who.account_id) is None and _left(fresh_demo, who.account_id) == 0
+    assert _others(fresh_demo, who.account_id) == others
     assert closing.resume(fresh_demo) == []
 
 

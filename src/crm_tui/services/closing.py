@@ -17,7 +17,8 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -603,8 +604,10 @@ def remaining_rows(engine: Engine, account_id: int) -> dict[str, int]:
 def finish_deletion(engine: Engine, account_id: int, progress: Progress | None = None) -> bool:
     """Phase (d): delete a closed account's rows in batches (sized by :data:`DELETE_BATCHES`), each a
     short write transaction that first checks the account is still ``closed`` (its lock taken),
-    children first, the account row last. Safe to run again, or in two processes at once, after
-    a crash anywhere. Returns False when there was nothing to do (the account is not closed)."""
+    children first, the account row last. On PostgreSQL :data:`DELETE_WAYS` connections delete
+    each table's rows together, each its share of them (by id), in rounds of one batch each,
+    holding the account's lock shared. Safe to run again, or in two processes at once, after a
+    crash anywhere. Returns False when there was nothing to do (the account is not closed)."""
     a = tables.account
     with db.read_connection(engine) as conn:
         if conn.execute(select(a.c.status).where(a.c.id == account_id)).scalar_one_or_none() != locks.CLOSED:
@@ -612,49 +615,101 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
     totals = remaining_rows(engine, account_id)
     sqlite = db.is_sqlite(engine)
     batches = DELETE_BATCHES if sqlite else replace(DELETE_BATCHES, aim=DELETE_BATCHES.aim * SHARED_AIM_FACTOR)
-    rows = batches.first
+    ways = 1 if sqlite else DELETE_WAYS
     since = 0.0
-    with _deletion_connection(engine) as (conn, after_batch):
+    with ExitStack() as stack:
+        links = [stack.enter_context(_deletion_connection(engine)) for _ in range(ways)]
+        after_batch = links[0][1]
+        deleters = [_Deleter(conn, account_id, part, ways, batches) for part, (conn, _) in enumerate(links)]
+        helpers = stack.enter_context(ThreadPoolExecutor(ways - 1, "crm-tui-delete")) if ways > 1 else None
         for model in reversed(ACCOUNT_TABLES):
             t = model.__table__
             total, done = totals[t.name], 0
             if progress is not None and total:
                 progress(t.name, 0, total)
-            while True:
-                started = time.perf_counter()
-                with conn.begin():
-                    if locks.status_for_update(conn, account_id) != locks.CLOSED:
-                        return False
-                    if sqlite:  # in id order: free there (the account_id index holds rowid order), and local
-                        ids = select(t.c.id).where(t.c.account_id == account_id).order_by(t.c.id).limit(rows)
-                        gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
-                    else:  # found through the account_id index, deleted where they lie (no primary-key probe)
-                        gone = conn.execute(
-                            text(
-                                f'DELETE FROM "{t.name}" WHERE ctid = ANY(ARRAY('
-                                f'SELECT ctid FROM "{t.name}" WHERE account_id = :account LIMIT :rows))'
-                            ),
-                            {"account": account_id, "rows": rows},
-                        ).rowcount
-                held = time.perf_counter() - started
-                since += held
+            for d in deleters:
+                d.finished = False
+            busy = list(deleters)
+            while busy:  # a round: one batch of each deleter with rows left, at the same time
+                first, *rest = busy
+                others = [helpers.submit(d.batch, t) for d in rest] if helpers is not None else []
+                try:
+                    outcomes = [first.batch(t)]
+                finally:
+                    outcomes += [f.result() for f in others]  # every batch of the round has ended
+                for gone, held in outcomes:
+                    if gone is None:
+                        return False  # no longer closed: restored meanwhile
+                    since += held
+                    done += gone
+                    if gone:
+                        _phase_hook("batch")
+                        if progress is not None:
+                            progress(t.name, min(done, total), max(total, done))
                 if since >= CHECKPOINT_AFTER:
                     after_batch()
                     since = 0.0
-                done += gone
-                if gone:
-                    _phase_hook("batch")
-                    if progress is not None:
-                        progress(t.name, min(done, total), max(total, done))
-                if gone < rows:
-                    break
-                rows = batches.next(rows, held)
+                busy = [d for d in busy if not d.finished]
+        conn = deleters[0].conn
         with conn.begin():
             if locks.status_for_update(conn, account_id) != locks.CLOSED:
                 return False
             conn.execute(delete(tables.account).where(tables.account.c.id == account_id))
         after_batch()
     return True
+
+
+# PostgreSQL: how many connections delete a closed account's rows together in phase (d). A
+# contact's delete is mostly the server looking for rows that refer to it, four tables' worth:
+# two connections use two of the server's cores for it (the heavy account's contacts 0.77 s with
+# one, 0.44 s with two; docs/performance.md).
+DELETE_WAYS = 2
+
+
+class _Deleter:
+    """One connection's share of phase (d): the rows whose id is ``part`` modulo ``ways``, a batch
+    at a time. :meth:`batch` deletes one batch of a table, sizes the next one, and says when its
+    share of the table is gone (:attr:`finished`)."""
+
+    def __init__(self, conn, account_id: int, part: int, ways: int, batches: Batches) -> None:
+        self.conn = conn
+        self.account_id = account_id
+        self.part = part
+        self.ways = ways
+        self.batches = batches
+        self.rows = batches.first
+        self.finished = False
+
+    def batch(self, t) -> tuple[int | None, float]:
+        """Delete up to :attr:`rows` of the share's rows of table ``t``, in a write transaction of its
+        own that first takes the account's lock (shared by the deleters, on PostgreSQL); returns
+        the rows deleted (None when the account is no longer closed) and how long it held the lock."""
+        conn, account, rows = self.conn, self.account_id, self.rows
+        started = time.perf_counter()
+        with conn.begin():
+            if locks.status_for_update(conn, account, shared=not db.is_sqlite(conn.engine)) != locks.CLOSED:
+                return None, time.perf_counter() - started
+            if db.is_sqlite(conn.engine):  # in id order: free there (the account_id index holds rowid order), and local
+                ids = select(t.c.id).where(t.c.account_id == account).order_by(t.c.id).limit(rows)
+                gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+            else:  # found through the account_id index, deleted where they lie (no primary-key probe)
+                # Fewer than asked: the share is gone. (A second process finishing this close at
+                # the same moment may still hold some of its rows; this one then goes on to the
+                # parent tables, whose deletes the server's foreign-key checks make wait for
+                # those rows, and the account row's delete cascades to anything left.)
+                share = "" if self.ways == 1 else f" AND id % {int(self.ways)} = {int(self.part)}"
+                gone = conn.execute(
+                    text(
+                        f'DELETE FROM "{t.name}" WHERE ctid = ANY(ARRAY('
+                        f'SELECT ctid FROM "{t.name}" WHERE account_id = :account{share} LIMIT :rows))'
+                    ),
+                    {"account": account, "rows": rows},
+                ).rowcount
+        held = time.perf_counter() - started
+        self.finished = gone < rows
+        if gone == rows:
+            self.rows = self.batches.next(rows, held)
+        return gone, held
 
 
 @contextmanager

@@ -131,14 +131,17 @@ def unmark_closing(conn: Connection, account_id: int) -> None:
         conn.execute(update(a).where(a.c.id == account_id, a.c.status == CLOSING).values(status=ACTIVE))
 
 
-def status_for_update(conn: Connection, account_id: int) -> str | None:
+def status_for_update(conn: Connection, account_id: int, *, shared: bool = False) -> str | None:
     """The account's state, its lock taken (PostgreSQL: the row locked; SQLite: the caller's
-    BEGIN IMMEDIATE); None when its row is gone."""
+    BEGIN IMMEDIATE); None when its row is gone. ``shared`` (PostgreSQL): the row locked
+    ``FOR SHARE``, which other shared holders take at once and which excludes, both ways, every
+    holder of the account's lock proper (``FOR UPDATE``): phase (d) of a close, whose deleters
+    of one account work together while a restore or a writer waits for them (and they for it)."""
     a = tables.account
     q = select(a.c.status).where(a.c.id == account_id)
     if not db.is_sqlite(conn.engine):
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
-        q = q.with_for_update()
+        q = q.with_for_update(read=shared)
     return conn.execute(q).scalar_one_or_none()
 
 
