@@ -12,7 +12,8 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,6 +411,49 @@ def _truncate_wal(conn, wait_ms: int) -> bool:
 _NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
 
 
+# PostgreSQL: how many connections vacuum at once after a close or purge. A close's largest
+# table (its contacts, whose indexes the server vacuums with parallel workers) takes most of
+# the time; the other tables go on a second connection meanwhile (docs/performance.md).
+VACUUM_WAYS = 2
+
+
+def _vacuum_groups(engine: Engine, names: list[str]) -> list[list[str]]:
+    """``names`` split into up to :data:`VACUUM_WAYS` groups of about equal size on disk, the
+    largest table first in the first."""
+    from sqlalchemy import text
+
+    if len(names) < 2:
+        return [names]
+    with engine.connect() as conn:
+        size: dict[str, int] = dict(
+            conn.execute(
+                text("SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(:names)"),
+                {"names": names},
+            ).all()
+        )
+        conn.rollback()
+    groups: list[list[str]] = [[] for _ in range(min(VACUUM_WAYS, len(names)))]
+    load = [0] * len(groups)
+    for name in sorted(names, key=lambda n: (-size.get(n, 0), n)):
+        lightest = load.index(min(load))
+        groups[lightest].append(name)
+        load[lightest] += size.get(name, 0)
+    return [g for g in groups if g]
+
+
+def _vacuum_tables(engine: Engine, names: list[str], heard: Callable) -> None:
+    """``VACUUM (VERBOSE)`` of ``names`` on one autocommit connection, its notices to ``heard``."""
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        driver = conn.connection.driver_connection
+        driver.add_notice_handler(heard)  # type: ignore[union-attr]
+        try:
+            if names:
+                conn.exec_driver_sql("VACUUM (VERBOSE) " + ", ".join('"' + n + '"' for n in names))
+        finally:
+            driver.remove_notice_handler(heard)  # type: ignore[union-attr]
+
+
 def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
     """``VACUUM`` the tables (it cannot run inside a transaction: on an autocommit connection),
     then record or clear the pending mark. Its VERBOSE report says how many deleted rows an open
@@ -432,18 +476,16 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
     def heard(diag) -> None:
         (warnings if diag.severity_nonlocalized == "WARNING" else messages).append(diag.message_primary or "")
 
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        driver = conn.connection.driver_connection
-        driver.add_notice_handler(heard)  # type: ignore[union-attr]
+    groups = _vacuum_groups(engine, names)
+    with ThreadPoolExecutor(len(groups) - 1 or 1, "crm-tui-vacuum") as helpers:
+        others = [helpers.submit(_vacuum_tables, engine, group, heard) for group in groups[1:]]
         try:
-            if names:
-                conn.exec_driver_sql("VACUUM (VERBOSE) " + ", ".join('"' + n + '"' for n in names))
+            _vacuum_tables(engine, groups[0], heard)
         finally:
-            driver.remove_notice_handler(heard)  # type: ignore[union-attr]
-        held = sum(int(m) for msg in messages for m in _NOT_REMOVABLE.findall(msg))
-        conn.commit()
-        conn.execution_options(isolation_level="READ COMMITTED")
+            for other in others:
+                other.result()
+    held = sum(int(m) for msg in messages for m in _NOT_REMOVABLE.findall(msg))
+    with engine.connect() as conn:
         conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING})
         if held:
             conn.execute(
@@ -454,7 +496,7 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
     vacuumed = len(names) - len(warnings)
     done = f"vacuumed {vacuumed} {'table' if vacuumed == 1 else 'tables'}"
     if warnings:  # vacuuming again would not help: say so, and leave it to the operator
-        done += f"; could not vacuum {len(warnings)} ({warnings[0]})"
+        done += f"; could not vacuum {len(warnings)} ({min(warnings)})"  # the first by name
     if held:
         return Scrub(
             False,
