@@ -296,6 +296,19 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
+def another_connection(engine: Engine) -> Connection | None:
+    """One more connection, for work done beside the caller's on a thread (PostgreSQL), or None
+    when there is none to be had (the server's or the role's connection limit reached, the
+    pool exhausted): the caller then does that work on the connection it has."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    try:
+        return engine.connect()
+    except (DBAPIError, PoolTimeout):
+        return None
+
+
 @contextmanager
 def snapshot_connection(engine: Engine) -> Iterator[Connection]:
     """A Core connection inside one read transaction that sees one snapshot of the database from
@@ -441,17 +454,27 @@ def _vacuum_groups(engine: Engine, names: list[str]) -> list[list[str]]:
     return [g for g in groups if g]
 
 
-def _vacuum_tables(engine: Engine, names: list[str], heard: Callable) -> None:
-    """``VACUUM (VERBOSE)`` of ``names`` on one autocommit connection, its notices to ``heard``."""
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        driver = conn.connection.driver_connection
-        driver.add_notice_handler(heard)  # type: ignore[union-attr]
-        try:
-            if names:
-                conn.exec_driver_sql("VACUUM (VERBOSE) " + ", ".join('"' + n + '"' for n in names))
-        finally:
-            driver.remove_notice_handler(heard)  # type: ignore[union-attr]
+def _vacuum_on(conn: Connection, names: list[str], heard: Callable) -> None:
+    """``VACUUM (VERBOSE)`` of ``names`` on ``conn`` (made autocommit), its notices to ``heard``."""
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    driver = conn.connection.driver_connection
+    driver.add_notice_handler(heard)  # type: ignore[union-attr]
+    try:
+        if names:
+            conn.exec_driver_sql("VACUUM (VERBOSE) " + ", ".join('"' + n + '"' for n in names))
+        conn.commit()  # ends what SQLAlchemy began around it (nothing, on the server)
+    finally:
+        driver.remove_notice_handler(heard)  # type: ignore[union-attr]
+
+
+def _vacuum_beside(engine: Engine, names: list[str], heard: Callable) -> bool:
+    """:func:`_vacuum_on` a further connection; False (nothing done) when none is to be had."""
+    conn = another_connection(engine)
+    if conn is None:
+        return False
+    with conn:
+        _vacuum_on(conn, names, heard)
+    return True
 
 
 def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
@@ -477,13 +500,15 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
         (warnings if diag.severity_nonlocalized == "WARNING" else messages).append(diag.message_primary or "")
 
     groups = _vacuum_groups(engine, names)
-    with ThreadPoolExecutor(len(groups) - 1 or 1, "crm-tui-vacuum") as helpers:
-        others = [helpers.submit(_vacuum_tables, engine, group, heard) for group in groups[1:]]
-        try:
-            _vacuum_tables(engine, groups[0], heard)
-        finally:
-            for other in others:
-                other.result()
+    with engine.connect() as main:
+        with ThreadPoolExecutor(len(groups) - 1 or 1, "crm-tui-vacuum") as helpers:
+            others = [(group, helpers.submit(_vacuum_beside, engine, group, heard)) for group in groups[1:]]
+            try:
+                _vacuum_on(main, groups[0], heard)
+            finally:
+                left = [group for group, other in others if not other.result()]
+        for group in left:  # no further connection was to be had: vacuumed after the first group
+            _vacuum_on(main, group, heard)
     held = sum(int(m) for msg in messages for m in _NOT_REMOVABLE.findall(msg))
     with engine.connect() as conn:
         conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING})

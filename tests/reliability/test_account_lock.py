@@ -448,6 +448,58 @@ def test_postgresql_a_backup_that_fails_cancels_the_reference_check_beside_it(re
         assert conn.execute(text("SELECT status FROM account WHERE id = :a"), {"a": h.ACME_ID}).scalar() == "active"
 
 
+def _limited_role(request, engine, limit: int, owns: tuple[str, ...] = ()):
+    """An engine on ``engine``'s database as a role that may hold ``limit`` connections at once
+    (the server's connection limit reached, as far as this role can tell)."""
+    from crm_tui import db
+
+    server = request.getfixturevalue("postgres_server")
+    name = engine.url.database
+    role = f"solo_{name[-12:]}"
+    server.psql(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT {limit}", name)
+    server.psql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}", name)
+    server.psql(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}", name)
+    for table in owns:
+        server.psql(f'ALTER TABLE "{table}" OWNER TO {role}', name)
+    engine.dispose()
+    return db.get_engine(server.url(name).replace("postgres@", f"{role}@"), migrate=False)
+
+
+def test_postgresql_a_close_with_no_connection_to_spare_does_its_work_on_those_it_has(request) -> None:
+    """The close runs its reference check, a second deleter and a second VACUUM on connections
+    of their own when it can have them. A role that may hold only two at once (the close's own
+    and the one holding its advisory lock): the check and the deletes run on the close's one,
+    and the close succeeds; its backup restores every row."""
+    from crm_tui.services import closing
+
+    limited = _limited_role(request, _pg_engine(request), 2)
+    try:
+        before = _dump(limited, h.ACME_ID, skip=("member",))
+        receipt = closing.close_account(limited, h.sign_in(limited, h.OWNER), "Acme Realty", h.PASSWORDS[h.OWNER])
+        assert sum(receipt.counts.values()) > 0
+        with limited.connect() as conn:
+            assert (
+                conn.execute(text("SELECT count(*) FROM contact WHERE account_id = :a"), {"a": h.ACME_ID}).scalar() == 0
+            )
+        closing.restore(limited, h.OWNER)
+        assert _dump(limited, h.ACME_ID, skip=("member",)) == before
+    finally:
+        limited.dispose()
+
+
+def test_postgresql_a_vacuum_with_no_connection_to_spare_vacuums_every_table_on_one(request) -> None:
+    """db.checkpoint splits the tables over two connections when it can; with one to be had,
+    it vacuums them all on that one, and says so."""
+    from crm_tui import db
+
+    limited = _limited_role(request, _pg_engine(request), 1, owns=("contact", "todo", "invoice"))
+    try:
+        scrub = db.checkpoint(limited, ["contact", "todo", "invoice"])
+    finally:
+        limited.dispose()
+    assert scrub and scrub.text == "vacuumed 3 tables"
+
+
 def test_two_restores_of_one_account_from_two_processes(place: Backend) -> None:
     """Support restores twice at once (two terminals): the tombstone's lock lets one in; the
     other is told the account has been restored already, and nothing is restored twice."""

@@ -417,8 +417,8 @@ def _backup_snapshot(
                     )
                 ).all()
                 # PostgreSQL: on a second connection, in this snapshot, while the backup is written
-                beside = None if sqlite else _CheckBeside(engine, conn, account.id)
-                if beside is None:
+                beside = None if sqlite else _CheckBeside.start(engine, conn, account.id)
+                if beside is None:  # SQLite, or no second connection to be had
                     check_outside_references(conn, account.id)
                 facts = _Facts(
                     account.name,
@@ -465,12 +465,24 @@ class _CheckBeside:
     it. Either returns once the thread has ended and its connection is back in the pool; either
     may follow the other."""
 
-    def __init__(self, engine: Engine, conn, account_id: int) -> None:
-        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-        if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into the statement below
-            raise db.DatabaseError(f"the database exported an unexpected snapshot id {snapshot!r}")
+    @classmethod
+    def start(cls, engine: Engine, conn, account_id: int) -> _CheckBeside | None:
+        """The check under way beside ``conn``; None when no second connection is to be had."""
+        beside = db.another_connection(engine)
+        if beside is None:
+            return None
+        try:
+            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+            if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into the statement below
+                raise db.DatabaseError(f"the database exported an unexpected snapshot id {snapshot!r}")
+        except BaseException:
+            beside.close()
+            raise
+        return cls(beside, snapshot, account_id)
+
+    def __init__(self, beside, snapshot: str, account_id: int) -> None:
         self._error: BaseException | None = None
-        self._conn = engine.connect()
+        self._conn = beside
         self._conn.execution_options(isolation_level="REPEATABLE READ")
         self._thread = threading.Thread(
             target=self._run, args=(snapshot, account_id), name="crm-tui-reference-check", daemon=True
@@ -618,9 +630,12 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
     ways = 1 if sqlite else DELETE_WAYS
     since = 0.0
     with ExitStack() as stack:
-        links = [stack.enter_context(_deletion_connection(engine)) for _ in range(ways)]
-        after_batch = links[0][1]
-        deleters = [_Deleter(conn, account_id, part, ways, batches) for part, (conn, _) in enumerate(links)]
+        first, after_batch = stack.enter_context(_deletion_connection(engine))
+        conns = [first]
+        while len(conns) < ways and (more := db.another_connection(db.write_engine(engine))) is not None:
+            conns.append(stack.enter_context(more))  # as many as there are to be had, up to ways
+        ways = len(conns)
+        deleters = [_Deleter(conn, account_id, part, ways, batches) for part, conn in enumerate(conns)]
         helpers = stack.enter_context(ThreadPoolExecutor(ways - 1, "crm-tui-delete")) if ways > 1 else None
         for model in reversed(ACCOUNT_TABLES):
             t = model.__table__
@@ -631,10 +646,10 @@ def finish_deletion(engine: Engine, account_id: int, progress: Progress | None =
                 d.finished = False
             busy = list(deleters)
             while busy:  # a round: one batch of each deleter with rows left, at the same time
-                first, *rest = busy
+                here, *rest = busy
                 others = [helpers.submit(d.batch, t) for d in rest] if helpers is not None else []
                 try:
-                    outcomes = [first.batch(t)]
+                    outcomes = [here.batch(t)]
                 finally:
                     outcomes += [f.result() for f in others]  # every batch of the round has ended
                 for gone, held in outcomes:
@@ -685,6 +700,7 @@ class _Deleter:
         own that first takes the account's lock (shared by the deleters, on PostgreSQL); returns
         the rows deleted (None when the account is no longer closed) and how long it held the lock."""
         conn, account, rows = self.conn, self.account_id, self.rows
+        left = False
         started = time.perf_counter()
         with conn.begin():
             if locks.status_for_update(conn, account, shared=not db.is_sqlite(conn.engine)) != locks.CLOSED:
@@ -693,20 +709,20 @@ class _Deleter:
                 ids = select(t.c.id).where(t.c.account_id == account).order_by(t.c.id).limit(rows)
                 gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
             else:  # found through the account_id index, deleted where they lie (no primary-key probe)
-                # Fewer than asked: the share is gone. (A second process finishing this close at
-                # the same moment may still hold some of its rows; this one then goes on to the
-                # parent tables, whose deletes the server's foreign-key checks make wait for
-                # those rows, and the account row's delete cascades to anything left.)
                 share = "" if self.ways == 1 else f" AND id % {int(self.ways)} = {int(self.part)}"
+                mine = f'FROM "{t.name}" WHERE account_id = :account{share}'
                 gone = conn.execute(
-                    text(
-                        f'DELETE FROM "{t.name}" WHERE ctid = ANY(ARRAY('
-                        f'SELECT ctid FROM "{t.name}" WHERE account_id = :account{share} LIMIT :rows))'
-                    ),
+                    text(f'DELETE FROM "{t.name}" WHERE ctid = ANY(ARRAY(SELECT ctid {mine} LIMIT :rows))'),
                     {"account": account, "rows": rows},
                 ).rowcount
+                if gone < rows:
+                    # Fewer than asked: the share is gone, unless a second process finishing this
+                    # close at the same moment holds some of its rows, which this batch then
+                    # skipped (or waited for, and found deleted) while rows after them are left.
+                    # Going on to the parent table then would fail its foreign keys.
+                    left = conn.execute(text(f"SELECT EXISTS (SELECT 1 {mine})"), {"account": account}).scalar()
         held = time.perf_counter() - started
-        self.finished = gone < rows
+        self.finished = gone < rows and not left
         if gone == rows:
             self.rows = self.batches.next(rows, held)
         return gone, held
