@@ -430,21 +430,20 @@ _NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
 VACUUM_WAYS = 2
 
 
-def _vacuum_groups(engine: Engine, names: list[str]) -> list[list[str]]:
+def _vacuum_groups(conn: Connection, names: list[str]) -> list[list[str]]:
     """``names`` split into up to :data:`VACUUM_WAYS` groups of about equal size on disk, the
-    largest table first in the first."""
+    largest table first in the first (read on ``conn``, its transaction rolled back)."""
     from sqlalchemy import text
 
     if len(names) < 2:
         return [names]
-    with engine.connect() as conn:
-        size: dict[str, int] = dict(
-            conn.execute(
-                text("SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(:names)"),
-                {"names": names},
-            ).all()
-        )
-        conn.rollback()
+    size: dict[str, int] = dict(
+        conn.execute(
+            text("SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(:names)"),
+            {"names": names},
+        ).all()
+    )
+    conn.rollback()
     groups: list[list[str]] = [[] for _ in range(min(VACUUM_WAYS, len(names)))]
     load = [0] * len(groups)
     for name in sorted(names, key=lambda n: (-size.get(n, 0), n)):
@@ -486,21 +485,22 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
     from crm_tui import schema_core
 
     known = {t.name for t in schema_core.ALL}
-    with engine.connect() as conn:
-        pending = conn.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING}).scalar()
-        conn.rollback()
-    names = sorted(({*known} if touched is None else {*touched}) | {n for n in (pending or "").split(",") if n})
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"not tables of this schema: {unknown}")
     messages: list[str] = []
     warnings: list[str] = []  # a table it may not vacuum (not its owner) is skipped with a warning
 
     def heard(diag) -> None:
         (warnings if diag.severity_nonlocalized == "WARNING" else messages).append(diag.message_primary or "")
 
-    groups = _vacuum_groups(engine, names)
+    # one connection for the pending mark, the sizes, the first group and the mark again; taken
+    # before any helper's, so that at a connection limit the helpers go without, never this one
     with engine.connect() as main:
+        pending = main.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING}).scalar()
+        main.rollback()
+        names = sorted(({*known} if touched is None else {*touched}) | {n for n in (pending or "").split(",") if n})
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"not tables of this schema: {unknown}")
+        groups = _vacuum_groups(main, names)
         with ThreadPoolExecutor(len(groups) - 1 or 1, "crm-tui-vacuum") as helpers:
             others = [(group, helpers.submit(_vacuum_beside, engine, group, heard)) for group in groups[1:]]
             try:
@@ -509,15 +509,15 @@ def _vacuum(engine: Engine, touched: Iterable[str] | None) -> Scrub:
                 left = [group for group, other in others if not other.result()]
         for group in left:  # no further connection was to be had: vacuumed after the first group
             _vacuum_on(main, group, heard)
-    held = sum(int(m) for msg in messages for m in _NOT_REMOVABLE.findall(msg))
-    with engine.connect() as conn:
-        conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING})
+        held = sum(int(m) for msg in messages for m in _NOT_REMOVABLE.findall(msg))
+        main.execution_options(isolation_level="READ COMMITTED")
+        main.execute(text("DELETE FROM setting WHERE key = :k"), {"k": CHECKPOINT_PENDING})
         if held:
-            conn.execute(
+            main.execute(
                 text("INSERT INTO setting (key, value) VALUES (:k, :v)"),
                 {"k": CHECKPOINT_PENDING, "v": ",".join(names)},
             )
-        conn.commit()
+        main.commit()
     vacuumed = len(names) - len(warnings)
     done = f"vacuumed {vacuumed} {'table' if vacuumed == 1 else 'tables'}"
     if warnings:  # vacuuming again would not help: say so, and leave it to the operator

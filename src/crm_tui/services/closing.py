@@ -694,6 +694,7 @@ class _Deleter:
         self.batches = batches
         self.rows = batches.first
         self.finished = False
+        self.sqlite = db.is_sqlite(conn.engine)
 
     def batch(self, t) -> tuple[int | None, float]:
         """Delete up to :attr:`rows` of the share's rows of table ``t``, in a write transaction of its
@@ -703,9 +704,9 @@ class _Deleter:
         left = False
         started = time.perf_counter()
         with conn.begin():
-            if locks.status_for_update(conn, account, shared=not db.is_sqlite(conn.engine)) != locks.CLOSED:
+            if locks.status_for_update(conn, account, shared=not self.sqlite) != locks.CLOSED:
                 return None, time.perf_counter() - started
-            if db.is_sqlite(conn.engine):  # in id order: free there (the account_id index holds rowid order), and local
+            if self.sqlite:  # in id order: free there (the account_id index holds rowid order), and local
                 ids = select(t.c.id).where(t.c.account_id == account).order_by(t.c.id).limit(rows)
                 gone = conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
             else:  # found through the account_id index, deleted where they lie (no primary-key probe)
