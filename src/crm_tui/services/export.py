@@ -209,12 +209,29 @@ def _stamp(time_zone: str = "") -> str:
 _CONTACT_COLS = vformat.CARD_COLUMNS
 
 
+# a timestamp as SQLite stores it: UTC, ``2025-01-07 09:30:00.000000``
+_SQLITE_STAMP = "YYYY-MM-DD HH24:MI:SS.US"
+
+
+def _utc_text(col, name: str):
+    """PostgreSQL: a timestamp as the UTC text SQLite stores (whatever the session's time zone)."""
+    return func.to_char(func.timezone("UTC", col), _SQLITE_STAMP, type_=String).label(name)
+
+
 def _raw(conn: Connection, col):
-    """On SQLite, read timestamps and dates as their stored UTC text and booleans as 0/1:
-    the writers take those as they are, without a datetime object per cell."""
+    """Read timestamps and dates as UTC text (on SQLite the stored text; on PostgreSQL the same
+    text, made by the server) and, on SQLite, booleans as 0/1: the writers take those as they
+    are, without a datetime object per cell (making one and converting it to UTC cost more than
+    the vCard or event it goes into)."""
+    ptype = archive.python_type(col)
+    if conn.dialect.name == "postgresql":
+        if ptype is datetime:
+            return _utc_text(col, col.name)
+        if ptype is date:
+            return func.to_char(col, "YYYY-MM-DD", type_=String).label(col.name)
+        return col
     if conn.dialect.name != "sqlite":
         return col
-    ptype = archive.python_type(col)
     if ptype in (datetime, date):
         return type_coerce(col, String).label(col.name)
     if ptype is bool:
@@ -227,13 +244,15 @@ def contact_revised(dialect: str):
     column (and nothing edits a contact's fields after it is added): a contact's record
     changes when it is added and whenever a call, note or email is logged in its history,
     so this is the newest of ``created_at`` and its latest history entry. One lookup per
-    contact on the history's ``contact_id`` index. On SQLite the stored UTC text (see
+    contact on the history's ``contact_id`` index. On SQLite and PostgreSQL UTC text (see
     :func:`_raw`)."""
     t, h = Contact.__table__, HistoryEntry.__table__
     latest = select(func.max(h.c.at)).where(h.c.contact_id == t.c.id).scalar_subquery()
     if dialect == "sqlite":  # max() of several arguments; the timestamps' text sorts as they do
         return type_coerce(func.max(t.c.created_at, func.coalesce(latest, t.c.created_at)), String).label("revised")
-    return func.greatest(t.c.created_at, latest, type_=t.c.created_at.type).label("revised")  # NULLs ignored
+    if dialect == "postgresql":  # greatest() ignores NULLs
+        return _utc_text(func.greatest(t.c.created_at, latest, type_=t.c.created_at.type), "revised")
+    return func.greatest(t.c.created_at, latest, type_=t.c.created_at.type).label("revised")
 
 
 def _contact_select(conn: Connection, account_id: int, where=None):
