@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -27,6 +28,8 @@ from crm_tui.text import first_line
 
 if TYPE_CHECKING:  # the ORM loads on first use: signing in and the dashboard need only Core
     from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 # The newest migration; checked without importing Alembic on the common path.
 SCHEMA_REVISION = "0006"
@@ -307,6 +310,73 @@ def another_connection(engine: Engine) -> Connection | None:
         return engine.connect()
     except (DBAPIError, PoolTimeout):
         return None
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(?:-[0-9]+)?")
+
+
+class Beside(Generic[T]):
+    """``work(connection)`` on PostgreSQL, on a second connection and a thread of its own, in the
+    snapshot of ``conn``'s transaction (exported to it, as ``pg_dump --jobs`` shares one): the
+    server answers both connections at once, and the caller's thread works while the thread
+    waits. Start it with :meth:`start`; :meth:`result` waits for it and returns what ``work``
+    returned or raises what it raised; :meth:`stop` cancels it. Either returns once the thread
+    has ended and its connection is back in the pool; either may follow the other.
+
+    ``conn``'s transaction should be REPEATABLE READ (or SERIALIZABLE): then both connections
+    see exactly the same rows, whatever commits meanwhile."""
+
+    @classmethod
+    def start(
+        cls, engine: Engine, conn: Connection, work: Callable[[Connection], T], name: str, *, read_only: bool = False
+    ) -> Beside[T] | None:
+        """The work under way beside ``conn``; None when no second connection is to be had (the
+        caller then does the work on ``conn`` itself)."""
+        beside = another_connection(engine)
+        if beside is None:
+            return None
+        try:
+            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+            if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into a statement
+                raise DatabaseError(f"the database exported an unexpected snapshot id {snapshot!r}")
+            beside.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=read_only)
+        except BaseException:
+            beside.close()
+            raise
+        return cls(beside, snapshot, work, name)
+
+    def __init__(self, beside: Connection, snapshot: str, work: Callable[[Connection], T], name: str) -> None:
+        self._error: BaseException | None = None
+        self._value: T | None = None
+        self._conn = beside
+        self._thread = threading.Thread(target=self._run, args=(snapshot, work), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, snapshot: str, work: Callable[[Connection], T]) -> None:
+        try:
+            with self._conn.begin():
+                self._conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                self._value = work(self._conn)
+        except BaseException as exc:  # raised by result()
+            self._error = exc
+
+    def _end(self) -> None:
+        self._thread.join()
+        self._conn.close()
+
+    def result(self) -> T:
+        self._end()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            try:
+                self._conn.connection.driver_connection.cancel_safe()  # type: ignore[union-attr]
+            except Exception:
+                pass  # it ends by itself then, at worst after its statement's timeout
+        self._end()
 
 
 @contextmanager

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import textwrap
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -391,7 +389,7 @@ def _backup_snapshot(
             conn.execution_options(isolation_level="REPEATABLE READ")
         trans = conn.begin()
         pending = None
-        beside: _CheckBeside | None = None
+        beside: db.Beside[None] | None = None
         try:
             with Session(bind=conn, expire_on_commit=False) as s:
                 a = tables.account
@@ -417,7 +415,7 @@ def _backup_snapshot(
                     )
                 ).all()
                 # PostgreSQL: on a second connection, in this snapshot, while the backup is written
-                beside = None if sqlite else _CheckBeside.start(engine, conn, account.id)
+                beside = None if sqlite else _check_beside(engine, conn, account.id)
                 if beside is None:  # SQLite, or no second connection to be had
                     check_outside_references(conn, account.id)
                 facts = _Facts(
@@ -454,65 +452,12 @@ def _backup_snapshot(
     return facts, pending
 
 
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(?:-[0-9]+)?")
-
-
-class _CheckBeside:
-    """:func:`check_outside_references` on PostgreSQL, on a second connection and a thread of
-    its own, in the snapshot of ``conn``'s REPEATABLE READ transaction (exported to it, as
-    ``pg_dump --jobs`` shares one): the server looks for references while it hands ``conn`` the
-    backup's rows. :meth:`result` waits for it and raises what it raised; :meth:`stop` cancels
-    it. Either returns once the thread has ended and its connection is back in the pool; either
-    may follow the other."""
-
-    @classmethod
-    def start(cls, engine: Engine, conn, account_id: int) -> _CheckBeside | None:
-        """The check under way beside ``conn``; None when no second connection is to be had."""
-        beside = db.another_connection(engine)
-        if beside is None:
-            return None
-        try:
-            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into the statement below
-                raise db.DatabaseError(f"the database exported an unexpected snapshot id {snapshot!r}")
-        except BaseException:
-            beside.close()
-            raise
-        return cls(beside, snapshot, account_id)
-
-    def __init__(self, beside, snapshot: str, account_id: int) -> None:
-        self._error: BaseException | None = None
-        self._conn = beside
-        self._conn.execution_options(isolation_level="REPEATABLE READ")
-        self._thread = threading.Thread(
-            target=self._run, args=(snapshot, account_id), name="crm-tui-reference-check", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, snapshot: str, account_id: int) -> None:
-        try:
-            with self._conn.begin():
-                self._conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                check_outside_references(self._conn, account_id)
-        except BaseException as exc:  # raised by result()
-            self._error = exc
-
-    def _end(self) -> None:
-        self._thread.join()
-        self._conn.close()
-
-    def result(self) -> None:
-        self._end()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            try:
-                self._conn.connection.driver_connection.cancel_safe()  # type: ignore[union-attr]
-            except Exception:
-                pass  # it ends by itself then, at worst after its statement's timeout
-        self._end()
+def _check_beside(engine: Engine, conn, account_id: int) -> db.Beside[None] | None:
+    """:func:`check_outside_references` on PostgreSQL beside ``conn``, in its snapshot: the
+    server looks for references while it hands ``conn`` the backup's rows."""
+    return db.Beside.start(
+        engine, conn, lambda beside: check_outside_references(beside, account_id), "crm-tui-reference-check"
+    )
 
 
 def _record_close(engine: Engine, who: SignedIn, facts: _Facts, pending: backups.Pending) -> Receipt:
