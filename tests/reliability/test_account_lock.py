@@ -411,6 +411,93 @@ def test_postgresql_the_reference_check_reads_the_backup_s_snapshot(request, mon
     assert engine.pool.checkedout() == 0
 
 
+@pytest.mark.parametrize("probe", [True, False], ids=["index-probes", "scan"])
+@pytest.mark.parametrize("damage", ["history", "two-history", "owner"])
+def test_postgresql_the_reference_check_finds_the_same_rows_either_way(request, monkeypatch, probe, damage) -> None:
+    """The check reads a reference in one of two ways (chosen by the tables' sizes): through the
+    referring column's index for each of the account's rows, or by scanning the referring table.
+    Both find and count the same damaged rows."""
+    from crm_tui import db
+    from crm_tui.services import closing
+
+    engine = _pg_engine(request)
+    with engine.begin() as conn:
+        if damage == "owner":  # a Birch Books contact owned by an Acme member
+            conn.execute(
+                text(
+                    "UPDATE contact SET owner_id = (SELECT min(id) FROM member WHERE account_id = :a) "
+                    "WHERE id = (SELECT min(id) FROM contact WHERE account_id = :b)"
+                ),
+                {"a": h.ACME_ID, "b": h.BIRCH_ID},
+            )
+        elif damage == "history":
+            _damage(conn)
+        else:  # and another Birch Books entry, about another Acme contact
+            _damage(conn)
+            conn.execute(
+                text(
+                    "INSERT INTO history_entry (account_id, contact_id, member_id, kind, at, summary) "
+                    "SELECT :b, (SELECT max(id) FROM contact WHERE account_id = :a), "
+                    "(SELECT min(id) FROM member WHERE account_id = :b), 'note', now(), 'stray'"
+                ),
+                {"a": h.ACME_ID, "b": h.BIRCH_ID},
+            )
+    monkeypatch.setattr(closing, "_probe_each", lambda conn, own_rows, other: probe)
+    expected = {
+        "history": "1 row of history_entry outside this account refers to its contact rows",
+        "two-history": "2 rows of history_entry outside this account refer to its contact rows",
+        "owner": "1 row of contact outside this account refers to its member rows",
+    }[damage]
+    with engine.connect() as conn, pytest.raises(db.DatabaseError) as caught:
+        closing.check_outside_references(conn, h.ACME_ID)
+    assert str(caught.value) == f"{expected} (the data is damaged); nothing was deleted"
+    with engine.connect() as conn:  # no row outside Birch Books refers to its rows: it passes both ways
+        closing.check_outside_references(conn, h.BIRCH_ID)
+
+
+def test_postgresql_the_reference_check_of_a_small_account_reads_its_own_rows_only(request) -> None:
+    """On a server that other, larger accounts share, the check of a small account looks up the
+    rows that refer to its own through their indexes: no referring table is scanned whole, so
+    its time follows the account's size, not the database's (the planner alone scans them)."""
+    from sqlalchemy import event
+
+    from crm_tui.services import closing
+
+    engine = _pg_engine(request, contacts=50)
+    with engine.begin() as conn:  # Birch Books grows to 40,000 history entries and to-dos
+        for table, columns, values in (
+            ("history_entry", "account_id, contact_id, member_id, kind, at, summary", "'note', now(), 'grown'"),
+            (
+                "todo",
+                "account_id, contact_id, assignee_id, summary, details, priority, category, status",
+                "'grown', '', 3, '', 'open'",
+            ),
+        ):
+            conn.execute(
+                text(
+                    f"INSERT INTO {table} ({columns}) SELECT c.account_id, c.id, c.owner_id, {values} "
+                    "FROM contact c CROSS JOIN generate_series(1, 40000 / (SELECT count(*) FROM contact "
+                    "WHERE account_id = :b)) WHERE c.account_id = :b"
+                ),
+                {"b": h.BIRCH_ID},
+            )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    statements: list[str] = []
+    with engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", lambda *args: statements.append(args[2] % args[3]))
+        closing.check_outside_references(conn, h.ACME_ID)
+    plans = {}
+    with engine.connect() as conn:
+        for sql in statements:
+            if "pg_class" not in sql:
+                plans[sql] = "\n".join(conn.execute(text(f"EXPLAIN {sql}")).scalars())
+    grown = [sql for sql in plans if "FROM history_entry" in sql or "FROM todo" in sql]
+    assert len(grown) >= 4, plans  # history and to-dos refer to contacts and to members
+    for sql in grown:
+        assert "Seq Scan on history_entry" not in plans[sql] and "Seq Scan on todo" not in plans[sql], plans[sql]
+
+
 def test_postgresql_a_backup_that_fails_cancels_the_reference_check_beside_it(request, monkeypatch) -> None:
     """The backup fails while the reference check beside it is still running: the check's
     statement is cancelled, its thread has ended and its connection is back in the pool when the

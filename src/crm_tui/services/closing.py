@@ -22,7 +22,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, true, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -529,21 +529,50 @@ def check_outside_references(conn, account_id: int) -> None:
     for model in (*reversed(ACCOUNT_TABLES), Account):
         t = model.__table__
         mine = t.c.id == account_id if model is Account else t.c.account_id == account_id
+        own_rows: int | None = None
         for fk in _references_into(t):
             other = fk.parent.table
             if other.name in ENDED_BY_THE_CLOSE:
                 continue
-            refers = fk.parent.in_(select(fk.column).where(mine))
-            outside = [refers]
+            outside = []
             if "account_id" in other.c:
                 outside.append(or_(other.c.account_id != account_id, other.c.account_id.is_(None)))
-            total = conn.execute(select(func.count()).select_from(other).where(*outside)).scalar_one()
+            if own_rows is None and conn.dialect.name == "postgresql":
+                own_rows = conn.execute(select(func.count()).select_from(t).where(mine)).scalar_one()
+            if own_rows is not None and _probe_each(conn, own_rows, other):
+                # the rows referring to each of the account's rows, through the referring column's
+                # index: a lateral subquery with an aggregate is not flattened into a join
+                found = select(func.count().label("n")).select_from(other).where(fk.parent == fk.column, *outside)
+                per_row = found.lateral(f"{other.name}_refs")
+                query = select(func.coalesce(func.sum(per_row.c.n), 0)).select_from(t).join(per_row, true()).where(mine)
+            else:  # every row of the referring table, against the account's ids (one hash join)
+                refers = fk.parent.in_(select(fk.column).where(mine))
+                query = select(func.count()).select_from(other).where(refers, *outside)
+            total = conn.execute(query).scalar_one()
             if total:
                 raise db.DatabaseError(
                     f"{plural(total, f'row of {other.name}', f'rows of {other.name}')} outside this account "
                     f"{noun(total, 'refers', 'refer')} to its {t.name} rows (the data is damaged); nothing was deleted",
                     undone="deleted",
                 )
+
+
+# What an index probe costs against a row of a table scan, both in memory: measured with the
+# reference check on the benchmark's data (50,000 contacts of 150,000), about 1.2 against 0.2
+# microseconds. PostgreSQL's planner prices a probe as a read from disk and scans the referring
+# table even for an account that holds a small share of it, so a close would read every other
+# account's rows: on a server shared by many teams, the check would grow with all of them.
+PROBE_COST = 6
+
+
+def _probe_each(conn, own_rows: int, other) -> bool:
+    """PostgreSQL: whether probing ``other``'s index once for each of the account's ``own_rows``
+    costs less than scanning ``other`` whole (by the planner's estimate of its rows; a table
+    never analysed is scanned, as before)."""
+    estimate = conn.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"), {"name": other.name}
+    ).scalar()
+    return estimate is not None and own_rows * PROBE_COST < estimate
 
 
 def remaining_rows(engine: Engine, account_id: int) -> dict[str, int]:
