@@ -327,9 +327,7 @@ class Beside(Generic[T]):
     see exactly the same rows, whatever commits meanwhile."""
 
     @classmethod
-    def start(
-        cls, engine: Engine, conn: Connection, work: Callable[[Connection], T], name: str, *, read_only: bool = False
-    ) -> Beside[T] | None:
+    def start(cls, engine: Engine, conn: Connection, work: Callable[[Connection], T], name: str) -> Beside[T] | None:
         """The work under way beside ``conn``; None when no second connection is to be had (the
         caller then does the work on ``conn`` itself)."""
         beside = another_connection(engine)
@@ -339,7 +337,7 @@ class Beside(Generic[T]):
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
             if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is written into a statement
                 raise DatabaseError(f"the database exported an unexpected snapshot id {snapshot!r}")
-            beside.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=read_only)
+            beside.execution_options(isolation_level="REPEATABLE READ")
         except BaseException:
             beside.close()
             raise
