@@ -522,13 +522,16 @@ def _vacuum_groups(conn: Connection, names: list[str]) -> list[list[str]]:
 
 
 def _vacuum_on(conn: Connection, names: list[str], heard: Callable) -> None:
-    """``VACUUM (VERBOSE)`` of ``names`` on ``conn`` (made autocommit), its notices to ``heard``."""
+    """``VACUUM (VERBOSE)`` of ``names`` on ``conn`` (made autocommit), its notices to ``heard``.
+    Without parallel workers: starting them took about 0.3 s for each large table, even one with
+    nothing to vacuum (a large neighbour's, beside a small closed account), and they did not make
+    the contacts' table, the largest job, any faster (docs/performance.md)."""
     conn.execution_options(isolation_level="AUTOCOMMIT")
     driver = conn.connection.driver_connection
     driver.add_notice_handler(heard)  # type: ignore[union-attr]
     try:
         if names:
-            conn.exec_driver_sql("VACUUM (VERBOSE) " + ", ".join('"' + n + '"' for n in names))
+            conn.exec_driver_sql("VACUUM (VERBOSE, PARALLEL 0) " + ", ".join('"' + n + '"' for n in names))
         conn.commit()  # ends what SQLAlchemy began around it (nothing, on the server)
     finally:
         driver.remove_notice_handler(heard)  # type: ignore[union-attr]

@@ -118,6 +118,44 @@ class PgBench:
         print(f"  loaded {name} into PostgreSQL in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         return PgBuilt(name, built.account_id, built.owner_email, built.account_name, built.contacts)
 
+    def grow(self, built: PgBuilt, rows: int) -> None:
+        """Give the largest account other than ``built``'s ``rows`` more history entries and as
+        many more to-dos, about its own contacts (made by the server), then ``VACUUM ANALYZE``:
+        a neighbour far larger than the account, as on a server many teams share."""
+        import psycopg
+
+        t = time.perf_counter()
+        with psycopg.connect(self.dsn(built.name)) as conn:
+            conn.execute("SET statement_timeout = 0")
+            (other, contacts) = conn.execute(
+                "SELECT account_id, count(*) FROM contact WHERE account_id <> %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+                (built.account_id,),
+            ).fetchone()
+            each = max(1, rows // contacts)
+            for table, columns, values in (
+                ("history_entry", "account_id, contact_id, member_id, kind, at, summary", "'note', now(), 'grown'"),
+                (
+                    "todo",
+                    "account_id, contact_id, assignee_id, summary, details, priority, category, status",
+                    "'grown', '', 3, '', 'open'",
+                ),
+            ):
+                conn.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT c.account_id, c.id, c.owner_id, {values} "
+                    "FROM contact c CROSS JOIN generate_series(1, %s) WHERE c.account_id = %s",
+                    (each, other),
+                )
+            conn.commit()
+        with psycopg.connect(self.dsn(built.name), autocommit=True) as conn:
+            conn.execute("SET statement_timeout = 0")
+            conn.execute("VACUUM ANALYZE")
+            conn.execute("CHECKPOINT")
+        grown = each * contacts
+        print(
+            f"  grew account {other} of {built.name} by 2 × {grown:,} rows in {time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+        )
+
     def fresh(self, built: PgBuilt, name: str = "run") -> str:
         """A private copy of a pristine database; returns its URL."""
         with self._admin() as conn:
