@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from tests import pg_server
+from tests import pg_neighbour, pg_server
 from tests.bench import data
 
 # tables in the order their rows can be inserted (parents first)
@@ -132,19 +132,8 @@ class PgBench:
                 (built.account_id,),
             ).fetchone()
             each = max(1, rows // contacts)
-            for table, columns, values in (
-                ("history_entry", "account_id, contact_id, member_id, kind, at, summary", "'note', now(), 'grown'"),
-                (
-                    "todo",
-                    "account_id, contact_id, assignee_id, summary, details, priority, category, status",
-                    "'grown', '', 3, '', 'open'",
-                ),
-            ):
-                conn.execute(
-                    f"INSERT INTO {table} ({columns}) SELECT c.account_id, c.id, c.owner_id, {values} "
-                    "FROM contact c CROSS JOIN generate_series(1, %s) WHERE c.account_id = %s",
-                    (each, other),
-                )
+            for sql in pg_neighbour.GROW:
+                conn.execute(sql, {"each": each, "account": other})
             conn.commit()
         with psycopg.connect(self.dsn(built.name), autocommit=True) as conn:
             conn.execute("SET statement_timeout = 0")

@@ -459,28 +459,16 @@ def test_postgresql_the_reference_check_of_a_small_account_reads_its_own_rows_on
     """On a server that other, larger accounts share, the check of a small account looks up the
     rows that refer to its own through their indexes: no referring table is scanned whole, so
     its time follows the account's size, not the database's (the planner alone scans them)."""
+    import pg_neighbour
     from sqlalchemy import event
 
     from crm_tui.services import closing
 
     engine = _pg_engine(request, contacts=50)
     with engine.begin() as conn:  # Birch Books grows to 40,000 history entries and to-dos
-        for table, columns, values in (
-            ("history_entry", "account_id, contact_id, member_id, kind, at, summary", "'note', now(), 'grown'"),
-            (
-                "todo",
-                "account_id, contact_id, assignee_id, summary, details, priority, category, status",
-                "'grown', '', 3, '', 'open'",
-            ),
-        ):
-            conn.execute(
-                text(
-                    f"INSERT INTO {table} ({columns}) SELECT c.account_id, c.id, c.owner_id, {values} "
-                    "FROM contact c CROSS JOIN generate_series(1, 40000 / (SELECT count(*) FROM contact "
-                    "WHERE account_id = :b)) WHERE c.account_id = :b"
-                ),
-                {"b": h.BIRCH_ID},
-            )
+        birch = conn.execute(text("SELECT count(*) FROM contact WHERE account_id = :b"), {"b": h.BIRCH_ID}).scalar()
+        for sql in pg_neighbour.GROW:
+            conn.exec_driver_sql(sql, {"each": 40000 // birch, "account": h.BIRCH_ID})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
     statements: list[str] = []
