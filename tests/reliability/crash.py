@@ -455,10 +455,14 @@ def _settle_backup_folder(place: h.Place) -> None:
     h.forget_engines()
 
 
-def reference(op: Operation, base: h.Place, work: Path, acme: dict, runs: int = 3) -> Reference:
-    """Run the operation uninterrupted a few times: its after-state and its timing."""
+def reference(op: Operation, base: h.Place, before: dict, work: Path, acme: dict, runs: int = 3) -> Reference:
+    """Run the operation uninterrupted a few times: its after-state and its timing.
+
+    ``before`` is the base's dump, taken once before the workers start: a worker must only copy
+    a base, never open it, since closing SQLite's last connection checkpoints and removes the
+    -wal file that another worker may be copying."""
     after = None
-    ref = Reference(h.dump(base.db), {}, acme)
+    ref = Reference(before, {}, acme)
     for i in range(runs):
         place = h.copy_place(base, h.Place(work / f"ref-{op.name}-{i}"))
         run = run_child(op, place, None)
@@ -486,11 +490,18 @@ def draw_delay(rng: random.Random, ref: Reference) -> float:
 
 
 def run_operation(
-    op: Operation, bases: dict[str, h.Place], work: Path, trials: int, seed: int, acme: dict, log=None
+    op: Operation,
+    bases: dict[str, h.Place],
+    befores: dict[str, dict],
+    work: Path,
+    trials: int,
+    seed: int,
+    acme: dict,
+    log=None,
 ) -> tuple[Tally, Reference]:
     rng = random.Random(f"{seed}:{op.name}")
     base = bases[op.base]
-    ref = reference(op, base, work, acme)
+    ref = reference(op, base, befores[op.base], work, acme)
     tally = Tally()
     for i in range(trials):
         place = h.copy_place(base, h.Place(work / f"{op.name}-{i}"))
@@ -536,10 +547,10 @@ def scratch_dir() -> str | None:
 
 
 def _worker(job: tuple) -> tuple[str, Tally, float, float, tuple[float, float]]:
-    name, bases, work, trials, seed, acme, verbose = job
+    name, bases, befores, work, trials, seed, acme, verbose = job
     log = (lambda m: print(m, file=sys.stderr, flush=True)) if verbose else None
     started = time.monotonic()
-    tally, ref = run_operation(OPERATIONS[name], bases, work, trials, seed, acme, log)
+    tally, ref = run_operation(OPERATIONS[name], bases, befores, work, trials, seed, acme, log)
     return name, tally, time.monotonic() - started, ref.duration, ref.window
 
 
@@ -552,8 +563,9 @@ def run(ops: list[str], trials: int, seed: int = 1, contacts: int = 40, jobs: in
             work = Path(tmp)
             bases = prepare(work, contacts)
             acme = h.dump_account(bases["open"].db, h.ACME_ID)
+            befores = {kind: h.dump(place.db) for kind, place in bases.items()}
             h.forget_engines()
-            work_items = [(name, bases, work, trials, seed, acme, log is not None) for name in ops]
+            work_items = [(name, bases, befores, work, trials, seed, acme, log is not None) for name in ops]
             if jobs > 1 and len(ops) > 1:
                 import multiprocessing
 
