@@ -93,7 +93,13 @@ async def test_members_session_ends_when_the_owner_closes_the_account(demo_url):
         await sign_in(pilot, PLAYER)
         await press(pilot, "1")
         owner = auth.sign_in(app.engine, OWNER, PASSWORDS[OWNER])
+        # A check that runs while the close is under way ends the session with "This account is
+        # being closed" (tests/test_close_phases.py); this test is about the message after it,
+        # so the check waits for the close: the timer is paused, and a check it started finishes.
+        app._session_timer.pause()
+        await app.workers.wait_for_complete()
         await asyncio.to_thread(closing.close_account, app.engine, owner, "Acme Realty", PASSWORDS[OWNER])
+        app._session_timer.resume()
         # the session check runs every 2 s; give it up to 20 s on a busy machine
         for _ in range(100):
             if isinstance(app.screen, SignInScreen):
