@@ -321,8 +321,20 @@ def test_name_and_password_typed_ahead_in_one_burst_land_in_their_own_fields(dem
         assert confirm.query_one("#close-password", Input).value == PASSWORDS[OWNER]
         assert app.focused is confirm.query_one("#close-delete", Button)
         assert app.screen is confirm and acme_id(engine) == account_id
+        # the second Enter reached the button ahead of its focus: the screen says why nothing happened
+        assert status_of(confirm) == "Nothing deleted yet: keys typed ahead never delete. Press Enter again."
+        await pilot.press("shift+tab")  # off the button: the hint goes, as it is about the button
+        await settle(pilot)
+        assert status_of(confirm) == ""
+        await pilot.press("tab", "enter")  # pressed on the button: that one deletes
+        await settle(pilot)
+        assert app.screen is not confirm and acme_id(engine) is None
 
     at_confirmation(demo_url, check)
+
+
+def status_of(confirm) -> str:
+    return static_text(confirm, "#close-status").strip()
 
 
 @pytest.mark.sqlite_only("keys, focus and what a role is offered on a screen: nothing here depends on the database")
@@ -338,6 +350,7 @@ def test_a_survey_answer_typed_ahead_lands_where_meant(demo_url):
         burst(app, "tab", "Acme Realty", "tab", PASSWORDS[OWNER], "enter")
         await settle(pilot)
         assert app.focused is confirm.query_one("#close-delete", Button)
+        assert "Press Enter again" not in status_of(confirm)  # that Enter was the password's: nothing held back
         await pilot.press("enter")
         await settle(pilot)
         survey = app.screen

@@ -27,6 +27,8 @@ from crm_tui.tui.safe import safe
 from crm_tui.tui.widgets.form_input import FormButton, FormInput
 
 DELETE_LABEL = "Delete account permanently"
+# said when Enter typed ahead reaches the delete button, which takes only a key pressed on it
+HELD_BACK = "Nothing deleted yet: keys typed ahead never delete. Press Enter again."
 PROGRESS_EVERY = 0.1  # s: how often the close's progress line is updated
 
 # what the progress line calls the rows of each table (plural)
@@ -100,6 +102,7 @@ class CloseConfirmScreen(CrmScreen):
         self.impact = None
         self.deleting = False
         self.name_told = False  # a name mismatch was reported: the status follows the field
+        self.held_back_told = False  # the status says a key typed ahead did not delete
         self.away = False  # an alternative's screen was opened on top of this one
         # while a close runs: its latest (table, done, total), what the screen shows, the timer
         self._progress_latest: tuple[str, int, int] | None = None
@@ -286,6 +289,17 @@ class CloseConfirmScreen(CrmScreen):
             else:
                 delete.focus()
 
+    def on_form_button_held_back(self, event: FormButton.HeldBack) -> None:
+        """Enter (or Space) typed ahead reached the delete button and did not press it: say so,
+        or over a slow link the screen seems to have ignored the key."""
+        if event.button.id == "close-delete" and not self.deleting:
+            self.status(HELD_BACK)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        # "Press Enter again" is about the delete button: not left up once focus moves on
+        if self.held_back_told and event.widget.id == "close-delete" and not self.deleting:
+            self.status("")
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "close-cancel":
             self.action_back()
@@ -382,6 +396,7 @@ class CloseConfirmScreen(CrmScreen):
             self._progress_timer = None
 
     def status(self, text: str, error: bool = False) -> None:
+        self.held_back_told = text == HELD_BACK
         widget = self.query_one("#close-status", Static)
         widget.update(safe(text))
         widget.set_class(error, "-error")

@@ -7,6 +7,7 @@ one at a time (:mod:`crm_tui.tui.keyflow`); these widgets add only what forms ne
 from __future__ import annotations
 
 from textual import events
+from textual.message import Message
 from textual.widgets import Button, Input, RadioSet
 
 
@@ -27,7 +28,16 @@ class FormInput(Input):
 class FormButton(Button):
     """A button in a form. A ``deliberate`` one (the button that deletes) takes Enter or Space
     only when the key was pressed after the button got focus: a key typed ahead, meant for the
-    field before it, moves focus here but never presses it."""
+    field before it, moves focus here but never presses it; it posts :class:`HeldBack`
+    instead, so the screen can say why nothing happened."""
+
+    class HeldBack(Message):
+        """A deliberate button did not take a key typed ahead of its focus."""
+
+        def __init__(self, button: FormButton, key: str) -> None:
+            super().__init__()
+            self.button = button
+            self.key = key
 
     def __init__(self, *args, deliberate: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -42,6 +52,7 @@ class FormButton(Button):
         if self.deliberate and event.key in ("enter", "space") and event.time < self._focused_at:
             event.stop()
             event.prevent_default()
+            self.post_message(self.HeldBack(self, event.key))
 
 
 class FormRadioSet(RadioSet):
