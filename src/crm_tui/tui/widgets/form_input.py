@@ -34,10 +34,9 @@ class FormButton(Button):
     class HeldBack(Message):
         """A deliberate button did not take a key typed ahead of its focus."""
 
-        def __init__(self, button: FormButton, key: str) -> None:
+        def __init__(self, button: FormButton) -> None:
             super().__init__()
             self.button = button
-            self.key = key
 
     def __init__(self, *args, deliberate: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -52,7 +51,7 @@ class FormButton(Button):
         if self.deliberate and event.key in ("enter", "space") and event.time < self._focused_at:
             event.stop()
             event.prevent_default()
-            self.post_message(self.HeldBack(self, event.key))
+            self.post_message(self.HeldBack(self))
 
 
 class FormRadioSet(RadioSet):
